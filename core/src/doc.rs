@@ -1,0 +1,561 @@
+//! Typed records ⇄ Automerge documents: creation, minimal edits, merging, conflicts and per-field history.
+//!
+//! autosurgeon's `reconcile` writes only the fields that differ from the document, so an edit of one field makes a
+//! change that touches that field alone and concurrent edits of different fields merge. Every change carries the
+//! author's user and device in its message and the device time (milliseconds) as its timestamp, so history can say
+//! who changed what, where and when, without any side table.
+
+use crate::error::{Error, Result};
+use crate::model::{DocKind, Record};
+use automerge::{
+    transaction::{CommitOptions, Transactable},
+    ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, ROOT,
+};
+use serde::{Deserialize, Serialize};
+
+/// Who makes a change: written into every change so that its history is attributable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub user: String,
+    pub device: String,
+}
+
+/// One change as the store and the wire keep it: content-addressed by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub hash: String,
+    pub actor: String,
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl ChangeRecord {
+    /// Takes what the store keeps from an Automerge change.
+    pub fn from_change(change: &Change) -> Self {
+        Self {
+            hash: change.hash().to_string(),
+            actor: change.actor_id().to_hex_string(),
+            seq: change.seq(),
+            bytes: change.raw_bytes().to_vec(),
+        }
+    }
+}
+
+/// One of several values concurrently written to the same field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Record)]
+pub struct ConflictValue {
+    /// The value as JSON text (a string, number, boolean, null, or an object for a nested record).
+    pub value_json: String,
+    pub actor: String,
+    pub user: String,
+    pub device: String,
+    /// Device time of the change that wrote it, milliseconds since the epoch (advisory: device clocks drift).
+    pub device_time_ms: i64,
+}
+
+/// A field with more than one current value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Record)]
+pub struct Conflict {
+    pub doc_id: String,
+    /// Dotted path of the field (`phone`, `members.<id>.name`, `assurances.water.status`).
+    pub field: String,
+    pub values: Vec<ConflictValue>,
+}
+
+/// One value a field has held, and who wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, uniffi::Record)]
+pub struct FieldVersion {
+    pub value_json: String,
+    pub change_hash: String,
+    pub actor: String,
+    pub user: String,
+    pub device: String,
+    pub device_time_ms: i64,
+}
+
+/// A record's Automerge document, with the device's actor set so that edits are attributed to it.
+pub struct Document {
+    doc: AutoCommit,
+}
+
+impl Document {
+    /// A new document holding `record`, and the change that created it.
+    pub fn create<R: Record>(record: &R, actor: &ActorId, author: &Author, time_ms: i64) -> Result<(Self, ChangeRecord)> {
+        let mut doc = AutoCommit::new().with_actor(actor.clone());
+        autosurgeon::reconcile(&mut doc, record).map_err(|e| Error::Document(e.to_string()))?;
+        let mut this = Self { doc };
+        let change = this.commit(author, time_ms).ok_or_else(|| Error::Document("empty record".into()))?;
+        Ok((this, change))
+    }
+
+    /// Loads a saved document (or a compacted snapshot from the server) and sets this device's actor.
+    pub fn load(bytes: &[u8], actor: &ActorId) -> Result<Self> {
+        let doc = AutoCommit::load(bytes).map_err(|e| Error::Document(e.to_string()))?.with_actor(actor.clone());
+        Ok(Self { doc })
+    }
+
+    /// An empty document, into which received changes are applied.
+    pub fn empty(actor: &ActorId) -> Self {
+        Self { doc: AutoCommit::new().with_actor(actor.clone()) }
+    }
+
+    /// The typed record the document holds now.
+    pub fn read<R: Record>(&self) -> Result<R> {
+        autosurgeon::hydrate(&self.doc).map_err(|e| Error::Document(e.to_string()))
+    }
+
+    /// Which kind of record the document holds, read from its fields; used by code that receives documents blind.
+    pub fn kind(&self) -> Option<DocKind> {
+        let has = |k: &str| self.doc.get(ROOT, k).ok().flatten().is_some();
+        if has("rules") {
+            Some(DocKind::Rules)
+        } else if has("members") {
+            Some(DocKind::Household)
+        } else if has("systolic") {
+            Some(DocKind::Screening)
+        } else if has("visitor") {
+            Some(DocKind::Visit)
+        } else {
+            None
+        }
+    }
+
+    /// Writes the fields of `record` that differ from the document; `None` when nothing changed.
+    pub fn update<R: Record>(&mut self, record: &R, author: &Author, time_ms: i64) -> Result<Option<ChangeRecord>> {
+        autosurgeon::reconcile(&mut self.doc, record).map_err(|e| Error::Document(e.to_string()))?;
+        Ok(self.commit(author, time_ms))
+    }
+
+    fn commit(&mut self, author: &Author, time_ms: i64) -> Option<ChangeRecord> {
+        let message = serde_json::to_string(author).unwrap_or_default();
+        self.doc.commit_with(CommitOptions::default().with_message(message).with_time(time_ms))?;
+        self.doc.get_last_local_change().map(|c| ChangeRecord::from_change(&c))
+    }
+
+    /// The compacted document, as the store keeps it and as a snapshot is sent to a fresh device.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The current heads, as hex hashes.
+    pub fn heads(&mut self) -> Vec<String> {
+        self.doc.get_heads().iter().map(ToString::to_string).collect()
+    }
+
+    /// Applies changes received from elsewhere; ones already present are ignored.
+    pub fn apply(&mut self, changes: &[Vec<u8>]) -> Result<()> {
+        let parsed = changes
+            .iter()
+            .map(|b| Change::from_bytes(b.clone()).map_err(|e| Error::Document(format!("bad change: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        self.doc.apply_changes(parsed).map_err(|e| Error::Document(e.to_string()))
+    }
+
+    /// Merges another copy of the same document.
+    pub fn merge(&mut self, other: &mut Document) -> Result<()> {
+        self.doc.merge(&mut other.doc).map(|_| ()).map_err(|e| Error::Document(e.to_string()))
+    }
+
+    /// Every change of the document, oldest first.
+    pub fn changes(&mut self) -> Vec<ChangeRecord> {
+        self.doc.get_changes(&[]).iter().map(ChangeRecord::from_change).collect()
+    }
+
+    /// Whether the document already holds a change.
+    pub fn has_change(&mut self, hash: &str) -> bool {
+        hash.parse::<ChangeHash>().is_ok_and(|h| self.doc.get_change_by_hash(&h).is_some())
+    }
+
+    /// A read-only copy of the document as it was at the given heads (for "as of" views).
+    pub fn at(&mut self, heads: &[String]) -> Result<Document> {
+        let heads = parse_heads(heads)?;
+        let doc = self.doc.fork_at(&heads).map_err(|e| Error::Document(e.to_string()))?;
+        Ok(Self { doc })
+    }
+
+    /// Every field that holds more than one value after a merge, with who wrote each.
+    pub fn conflicts(&mut self, doc_id: &str) -> Vec<Conflict> {
+        let authors = self.change_index();
+        let mut out = Vec::new();
+        self.walk_conflicts(&ROOT, String::new(), doc_id, &authors, &mut out);
+        out
+    }
+
+    fn walk_conflicts(&self, obj: &ObjId, path: String, doc_id: &str, authors: &ChangeIndex, out: &mut Vec<Conflict>) {
+        for (prop, child_path) in self.props(obj, &path) {
+            let values = self.doc.get_all(obj, prop.clone()).unwrap_or_default();
+            if values.len() > 1 {
+                let values = values
+                    .iter()
+                    .map(|(v, id)| {
+                        let (user, device, time, actor) = authors.author_of(id);
+                        ConflictValue { value_json: self.json_of(v, id).to_string(), actor, user, device, device_time_ms: time }
+                    })
+                    .collect();
+                out.push(Conflict { doc_id: doc_id.to_string(), field: child_path.clone(), values });
+            }
+            if let Some((Value::Object(_), id)) = self.doc.get(obj, prop).ok().flatten() {
+                self.walk_conflicts(&id, child_path, doc_id, authors, out);
+            }
+        }
+    }
+
+    /// The properties of a map or list with their dotted paths.
+    fn props(&self, obj: &ObjId, path: &str) -> Vec<(Prop, String)> {
+        let join = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+        match self.doc.object_type(obj) {
+            Ok(ObjType::Map | ObjType::Table) => self.doc.keys(obj).map(|k| (Prop::Map(k.clone()), join(&k))).collect(),
+            Ok(ObjType::List) => (0..self.doc.length(obj)).map(|i| (Prop::Seq(i), join(&i.to_string()))).collect(),
+            _ => vec![],
+        }
+    }
+
+    /// Settles a conflict: writes `value_json` to the field, superseding every concurrent value.
+    pub fn resolve(&mut self, field: &str, value_json: &str, author: &Author, time_ms: i64) -> Result<ChangeRecord> {
+        let value: serde_json::Value =
+            serde_json::from_str(value_json).map_err(|e| Error::invalid("value_json", &format!("not JSON: {e}")))?;
+        let (obj, prop) = self.resolve_path(field)?;
+        let existing = self.doc.get_all(&obj, prop.clone()).unwrap_or_default();
+        let template = existing.iter().find_map(|(v, _)| match v {
+            Value::Scalar(s) => Some(s.as_ref().clone()),
+            _ => None,
+        });
+        self.write_json(&obj, prop, &value, template.as_ref())?;
+        self.commit(author, time_ms).ok_or_else(|| Error::Document("resolve wrote nothing".into()))
+    }
+
+    fn write_json(&mut self, obj: &ObjId, prop: Prop, value: &serde_json::Value, template: Option<&ScalarValue>) -> Result<()> {
+        match container_type(value) {
+            Some(t) => {
+                let child = self.doc.put_object(obj, prop, t).map_err(doc_err)?;
+                self.fill(&child, value)
+            }
+            None => self.doc.put(obj, prop, scalar_of(value, template)).map_err(doc_err),
+        }
+    }
+
+    /// Writes the contents of a JSON object or array into a new, empty Automerge map or list.
+    fn fill(&mut self, obj: &ObjId, value: &serde_json::Value) -> Result<()> {
+        use serde_json::Value as J;
+        match value {
+            J::Object(map) => map.iter().try_for_each(|(k, v)| self.write_json(obj, Prop::Map(k.clone()), v, None)),
+            J::Array(items) => items.iter().enumerate().try_for_each(|(i, v)| match container_type(v) {
+                Some(t) => {
+                    let inner = self.doc.insert_object(obj, i, t).map_err(doc_err)?;
+                    self.fill(&inner, v)
+                }
+                None => self.doc.insert(obj, i, scalar_of(v, None)).map_err(doc_err),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Finds the object and property a dotted path names, at the current heads.
+    fn resolve_path(&self, field: &str) -> Result<(ObjId, Prop)> {
+        let mut obj = ROOT;
+        let parts: Vec<&str> = field.split('.').collect();
+        let not_found = || Error::invalid("field", &format!("no field {field}"));
+        for (i, part) in parts.iter().enumerate() {
+            let prop = match self.doc.object_type(&obj) {
+                Ok(ObjType::List) => Prop::Seq(part.parse().map_err(|_| not_found())?),
+                _ => Prop::Map(part.to_string()),
+            };
+            if i == parts.len() - 1 {
+                return Ok((obj, prop));
+            }
+            match self.doc.get(&obj, prop).ok().flatten() {
+                Some((Value::Object(_), id)) => obj = id,
+                _ => return Err(not_found()),
+            }
+        }
+        Err(not_found())
+    }
+
+    /// Every value the field has held, oldest first, with the change, user, device and device time that wrote it.
+    pub fn field_history(&mut self, field: &str) -> Result<Vec<FieldVersion>> {
+        let (obj, prop) = self.resolve_path(field)?;
+        let index = self.change_index();
+        let mut out = Vec::new();
+        for entry in &index.entries {
+            let heads = [entry.hash];
+            for (value, id) in self.doc.get_all_at(&obj, prop.clone(), &heads).unwrap_or_default() {
+                if entry.wrote(&id) {
+                    out.push(FieldVersion {
+                        value_json: self.json_at(&value, &id, &heads).to_string(),
+                        change_hash: entry.hash.to_string(),
+                        actor: entry.actor.clone(),
+                        user: entry.author.user.clone(),
+                        device: entry.author.device.clone(),
+                        device_time_ms: entry.time,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn change_index(&mut self) -> ChangeIndex {
+        let entries = self
+            .doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| ChangeEntry {
+                hash: c.hash(),
+                actor: c.actor_id().to_hex_string(),
+                start: c.start_op().get(),
+                end: c.max_op(),
+                time: c.timestamp(),
+                author: c.message().and_then(|m| serde_json::from_str(m).ok()).unwrap_or(Author { user: String::new(), device: String::new() }),
+            })
+            .collect();
+        ChangeIndex { entries }
+    }
+
+    fn json_of(&self, value: &Value, id: &ObjId) -> serde_json::Value {
+        self.to_json(value, id, None)
+    }
+
+    fn json_at(&self, value: &Value, id: &ObjId, heads: &[ChangeHash]) -> serde_json::Value {
+        self.to_json(value, id, Some(heads))
+    }
+
+    fn to_json(&self, value: &Value, id: &ObjId, heads: Option<&[ChangeHash]>) -> serde_json::Value {
+        use serde_json::Value as J;
+        match value {
+            Value::Scalar(s) => scalar_json(s),
+            Value::Object(ObjType::Map | ObjType::Table) => {
+                let keys: Vec<String> = match heads {
+                    Some(h) => self.doc.keys_at(id, h).collect(),
+                    None => self.doc.keys(id).collect(),
+                };
+                let mut map = serde_json::Map::new();
+                for k in keys {
+                    let got = match heads {
+                        Some(h) => self.doc.get_at(id, k.as_str(), h),
+                        None => self.doc.get(id, k.as_str()),
+                    };
+                    if let Ok(Some((v, child))) = got {
+                        map.insert(k, self.to_json(&v, &child, heads));
+                    }
+                }
+                J::Object(map)
+            }
+            Value::Object(ObjType::List) => {
+                let len = match heads {
+                    Some(h) => self.doc.length_at(id, h),
+                    None => self.doc.length(id),
+                };
+                J::Array(
+                    (0..len)
+                        .filter_map(|i| {
+                            let got = match heads {
+                                Some(h) => self.doc.get_at(id, i, h),
+                                None => self.doc.get(id, i),
+                            };
+                            got.ok().flatten().map(|(v, child)| self.to_json(&v, &child, heads))
+                        })
+                        .collect(),
+                )
+            }
+            Value::Object(ObjType::Text) => J::String(self.doc.text(id).unwrap_or_default()),
+        }
+    }
+}
+
+fn doc_err(e: automerge::AutomergeError) -> Error {
+    Error::Document(e.to_string())
+}
+
+fn container_type(v: &serde_json::Value) -> Option<ObjType> {
+    match v {
+        serde_json::Value::Object(_) => Some(ObjType::Map),
+        serde_json::Value::Array(_) => Some(ObjType::List),
+        _ => None,
+    }
+}
+
+fn parse_heads(heads: &[String]) -> Result<Vec<ChangeHash>> {
+    heads.iter().map(|h| h.parse::<ChangeHash>().map_err(|_| Error::invalid("heads", "not a change hash"))).collect()
+}
+
+fn scalar_json(s: &ScalarValue) -> serde_json::Value {
+    use serde_json::Value as J;
+    match s {
+        ScalarValue::Str(s) => J::String(s.to_string()),
+        ScalarValue::Int(i) => J::from(*i),
+        ScalarValue::Uint(u) => J::from(*u),
+        ScalarValue::F64(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        ScalarValue::Boolean(b) => J::Bool(*b),
+        ScalarValue::Timestamp(t) => J::from(*t),
+        ScalarValue::Counter(c) => J::from(i64::from(c)),
+        ScalarValue::Null => J::Null,
+        other => J::String(other.to_string()),
+    }
+}
+
+/// A JSON scalar as an Automerge scalar, typed like the value it replaces so that hydration still reads it.
+fn scalar_of(v: &serde_json::Value, template: Option<&ScalarValue>) -> ScalarValue {
+    use serde_json::Value as J;
+    match (v, template) {
+        (J::Number(n), Some(ScalarValue::Uint(_))) if n.as_u64().is_some() => ScalarValue::Uint(n.as_u64().unwrap_or_default()),
+        (J::Number(n), Some(ScalarValue::Int(_))) if n.as_i64().is_some() => ScalarValue::Int(n.as_i64().unwrap_or_default()),
+        (J::Number(n), _) => ScalarValue::F64(n.as_f64().unwrap_or_default()),
+        (J::String(s), _) => ScalarValue::Str(s.as_str().into()),
+        (J::Bool(b), _) => ScalarValue::Boolean(*b),
+        _ => ScalarValue::Null,
+    }
+}
+
+struct ChangeEntry {
+    hash: ChangeHash,
+    actor: String,
+    start: u64,
+    end: u64,
+    time: i64,
+    author: Author,
+}
+
+impl ChangeEntry {
+    /// Whether the operation `id` belongs to this change.
+    fn wrote(&self, id: &ObjId) -> bool {
+        match id {
+            ObjId::Id(counter, actor, _) => actor.to_hex_string() == self.actor && (self.start..=self.end).contains(counter),
+            ObjId::Root => false,
+        }
+    }
+}
+
+struct ChangeIndex {
+    entries: Vec<ChangeEntry>,
+}
+
+impl ChangeIndex {
+    fn author_of(&self, id: &ObjId) -> (String, String, i64, String) {
+        match self.entries.iter().find(|e| e.wrote(id)) {
+            Some(e) => (e.author.user.clone(), e.author.device.clone(), e.time, e.actor.clone()),
+            None => Default::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{samples, Household, PovertyStatus, Visit};
+
+    fn author(d: &str) -> Author {
+        Author { user: format!("user-{d}"), device: d.to_string() }
+    }
+
+    fn two_copies() -> (Household, Document, Document) {
+        let h = samples::household();
+        let (mut a, _) = Document::create(&h, &ActorId::random(), &author("a"), 1).unwrap();
+        let b = Document::load(&a.save(), &ActorId::random()).unwrap();
+        (h, a, b)
+    }
+
+    #[test]
+    fn round_trip_through_a_document() {
+        let h = samples::household();
+        let (mut d, change) = Document::create(&h, &ActorId::random(), &author("a"), 1).unwrap();
+        assert_eq!(d.read::<Household>().unwrap(), h);
+        assert_eq!(d.kind(), Some(DocKind::Household));
+        let loaded = Document::load(&d.save(), &ActorId::random()).unwrap();
+        assert_eq!(loaded.read::<Household>().unwrap(), h);
+        assert_eq!(change.seq, 1);
+    }
+
+    #[test]
+    fn editing_one_field_touches_that_field_alone() {
+        let (mut h, mut a, _) = two_copies();
+        h.phone = "13900000000".into();
+        let change = a.update(&h, &author("a"), 2).unwrap().expect("a change");
+        let decoded = Change::from_bytes(change.bytes).unwrap();
+        assert_eq!(decoded.len(), 1, "one operation for one edited field");
+        assert!(a.update(&h, &author("a"), 3).unwrap().is_none(), "no change when nothing differs");
+    }
+
+    #[test]
+    fn concurrent_edits_of_different_fields_both_survive() {
+        let (h, mut a, mut b) = two_copies();
+        let mut ha = h.clone();
+        ha.phone = "111".into();
+        a.update(&ha, &author("a"), 2).unwrap();
+        let mut hb = h.clone();
+        hb.poverty_status = PovertyStatus::Lifted;
+        b.update(&hb, &author("b"), 2).unwrap();
+        a.merge(&mut b).unwrap();
+        let merged: Household = a.read().unwrap();
+        assert_eq!(merged.phone, "111");
+        assert_eq!(merged.poverty_status, PovertyStatus::Lifted);
+        assert!(a.conflicts("x").is_empty());
+    }
+
+    #[test]
+    fn same_field_conflict_is_listed_and_resolved() {
+        let (h, mut a, mut b) = two_copies();
+        let key = h.members.keys().next().unwrap().clone();
+        let mut ha = h.clone();
+        ha.members.get_mut(&key).unwrap().name = "张甲".into();
+        a.update(&ha, &author("a"), 2).unwrap();
+        let mut hb = h.clone();
+        hb.members.get_mut(&key).unwrap().name = "张乙".into();
+        b.update(&hb, &author("b"), 3).unwrap();
+        a.merge(&mut b).unwrap();
+        let conflicts = a.conflicts("doc");
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        let c = &conflicts[0];
+        assert_eq!(c.field, format!("members.{key}.name"));
+        let mut values: Vec<(&str, &str)> = c.values.iter().map(|v| (v.value_json.as_str(), v.device.as_str())).collect();
+        values.sort();
+        assert_eq!(values, vec![("\"张乙\"", "b"), ("\"张甲\"", "a")]);
+        a.resolve(&c.field, "\"张丙\"", &author("a"), 4).unwrap();
+        assert!(a.conflicts("doc").is_empty());
+        assert_eq!(a.read::<Household>().unwrap().members[&key].name, "张丙");
+        // The resolution travels: b receives it and its conflict is gone too.
+        b.merge(&mut a).unwrap();
+        assert!(b.conflicts("doc").is_empty());
+    }
+
+    #[test]
+    fn numeric_resolution_keeps_the_type_hydration_expects() {
+        let v = samples::visit();
+        let (mut a, _) = Document::create(&v, &ActorId::random(), &author("a"), 1).unwrap();
+        let mut b = Document::load(&a.save(), &ActorId::random()).unwrap();
+        let mut va = v.clone();
+        va.note = "a".into();
+        a.update(&va, &author("a"), 2).unwrap();
+        let mut vb = v.clone();
+        vb.note = "b".into();
+        b.update(&vb, &author("b"), 2).unwrap();
+        a.merge(&mut b).unwrap();
+        assert_eq!(a.conflicts("v").len(), 1);
+        a.resolve("note", "\"ab\"", &author("a"), 3).unwrap();
+        assert_eq!(a.read::<Visit>().unwrap().note, "ab");
+        assert!(matches!(a.resolve("nope.deeper", "1", &author("a"), 3), Err(Error::Validation(_))));
+        assert!(matches!(a.resolve("note", "{not json", &author("a"), 3), Err(Error::Validation(_))));
+    }
+
+    #[test]
+    fn field_history_names_device_and_time() {
+        let (mut h, mut a, _) = two_copies();
+        h.phone = "1".into();
+        a.update(&h, &author("a"), 20).unwrap();
+        let mut b = Document::load(&a.save(), &ActorId::random()).unwrap();
+        h.phone = "2".into();
+        b.update(&h, &author("b"), 30).unwrap();
+        let history = b.field_history("phone").unwrap();
+        let seen: Vec<(String, String, i64)> = history.iter().map(|v| (v.value_json.clone(), v.device.clone(), v.device_time_ms)).collect();
+        assert_eq!(seen, vec![("\"13800001234\"".into(), "a".into(), 1), ("\"1\"".into(), "a".into(), 20), ("\"2\"".into(), "b".into(), 30)]);
+    }
+
+    #[test]
+    fn as_of_heads_shows_the_old_value() {
+        let (mut h, mut a, _) = two_copies();
+        let before = a.heads();
+        h.phone = "999".into();
+        a.update(&h, &author("a"), 2).unwrap();
+        let old: Household = a.at(&before).unwrap().read().unwrap();
+        assert_eq!(old.phone, "13800001234");
+    }
+}

@@ -1,0 +1,21 @@
+//! doorstep-core: everything a field phone does, in one crate, exposed to Android and iOS through uniffi.
+//!
+//! Data flows one way through its modules:
+//! - `model`: typed records, validation and classification (what the user entered, and whether it may be saved);
+//! - `doc`: typed records ⇄ Automerge documents, conflicts and field history;
+//! - `store`: the encrypted SQLite store: documents, the change log and derived index rows, one transaction a write;
+//! - `schedule`: what is due and overdue, from rules that are themselves a document;
+//! - `query`: the lists and details the app shows, read from the index rows;
+//! - `ffi`: the uniffi surface, which only converts types and errors.
+
+uniffi::setup_scaffolding!();
+
+pub mod doc;
+pub mod error;
+pub mod ffi;
+pub mod model;
+pub mod query;
+pub mod schedule;
+pub mod store;
+
+pub use error::{Error, Result};

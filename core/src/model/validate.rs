@@ -1,0 +1,337 @@
+//! Validation: every problem of a record at once, each naming its field, so the app can mark all inputs together.
+
+use super::national_id::{check_national_id, IdProblem};
+use super::*;
+use serde::{Deserialize, Serialize};
+
+/// One problem with one field. `field` is a dotted path (`members.<id>.national_id`, `systolic`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct FieldError {
+    pub field: String,
+    /// A stable code for programs: `required`, `range`, `format`, `check_digit`, `future`, `mismatch`, `too_long`.
+    pub code: String,
+    pub message_en: String,
+    pub message_zh: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} / {}", self.field, self.message_en, self.message_zh)
+    }
+}
+
+/// The longest free text accepted in any field; longer input is refused rather than truncated.
+pub const MAX_TEXT: usize = 4000;
+/// The most days a record's date may lie ahead of the device clock (clock skew between cheap phones).
+pub const FUTURE_SKEW_DAYS: i64 = 1;
+
+/// Collects field errors while a record is checked.
+#[derive(Default)]
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    fn push(&mut self, field: impl Into<String>, code: &str, en: impl Into<String>, zh: impl Into<String>) {
+        self.errors.push(FieldError { field: field.into(), code: code.into(), message_en: en.into(), message_zh: zh.into() });
+    }
+
+    fn required(&mut self, field: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.push(field, "required", "is required", "必填");
+        }
+    }
+
+    fn text(&mut self, field: &str, value: &str) {
+        if value.chars().count() > MAX_TEXT {
+            self.push(field, "too_long", format!("is longer than {MAX_TEXT} characters"), format!("超过{MAX_TEXT}字"));
+        }
+    }
+
+    /// A date that must parse and must not lie in the future beyond the clock skew.
+    fn date(&mut self, field: &str, value: &str, today: &str) -> Option<chrono::NaiveDate> {
+        let Some(date) = parse_date(value) else {
+            self.push(field, "format", "must be a date YYYY-MM-DD", "日期格式应为YYYY-MM-DD");
+            return None;
+        };
+        if let Some(today) = parse_date(today) {
+            if (date - today).num_days() > FUTURE_SKEW_DAYS {
+                self.push(field, "future", "is in the future", "日期不能晚于今天");
+            }
+        }
+        Some(date)
+    }
+
+    fn range(&mut self, field: &str, value: Option<f64>, lo: f64, hi: f64, unit: &str) {
+        if let Some(v) = value {
+            if !v.is_finite() || v < lo || v > hi {
+                self.push(field, "range", format!("must be between {lo} and {hi} {unit}"), format!("应在{lo}–{hi}{unit}之间"));
+            }
+        }
+    }
+}
+
+/// Parses an ISO date; shared by validation, schedules and queries.
+pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn check_member(c: &mut Checker, key: &str, m: &Member, today: &str) {
+    let p = |f: &str| format!("members.{key}.{f}");
+    if m.id != key {
+        c.push(p("id"), "mismatch", "does not match the member's key", "成员编号不一致");
+    }
+    c.required(&p("name"), &m.name);
+    c.text(&p("name"), &m.name);
+    let birth = c.date(&p("birth_date"), &m.birth_date, today);
+    if !m.national_id.is_empty() {
+        match check_national_id(&m.national_id) {
+            Err(IdProblem::Length) => c.push(p("national_id"), "format", "must have 18 characters", "身份证号应为18位"),
+            Err(IdProblem::Characters) => {
+                c.push(p("national_id"), "format", "must be 17 digits and a digit or X", "身份证号应为17位数字加校验位")
+            }
+            Err(IdProblem::CheckDigit) => c.push(p("national_id"), "check_digit", "check digit is wrong", "身份证号校验位错误"),
+            Err(IdProblem::BirthDate) => {
+                c.push(p("national_id"), "format", "holds no valid birth date", "身份证号中的出生日期无效")
+            }
+            Ok(()) => {
+                let id_birth = national_id_birth_date(&m.national_id);
+                if birth.is_some() && id_birth.as_deref() != Some(m.birth_date.as_str()) {
+                    c.push(p("national_id"), "mismatch", "birth date differs from the member's", "身份证号与出生日期不一致");
+                }
+            }
+        }
+    }
+    for (i, e) in m.events.iter().enumerate() {
+        c.date(&p(&format!("events.{i}.date")), &e.date, today);
+    }
+    if let Some(d) = &m.disability {
+        if !(1..=4).contains(&d.grade) {
+            c.push(p("disability.grade"), "range", "must be between 1 and 4", "残疾等级应为1–4级");
+        }
+    }
+    if let Some(k) = &m.contract {
+        c.required(&p("contract.team"), &k.team);
+        c.date(&p("contract.signed_date"), &k.signed_date, today);
+        if let Some(r) = &k.renewal_date {
+            if parse_date(r).is_none() {
+                c.push(p("contract.renewal_date"), "format", "must be a date YYYY-MM-DD", "日期格式应为YYYY-MM-DD");
+            }
+        }
+    }
+}
+
+/// Every problem with a household and its members.
+pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
+    let mut c = Checker::default();
+    c.required("id", &h.id);
+    c.required("number", &h.number);
+    c.required("village", &h.village);
+    c.required("head_name", &h.head_name);
+    for (f, v) in [("number", &h.number), ("village", &h.village), ("hamlet", &h.hamlet), ("address", &h.address), ("head_name", &h.head_name), ("township", &h.township), ("doctor_team", &h.doctor_team)] {
+        c.text(f, v);
+    }
+    if !h.phone.is_empty() && !(h.phone.len() <= 20 && h.phone.chars().all(|ch| ch.is_ascii_digit() || "+- ".contains(ch))) {
+        c.push("phone", "format", "must be a phone number", "电话号码格式错误");
+    }
+    if let Some(g) = &h.gps {
+        c.range("gps.lat", Some(g.lat), -90.0, 90.0, "°");
+        c.range("gps.lon", Some(g.lon), -180.0, 180.0, "°");
+    }
+    for (i, t) in h.status_history.iter().enumerate() {
+        c.date(&format!("status_history.{i}.date"), &t.date, today);
+    }
+    if h.alert_level.is_some() && !matches!(h.poverty_status, PovertyStatus::Monitored | PovertyStatus::Edge) {
+        c.push("alert_level", "mismatch", "only monitored and edge households have an alert level", "仅监测户和边缘户设预警等级");
+    }
+    c.range("income_per_person", h.income_per_person, 0.0, 10_000_000.0, "元");
+    if let Some(y) = h.income_year {
+        c.range("income_year", Some(f64::from(y)), 2000.0, 2100.0, "");
+    }
+    for (key, m) in &h.measures {
+        c.date(&format!("measures.{key}.start_date"), &m.start_date, today);
+    }
+    if let Some(r) = &h.relocation {
+        c.date("relocation.date", &r.date, today);
+    }
+    let mut keys: Vec<&String> = h.members.keys().collect();
+    keys.sort();
+    for key in keys {
+        check_member(&mut c, key, &h.members[key], today);
+    }
+    c.errors
+}
+
+/// Every problem with a visit.
+pub fn validate_visit(v: &Visit, today: &str) -> Vec<FieldError> {
+    let mut c = Checker::default();
+    c.required("id", &v.id);
+    c.required("household_id", &v.household_id);
+    c.required("visitor", &v.visitor);
+    c.date("date", &v.date, today);
+    if !v.time.is_empty() && chrono::NaiveTime::parse_from_str(&v.time, "%H:%M").is_err() {
+        c.push("time", "format", "must be a time HH:MM", "时间格式应为HH:MM");
+    }
+    for (f, t) in [("income_note", &v.income_note), ("risk_note", &v.risk_note), ("note", &v.note)] {
+        c.text(f, t);
+    }
+    let mut keys: Vec<&String> = v.problems.keys().collect();
+    keys.sort();
+    for key in keys {
+        let p = &v.problems[key];
+        c.required(&format!("problems.{key}.description"), &p.description);
+        c.text(&format!("problems.{key}.description"), &p.description);
+        if p.status == ProblemStatus::Resolved && p.resolved_date.is_none() {
+            c.push(format!("problems.{key}.resolved_date"), "required", "is required for a resolved problem", "已解决的问题须填写解决日期");
+        }
+        if let Some(d) = &p.resolved_date {
+            c.date(&format!("problems.{key}.resolved_date"), d, today);
+        }
+    }
+    if v.kind == VisitKind::DoctorFollowUp && v.member_id.as_deref().unwrap_or("").is_empty() {
+        c.push("member_id", "required", "is required for a doctor follow-up", "家医随访须选择成员");
+    }
+    c.errors
+}
+
+/// Every problem with a screening result: ranges, the diastolic below the systolic, required fields and dates.
+pub fn validate_screening(s: &Screening, today: &str) -> Vec<FieldError> {
+    let mut c = Checker::default();
+    c.required("id", &s.id);
+    c.required("household_id", &s.household_id);
+    c.required("member_id", &s.member_id);
+    c.required("screener", &s.screener);
+    c.date("date", &s.date, today);
+    c.range("systolic", s.systolic, 50.0, 300.0, "mmHg");
+    c.range("diastolic", s.diastolic, 30.0, 200.0, "mmHg");
+    if let (Some(sys), Some(dia)) = (s.systolic, s.diastolic) {
+        if dia >= sys {
+            c.push("diastolic", "range", "must be lower than the systolic", "舒张压应低于收缩压");
+        }
+    }
+    if s.systolic.is_some() != s.diastolic.is_some() {
+        let missing = if s.systolic.is_none() { "systolic" } else { "diastolic" };
+        c.push(missing, "required", "is required with the other blood-pressure value", "血压须同时填写收缩压和舒张压");
+    }
+    c.range("heart_rate", s.heart_rate, 20.0, 250.0, "bpm");
+    c.range("glucose", s.glucose, 1.0, 40.0, "mmol/L");
+    c.range("height_cm", s.height_cm, 40.0, 250.0, "cm");
+    c.range("weight_kg", s.weight_kg, 2.0, 300.0, "kg");
+    c.range("waist_cm", s.waist_cm, 30.0, 200.0, "cm");
+    c.text("findings", &s.findings);
+    c.errors
+}
+
+/// Rules must ask for something sensible: at least one visit a month, follow-ups within a year.
+pub fn validate_rules(r: &ScheduleRules) -> Vec<FieldError> {
+    let mut c = Checker::default();
+    c.range("monthly_visits", Some(f64::from(r.monthly_visits)), 1.0, 31.0, "");
+    c.range("monitored_monthly_visits", Some(f64::from(r.monitored_monthly_visits)), 1.0, 31.0, "");
+    c.range("edge_monthly_visits", Some(f64::from(r.edge_monthly_visits)), 1.0, 31.0, "");
+    for (f, v) in [("hypertension_followup_days", r.hypertension_followup_days), ("diabetes_followup_days", r.diabetes_followup_days), ("mental_followup_days", r.mental_followup_days)] {
+        c.range(f, Some(f64::from(v)), 7.0, 366.0, "days");
+    }
+    c.range("lookahead_days", Some(f64::from(r.lookahead_days)), 0.0, 60.0, "days");
+    c.errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::samples::*;
+
+    const TODAY: &str = "2026-11-29";
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_good_household_has_no_errors() {
+        assert_eq!(validate_household(&household(), TODAY), vec![]);
+    }
+
+    #[test]
+    fn household_errors_are_all_returned_with_field_names() {
+        let mut h = household();
+        h.number.clear();
+        h.head_name = " ".into();
+        let m = h.members.values_mut().next().unwrap();
+        let key = m.id.clone();
+        m.national_id = "110105194912310021".into();
+        m.birth_date = "2027-05-01".into();
+        let errors = validate_household(&h, TODAY);
+        let f = fields(&errors);
+        assert!(f.contains(&"number"), "{f:?}");
+        assert!(f.contains(&"head_name"), "{f:?}");
+        assert!(f.contains(&format!("members.{key}.national_id").as_str()), "{f:?}");
+        assert!(f.contains(&format!("members.{key}.birth_date").as_str()), "{f:?}");
+        assert!(errors.iter().any(|e| e.code == "check_digit"));
+        assert!(errors.iter().any(|e| e.code == "future"));
+    }
+
+    #[test]
+    fn national_id_birth_date_must_match_member() {
+        let mut h = household();
+        let m = h.members.values_mut().next().unwrap();
+        m.birth_date = "1950-01-01".into();
+        let errors = validate_household(&h, TODAY);
+        assert!(errors.iter().any(|e| e.field.ends_with("national_id") && e.code == "mismatch"), "{errors:?}");
+    }
+
+    #[test]
+    fn screening_ranges_and_order() {
+        let mut s = screening();
+        s.systolic = Some(320.0);
+        s.diastolic = Some(25.0);
+        s.glucose = Some(0.5);
+        s.height_cm = Some(10.0);
+        s.weight_kg = Some(400.0);
+        let f: Vec<String> = validate_screening(&s, TODAY).into_iter().map(|e| e.field).collect();
+        for name in ["systolic", "diastolic", "glucose", "height_cm", "weight_kg"] {
+            assert!(f.iter().any(|x| x == name), "{name} missing in {f:?}");
+        }
+        let mut s = screening();
+        s.systolic = Some(120.0);
+        s.diastolic = Some(130.0);
+        let errors = validate_screening(&s, TODAY);
+        assert_eq!(fields(&errors), vec!["diastolic"]);
+        s.diastolic = Some(f64::NAN);
+        assert!(!validate_screening(&s, TODAY).is_empty());
+    }
+
+    #[test]
+    fn dates_allow_one_day_of_clock_skew_only() {
+        let mut v = visit();
+        v.date = "2026-11-30".into();
+        assert!(validate_visit(&v, TODAY).is_empty());
+        v.date = "2026-12-01".into();
+        assert_eq!(fields(&validate_visit(&v, TODAY)), vec!["date"]);
+        v.date = "30/11/2026".into();
+        assert_eq!(validate_visit(&v, TODAY)[0].code, "format");
+    }
+
+    #[test]
+    fn visit_requires_visitor_and_resolved_date() {
+        let mut v = visit();
+        v.visitor.clear();
+        v.problems.insert("p1".into(), Problem { description: "漏水".into(), assurance: Some(AssuranceKind::Housing), status: ProblemStatus::Resolved, resolved_date: None, action: String::new() });
+        let errors = validate_visit(&v, TODAY);
+        assert_eq!(fields(&errors), vec!["visitor", "problems.p1.resolved_date"]);
+    }
+
+    #[test]
+    fn overly_long_text_is_refused() {
+        let mut v = visit();
+        v.note = "很".repeat(MAX_TEXT + 1);
+        assert_eq!(validate_visit(&v, TODAY)[0].code, "too_long");
+    }
+
+    #[test]
+    fn rules_must_be_sensible() {
+        let mut r = ScheduleRules::default();
+        assert!(validate_rules(&r).is_empty());
+        r.monthly_visits = 0;
+        assert_eq!(validate_rules(&r)[0].field, "monthly_visits");
+    }
+}

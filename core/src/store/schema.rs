@@ -1,0 +1,143 @@
+//! The store's schema, migrated by SQLite's `user_version`, one step at a time, in one place.
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+
+/// The schema version this build writes.
+pub const VERSION: i64 = 1;
+
+/// Version 1: documents, the change log, device metadata and the derived index tables.
+const V1: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE docs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    heads TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+-- Every change of every document, content-addressed. Bytes are kept until the server acknowledges the change;
+-- after that the saved document holds it and the row keeps only what identifies it.
+CREATE TABLE changes (
+    hash TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    bytes BLOB,
+    local INTEGER NOT NULL,
+    acked INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX changes_pending ON changes (created_ms) WHERE acked = 0;
+CREATE INDEX changes_doc ON changes (doc_id);
+
+-- Derived index rows: rebuilt from the documents at any time.
+CREATE TABLE ix_households (
+    doc_id TEXT PRIMARY KEY,
+    number TEXT NOT NULL,
+    township TEXT NOT NULL,
+    village TEXT NOT NULL,
+    hamlet TEXT NOT NULL,
+    head_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    alert TEXT,
+    doctor_team TEXT NOT NULL,
+    search TEXT NOT NULL,
+    deleted INTEGER NOT NULL
+);
+CREATE INDEX ix_households_village ON ix_households (village, status, alert);
+CREATE TABLE ix_household_helpers (doc_id TEXT NOT NULL, helper TEXT NOT NULL, PRIMARY KEY (doc_id, helper));
+CREATE INDEX ix_household_helpers_helper ON ix_household_helpers (helper);
+CREATE TABLE ix_members (
+    member_id TEXT PRIMARY KEY,
+    household_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    masked_id TEXT NOT NULL,
+    birth_date TEXT NOT NULL,
+    conditions TEXT NOT NULL,
+    contract_team TEXT,
+    contract_signed TEXT
+);
+CREATE INDEX ix_members_household ON ix_members (household_id);
+CREATE TABLE ix_visits (
+    doc_id TEXT PRIMARY KEY,
+    household_id TEXT NOT NULL,
+    member_id TEXT,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    visitor TEXT NOT NULL,
+    deleted INTEGER NOT NULL
+);
+CREATE INDEX ix_visits_household ON ix_visits (household_id, date);
+CREATE INDEX ix_visits_month ON ix_visits (month, kind);
+CREATE TABLE ix_screenings (
+    doc_id TEXT PRIMARY KEY,
+    household_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    bp_grade TEXT,
+    glucose_band TEXT,
+    bmi_band TEXT,
+    referral TEXT NOT NULL,
+    abnormal INTEGER NOT NULL,
+    deleted INTEGER NOT NULL
+);
+CREATE INDEX ix_screenings_member ON ix_screenings (member_id, date);
+CREATE INDEX ix_screenings_household ON ix_screenings (household_id, date);
+CREATE TABLE ix_problems (
+    visit_id TEXT NOT NULL,
+    problem_id TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    description TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (visit_id, problem_id)
+);
+CREATE INDEX ix_problems_household ON ix_problems (household_id, status);
+CREATE TABLE ix_conflicts (doc_id TEXT PRIMARY KEY, fields INTEGER NOT NULL);
+"#;
+
+/// Brings a connection's schema to `VERSION`, refusing a store written by a newer app.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > VERSION {
+        return Err(Error::NewerSchema { found, supported: VERSION });
+    }
+    let steps: &[(i64, &str)] = &[(1, V1)];
+    for (version, sql) in steps.iter().filter(|(v, _)| *v > found) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The derived tables, cleared before a full rebuild.
+pub const INDEX_TABLES: &[&str] =
+    &["ix_households", "ix_household_helpers", "ix_members", "ix_visits", "ix_screenings", "ix_problems", "ix_conflicts"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_an_empty_database_and_is_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, VERSION);
+        for t in INDEX_TABLES {
+            conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0)).unwrap();
+        }
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(Error::NewerSchema { .. })));
+    }
+}
