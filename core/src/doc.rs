@@ -80,7 +80,12 @@ pub struct Document {
 
 impl Document {
     /// A new document holding `record`, and the change that created it.
-    pub fn create<R: Record>(record: &R, actor: &ActorId, author: &Author, time_ms: i64) -> Result<(Self, ChangeRecord)> {
+    pub fn create<R: Record>(
+        record: &R,
+        actor: &ActorId,
+        author: &Author,
+        time_ms: i64,
+    ) -> Result<(Self, ChangeRecord)> {
         let mut doc = AutoCommit::new().with_actor(actor.clone());
         autosurgeon::reconcile(&mut doc, record).map_err(|e| Error::Document(e.to_string()))?;
         let mut this = Self { doc };
@@ -189,7 +194,13 @@ impl Document {
                     .iter()
                     .map(|(v, id)| {
                         let (user, device, time, actor) = authors.author_of(id);
-                        ConflictValue { value_json: self.json_of(v, id).to_string(), actor, user, device, device_time_ms: time }
+                        ConflictValue {
+                            value_json: self.json_of(v, id).to_string(),
+                            actor,
+                            user,
+                            device,
+                            device_time_ms: time,
+                        }
                     })
                     .collect();
                 out.push(Conflict { doc_id: doc_id.to_string(), field: child_path.clone(), values });
@@ -224,7 +235,13 @@ impl Document {
         self.commit(author, time_ms).ok_or_else(|| Error::Document("resolve wrote nothing".into()))
     }
 
-    fn write_json(&mut self, obj: &ObjId, prop: Prop, value: &serde_json::Value, template: Option<&ScalarValue>) -> Result<()> {
+    fn write_json(
+        &mut self,
+        obj: &ObjId,
+        prop: Prop,
+        value: &serde_json::Value,
+        template: Option<&ScalarValue>,
+    ) -> Result<()> {
         match container_type(value) {
             Some(t) => {
                 let child = self.doc.put_object(obj, prop, t).map_err(doc_err)?;
@@ -305,7 +322,10 @@ impl Document {
                 start: c.start_op().get(),
                 end: c.max_op(),
                 time: c.timestamp(),
-                author: c.message().and_then(|m| serde_json::from_str(m).ok()).unwrap_or(Author { user: String::new(), device: String::new() }),
+                author: c
+                    .message()
+                    .and_then(|m| serde_json::from_str(m).ok())
+                    .unwrap_or(Author { user: String::new(), device: String::new() }),
             })
             .collect();
         ChangeIndex { entries }
@@ -397,8 +417,12 @@ fn scalar_json(s: &ScalarValue) -> serde_json::Value {
 fn scalar_of(v: &serde_json::Value, template: Option<&ScalarValue>) -> ScalarValue {
     use serde_json::Value as J;
     match (v, template) {
-        (J::Number(n), Some(ScalarValue::Uint(_))) if n.as_u64().is_some() => ScalarValue::Uint(n.as_u64().unwrap_or_default()),
-        (J::Number(n), Some(ScalarValue::Int(_))) if n.as_i64().is_some() => ScalarValue::Int(n.as_i64().unwrap_or_default()),
+        (J::Number(n), Some(ScalarValue::Uint(_))) if n.as_u64().is_some() => {
+            ScalarValue::Uint(n.as_u64().unwrap_or_default())
+        }
+        (J::Number(n), Some(ScalarValue::Int(_))) if n.as_i64().is_some() => {
+            ScalarValue::Int(n.as_i64().unwrap_or_default())
+        }
         (J::Number(n), _) => ScalarValue::F64(n.as_f64().unwrap_or_default()),
         (J::String(s), _) => ScalarValue::Str(s.as_str().into()),
         (J::Bool(b), _) => ScalarValue::Boolean(*b),
@@ -419,7 +443,9 @@ impl ChangeEntry {
     /// Whether the operation `id` belongs to this change.
     fn wrote(&self, id: &ObjId) -> bool {
         match id {
-            ObjId::Id(counter, actor, _) => actor.to_hex_string() == self.actor && (self.start..=self.end).contains(counter),
+            ObjId::Id(counter, actor, _) => {
+                actor.to_hex_string() == self.actor && (self.start..=self.end).contains(counter)
+            }
             ObjId::Root => false,
         }
     }
@@ -506,7 +532,8 @@ mod tests {
         assert_eq!(conflicts.len(), 1, "{conflicts:?}");
         let c = &conflicts[0];
         assert_eq!(c.field, format!("members.{key}.name"));
-        let mut values: Vec<(&str, &str)> = c.values.iter().map(|v| (v.value_json.as_str(), v.device.as_str())).collect();
+        let mut values: Vec<(&str, &str)> =
+            c.values.iter().map(|v| (v.value_json.as_str(), v.device.as_str())).collect();
         values.sort();
         assert_eq!(values, vec![("\"张乙\"", "b"), ("\"张甲\"", "a")]);
         a.resolve(&c.field, "\"张丙\"", &author("a"), 4).unwrap();
@@ -545,8 +572,16 @@ mod tests {
         h.phone = "2".into();
         b.update(&h, &author("b"), 30).unwrap();
         let history = b.field_history("phone").unwrap();
-        let seen: Vec<(String, String, i64)> = history.iter().map(|v| (v.value_json.clone(), v.device.clone(), v.device_time_ms)).collect();
-        assert_eq!(seen, vec![("\"13800001234\"".into(), "a".into(), 1), ("\"1\"".into(), "a".into(), 20), ("\"2\"".into(), "b".into(), 30)]);
+        let seen: Vec<(String, String, i64)> =
+            history.iter().map(|v| (v.value_json.clone(), v.device.clone(), v.device_time_ms)).collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("\"13800001234\"".into(), "a".into(), 1),
+                ("\"1\"".into(), "a".into(), 20),
+                ("\"2\"".into(), "b".into(), 30)
+            ]
+        );
     }
 
     #[test]

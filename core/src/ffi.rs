@@ -4,7 +4,9 @@
 use crate::doc::{Conflict, FieldVersion};
 use crate::error::DoorstepError;
 use crate::model::{self, Classification, FieldError, Household, Member, Record, ScheduleRules, Screening, Visit};
-use crate::query::{self, ClassifiedScreening, HouseholdDetail, HouseholdFilter, HouseholdSummary, OpenProblem, PendingReferral};
+use crate::query::{
+    self, ClassifiedScreening, HouseholdDetail, HouseholdFilter, HouseholdSummary, OpenProblem, PendingReferral,
+};
 use crate::schedule::{self, DueItem};
 use crate::store::{self, Store};
 use std::path::Path;

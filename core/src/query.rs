@@ -107,7 +107,10 @@ pub fn households(store: &Store, f: &HouseholdFilter) -> Result<Vec<HouseholdSum
         add(" AND h.search LIKE ? ESCAPE '\\'", format!("%{escaped}%"));
     }
     if let Some(hp) = &f.helper {
-        add(" AND EXISTS (SELECT 1 FROM ix_household_helpers x WHERE x.doc_id = h.doc_id AND x.helper = ?)", hp.clone());
+        add(
+            " AND EXISTS (SELECT 1 FROM ix_household_helpers x WHERE x.doc_id = h.doc_id AND x.helper = ?)",
+            hp.clone(),
+        );
     }
     sql.push_str(" ORDER BY h.village, h.number");
     let mut stmt = store.conn().prepare(&sql)?;
@@ -136,10 +139,14 @@ fn ids(store: &Store, sql: &str, arg: &str) -> Result<Vec<String>> {
 
 /// Visits of a household, newest first.
 pub fn visits_of_household(store: &Store, household_id: &str) -> Result<Vec<Visit>> {
-    ids(store, "SELECT doc_id FROM ix_visits WHERE household_id = ?1 AND deleted = 0 ORDER BY date DESC, doc_id DESC", household_id)?
-        .iter()
-        .map(|id| store.get::<Visit>(id))
-        .collect()
+    ids(
+        store,
+        "SELECT doc_id FROM ix_visits WHERE household_id = ?1 AND deleted = 0 ORDER BY date DESC, doc_id DESC",
+        household_id,
+    )?
+    .iter()
+    .map(|id| store.get::<Visit>(id))
+    .collect()
 }
 
 fn classified(store: &Store, ids: Vec<String>) -> Result<Vec<ClassifiedScreening>> {
@@ -155,7 +162,11 @@ fn classified(store: &Store, ids: Vec<String>) -> Result<Vec<ClassifiedScreening
 
 /// Screenings of a member, newest first, each with its classification.
 pub fn screenings_of_member(store: &Store, member_id: &str) -> Result<Vec<ClassifiedScreening>> {
-    let ids = ids(store, "SELECT doc_id FROM ix_screenings WHERE member_id = ?1 AND deleted = 0 ORDER BY date DESC, doc_id DESC", member_id)?;
+    let ids = ids(
+        store,
+        "SELECT doc_id FROM ix_screenings WHERE member_id = ?1 AND deleted = 0 ORDER BY date DESC, doc_id DESC",
+        member_id,
+    )?;
     classified(store, ids)
 }
 
@@ -183,7 +194,11 @@ pub fn household_detail(store: &Store, id: &str) -> Result<HouseholdDetail> {
     let household: Household = store.get(id)?;
     let mut last_visits = visits_of_household(store, id)?;
     last_visits.truncate(5);
-    let screening_ids = ids(store, "SELECT doc_id FROM ix_screenings WHERE household_id = ?1 AND deleted = 0 ORDER BY date DESC, doc_id DESC", id)?;
+    let screening_ids = ids(
+        store,
+        "SELECT doc_id FROM ix_screenings WHERE household_id = ?1 AND deleted = 0 ORDER BY date DESC, doc_id DESC",
+        id,
+    )?;
     Ok(HouseholdDetail {
         open_problems: open_problems(store, Some(id))?,
         screenings: classified(store, screening_ids)?,

@@ -238,7 +238,8 @@ mod tests {
         s.put(&h, "2026-11-29").unwrap();
         let patient = h.members.values().find(|m| m.contract.is_some()).unwrap().clone();
         // Signed 2026-01-10 and never followed up: overdue.
-        let items: Vec<_> = due(&s, "2026-11-29").unwrap().into_iter().filter(|i| i.kind == DueKind::DoctorFollowUp).collect();
+        let items: Vec<_> =
+            due(&s, "2026-11-29").unwrap().into_iter().filter(|i| i.kind == DueKind::DoctorFollowUp).collect();
         assert_eq!(items.len(), 1);
         assert!(items[0].overdue);
         assert_eq!(items[0].member_id.as_deref(), Some(patient.id.as_str()));
@@ -250,9 +251,11 @@ mod tests {
         v.member_id = Some(patient.id.clone());
         v.date = "2026-11-01".into();
         s.put(&v, "2026-11-29").unwrap();
-        let follow: Vec<_> = due(&s, "2026-11-29").unwrap().into_iter().filter(|i| i.kind == DueKind::DoctorFollowUp).collect();
+        let follow: Vec<_> =
+            due(&s, "2026-11-29").unwrap().into_iter().filter(|i| i.kind == DueKind::DoctorFollowUp).collect();
         assert!(follow.is_empty(), "next due 2027-01-30");
-        let follow: Vec<_> = due(&s, "2027-01-25").unwrap().into_iter().filter(|i| i.kind == DueKind::DoctorFollowUp).collect();
+        let follow: Vec<_> =
+            due(&s, "2027-01-25").unwrap().into_iter().filter(|i| i.kind == DueKind::DoctorFollowUp).collect();
         assert_eq!(follow.len(), 1, "within the lookahead");
         assert!(!follow[0].overdue);
     }

@@ -18,7 +18,9 @@ pub fn check_national_id(id: &str) -> Result<(), IdProblem> {
     if bytes.len() != 18 || id.chars().count() != 18 {
         return Err(IdProblem::Length);
     }
-    if !bytes[..17].iter().all(u8::is_ascii_digit) || !(bytes[17].is_ascii_digit() || bytes[17] == b'X' || bytes[17] == b'x') {
+    if !bytes[..17].iter().all(u8::is_ascii_digit)
+        || !(bytes[17].is_ascii_digit() || bytes[17] == b'X' || bytes[17] == b'x')
+    {
         return Err(IdProblem::Characters);
     }
     let sum: u32 = bytes[..17].iter().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();

@@ -7,7 +7,10 @@ pub fn household() -> Household {
     let head = member("张建国", Sex::Male, "1962-03-15", Relation::Head, "430621");
     let mut spouse = member("李秀英", Sex::Female, "1965-08-02", Relation::Spouse, "430621");
     spouse.conditions = vec![Condition::Hypertension];
-    spouse.contract = Some(DoctorContract { team: "石门村家医团队".into(), signed_date: "2026-01-10".into(), renewal_date: None });
+    spouse.contract =
+        Some(DoctorContract {
+            team: "石门村家医团队".into(), signed_date: "2026-01-10".into(), renewal_date: None
+        });
     Household {
         id: new_id(),
         number: "4306210010001".into(),
@@ -19,7 +22,12 @@ pub fn household() -> Household {
         phone: "13800001234".into(),
         gps: None,
         poverty_status: PovertyStatus::RegisteredPoor,
-        status_history: vec![StatusTransition { date: "2016-05-01".into(), event: TransitionEvent::Identified, to_status: PovertyStatus::RegisteredPoor, reason: "因病".into() }],
+        status_history: vec![StatusTransition {
+            date: "2016-05-01".into(),
+            event: TransitionEvent::Identified,
+            to_status: PovertyStatus::RegisteredPoor,
+            reason: "因病".into(),
+        }],
         risk_causes: vec![RiskCause::Illness],
         alert_level: None,
         relocation: None,
@@ -68,7 +76,14 @@ pub fn visit() -> Visit {
         date: "2026-11-20".into(),
         time: "10:30".into(),
         kind: VisitKind::Monthly,
-        findings: Assurances { food: ok.clone(), clothing: ok.clone(), education: ok.clone(), medical: ok.clone(), housing: ok.clone(), water: ok },
+        findings: Assurances {
+            food: ok.clone(),
+            clothing: ok.clone(),
+            education: ok.clone(),
+            medical: ok.clone(),
+            housing: ok.clone(),
+            water: ok,
+        },
         income_note: String::new(),
         risk_note: String::new(),
         problems: HashMap::new(),

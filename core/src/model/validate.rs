@@ -33,7 +33,12 @@ struct Checker {
 
 impl Checker {
     fn push(&mut self, field: impl Into<String>, code: &str, en: impl Into<String>, zh: impl Into<String>) {
-        self.errors.push(FieldError { field: field.into(), code: code.into(), message_en: en.into(), message_zh: zh.into() });
+        self.errors.push(FieldError {
+            field: field.into(),
+            code: code.into(),
+            message_en: en.into(),
+            message_zh: zh.into(),
+        });
     }
 
     fn required(&mut self, field: &str, value: &str) {
@@ -65,7 +70,12 @@ impl Checker {
     fn range(&mut self, field: &str, value: Option<f64>, lo: f64, hi: f64, unit: &str) {
         if let Some(v) = value {
             if !v.is_finite() || v < lo || v > hi {
-                self.push(field, "range", format!("must be between {lo} and {hi} {unit}"), format!("应在{lo}–{hi}{unit}之间"));
+                self.push(
+                    field,
+                    "range",
+                    format!("must be between {lo} and {hi} {unit}"),
+                    format!("应在{lo}–{hi}{unit}之间"),
+                );
             }
         }
     }
@@ -90,14 +100,21 @@ fn check_member(c: &mut Checker, key: &str, m: &Member, today: &str) {
             Err(IdProblem::Characters) => {
                 c.push(p("national_id"), "format", "must be 17 digits and a digit or X", "身份证号应为17位数字加校验位")
             }
-            Err(IdProblem::CheckDigit) => c.push(p("national_id"), "check_digit", "check digit is wrong", "身份证号校验位错误"),
+            Err(IdProblem::CheckDigit) => {
+                c.push(p("national_id"), "check_digit", "check digit is wrong", "身份证号校验位错误")
+            }
             Err(IdProblem::BirthDate) => {
                 c.push(p("national_id"), "format", "holds no valid birth date", "身份证号中的出生日期无效")
             }
             Ok(()) => {
                 let id_birth = national_id_birth_date(&m.national_id);
                 if birth.is_some() && id_birth.as_deref() != Some(m.birth_date.as_str()) {
-                    c.push(p("national_id"), "mismatch", "birth date differs from the member's", "身份证号与出生日期不一致");
+                    c.push(
+                        p("national_id"),
+                        "mismatch",
+                        "birth date differs from the member's",
+                        "身份证号与出生日期不一致",
+                    );
                 }
             }
         }
@@ -128,10 +145,20 @@ pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
     c.required("number", &h.number);
     c.required("village", &h.village);
     c.required("head_name", &h.head_name);
-    for (f, v) in [("number", &h.number), ("village", &h.village), ("hamlet", &h.hamlet), ("address", &h.address), ("head_name", &h.head_name), ("township", &h.township), ("doctor_team", &h.doctor_team)] {
+    for (f, v) in [
+        ("number", &h.number),
+        ("village", &h.village),
+        ("hamlet", &h.hamlet),
+        ("address", &h.address),
+        ("head_name", &h.head_name),
+        ("township", &h.township),
+        ("doctor_team", &h.doctor_team),
+    ] {
         c.text(f, v);
     }
-    if !h.phone.is_empty() && !(h.phone.len() <= 20 && h.phone.chars().all(|ch| ch.is_ascii_digit() || "+- ".contains(ch))) {
+    if !h.phone.is_empty()
+        && !(h.phone.len() <= 20 && h.phone.chars().all(|ch| ch.is_ascii_digit() || "+- ".contains(ch)))
+    {
         c.push("phone", "format", "must be a phone number", "电话号码格式错误");
     }
     if let Some(g) = &h.gps {
@@ -142,7 +169,12 @@ pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
         c.date(&format!("status_history.{i}.date"), &t.date, today);
     }
     if h.alert_level.is_some() && !matches!(h.poverty_status, PovertyStatus::Monitored | PovertyStatus::Edge) {
-        c.push("alert_level", "mismatch", "only monitored and edge households have an alert level", "仅监测户和边缘户设预警等级");
+        c.push(
+            "alert_level",
+            "mismatch",
+            "only monitored and edge households have an alert level",
+            "仅监测户和边缘户设预警等级",
+        );
     }
     c.range("income_per_person", h.income_per_person, 0.0, 10_000_000.0, "元");
     if let Some(y) = h.income_year {
@@ -182,7 +214,12 @@ pub fn validate_visit(v: &Visit, today: &str) -> Vec<FieldError> {
         c.required(&format!("problems.{key}.description"), &p.description);
         c.text(&format!("problems.{key}.description"), &p.description);
         if p.status == ProblemStatus::Resolved && p.resolved_date.is_none() {
-            c.push(format!("problems.{key}.resolved_date"), "required", "is required for a resolved problem", "已解决的问题须填写解决日期");
+            c.push(
+                format!("problems.{key}.resolved_date"),
+                "required",
+                "is required for a resolved problem",
+                "已解决的问题须填写解决日期",
+            );
         }
         if let Some(d) = &p.resolved_date {
             c.date(&format!("problems.{key}.resolved_date"), d, today);
@@ -228,7 +265,11 @@ pub fn validate_rules(r: &ScheduleRules) -> Vec<FieldError> {
     c.range("monthly_visits", Some(f64::from(r.monthly_visits)), 1.0, 31.0, "");
     c.range("monitored_monthly_visits", Some(f64::from(r.monitored_monthly_visits)), 1.0, 31.0, "");
     c.range("edge_monthly_visits", Some(f64::from(r.edge_monthly_visits)), 1.0, 31.0, "");
-    for (f, v) in [("hypertension_followup_days", r.hypertension_followup_days), ("diabetes_followup_days", r.diabetes_followup_days), ("mental_followup_days", r.mental_followup_days)] {
+    for (f, v) in [
+        ("hypertension_followup_days", r.hypertension_followup_days),
+        ("diabetes_followup_days", r.diabetes_followup_days),
+        ("mental_followup_days", r.mental_followup_days),
+    ] {
         c.range(f, Some(f64::from(v)), 7.0, 366.0, "days");
     }
     c.range("lookahead_days", Some(f64::from(r.lookahead_days)), 0.0, 60.0, "days");
@@ -315,7 +356,16 @@ mod tests {
     fn visit_requires_visitor_and_resolved_date() {
         let mut v = visit();
         v.visitor.clear();
-        v.problems.insert("p1".into(), Problem { description: "漏水".into(), assurance: Some(AssuranceKind::Housing), status: ProblemStatus::Resolved, resolved_date: None, action: String::new() });
+        v.problems.insert(
+            "p1".into(),
+            Problem {
+                description: "漏水".into(),
+                assurance: Some(AssuranceKind::Housing),
+                status: ProblemStatus::Resolved,
+                resolved_date: None,
+                action: String::new(),
+            },
+        );
         let errors = validate_visit(&v, TODAY);
         assert_eq!(fields(&errors), vec!["visitor", "problems.p1.resolved_date"]);
     }

@@ -71,7 +71,10 @@ fn household(tx: &Transaction, h: &Household) -> Result<()> {
         return Ok(());
     }
     for helper in &h.helper_ids {
-        tx.execute("INSERT OR IGNORE INTO ix_household_helpers (doc_id, helper) VALUES (?1, ?2)", params![h.id, helper])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO ix_household_helpers (doc_id, helper) VALUES (?1, ?2)",
+            params![h.id, helper],
+        )?;
     }
     for m in h.members.values() {
         let conditions: Vec<&str> = m.conditions.iter().map(|c| c.code()).collect();

@@ -51,7 +51,8 @@ impl Store {
         }
         let mut conn = Connection::open(path)?;
         apply_key(&conn, "key", key)?;
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|_| Error::WrongKey)?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .map_err(|_| Error::WrongKey)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a write that returned survives power loss too, not only a killed process.
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -163,8 +164,10 @@ impl Store {
 
     /// The document with this id and its kind.
     pub fn load_doc(&self, id: &str) -> Result<Option<(DocKind, Document)>> {
-        let row: Option<(String, Vec<u8>)> =
-            self.conn.query_row("SELECT kind, bytes FROM docs WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let row: Option<(String, Vec<u8>)> = self
+            .conn
+            .query_row("SELECT kind, bytes FROM docs WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
         match row {
             None => Ok(None),
             Some((kind, bytes)) => {

@@ -115,8 +115,15 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// The derived tables, cleared before a full rebuild.
-pub const INDEX_TABLES: &[&str] =
-    &["ix_households", "ix_household_helpers", "ix_members", "ix_visits", "ix_screenings", "ix_problems", "ix_conflicts"];
+pub const INDEX_TABLES: &[&str] = &[
+    "ix_households",
+    "ix_household_helpers",
+    "ix_members",
+    "ix_visits",
+    "ix_screenings",
+    "ix_problems",
+    "ix_conflicts",
+];
 
 #[cfg(test)]
 mod tests {
