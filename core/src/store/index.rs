@@ -42,7 +42,9 @@ fn clear(tx: &Transaction, id: &str) -> Result<()> {
 /// Text a household can be found by: number, head, members' names and masked ID numbers, village and hamlet.
 fn search_text(h: &Household) -> String {
     let mut parts = vec![h.number.clone(), h.head_name.clone(), h.village.clone(), h.hamlet.clone(), h.address.clone()];
-    for m in h.members.values() {
+    let mut members: Vec<_> = h.members.values().collect();
+    members.sort_by(|a, b| a.id.cmp(&b.id));
+    for m in members {
         parts.push(m.name.clone());
         parts.push(mask_national_id(&m.national_id));
     }
