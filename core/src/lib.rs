@@ -17,5 +17,6 @@ pub mod model;
 pub mod query;
 pub mod schedule;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, Result};

@@ -1,0 +1,195 @@
+//! The sync wire protocol, shared by device and server (see `docs/protocol.md`).
+//!
+//! One HTTP round trip (`POST /api/v1/sync`) pushes the device's unacknowledged changes and pulls a page of what the
+//! device's scope gained since its cursor. Every message is an envelope:
+//!
+//! ```text
+//! magic "DSTP" (4 bytes) | version u16 big-endian | message type u8 | zstd frame of the postcard-encoded body
+//! ```
+//!
+//! postcard is a stable, documented encoding (varints, length-prefixed bytes and strings); zstd makes the many
+//! similar changes of a page cost little on a metered connection.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks; a server answers any other with `ErrorCode::UpdateRequired`.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// First bytes of every message.
+pub const MAGIC: [u8; 4] = *b"DSTP";
+/// Media type of sync messages over HTTP.
+pub const CONTENT_TYPE: &str = "application/x-doorstep-sync";
+/// zstd level: a good ratio at phone speed.
+const ZSTD_LEVEL: i32 = 9;
+/// Largest decoded body accepted, so a small compressed message cannot expand without bound.
+pub const MAX_DECODED: usize = 64 * 1024 * 1024;
+
+/// Message types, the byte after the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum MessageType {
+    SyncRequest = 1,
+    SyncResponse = 2,
+}
+
+/// One change as sent: the document it belongs to, that document's kind, and Automerge's raw change bytes. The hash
+/// and actor are inside the bytes, so the receiver computes them instead of trusting the sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireChange {
+    pub doc_id: String,
+    pub kind: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Device → server: push these changes, then send what my scope gained after `cursor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The server-assigned sequence up to which this device has applied pulled data; 0 for a fresh device.
+    pub cursor: u64,
+    /// The most bytes of documents the device wants in the response page.
+    pub max_bytes: u32,
+    pub changes: Vec<WireChange>,
+}
+
+/// One document in a pulled page: a compacted snapshot (bootstrap, or a document newly in scope) and/or changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireDoc {
+    pub doc_id: String,
+    pub kind: String,
+    pub snapshot: Option<Vec<u8>>,
+    pub changes: Vec<Vec<u8>>,
+}
+
+/// Server → device: which pushed changes are now durable, a page of documents, and the cursor after that page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Hashes (32 bytes each) of the pushed changes the server has committed durably.
+    pub acked: Vec<[u8; 32]>,
+    pub docs: Vec<WireDoc>,
+    /// Store this cursor with the page, in the same transaction.
+    pub cursor: u64,
+    /// More pages are waiting: sync again at once.
+    pub more: bool,
+}
+
+/// Why a request was refused; the JSON error body of every non-2xx answer carries one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The app is older (or newer) than the server's protocol: ask the user to update.
+    UpdateRequired,
+    BadRequest,
+    Unauthorized,
+    WrongPassword,
+    TokenRevoked,
+    AccountDisabled,
+    Forbidden,
+    OutOfScope,
+    ForgedActor,
+    TooLarge,
+    TooManyAttempts,
+    NotFound,
+    /// The server could not store the data now (disk full, database busy): retry later, nothing is lost.
+    Unavailable,
+}
+
+/// The JSON body of every error answer: a code for programs and a message in both languages for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message_en: String,
+    pub message_zh: String,
+    /// True when the same request may succeed later unchanged.
+    pub retryable: bool,
+}
+
+/// Why a message could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a Doorstep sync message")]
+    BadMagic,
+    #[error("protocol version {0} is not supported (this side speaks {PROTOCOL_VERSION})")]
+    Version(u16),
+    #[error("unexpected message type {0}")]
+    MessageType(u8),
+    #[error("message body is corrupt: {0}")]
+    Body(String),
+}
+
+/// Encodes a message body into an envelope.
+pub fn encode<T: Serialize>(kind: MessageType, body: &T) -> Vec<u8> {
+    let raw = postcard::to_stdvec(body).unwrap_or_default();
+    let compressed = zstd::bulk::compress(&raw, ZSTD_LEVEL).unwrap_or_default();
+    let mut out = Vec::with_capacity(7 + compressed.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(&compressed);
+    out
+}
+
+/// Reads only the version of an envelope, so a server can answer "update required" before decoding anything.
+pub fn peek_version(bytes: &[u8]) -> Result<u16, DecodeError> {
+    if bytes.len() < 7 || bytes[..4] != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    Ok(u16::from_be_bytes([bytes[4], bytes[5]]))
+}
+
+/// Decodes an envelope of the expected type.
+pub fn decode<T: for<'de> Deserialize<'de>>(kind: MessageType, bytes: &[u8]) -> Result<T, DecodeError> {
+    let version = peek_version(bytes)?;
+    if version != PROTOCOL_VERSION {
+        return Err(DecodeError::Version(version));
+    }
+    if bytes[6] != kind as u8 {
+        return Err(DecodeError::MessageType(bytes[6]));
+    }
+    let raw = zstd::bulk::decompress(&bytes[7..], MAX_DECODED).map_err(|e| DecodeError::Body(e.to_string()))?;
+    postcard::from_bytes(&raw).map_err(|e| DecodeError::Body(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> SyncRequest {
+        SyncRequest {
+            cursor: 42,
+            max_bytes: 1 << 20,
+            changes: vec![WireChange { doc_id: "d1".into(), kind: "visit".into(), bytes: vec![1, 2, 3] }],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let bytes = encode(MessageType::SyncRequest, &request());
+        assert_eq!(&bytes[..4], b"DSTP");
+        assert_eq!(decode::<SyncRequest>(MessageType::SyncRequest, &bytes).unwrap(), request());
+        let resp = SyncResponse {
+            acked: vec![[7; 32]],
+            docs: vec![WireDoc {
+                doc_id: "d".into(),
+                kind: "household".into(),
+                snapshot: Some(vec![9]),
+                changes: vec![],
+            }],
+            cursor: 9,
+            more: false,
+        };
+        let bytes = encode(MessageType::SyncResponse, &resp);
+        assert_eq!(decode::<SyncResponse>(MessageType::SyncResponse, &bytes).unwrap(), resp);
+    }
+
+    #[test]
+    fn bad_input_is_a_typed_error() {
+        let mut bytes = encode(MessageType::SyncRequest, &request());
+        assert_eq!(decode::<SyncResponse>(MessageType::SyncResponse, &bytes), Err(DecodeError::MessageType(1)));
+        bytes[5] = 99;
+        assert_eq!(peek_version(&bytes), Ok(99));
+        assert_eq!(decode::<SyncRequest>(MessageType::SyncRequest, &bytes), Err(DecodeError::Version(99)));
+        assert_eq!(decode::<SyncRequest>(MessageType::SyncRequest, b"nope"), Err(DecodeError::BadMagic));
+        let good = encode(MessageType::SyncRequest, &request());
+        let truncated = &good[..good.len() - 3];
+        assert!(matches!(decode::<SyncRequest>(MessageType::SyncRequest, truncated), Err(DecodeError::Body(_))));
+    }
+}
