@@ -4,7 +4,7 @@
 //! finds either the whole write or none of it. Opening a store reads no document: lists come from index rows and a
 //! document is parsed only when it is written or shown in detail.
 
-mod index;
+pub mod index;
 pub mod schema;
 
 pub use index::effective_referral;

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 /// The schema version this build writes.
 pub const VERSION: i64 = 1;
 
-/// Version 1: documents, the change log, device metadata and the derived index tables.
+/// Version 1: documents, the change log and device metadata (the derived index tables follow in `INDEX_DDL`).
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE docs (
@@ -30,7 +30,11 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_pending ON changes (created_ms) WHERE acked = 0;
 CREATE INDEX changes_doc ON changes (doc_id);
+"#;
 
+/// The derived index tables (`ix_*`), part of version 1. Public so the server keeps the same rows with the same
+/// `index::reindex` for its reports, instead of a second copy of them.
+pub const INDEX_DDL: &str = r#"
 -- Derived index rows: rebuilt from the documents at any time.
 CREATE TABLE ix_households (
     doc_id TEXT PRIMARY KEY,
@@ -104,10 +108,12 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     if found > VERSION {
         return Err(Error::NewerSchema { found, supported: VERSION });
     }
-    let steps: &[(i64, &str)] = &[(1, V1)];
-    for (version, sql) in steps.iter().filter(|(v, _)| *v > found) {
+    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL])];
+    for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        for sql in *sqls {
+            tx.execute_batch(sql)?;
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
