@@ -1,0 +1,113 @@
+package app.doorstep.core
+
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
+import uniffi.doorstep_core.Doorstep
+import uniffi.doorstep_core.DoorstepException
+import java.io.File
+
+/**
+ * The signed-in device's store, as the app uses it: every call that touches the disk or the network is a suspend
+ * function that runs on [io] (Dispatchers.IO by default), so the UI thread never waits; failures arrive as
+ * [DoorstepError]. Close it when the user signs out.
+ */
+class DoorstepClient private constructor(
+    internal val core: Doorstep,
+    private val io: CoroutineDispatcher,
+) : AutoCloseable {
+
+    companion object {
+        /**
+         * Opens (or creates) the encrypted store at [path] with the 32-byte [key] the app keeps in Android Keystore.
+         * A wrong key fails with [DoorstepError.WrongKey].
+         */
+        suspend fun open(
+            path: File,
+            key: ByteArray,
+            deviceName: String,
+            io: CoroutineDispatcher = Dispatchers.IO,
+        ): DoorstepClient = withContext(io) {
+            val core = mapErrors { Doorstep.open(path.path, key, deviceName) }
+            DoorstepClient(core, io)
+        }
+    }
+
+    /** Runs [block] on the IO dispatcher and turns the core's exceptions into [DoorstepError]. */
+    internal suspend fun <T> call(block: (Doorstep) -> T): T = withContext(io) { mapErrors { block(core) } }
+
+    /** Replaces the store key (after the app rotated it in the keystore). */
+    suspend fun rekey(newKey: ByteArray) = call { it.rekey(newKey) }
+
+    /** Saves a household (new when its id is empty, members too); returns its id. */
+    suspend fun saveHousehold(household: Household): String = call { it.saveHousehold(household) }
+
+    /** Adds or replaces one member of a household; returns the member's id. */
+    suspend fun saveMember(householdId: String, member: Member): String = call { it.saveMember(householdId, member) }
+
+    suspend fun household(id: String): Household = call { it.getHousehold(id) }
+
+    /** Marks a household deleted (a tombstone that syncs like any edit). */
+    suspend fun deleteHousehold(id: String) = call { it.deleteHousehold(id) }
+
+    /** Saves a visit; returns its id. */
+    suspend fun saveVisit(visit: Visit): String = call { it.saveVisit(visit) }
+
+    suspend fun visit(id: String): Visit = call { it.getVisit(id) }
+
+    suspend fun deleteVisit(id: String) = call { it.deleteVisit(id) }
+
+    /** Saves a screening; returns its id. */
+    suspend fun saveScreening(screening: Screening): String = call { it.saveScreening(screening) }
+
+    suspend fun screening(id: String): Screening = call { it.getScreening(id) }
+
+    suspend fun deleteScreening(id: String) = call { it.deleteScreening(id) }
+
+    /** The household list, filtered by village, status, alert level, helper or text. */
+    suspend fun households(filter: HouseholdFilter = allHouseholds()): List<HouseholdSummary> =
+        call { it.listHouseholds(filter) }
+
+    /** Members, last visits, open problems, screenings and conflicts of one household. */
+    suspend fun householdDetail(id: String): HouseholdDetail = call { it.householdDetail(id) }
+
+    suspend fun visitsOf(householdId: String): List<Visit> = call { it.visitsOfHousehold(householdId) }
+
+    /** A member's screenings, each with its classification. */
+    suspend fun screeningsOf(memberId: String): List<ClassifiedScreening> = call { it.screeningsOfMember(memberId) }
+
+    suspend fun openProblems(): List<OpenProblem> = call { it.openProblems() }
+
+    /** Abnormal screenings with a referral and no follow-up yet. */
+    suspend fun pendingReferrals(): List<PendingReferral> = call { it.pendingReferrals() }
+
+    /** Due and overdue visits and follow-ups on [date] (`YYYY-MM-DD`). */
+    suspend fun due(date: String): List<DueItem> = call { it.due(date) }
+
+    suspend fun scheduleRules(): ScheduleRules = call { it.scheduleRules() }
+
+    suspend fun setScheduleRules(rules: ScheduleRules) = call { it.setScheduleRules(rules) }
+
+    /** Every field that two devices wrote concurrently, with each value and who wrote it. */
+    suspend fun conflicts(): List<Conflict> = call { it.conflicts() }
+
+    /** Settles a conflicted field with one of its values (or a new one), as JSON text. */
+    suspend fun resolveConflict(docId: String, field: String, valueJson: String) =
+        call { it.resolveConflict(docId, field, valueJson) }
+
+    /** Every value a field has held, who wrote it and on which device. */
+    suspend fun fieldHistory(docId: String, field: String): List<FieldVersion> = call { it.fieldHistory(docId, field) }
+
+    /** How many changes wait to be sent to the server. */
+    suspend fun pendingChanges(): Long = call { it.pendingChanges().toLong() }
+
+    override fun close() = core.close()
+}
+
+/** Runs a core call and rethrows its exception as the app's [DoorstepError]. */
+internal inline fun <T> mapErrors(block: () -> T): T =
+    try {
+        block()
+    } catch (e: DoorstepException) {
+        throw e.toDoorstepError()
+    }

@@ -1,0 +1,51 @@
+package app.doorstep.core
+
+import uniffi.doorstep_core.DoorstepException
+
+/**
+ * Everything the core can refuse, as one sealed hierarchy the app handles with `when`: each case asks for a
+ * different reaction (show errors beside fields, ask to unlock again, offer to retry, tell support).
+ */
+sealed class DoorstepError(message: String, cause: Throwable? = null) : Exception(message, cause) {
+    /** The record may not be saved; every problem names its field (a dotted path such as `systolic`). */
+    class Validation(val errors: List<FieldError>, cause: Throwable? = null) :
+        DoorstepError("invalid: " + errors.joinToString("; ") { "${it.field}: ${it.messageEn}" }, cause) {
+        /** The fields that have a problem, in the order the core reported them. */
+        val fields: List<String> get() = errors.map { it.field }
+
+        /** The problems of one field (empty when the field is fine). */
+        fun errorsFor(field: String): List<FieldError> = errors.filter { it.field == field }
+    }
+
+    /** The household, visit or screening asked for does not exist on this device. */
+    class NotFound(val what: String, cause: Throwable? = null) : DoorstepError("not found: $what", cause)
+
+    /** The store key does not open this store: ask the user to unlock again, never retry with the same key. */
+    class WrongKey(cause: Throwable? = null) : DoorstepError("the store could not be opened with this key", cause)
+
+    /** The phone's storage failed (full disk, corrupt file); `detail` is for support. */
+    class Storage(val detail: String, cause: Throwable? = null) : DoorstepError("storage: $detail", cause)
+
+    /** The server could not be reached or answered with a retryable error; the core retries by itself. */
+    class Network(val detail: String, cause: Throwable? = null) : DoorstepError("network: $detail", cause)
+
+    /** The server refused the account, password, token or scope; `code` is the server's error code. */
+    class Refused(val code: String, val detail: String, cause: Throwable? = null) :
+        DoorstepError("refused ($code): $detail", cause)
+
+    /** The server speaks another protocol version: the app must be updated. */
+    class UpdateRequired(val detail: String, cause: Throwable? = null) : DoorstepError("update required: $detail", cause)
+
+    /** Anything else inside the core; `detail` is for support. */
+    class Internal(val detail: String, cause: Throwable? = null) : DoorstepError("internal: $detail", cause)
+}
+
+/** Maps the generated exception to the app's hierarchy; the one place that knows the generated names. */
+internal fun DoorstepException.toDoorstepError(): DoorstepError = when (this) {
+    is DoorstepException.Validation -> DoorstepError.Validation(errors, this)
+    is DoorstepException.NotFound -> DoorstepError.NotFound(what, this)
+    is DoorstepException.WrongKey -> DoorstepError.WrongKey(this)
+    is DoorstepException.Storage -> DoorstepError.Storage(detail, this)
+    is DoorstepException.Internal -> DoorstepError.Internal(detail, this)
+    else -> DoorstepError.Internal(this.toString(), this)
+}
