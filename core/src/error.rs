@@ -22,6 +22,9 @@ pub enum Error {
     /// The store was written by a newer version of the app.
     #[error("the store has schema version {found}, newer than this app's {supported}")]
     NewerSchema { found: i64, supported: i64 },
+    /// Logging in or syncing with the server failed.
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
 }
 
 /// Results inside the core.
@@ -40,6 +43,11 @@ impl Error {
 
     pub fn not_found(kind: &str, id: &str) -> Self {
         Error::NotFound { kind: kind.to_string(), id: id.to_string() }
+    }
+
+    /// True when the same operation may succeed later unchanged (network trouble, a busy server).
+    pub fn retryable(&self) -> bool {
+        matches!(self, Error::Sync(e) if e.retryable())
     }
 }
 
@@ -60,6 +68,19 @@ pub enum DoorstepError {
     /// Anything else internal; the message is for support.
     #[error("internal: {message}")]
     Internal { message: String },
+    /// The server could not be reached or the connection broke; nothing is lost. `retryable`: try again later.
+    #[error("network: {message}")]
+    Network { message: String, retryable: bool },
+    /// The server refused (`code` as in the HTTP API: `wrong_password`, `token_revoked`, `out_of_scope`, …);
+    /// nothing of the request was stored. Show `message` / `message_zh`.
+    #[error("refused ({code}): {message}")]
+    Refused { code: String, message: String, message_zh: String, retryable: bool },
+    /// The server speaks another protocol version: ask the user to update the app.
+    #[error("update required: {message}")]
+    UpdateRequired { message: String, message_zh: String },
+    /// The device is not signed in to a server yet.
+    #[error("not signed in")]
+    NotSignedIn,
 }
 
 impl From<Error> for DoorstepError {
@@ -72,6 +93,28 @@ impl From<Error> for DoorstepError {
             Error::Io(e) => DoorstepError::Storage { message: e.to_string() },
             e @ Error::NewerSchema { .. } => DoorstepError::Storage { message: e.to_string() },
             Error::Document(m) => DoorstepError::Internal { message: m },
+            Error::Sync(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::sync::SyncError> for DoorstepError {
+    fn from(e: crate::sync::SyncError) -> Self {
+        use crate::sync::SyncError as S;
+        let retryable = e.retryable();
+        match e {
+            S::NotSignedIn => DoorstepError::NotSignedIn,
+            S::Network { message, retryable } => DoorstepError::Network { message, retryable },
+            S::Protocol(message) => DoorstepError::Network { message, retryable },
+            S::UpdateRequired { message_en, message_zh } => {
+                DoorstepError::UpdateRequired { message: message_en, message_zh }
+            }
+            S::Refused { code, message_en, message_zh, .. } => DoorstepError::Refused {
+                code: crate::sync::error::code_str(code),
+                message: message_en,
+                message_zh,
+                retryable,
+            },
         }
     }
 }
