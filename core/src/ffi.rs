@@ -17,7 +17,10 @@ type FfiResult<T> = Result<T, DoorstepError>;
 /// The opened, encrypted store of one signed-in device.
 #[derive(uniffi::Object)]
 pub struct Doorstep {
-    store: Mutex<Store>,
+    /// Shared with the sync engine, which takes the lock only around store work, never across the network.
+    pub(crate) store: Arc<Mutex<Store>>,
+    /// The sync engine, made on first use (see `ffi_sync`).
+    pub(crate) sync: std::sync::OnceLock<Arc<crate::sync::SyncEngine>>,
 }
 
 impl Doorstep {
@@ -40,7 +43,7 @@ impl Doorstep {
     #[uniffi::constructor]
     pub fn open(path: String, key: Vec<u8>, device_name: String) -> FfiResult<Arc<Self>> {
         let store = Store::open(Path::new(&path), &key, &device_name)?;
-        Ok(Arc::new(Self { store: Mutex::new(store) }))
+        Ok(Arc::new(Self { store: Arc::new(Mutex::new(store)), sync: std::sync::OnceLock::new() }))
     }
 
     /// Replaces the store key.

@@ -6,13 +6,15 @@
 //! - `store`: the encrypted SQLite store: documents, the change log and derived index rows, one transaction a write;
 //! - `schedule`: what is due and overdue, from rules that are themselves a document;
 //! - `query`: the lists and details the app shows, read from the index rows;
-//! - `ffi`: the uniffi surface, which only converts types and errors.
+//! - `sync`: the device's side of sync with the server (protocol, client, background engine);
+//! - `ffi`, `ffi_sync`: the uniffi surface, which only converts types and errors.
 
 uniffi::setup_scaffolding!();
 
 pub mod doc;
 pub mod error;
 pub mod ffi;
+pub mod ffi_sync;
 pub mod model;
 pub mod query;
 pub mod schedule;

@@ -1,4 +1,17 @@
-//! Sync between a device and the server: the wire protocol shared by both (`protocol`); the device's client
-//! follows in `client`.
+//! Sync between a device and the server.
+//!
+//! - `protocol`: the wire format shared by device and server;
+//! - `error`: why a login or sync failed, mapped from the server's error answers;
+//! - `client`: the device's HTTP client (login, bounded push/pull round trips);
+//! - `engine`: one sync at a time, events to the app, the background task with backoff;
+//! - `runtime`: the core's one tokio runtime.
 
+pub mod client;
+pub mod engine;
+pub mod error;
 pub mod protocol;
+pub mod runtime;
+
+pub use client::{Client, LoginInfo, SyncConfig, SyncResult};
+pub use engine::{BackgroundOptions, SyncEngine, SyncEvent, SyncListener, SyncTaskHandle};
+pub use error::SyncError;

@@ -1,0 +1,299 @@
+//! The device's side of the HTTP API: log in once, then sync in bounded round trips.
+//!
+//! One round trip pushes a batch of unacknowledged changes (up to `SyncConfig::push_max_bytes`) and pulls one page
+//! (up to `SyncConfig::pull_max_bytes`). The store lock is taken only to read what to send and to apply what came
+//! back, never across the network, so the app keeps working during a sync. A pulled page is applied together with
+//! its cursor in one transaction: a cut connection or a killed app resumes from the last whole page.
+
+use super::error::SyncError;
+use super::protocol::{self, DecodeError, MessageType, SyncRequest, SyncResponse, WireChange};
+use crate::error::{Error, Result};
+use crate::model::DocKind;
+use crate::store::{now_ms, Incoming, Store};
+use serde::{Deserialize, Serialize};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Keys of the store's metadata that the client owns.
+pub mod meta {
+    pub const SERVER: &str = "sync.server";
+    pub const TOKEN: &str = "sync.token";
+    pub const USER: &str = "sync.user";
+    pub const ROLE: &str = "sync.role";
+    pub const DEVICE_ID: &str = "sync.device_id";
+    /// The server sequence up to which pulled pages are applied.
+    pub const CURSOR: &str = "sync.cursor";
+    /// Device time (ms) of the last sync that finished.
+    pub const LAST_SYNC_MS: &str = "sync.last_ms";
+}
+
+/// Sizes and limits of a sync. The defaults carry about 6,000 visit changes up in one request (a few hundred KB
+/// once compressed) and keep a pulled page small enough for a cheap phone's memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// Most bytes of raw changes pushed in one request (before compression).
+    pub push_max_bytes: usize,
+    /// Most bytes of documents asked for in one pulled page.
+    pub pull_max_bytes: u32,
+    /// Most round trips of one `sync_once`; a longer backlog continues at the next sync.
+    pub max_round_trips: u32,
+    /// Time allowed for one HTTP request, connection included.
+    pub timeout: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            push_max_bytes: 4 * 1024 * 1024,
+            pull_max_bytes: 4 * 1024 * 1024,
+            max_round_trips: 1000,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a sync did: changes the server acknowledged, documents received, HTTP round trips made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct SyncResult {
+    pub sent: u64,
+    pub received: u64,
+    pub round_trips: u32,
+    /// True when the round-trip limit stopped the sync before the server said it was done.
+    pub incomplete: bool,
+}
+
+/// Who the device is signed in as, from the login answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct LoginInfo {
+    pub server: String,
+    pub user: String,
+    pub role: String,
+    pub device_id: String,
+}
+
+/// The credentials a sync needs, read from the store's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub server: String,
+    pub token: String,
+}
+
+impl Session {
+    /// The signed-in session of this store, or `SyncError::NotSignedIn`.
+    pub fn load(store: &Store) -> Result<Self> {
+        match (store.meta(meta::SERVER)?, store.meta(meta::TOKEN)?) {
+            (Some(server), Some(token)) if !server.is_empty() && !token.is_empty() => Ok(Self { server, token }),
+            _ => Err(SyncError::NotSignedIn.into()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LoginRequest<'a> {
+    user: &'a str,
+    password: &'a str,
+    device_name: &'a str,
+}
+
+#[derive(Deserialize)]
+struct LoginAnswer {
+    token: String,
+    user: String,
+    #[serde(default)]
+    role: serde_json::Value,
+    device_id: serde_json::Value,
+}
+
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The HTTP client of one device. Cheap to clone; holds no store.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: SyncConfig,
+}
+
+fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {
+    store.lock().map_err(|_| Error::Document("store lock poisoned".into()))
+}
+
+/// `http://host:port` without a trailing slash; anything else is a validation error naming `server`.
+pub fn normalize_server_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.split("://").nth(1).is_some_and(|h| !h.is_empty());
+    if !ok {
+        return Err(Error::invalid(
+            "server",
+            "must be an http:// or https:// address, e.g. https://doorstep.example.cn",
+        ));
+    }
+    Ok(url.to_string())
+}
+
+impl Client {
+    pub fn new(config: SyncConfig) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(15)))
+            .user_agent(concat!("doorstep/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SyncError::Network { message: format!("HTTP client: {e}"), retryable: false })?;
+        Ok(Self { http, config })
+    }
+
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// Signs in with a password and keeps the issued device token, user, role, device id and server in the store.
+    /// Signing in as another user or to another server restarts pulling from the beginning (the scope differs).
+    pub async fn login(&self, store: &Mutex<Store>, server_url: &str, user: &str, password: &str) -> Result<LoginInfo> {
+        let server = normalize_server_url(server_url)?;
+        if user.trim().is_empty() {
+            return Err(Error::invalid("user", "must not be empty"));
+        }
+        let device_name = lock(store)?.author().device.clone();
+        let request = LoginRequest { user: user.trim(), password, device_name: &device_name };
+        let resp = self
+            .http
+            .post(format!("{server}/api/v1/login"))
+            .json(&request)
+            .send()
+            .await
+            .map_err(|e| SyncError::from_transport(&e))?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| SyncError::from_transport(&e))?;
+        if status != 200 {
+            return Err(SyncError::from_response(status, &body).into());
+        }
+        let answer: LoginAnswer = serde_json::from_slice(&body)
+            .map_err(|e| SyncError::Protocol(format!("login answer is not the expected JSON: {e}")))?;
+        let info = LoginInfo {
+            server,
+            user: answer.user,
+            role: json_text(&answer.role),
+            device_id: json_text(&answer.device_id),
+        };
+        let mut store = lock(store)?;
+        let same_scope = store.meta(meta::SERVER)?.as_deref() == Some(&info.server)
+            && store.meta(meta::USER)?.as_deref() == Some(&info.user);
+        if !same_scope {
+            store.set_meta(meta::CURSOR, "0")?;
+        }
+        store.set_meta(meta::SERVER, &info.server)?;
+        store.set_meta(meta::TOKEN, &answer.token)?;
+        store.set_meta(meta::USER, &info.user)?;
+        store.set_meta(meta::ROLE, &info.role)?;
+        store.set_meta(meta::DEVICE_ID, &info.device_id)?;
+        store.set_user(&info.user)?;
+        Ok(info)
+    }
+
+    /// Pushes every unacknowledged change and pulls every page the server has, in at most
+    /// `max_round_trips` round trips; `progress` sees the running totals after each one.
+    pub async fn sync_once(
+        &self,
+        store: &Mutex<Store>,
+        progress: &mut (dyn FnMut(&SyncResult) + Send),
+    ) -> Result<SyncResult> {
+        let session = Session::load(&*lock(store)?)?;
+        let mut result = SyncResult::default();
+        loop {
+            if result.round_trips >= self.config.max_round_trips {
+                result.incomplete = true;
+                break;
+            }
+            let (request, pushed) = {
+                let store = lock(store)?;
+                let cursor = cursor(&store)?;
+                let pending = store.pending_changes(self.config.push_max_bytes)?;
+                let pushed = pending.len();
+                let changes = pending
+                    .into_iter()
+                    .map(|p| WireChange { doc_id: p.doc_id, kind: p.kind.code().to_string(), bytes: p.change.bytes })
+                    .collect();
+                (SyncRequest { cursor, max_bytes: self.config.pull_max_bytes, changes }, pushed)
+            };
+            let response = self.round_trip(&session, &request).await?;
+            result.round_trips += 1;
+            let incoming = response
+                .docs
+                .into_iter()
+                .map(|d| {
+                    let kind = DocKind::parse(&d.kind).ok_or_else(|| {
+                        SyncError::Protocol(format!("document {} has unknown kind {:?}", d.doc_id, d.kind))
+                    })?;
+                    Ok(Incoming { doc_id: d.doc_id, kind, snapshot: d.snapshot, changes: d.changes })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let acked: Vec<String> = response.acked.iter().map(hex).collect();
+            let pending_left = {
+                let mut store = lock(store)?;
+                store.mark_acked(&acked)?;
+                store.apply_incoming(&incoming, meta::CURSOR, &response.cursor.to_string())?;
+                store.pending_count()?
+            };
+            result.sent += acked.len() as u64;
+            result.received += incoming.len() as u64;
+            progress(&result);
+            if response.more {
+                continue;
+            }
+            if pending_left == 0 {
+                break;
+            }
+            if pushed > 0 && acked.is_empty() {
+                return Err(SyncError::Protocol("the server acknowledged none of the pushed changes".into()).into());
+            }
+        }
+        lock(store)?.set_meta(meta::LAST_SYNC_MS, &now_ms().to_string())?;
+        Ok(result)
+    }
+
+    /// One `POST /api/v1/sync`: the encoded request out, the decoded response or a typed error back.
+    async fn round_trip(&self, session: &Session, request: &SyncRequest) -> Result<SyncResponse> {
+        let body = protocol::encode(MessageType::SyncRequest, request);
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/sync", session.server))
+            .bearer_auth(&session.token)
+            .header(reqwest::header::CONTENT_TYPE, protocol::CONTENT_TYPE)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SyncError::from_transport(&e))?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| SyncError::from_transport(&e))?;
+        if status != 200 {
+            return Err(SyncError::from_response(status, &bytes).into());
+        }
+        protocol::decode::<SyncResponse>(MessageType::SyncResponse, &bytes).map_err(|e| match e {
+            DecodeError::Version(v) => SyncError::UpdateRequired {
+                message_en: format!("the server answered in protocol version {v}: update the app"),
+                message_zh: "服务器协议版本不同，请更新应用".into(),
+            }
+            .into(),
+            other => SyncError::Protocol(other.to_string()).into(),
+        })
+    }
+}
+
+/// The cursor of the last applied page (0 before the first sync).
+pub fn cursor(store: &Store) -> Result<u64> {
+    Ok(store.meta(meta::CURSOR)?.and_then(|c| c.parse().ok()).unwrap_or(0))
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

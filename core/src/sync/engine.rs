@@ -1,0 +1,268 @@
+//! The device's sync engine: one sync at a time, events to the app's listener, and a background task that syncs
+//! when the device is online and something changed, backing off with jitter after retryable failures.
+
+use super::client::{Client, LoginInfo, SyncConfig, SyncResult};
+use super::runtime::runtime;
+use crate::error::Result;
+use crate::store::Store;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// What the app hears about syncs, to show a spinner, counts, or why it failed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncEvent {
+    Started,
+    /// Running totals after each round trip.
+    Progress {
+        sent: u64,
+        received: u64,
+    },
+    Done {
+        sent: u64,
+        received: u64,
+        round_trips: u32,
+    },
+    /// `retryable`: the engine tries again by itself; otherwise the user must act (sign in, update the app).
+    Failed {
+        reason: String,
+        retryable: bool,
+    },
+}
+
+/// Implemented by the app (Kotlin, Swift, Python or Rust) to receive sync events; called on a core thread.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    fn on_event(&self, event: SyncEvent);
+}
+
+/// Timing of the background task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackgroundOptions {
+    /// How often an idle, online device looks for local changes to push.
+    pub check_every: Duration,
+    /// How often an online device pulls even when it has nothing to push.
+    pub pull_every: Duration,
+    /// First wait after a retryable failure; doubles up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for BackgroundOptions {
+    fn default() -> Self {
+        Self {
+            check_every: Duration::from_secs(5),
+            pull_every: Duration::from_secs(300),
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Exponential backoff with jitter: each wait is drawn between half and all of `base · 2^attempt` (capped), so
+/// many phones reaching the township at once do not retry in step.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub fn new(base: Duration, max: Duration) -> Self {
+        Self { base, max, attempt: 0 }
+    }
+
+    /// The next wait.
+    pub fn next_delay(&mut self) -> Duration {
+        let ceiling = self.base.saturating_mul(1u32 << self.attempt.min(20)).min(self.max);
+        self.attempt = self.attempt.saturating_add(1);
+        ceiling.mul_f64(rand::random_range(0.5..=1.0))
+    }
+
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// The sync state of one opened store, shared by the FFI object and the background task.
+pub struct SyncEngine {
+    store: Arc<Mutex<Store>>,
+    client: Client,
+    online: AtomicBool,
+    requested: AtomicBool,
+    listener: Mutex<Option<Arc<dyn SyncListener>>>,
+    wake: Notify,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+impl SyncEngine {
+    /// An engine for this store; the device counts as online until the app says otherwise.
+    pub fn new(store: Arc<Mutex<Store>>, config: SyncConfig) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            store,
+            client: Client::new(config)?,
+            online: AtomicBool::new(true),
+            requested: AtomicBool::new(false),
+            listener: Mutex::new(None),
+            wake: Notify::new(),
+            one_at_a_time: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// Signs in and wakes the background task, which then syncs.
+    pub async fn login(&self, server_url: &str, user: &str, password: &str) -> Result<LoginInfo> {
+        let info = self.client.login(&self.store, server_url, user, password).await?;
+        self.request_sync();
+        Ok(info)
+    }
+
+    /// One full sync (waiting for a running one to finish first), reported to the listener.
+    pub async fn sync(&self) -> Result<SyncResult> {
+        let _one = self.one_at_a_time.lock().await;
+        self.emit(SyncEvent::Started);
+        let mut progress = |r: &SyncResult| self.emit(SyncEvent::Progress { sent: r.sent, received: r.received });
+        let outcome = self.client.sync_once(&self.store, &mut progress).await;
+        match &outcome {
+            Ok(r) => self.emit(SyncEvent::Done { sent: r.sent, received: r.received, round_trips: r.round_trips }),
+            Err(e) => self.emit(SyncEvent::Failed { reason: e.to_string(), retryable: e.retryable() }),
+        }
+        outcome
+    }
+
+    /// The app reports the network coming and going; coming back wakes the background task.
+    pub fn set_online(&self, online: bool) {
+        self.online.store(online, Ordering::SeqCst);
+        if online {
+            self.request_sync();
+        }
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::SeqCst)
+    }
+
+    /// Asks the background task to sync soon, even after a failure that needed the user.
+    pub fn request_sync(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// Replaces the listener (`None` removes it).
+    pub fn set_listener(&self, listener: Option<Arc<dyn SyncListener>>) {
+        if let Ok(mut l) = self.listener.lock() {
+            *l = listener;
+        }
+    }
+
+    fn emit(&self, event: SyncEvent) {
+        let listener = self.listener.lock().ok().and_then(|l| l.clone());
+        if let Some(listener) = listener {
+            listener.on_event(event);
+        }
+    }
+
+    fn pending(&self) -> u64 {
+        self.store.lock().ok().and_then(|s| s.pending_count().ok()).unwrap_or(0)
+    }
+
+    /// Starts the background task on the core's runtime; it runs until the handle is cancelled or dropped.
+    pub fn start(self: &Arc<Self>, options: BackgroundOptions) -> Result<Arc<SyncTaskHandle>> {
+        let engine = Arc::clone(self);
+        let task = runtime()?.spawn(background(engine, options));
+        Ok(Arc::new(SyncTaskHandle { task: Mutex::new(Some(task)) }))
+    }
+}
+
+/// The background loop. It sleeps until woken or until `check_every` passes, and syncs when online and there is
+/// a reason: local changes, a request, a pending retry, or the periodic pull. A non-retryable failure (signed out,
+/// update required, refused) waits for a request instead of hammering the server.
+async fn background(engine: Arc<SyncEngine>, options: BackgroundOptions) {
+    let mut backoff = Backoff::new(options.backoff_base, options.backoff_max);
+    let mut last_pull: Option<Instant> = None;
+    let mut retry_at: Option<Instant> = None;
+    let mut blocked = false;
+    loop {
+        let woken = engine.wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        if engine.requested.swap(false, Ordering::SeqCst) {
+            blocked = false;
+            retry_at = None;
+            last_pull = None;
+        }
+        let now = Instant::now();
+        let waiting_retry = retry_at.is_some_and(|t| now < t);
+        let reason = retry_at.is_some()
+            || last_pull.is_none_or(|t| now.duration_since(t) >= options.pull_every)
+            || engine.pending() > 0;
+        if engine.is_online() && !blocked && !waiting_retry && reason {
+            match engine.sync().await {
+                Ok(r) => {
+                    backoff.reset();
+                    retry_at = None;
+                    last_pull = Some(Instant::now());
+                    if r.incomplete {
+                        engine.requested.store(true, Ordering::SeqCst);
+                    }
+                }
+                Err(e) if e.retryable() => retry_at = Some(Instant::now() + backoff.next_delay()),
+                Err(_) => {
+                    blocked = true;
+                    retry_at = None;
+                }
+            }
+            continue;
+        }
+        let nap = retry_at.map_or(options.check_every, |t| t.saturating_duration_since(now).min(options.check_every));
+        tokio::select! {
+            _ = &mut woken => {}
+            _ = tokio::time::sleep(nap) => {}
+        }
+    }
+}
+
+/// The app's handle on the background sync: `cancel()` stops it; dropping the handle stops it too.
+#[derive(uniffi::Object)]
+pub struct SyncTaskHandle {
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+#[uniffi::export]
+impl SyncTaskHandle {
+    /// Stops the background sync; a sync in flight is abandoned between its transactions, losing nothing.
+    pub fn cancel(&self) {
+        if let Some(task) = self.task.lock().ok().and_then(|mut t| t.take()) {
+            task.abort();
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.task.lock().map(|t| t.as_ref().is_none_or(|t| t.is_finished())).unwrap_or(true)
+    }
+}
+
+impl Drop for SyncTaskHandle {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(10));
+        let waits: Vec<Duration> = (0..8).map(|_| b.next_delay()).collect();
+        for (i, w) in waits.iter().enumerate() {
+            let ceiling = Duration::from_secs((1u64 << i).min(10));
+            assert!(*w >= ceiling / 2 && *w <= ceiling, "attempt {i}: {w:?}");
+        }
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_secs(1));
+    }
+}
