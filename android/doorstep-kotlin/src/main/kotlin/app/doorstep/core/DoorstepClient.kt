@@ -2,6 +2,7 @@ package app.doorstep.core
 
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.withContext
 import uniffi.doorstep_core.Doorstep
 import uniffi.doorstep_core.DoorstepException
@@ -16,6 +17,10 @@ class DoorstepClient private constructor(
     internal val core: Doorstep,
     private val io: CoroutineDispatcher,
 ) : AutoCloseable {
+    private val listener = SyncStateListener()
+
+    /** The sync state as it changes: started, progress, done or failed (with the reason), or offline. */
+    val syncState: StateFlow<SyncState> = listener.asFlow()
 
     companion object {
         /**
@@ -29,7 +34,7 @@ class DoorstepClient private constructor(
             io: CoroutineDispatcher = Dispatchers.IO,
         ): DoorstepClient = withContext(io) {
             val core = mapErrors { Doorstep.open(path.path, key, deviceName) }
-            DoorstepClient(core, io)
+            DoorstepClient(core, io).also { client -> mapErrors { core.setSyncListener(client.listener) } }
         }
     }
 
@@ -101,7 +106,30 @@ class DoorstepClient private constructor(
     /** How many changes wait to be sent to the server. */
     suspend fun pendingChanges(): Long = call { it.pendingChanges().toLong() }
 
-    override fun close() = core.close()
+    /** Signs in to [serverUrl]; the device token is kept in the encrypted store, never in app preferences. */
+    suspend fun login(serverUrl: String, user: String, password: String): LoginInfo =
+        call { it.login(serverUrl, user, password) }
+
+    /** Pushes everything unsent and pulls everything new; [syncState] follows its progress. */
+    suspend fun syncNow(): SyncResult = call { it.syncNow() }
+
+    /** Tells the core whether the phone has a network (from ConnectivityManager); going online wakes the sync. */
+    suspend fun setOnline(online: Boolean) {
+        call { it.setOnline(online) }
+        if (!online) listener.state.value = SyncState.Offline
+        else if (listener.state.value == SyncState.Offline) listener.state.value = SyncState.Idle
+    }
+
+    /** Pending changes, last sync, server and user, for the sync screen. */
+    suspend fun syncStatus(): SyncStatus = call { it.syncStatus() }
+
+    /** Starts syncing in the background whenever online and something changed. */
+    suspend fun startBackgroundSync(): BackgroundSync = BackgroundSync(call { it.startBackgroundSync() })
+
+    override fun close() {
+        runCatching { core.clearSyncListener() }
+        core.close()
+    }
 }
 
 /** Runs a core call and rethrows its exception as the app's [DoorstepError]. */

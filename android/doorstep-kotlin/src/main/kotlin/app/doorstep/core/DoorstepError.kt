@@ -26,15 +26,28 @@ sealed class DoorstepError(message: String, cause: Throwable? = null) : Exceptio
     /** The phone's storage failed (full disk, corrupt file); `detail` is for support. */
     class Storage(val detail: String, cause: Throwable? = null) : DoorstepError("storage: $detail", cause)
 
-    /** The server could not be reached or answered with a retryable error; the core retries by itself. */
-    class Network(val detail: String, cause: Throwable? = null) : DoorstepError("network: $detail", cause)
+    /** The server could not be reached or the connection broke; nothing is lost. [retryable]: try again later. */
+    class Network(val detail: String, val retryable: Boolean, cause: Throwable? = null) :
+        DoorstepError("network: $detail", cause)
 
-    /** The server refused the account, password, token or scope; `code` is the server's error code. */
-    class Refused(val code: String, val detail: String, cause: Throwable? = null) :
-        DoorstepError("refused ($code): $detail", cause)
+    /**
+     * The server refused (`code` as in the HTTP API: `wrong_password`, `token_revoked`, `out_of_scope`, …) and
+     * stored nothing of the request; show [detail] or [messageZh].
+     */
+    class Refused(
+        val code: String,
+        val detail: String,
+        val messageZh: String,
+        val retryable: Boolean,
+        cause: Throwable? = null,
+    ) : DoorstepError("refused ($code): $detail", cause)
 
-    /** The server speaks another protocol version: the app must be updated. */
-    class UpdateRequired(val detail: String, cause: Throwable? = null) : DoorstepError("update required: $detail", cause)
+    /** The server speaks another protocol version: ask the user to update the app. */
+    class UpdateRequired(val detail: String, val messageZh: String, cause: Throwable? = null) :
+        DoorstepError("update required: $detail", cause)
+
+    /** The device has not signed in to a server yet: show the login screen. */
+    class NotSignedIn(cause: Throwable? = null) : DoorstepError("not signed in", cause)
 
     /** Anything else inside the core; `detail` is for support. */
     class Internal(val detail: String, cause: Throwable? = null) : DoorstepError("internal: $detail", cause)
@@ -47,5 +60,9 @@ internal fun DoorstepException.toDoorstepError(): DoorstepError = when (this) {
     is DoorstepException.WrongKey -> DoorstepError.WrongKey(this)
     is DoorstepException.Storage -> DoorstepError.Storage(detail, this)
     is DoorstepException.Internal -> DoorstepError.Internal(detail, this)
+    is DoorstepException.Network -> DoorstepError.Network(detail, retryable, this)
+    is DoorstepException.Refused -> DoorstepError.Refused(code, detail, messageZh, retryable, this)
+    is DoorstepException.UpdateRequired -> DoorstepError.UpdateRequired(detail, messageZh, this)
+    is DoorstepException.NotSignedIn -> DoorstepError.NotSignedIn(this)
     else -> DoorstepError.Internal(this.toString(), this)
 }

@@ -1,0 +1,93 @@
+package app.doorstep.logic
+
+import app.doorstep.core.AssuranceCheck
+import app.doorstep.core.AssuranceKind
+import app.doorstep.core.AssuranceStatus
+import app.doorstep.core.Assurances
+import app.doorstep.core.DoorstepClient
+import app.doorstep.core.DoorstepError
+import app.doorstep.core.FieldError
+import app.doorstep.core.Problem
+import app.doorstep.core.ProblemStatus
+import app.doorstep.core.Visit
+import app.doorstep.core.newVisit
+import app.doorstep.core.validate
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import java.util.UUID
+
+/**
+ * The monthly visit form: the six assurances (两不愁三保障, each ok / problem / n.a. with a note), problems found,
+ * measures delivered and a note. Errors come from the core's validation, keyed by field, shown beside each input.
+ */
+class VisitFormViewModel(private val client: DoorstepClient, householdId: String, visitor: String, date: String) {
+    private val _visit = MutableStateFlow(newVisit(householdId, visitor, date))
+    val visit: StateFlow<Visit> = _visit.asStateFlow()
+    private val _errors = MutableStateFlow<Map<String, List<FieldError>>>(emptyMap())
+    val errors: StateFlow<Map<String, List<FieldError>>> = _errors.asStateFlow()
+    private val _savedId = MutableStateFlow<String?>(null)
+    val savedId: StateFlow<String?> = _savedId.asStateFlow()
+
+    /** Sets one assurance's status and note. */
+    fun setAssurance(kind: AssuranceKind, status: AssuranceStatus, note: String = "") {
+        val check = AssuranceCheck(status, note)
+        _visit.value = _visit.value.copy(findings = _visit.value.findings.with(kind, check))
+    }
+
+    /** Adds an open problem (optionally tied to an assurance); returns its key in the visit. */
+    fun addProblem(description: String, assurance: AssuranceKind? = null): String {
+        val key = UUID.randomUUID().toString()
+        val problem = Problem(description, assurance, ProblemStatus.OPEN, null, "")
+        _visit.value = _visit.value.copy(problems = _visit.value.problems + (key to problem))
+        return key
+    }
+
+    fun removeProblem(key: String) {
+        _visit.value = _visit.value.copy(problems = _visit.value.problems - key)
+    }
+
+    fun setMeasuresDelivered(measures: List<String>) {
+        _visit.value = _visit.value.copy(measuresDelivered = measures)
+    }
+
+    fun setNote(note: String) {
+        _visit.value = _visit.value.copy(note = note)
+    }
+
+    /** Shows every problem of the form now (the id is assigned on save, so it is not the user's problem). */
+    fun check(): Map<String, List<FieldError>> =
+        validate(_visit.value).filter { it.field != "id" }.groupBy { it.field }.also { _errors.value = it }
+
+    /** Saves the visit; on a validation error the errors appear beside their fields and nothing is stored. */
+    suspend fun save(): Boolean {
+        if (check().isNotEmpty()) return false
+        return try {
+            _savedId.value = client.saveVisit(_visit.value)
+            true
+        } catch (e: DoorstepError.Validation) {
+            _errors.value = e.errors.groupBy { it.field }
+            false
+        }
+    }
+}
+
+/** The assurances with one of them replaced. */
+internal fun Assurances.with(kind: AssuranceKind, check: AssuranceCheck): Assurances = when (kind) {
+    AssuranceKind.FOOD -> copy(food = check)
+    AssuranceKind.CLOTHING -> copy(clothing = check)
+    AssuranceKind.EDUCATION -> copy(education = check)
+    AssuranceKind.MEDICAL -> copy(medical = check)
+    AssuranceKind.HOUSING -> copy(housing = check)
+    AssuranceKind.WATER -> copy(water = check)
+}
+
+/** One assurance by kind, for rendering the six rows. */
+fun Assurances.of(kind: AssuranceKind): AssuranceCheck = when (kind) {
+    AssuranceKind.FOOD -> food
+    AssuranceKind.CLOTHING -> clothing
+    AssuranceKind.EDUCATION -> education
+    AssuranceKind.MEDICAL -> medical
+    AssuranceKind.HOUSING -> housing
+    AssuranceKind.WATER -> water
+}
