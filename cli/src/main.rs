@@ -1,0 +1,120 @@
+//! `doorstep`: a field device in a terminal, on the same core as the phone apps.
+//!
+//! - `home`: the device home (store, key file, device name);
+//! - `records`: households, members, visits, screenings, due list, conflicts;
+//! - `sync_cmds`: login, sync, status;
+//! - `input` / `output`: JSON in (`--json FILE|-`), tables or JSON out;
+//! - `fail`: errors and exit codes.
+
+mod fail;
+mod home;
+mod input;
+mod output;
+mod records;
+mod sync_cmds;
+
+use clap::{Parser, Subcommand};
+use fail::CliError;
+use std::path::PathBuf;
+
+/// Doorstep field device: record households, visits and screenings offline, sync when there is a network.
+#[derive(Parser, Debug)]
+#[command(name = "doorstep", version, about)]
+struct Cli {
+    /// The device home directory (store, key, device name).
+    #[arg(long, env = "DOORSTEP_HOME", global = true)]
+    home: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the home: a random store key (file `key`, mode 0600) and an empty encrypted store.
+    Init {
+        /// Device name written into every change (default: cli-<random>).
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Sign in to a server; the password is read from stdin when it is not a terminal.
+    Login {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Households (户).
+    #[command(subcommand)]
+    Household(records::HouseholdCmd),
+    /// Members (人口) of a household.
+    #[command(subcommand)]
+    Member(records::MemberCmd),
+    /// Visits (走访 / 随访).
+    #[command(subcommand)]
+    Visit(records::VisitCmd),
+    /// Screening results (体检 / 筛查), shown with their classification.
+    #[command(subcommand)]
+    Screening(records::ScreeningCmd),
+    /// Due and overdue visits and follow-ups.
+    Due {
+        /// The day to compute for (YYYY-MM-DD; default today).
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fields with concurrent values from different devices.
+    Conflicts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Settle a conflicted field: DOC id, FIELD path (as `conflicts` lists it), VALUE_JSON (e.g. '"13800000000"').
+    Resolve { doc: String, field: String, value_json: String },
+    /// Push unsent changes and pull what is new.
+    Sync(sync_cmds::SyncArgs),
+    /// Pending changes, last sync, server and user.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error[{}]: {}", e.kind, e.message);
+        std::process::exit(e.code);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let dir = cli.home.ok_or_else(|| {
+        CliError::usage("no home directory: pass --home DIR or set DOORSTEP_HOME / 请指定 --home 或 DOORSTEP_HOME")
+    })?;
+    let home = home::Home::new(dir);
+    if let Command::Init { device } = &cli.command {
+        let device = home.init(device.as_deref())?;
+        println!("initialised {} for device {device}", home.dir.display());
+        return Ok(());
+    }
+    let app = home.open()?;
+    match cli.command {
+        Command::Init { .. } => Ok(()),
+        Command::Login { server, user } => sync_cmds::login(&app, &server, &user),
+        Command::Household(cmd) => records::household(&app, cmd),
+        Command::Member(cmd) => records::member(&app, cmd),
+        Command::Visit(cmd) => records::visit(&app, cmd),
+        Command::Screening(cmd) => records::screening(&app, cmd),
+        Command::Due { date, json } => records::due(&app, date, json),
+        Command::Conflicts { json } => records::conflicts(&app, json),
+        Command::Resolve { doc, field, value_json } => {
+            serde_json::from_str::<serde_json::Value>(&value_json)
+                .map_err(|e| CliError::field("VALUE_JSON", format!("is not JSON ({e}); quote strings: '\"text\"'")))?;
+            app.resolve_conflict(doc, field, value_json)?;
+            println!("resolved");
+            Ok(())
+        }
+        Command::Sync(args) => sync_cmds::sync(&app, args),
+        Command::Status { json } => sync_cmds::status(&app, json),
+    }
+}

@@ -1,0 +1,109 @@
+//! Login, sync and status: the same sync engine the apps use, with a progress bar on a terminal.
+
+use crate::fail::{CliError, CliResult};
+use crate::output::print_json;
+use clap::Args;
+use doorstep_core::ffi::Doorstep;
+use doorstep_core::sync::{SyncConfig, SyncEvent, SyncListener};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
+
+/// Signs in; the password comes from stdin (first line) when stdin is not a terminal, else from a prompt.
+pub fn login(app: &Doorstep, server: &str, user: &str) -> CliResult<()> {
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("password / 密码: ").map_err(|e| CliError::usage(format!("password: {e}")))?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::usage(format!("password from stdin: {e}")))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        return Err(CliError::field("password", "is empty / 密码为空"));
+    }
+    let info = app.login(server.to_string(), user.to_string(), password)?;
+    println!("signed in to {} as {} ({}), device {}", info.server, info.user, info.role, info.device_id);
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Print the result as JSON (`sent`, `received`, `round_trips`, `incomplete`).
+    #[arg(long)]
+    json: bool,
+    /// Most bytes of documents per pulled page (default 4 MiB); smaller pages mean more, shorter round trips.
+    #[arg(long, value_name = "BYTES")]
+    page_bytes: Option<u32>,
+    /// Most bytes of changes per pushed request (default 4 MiB).
+    #[arg(long, value_name = "BYTES")]
+    push_bytes: Option<usize>,
+}
+
+struct Bar(ProgressBar);
+
+impl SyncListener for Bar {
+    fn on_event(&self, event: SyncEvent) {
+        match event {
+            SyncEvent::Started => self.0.set_message("syncing / 同步中"),
+            SyncEvent::Progress { sent, received } => {
+                self.0.set_message(format!("sent {sent} · received {received} / 已上传 {sent} · 已下载 {received}"));
+                self.0.tick();
+            }
+            SyncEvent::Done { .. } | SyncEvent::Failed { .. } => self.0.finish_and_clear(),
+        }
+    }
+}
+
+pub fn sync(app: &Doorstep, args: SyncArgs) -> CliResult<()> {
+    let mut config = SyncConfig::default();
+    if let Some(p) = args.page_bytes {
+        config.pull_max_bytes = p.max(1);
+    }
+    if let Some(p) = args.push_bytes {
+        config.push_max_bytes = p.max(1);
+    }
+    app.sync_engine_with(config)?;
+    if std::io::stderr().is_terminal() && !args.json {
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        app.set_sync_listener(Arc::new(Bar(bar)))?;
+    }
+    let result = app.sync_now()?;
+    if args.json {
+        return print_json(&result);
+    }
+    println!(
+        "synced: sent {} changes, received {} documents in {} round trips{}",
+        result.sent,
+        result.received,
+        result.round_trips,
+        if result.incomplete { " (more waiting: run sync again)" } else { "" }
+    );
+    Ok(())
+}
+
+pub fn status(app: &Doorstep, json: bool) -> CliResult<()> {
+    let s = app.sync_status()?;
+    if json {
+        return print_json(&s);
+    }
+    let last = s.last_sync_ms.and_then(chrono_like).unwrap_or_else(|| "never / 从未".to_string());
+    println!("pending changes / 待上传: {}", s.pending);
+    println!("last sync / 上次同步: {last}");
+    println!("server / 服务器: {}", s.server.as_deref().unwrap_or("-"));
+    println!("user / 用户: {} ({})", s.user.as_deref().unwrap_or("-"), s.role.as_deref().unwrap_or("-"));
+    println!("device / 设备: {}", s.device_id.as_deref().unwrap_or("-"));
+    Ok(())
+}
+
+/// Milliseconds since the epoch as local `YYYY-MM-DD HH:MM:SS`.
+fn chrono_like(ms: i64) -> Option<String> {
+    use chrono::TimeZone;
+    chrono::Local.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
