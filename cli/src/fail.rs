@@ -67,8 +67,10 @@ impl From<DoorstepError> for CliError {
                     if retryable { " (nothing is lost; try again later / 数据已保存，稍后重试)" } else { "" }
                 ),
             ),
-            DoorstepError::Refused { code, message, message_zh, .. } => {
-                (exit::REFUSED, code.clone(), format!("refused by the server ({code}): {message} / {message_zh}"))
+            DoorstepError::Refused { code, message, message_zh, retryable } => {
+                // A busy server or a rate limit passes: scripts treat it like a network failure and retry later.
+                let exit = if retryable { exit::NETWORK } else { exit::REFUSED };
+                (exit, code.clone(), format!("refused by the server ({code}): {message} / {message_zh}"))
             }
             DoorstepError::UpdateRequired { message, message_zh } => {
                 (exit::UPDATE_REQUIRED, "update_required".into(), format!("update required: {message} / {message_zh}"))
