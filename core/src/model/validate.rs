@@ -22,6 +22,8 @@ impl std::fmt::Display for FieldError {
 
 /// The longest free text accepted in any field; longer input is refused rather than truncated.
 pub const MAX_TEXT: usize = 4000;
+/// The longest id accepted: UUIDs have 36 characters, well-known ids such as `schedule-rules` fewer.
+pub const MAX_ID: usize = 128;
 /// The most days a record's date may lie ahead of the device clock (clock skew between cheap phones).
 pub const FUTURE_SKEW_DAYS: i64 = 1;
 
@@ -53,6 +55,13 @@ impl Checker {
         }
     }
 
+    /// An id or a key of a map: bounded, so a bad caller cannot store megabytes in index rows.
+    fn id(&mut self, field: &str, value: &str) {
+        if value.len() > MAX_ID {
+            self.push(field, "too_long", format!("is longer than {MAX_ID} characters"), format!("超过{MAX_ID}个字符"));
+        }
+    }
+
     /// A date that must parse and must not lie in the future beyond the clock skew.
     fn date(&mut self, field: &str, value: &str, today: &str) -> Option<chrono::NaiveDate> {
         let Some(date) = parse_date(value) else {
@@ -81,9 +90,12 @@ impl Checker {
     }
 }
 
-/// Parses an ISO date; shared by validation, schedules and queries.
+/// Parses an ISO date; shared by validation, schedules and queries. Only the canonical `YYYY-MM-DD` form is
+/// accepted (chrono alone also takes `2026-1-5` or leading spaces), because stored dates are compared and sliced
+/// as text: months in index rows are their first seven characters.
 pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    (s.len() == 10 && date.format("%Y-%m-%d").to_string() == s).then_some(date)
 }
 
 fn check_member(c: &mut Checker, key: &str, m: &Member, today: &str) {
@@ -91,6 +103,7 @@ fn check_member(c: &mut Checker, key: &str, m: &Member, today: &str) {
     if m.id != key {
         c.push(p("id"), "mismatch", "does not match the member's key", "成员编号不一致");
     }
+    c.id(&p("id"), key);
     c.required(&p("name"), &m.name);
     c.text(&p("name"), &m.name);
     let birth = c.date(&p("birth_date"), &m.birth_date, today);
@@ -129,6 +142,7 @@ fn check_member(c: &mut Checker, key: &str, m: &Member, today: &str) {
     }
     if let Some(k) = &m.contract {
         c.required(&p("contract.team"), &k.team);
+        c.text(&p("contract.team"), &k.team);
         c.date(&p("contract.signed_date"), &k.signed_date, today);
         if let Some(r) = &k.renewal_date {
             if parse_date(r).is_none() {
@@ -142,6 +156,7 @@ fn check_member(c: &mut Checker, key: &str, m: &Member, today: &str) {
 pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
     let mut c = Checker::default();
     c.required("id", &h.id);
+    c.id("id", &h.id);
     c.required("number", &h.number);
     c.required("village", &h.village);
     c.required("head_name", &h.head_name);
@@ -153,8 +168,17 @@ pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
         ("head_name", &h.head_name),
         ("township", &h.township),
         ("doctor_team", &h.doctor_team),
+        ("assurances.food.note", &h.assurances.food.note),
+        ("assurances.clothing.note", &h.assurances.clothing.note),
+        ("assurances.education.note", &h.assurances.education.note),
+        ("assurances.medical.note", &h.assurances.medical.note),
+        ("assurances.housing.note", &h.assurances.housing.note),
+        ("assurances.water.note", &h.assurances.water.note),
     ] {
         c.text(f, v);
+    }
+    for (i, helper) in h.helper_ids.iter().enumerate() {
+        c.text(&format!("helper_ids.{i}"), helper);
     }
     if !h.phone.is_empty()
         && !(h.phone.len() <= 20 && h.phone.chars().all(|ch| ch.is_ascii_digit() || "+- ".contains(ch)))
@@ -167,6 +191,7 @@ pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
     }
     for (i, t) in h.status_history.iter().enumerate() {
         c.date(&format!("status_history.{i}.date"), &t.date, today);
+        c.text(&format!("status_history.{i}.reason"), &t.reason);
     }
     if h.alert_level.is_some() && !matches!(h.poverty_status, PovertyStatus::Monitored | PovertyStatus::Edge) {
         c.push(
@@ -181,10 +206,13 @@ pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
         c.range("income_year", Some(f64::from(y)), 2000.0, 2100.0, "");
     }
     for (key, m) in &h.measures {
+        c.id(&format!("measures.{key}"), key);
         c.date(&format!("measures.{key}.start_date"), &m.start_date, today);
+        c.text(&format!("measures.{key}.note"), &m.note);
     }
     if let Some(r) = &h.relocation {
         c.date("relocation.date", &r.date, today);
+        c.text("relocation.from_village", &r.from_village);
     }
     let mut keys: Vec<&String> = h.members.keys().collect();
     keys.sort();
@@ -200,6 +228,13 @@ pub fn validate_visit(v: &Visit, today: &str) -> Vec<FieldError> {
     c.required("id", &v.id);
     c.required("household_id", &v.household_id);
     c.required("visitor", &v.visitor);
+    c.id("id", &v.id);
+    c.id("household_id", &v.household_id);
+    c.id("member_id", v.member_id.as_deref().unwrap_or(""));
+    c.text("visitor", &v.visitor);
+    for (i, m) in v.measures_delivered.iter().enumerate() {
+        c.text(&format!("measures_delivered.{i}"), m);
+    }
     c.date("date", &v.date, today);
     if !v.time.is_empty() && chrono::NaiveTime::parse_from_str(&v.time, "%H:%M").is_err() {
         c.push("time", "format", "must be a time HH:MM", "时间格式应为HH:MM");
@@ -211,6 +246,8 @@ pub fn validate_visit(v: &Visit, today: &str) -> Vec<FieldError> {
     keys.sort();
     for key in keys {
         let p = &v.problems[key];
+        c.id(&format!("problems.{key}"), key);
+        c.text(&format!("problems.{key}.action"), &p.action);
         c.required(&format!("problems.{key}.description"), &p.description);
         c.text(&format!("problems.{key}.description"), &p.description);
         if p.status == ProblemStatus::Resolved && p.resolved_date.is_none() {
@@ -238,6 +275,13 @@ pub fn validate_screening(s: &Screening, today: &str) -> Vec<FieldError> {
     c.required("household_id", &s.household_id);
     c.required("member_id", &s.member_id);
     c.required("screener", &s.screener);
+    c.id("id", &s.id);
+    c.id("household_id", &s.household_id);
+    c.id("member_id", &s.member_id);
+    c.id("visit_id", s.visit_id.as_deref().unwrap_or(""));
+    c.text("screener", &s.screener);
+    c.text("campaign", s.campaign.as_deref().unwrap_or(""));
+    c.text("referral.destination", &s.referral.destination);
     c.date("date", &s.date, today);
     c.range("systolic", s.systolic, 50.0, 300.0, "mmHg");
     c.range("diastolic", s.diastolic, 30.0, 200.0, "mmHg");
@@ -350,6 +394,25 @@ mod tests {
         assert_eq!(fields(&validate_visit(&v, TODAY)), vec!["date"]);
         v.date = "30/11/2026".into();
         assert_eq!(validate_visit(&v, TODAY)[0].code, "format");
+    }
+
+    #[test]
+    fn only_canonical_dates_are_accepted() {
+        assert!(parse_date("2026-01-05").is_some());
+        for lenient in ["2026-1-5", " 2026-01-05", "2026-01-05 ", "+2026-01-05", "2026-02-30"] {
+            assert_eq!(parse_date(lenient), None, "{lenient:?}");
+        }
+    }
+
+    #[test]
+    fn ids_and_free_text_everywhere_are_bounded() {
+        let mut v = visit();
+        v.visitor = "x".repeat(MAX_TEXT + 1);
+        v.household_id = "h".repeat(MAX_ID + 1);
+        assert_eq!(fields(&validate_visit(&v, TODAY)), vec!["household_id", "visitor"]);
+        let mut s = screening();
+        s.referral.destination = "县".repeat(MAX_TEXT + 1);
+        assert_eq!(fields(&validate_screening(&s, TODAY)), vec!["referral.destination"]);
     }
 
     #[test]
