@@ -227,6 +227,10 @@ impl Document {
             serde_json::from_str(value_json).map_err(|e| Error::invalid("value_json", &format!("not JSON: {e}")))?;
         let (obj, prop) = self.resolve_path(field)?;
         let existing = self.doc.get_all(&obj, prop.clone()).unwrap_or_default();
+        // Only a field the record has can be settled; anything else would add junk that syncs everywhere.
+        if existing.is_empty() {
+            return Err(Error::invalid("field", &format!("no field {field}")));
+        }
         let template = existing.iter().find_map(|(v, _)| match v {
             Value::Scalar(s) => Some(s.as_ref().clone()),
             _ => None,
