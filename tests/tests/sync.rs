@@ -284,7 +284,7 @@ fn refusals_are_typed_errors_and_store_nothing() {
 
 #[test]
 fn an_oversized_body_is_refused_with_413_and_nothing_stored() {
-    let f = Fixture::with_server_args(&["--max-body", "16384"]);
+    let f = Fixture::with_server_args(&["--max-body", "4096"]);
     let a = f.device("a", "helper1");
     let admin = f.device("adm", "admin");
     let h = a.add_household("4306210010400", VILLAGE_A, "孙福", &["helper1"]);
