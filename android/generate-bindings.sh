@@ -5,9 +5,14 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-lib="${1:-$repo/target/debug/libdoorstep_core.so}"
+lib="${1:-}"
+if [ -z "$lib" ]; then
+    for candidate in "$repo/target/debug/libdoorstep_core.so" "$repo/target/debug/libdoorstep_core.dylib"; do
+        [ -f "$candidate" ] && lib="$candidate" && break
+    done
+fi
 out="$here/doorstep-kotlin/src/generated/kotlin"
-[ -f "$lib" ] || { echo "error: $lib not found; run 'cargo build -p doorstep-core' first" >&2; exit 1; }
+[ -n "$lib" ] && [ -f "$lib" ] || { echo "error: $lib not found; run 'cargo build -p doorstep-core' first" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out"
 (cd "$repo" && cargo run -q -p uniffi-bindgen -- generate "$lib" --language kotlin --no-format --out-dir "$out")

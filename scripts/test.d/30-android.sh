@@ -7,6 +7,7 @@ set -euo pipefail
 cd "${DOORSTEP_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
 out="${DOORSTEP_TEST_OUT:-target/test-out}"
 mkdir -p "$out"
+start=$SECONDS
 
 if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
     if command -v ensure_debian_packages >/dev/null; then
@@ -16,8 +17,10 @@ if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
     fi
 fi
 
-# The library JNA loads and the server the sync tests start (no-ops after `cargo build --workspace`).
-cargo build -q -p doorstep-core -p doorstep-server
+# The library JNA loads (a no-op after `cargo build --workspace`, which also builds the server the sync tests start).
+cargo build -q -p doorstep-core
+[ -x target/debug/doorstep-server ] ||
+    echo "warning: target/debug/doorstep-server is missing; build the workspace first or the sync tests are skipped"
 bash android/generate-bindings.sh target/debug/libdoorstep_core.so
 
 # Coverage: the exported surface comes from the C header of the Swift bindings (the same metadata).
@@ -36,6 +39,16 @@ if python3 scripts/check-wrapper-coverage.py "$hdr/with-new-function.h" --kotlin
 fi
 grep -q "brand_new_thing" "$hdr/check.err"
 echo "coverage check refuses an unwrapped function: $(cat "$hdr/check.err")"
+
+# The Compose app needs the Android SDK to compile; here its sources and Gradle scripts must at least parse.
+if command -v ensure_pip_packages >/dev/null; then
+    ensure_pip_packages tree_sitter=tree-sitter==0.25.2 tree_sitter_kotlin=tree-sitter-kotlin==1.1.0
+else
+    python3 -c "import tree_sitter, tree_sitter_kotlin" 2>/dev/null ||
+        python3 -m pip install --quiet tree-sitter==0.25.2 tree-sitter-kotlin==1.1.0
+fi
+echo "Compose app sources (tree-sitter-kotlin):"
+python3 android/tools/check-kotlin-syntax.py android/app
 
 log="$out/android-mvn.log"
 status=0
@@ -57,4 +70,5 @@ if [ "$status" -ne 0 ]; then
     echo "Maven failed; the last lines of $log:" >&2
     tail -60 "$log" >&2
 fi
+echo "android step took $((SECONDS - start)) s"
 exit "$status"
