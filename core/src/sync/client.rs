@@ -6,7 +6,7 @@
 //! its cursor in one transaction: a cut connection or a killed app resumes from the last whole page.
 
 use super::error::SyncError;
-use super::protocol::{self, DecodeError, MessageType, SyncRequest, SyncResponse, WireChange};
+use super::protocol::{self, DecodeError, ErrorCode, MessageType, SyncRequest, SyncResponse, WireChange};
 use crate::error::{Error, Result};
 use crate::model::DocKind;
 use crate::store::{now_ms, Incoming, Store};
@@ -31,7 +31,8 @@ pub mod meta {
 /// once compressed) and keep a pulled page small enough for a cheap phone's memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncConfig {
-    /// Most bytes of raw changes pushed in one request (before compression).
+    /// Most bytes of raw changes pushed in one request (before compression). A server answering 413 gets the
+    /// backlog in halves, down to one change a request.
     pub push_max_bytes: usize,
     /// Most bytes of documents asked for in one pulled page.
     pub pull_max_bytes: u32,
@@ -205,23 +206,33 @@ impl Client {
     ) -> Result<SyncResult> {
         let session = Session::load(&*lock(store)?)?;
         let mut result = SyncResult::default();
+        let mut push_budget = self.config.push_max_bytes;
         loop {
             if result.round_trips >= self.config.max_round_trips {
                 result.incomplete = true;
                 break;
             }
-            let (request, pushed) = {
+            let (request, pushed, pushed_bytes) = {
                 let store = lock(store)?;
                 let cursor = cursor(&store)?;
-                let pending = store.pending_changes(self.config.push_max_bytes)?;
+                let pending = store.pending_changes(push_budget)?;
                 let pushed = pending.len();
+                let pushed_bytes: usize = pending.iter().map(|p| p.change.bytes.len()).sum();
                 let changes = pending
                     .into_iter()
                     .map(|p| WireChange { doc_id: p.doc_id, kind: p.kind.code().to_string(), bytes: p.change.bytes })
                     .collect();
-                (SyncRequest { cursor, max_bytes: self.config.pull_max_bytes, changes }, pushed)
+                (SyncRequest { cursor, max_bytes: self.config.pull_max_bytes, changes }, pushed, pushed_bytes)
             };
-            let response = self.round_trip(&session, &request).await?;
+            let response = match self.round_trip(&session, &request).await {
+                // A server with a smaller body limit than this push: send the backlog in halves instead.
+                Err(Error::Sync(e)) if e.code() == Some(ErrorCode::TooLarge) && pushed > 1 => {
+                    result.round_trips += 1;
+                    push_budget = (pushed_bytes / 2).max(1);
+                    continue;
+                }
+                other => other?,
+            };
             result.round_trips += 1;
             let incoming = response
                 .docs

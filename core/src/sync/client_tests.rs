@@ -22,6 +22,8 @@ struct FakeState {
     hashes: HashSet<String>,
     requests: u32,
     refuse: Option<(u16, ErrorBody)>,
+    /// Bodies larger than this are refused with 413, as a server with a small limit does.
+    max_body: Option<usize>,
 }
 
 type Fake = Arc<Mutex<FakeState>>;
@@ -43,6 +45,10 @@ async fn sync(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Resp
     let mut s = fake.lock().unwrap();
     s.requests += 1;
     if let Some((status, body)) = s.refuse.clone() {
+        return (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
+    }
+    if s.max_body.is_some_and(|max| body.len() > max) {
+        let (status, body) = error(413, ErrorCode::TooLarge);
         return (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
     }
     assert_eq!(headers["authorization"], "Bearer t0k3n");
@@ -290,4 +296,26 @@ async fn the_background_task_syncs_when_online_and_reports_events() {
     assert!(!handle.is_finished());
     handle.cancel();
     assert!(handle.is_finished());
+}
+
+#[tokio::test]
+async fn a_server_with_a_small_body_limit_gets_the_backlog_in_halves_and_a_single_oversized_change_is_refused() {
+    let (url, fake) = serve().await;
+    fake.lock().unwrap().max_body = Some(4000);
+    let dir = tempfile::tempdir().unwrap();
+    let a = device(&dir, "a");
+    client().login(&a, &url, "helper1", "secret").await.unwrap();
+    record_visits(&a, 300);
+    let r = client().sync_once(&a, &mut |_| {}).await.unwrap();
+    assert_eq!(r.sent, 300);
+    assert!(r.round_trips > 2, "{r:?}");
+    assert_eq!(fake.lock().unwrap().log.len(), 300);
+
+    // One change that alone exceeds the limit: a typed refusal, and the change stays pending.
+    let mut v = samples::visit();
+    v.note = (0..1900u32).map(|i| char::from_u32(0x4e00 + (i * 7919) % 20000).unwrap()).collect();
+    a.lock().unwrap().put(&v, &today()).unwrap();
+    let err = client().sync_once(&a, &mut |_| {}).await.unwrap_err();
+    assert!(matches!(&err, Error::Sync(e) if e.code() == Some(ErrorCode::TooLarge)), "{err}");
+    assert_eq!(a.lock().unwrap().pending_count().unwrap(), 1);
 }
