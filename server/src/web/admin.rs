@@ -1,0 +1,409 @@
+//! Admin pages: users, assignments, schedule rules, inspector grants (互查), the twice-yearly dynamic review and
+//! the audit log. Every change made here goes through the storage trait (or, for the rules document, through the
+//! same push path as a device's change) and is written to the audit log.
+
+use super::indicators::{Filter, HouseholdLink, Selection};
+use super::pages::today_of;
+use super::{form_map, redirect, PageError, Viewer};
+use crate::accounts::{self, AccountsError, RulesUpdate};
+use crate::storage::{self, now_ms, Area, AuditEntry};
+use axum::body::Bytes;
+use axum::response::{Html, Response};
+use doorstep_core::model::{Role, VisitKind};
+use minijinja::context;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+impl From<AccountsError> for PageError {
+    fn from(e: AccountsError) -> Self {
+        match e {
+            AccountsError::Invalid(m) => PageError::BadRequest(m),
+            AccountsError::Storage(e) => e.into(),
+        }
+    }
+}
+
+fn require(viewer: &Viewer, roles: &[Role]) -> Result<(), PageError> {
+    if roles.contains(&viewer.user.role) {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden)
+    }
+}
+
+const ADMIN: &[Role] = &[Role::Admin];
+const MANAGERS: &[Role] = &[Role::Admin, Role::Supervisor];
+
+async fn audit(viewer: &Viewer, action: &str, detail: String) -> Result<(), PageError> {
+    let entry = AuditEntry { at_ms: now_ms(), actor: viewer.user.name.clone(), action: action.into(), detail };
+    storage::run(&viewer.state.storage, move |s| s.audit(&entry)).await?;
+    Ok(())
+}
+
+fn page(viewer: &Viewer, section: &str, data: minijinja::Value) -> Result<Html<String>, PageError> {
+    let title = viewer.lang.texts().get(section).copied().unwrap_or("admin");
+    viewer.render("admin.html", context! { section => section, data => data, ..viewer.base(title) })
+}
+
+#[derive(Serialize)]
+struct UserLine {
+    name: String,
+    role: String,
+    team: String,
+    disabled: bool,
+    created: String,
+}
+
+/// `GET /admin/users`.
+pub async fn users(viewer: Viewer) -> Result<Html<String>, PageError> {
+    require(&viewer, ADMIN)?;
+    let users = storage::run(&viewer.state.storage, |s| s.users()).await?;
+    let code = viewer.lang.code();
+    let lines: Vec<UserLine> = users
+        .into_iter()
+        .map(|u| UserLine {
+            name: u.name,
+            role: u.role.label(code).into(),
+            team: u.team.unwrap_or_default(),
+            disabled: u.disabled,
+            created: super::pages::local_time(u.created_ms),
+        })
+        .collect();
+    let roles: Vec<(String, String)> = Role::ALL.iter().map(|r| (r.code().into(), r.label(code).into())).collect();
+    page(&viewer, "users", context! { users => lines, roles => roles, saved => viewer.query.contains_key("saved") })
+}
+
+/// `POST /admin/users`: add a user, or disable / enable one (a disabled user's sessions end at once).
+pub async fn users_post(viewer: Viewer, body: Bytes) -> Result<Response, PageError> {
+    require(&viewer, ADMIN)?;
+    let form = form_map(&body);
+    viewer.check_csrf(&form)?;
+    let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let name = get("name");
+    if name.is_empty() || name.len() > 64 {
+        return Err(PageError::BadRequest("name: must be 1 to 64 bytes".into()));
+    }
+    match get("op").as_str() {
+        "add" => {
+            let role = Role::parse(&get("role")).ok_or_else(|| PageError::BadRequest("role: unknown".into()))?;
+            let (password, team) = (get("password"), Some(get("team")).filter(|t| !t.is_empty()));
+            let n = name.clone();
+            storage::run(&viewer.state.storage, move |s| Ok(accounts::add_user(s, &n, role, team, &password)))
+                .await??;
+        }
+        "disable" => {
+            let n = name.clone();
+            storage::run(&viewer.state.storage, move |s| Ok(accounts::disable_user(s, &n))).await??;
+            viewer.web.sessions.end_user(&name);
+        }
+        "enable" => {
+            let n = name.clone();
+            storage::run(&viewer.state.storage, move |s| s.set_disabled(&n, false)).await?;
+            audit(&viewer, "user.enable", name).await?;
+        }
+        _ => return Err(PageError::BadRequest("op: unknown".into())),
+    }
+    Ok(redirect("/admin/users?saved=1"))
+}
+
+#[derive(Serialize)]
+struct AssignmentLine {
+    user: String,
+    role: String,
+    detail: String,
+}
+
+/// `GET /admin/assignments`: who is in charge of what.
+pub async fn assignments(viewer: Viewer) -> Result<Html<String>, PageError> {
+    require(&viewer, ADMIN)?;
+    let users = storage::run(&viewer.state.storage, |s| s.users()).await?;
+    let code = viewer.lang.code();
+    let mut lines = Vec::new();
+    for u in users {
+        let name = u.name.clone();
+        let facts = storage::run(&viewer.state.storage, move |s| s.scope_facts(&name)).await?;
+        let detail = match u.role {
+            Role::Helper => format!("{} {}", facts.households.len(), viewer.lang.pick("户", "households")),
+            Role::Doctor => format!(
+                "{}: {}",
+                u.team.clone().unwrap_or_default(),
+                facts.team_villages.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            Role::Supervisor => facts
+                .areas
+                .iter()
+                .map(|a| match a {
+                    Area::Township(t) => t.clone(),
+                    Area::Village(v) => v.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Role::Inspector => {
+                facts.grants.iter().map(|g| format!("{} ≤ {}", g.village, g.until)).collect::<Vec<_>>().join(", ")
+            }
+            Role::Admin => viewer.lang.pick("全部", "everything").into(),
+        };
+        lines.push(AssignmentLine { user: u.name, role: u.role.label(code).into(), detail });
+    }
+    page(&viewer, "assignments", context! { lines => lines, saved => viewer.query.contains_key("saved") })
+}
+
+/// `POST /admin/assignments`: a helper to households (by number), a team to villages, a supervisor to an area.
+pub async fn assignments_post(viewer: Viewer, body: Bytes) -> Result<Response, PageError> {
+    require(&viewer, ADMIN)?;
+    let form = form_map(&body);
+    viewer.check_csrf(&form)?;
+    let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let who = get("who");
+    let list: Vec<String> = get("targets")
+        .split([',', '，', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if who.is_empty() || list.is_empty() {
+        return Err(PageError::BadRequest("who, targets: required".into()));
+    }
+    let kind = get("kind");
+    let targets = match kind.as_str() {
+        "helper" => {
+            let snap = viewer.snapshot()?;
+            let ids: Vec<String> = snap
+                .households
+                .values()
+                .filter(|e| list.contains(&e.record.number) || list.contains(&e.record.id))
+                .map(|e| e.record.id.clone())
+                .collect();
+            if ids.is_empty() {
+                return Err(PageError::BadRequest("targets: no household with these numbers".into()));
+            }
+            ids
+        }
+        "team" | "township" | "village" => list,
+        _ => return Err(PageError::BadRequest("kind: unknown".into())),
+    };
+    storage::run(&viewer.state.storage, move |s| {
+        Ok(match kind.as_str() {
+            "helper" => accounts::assign_helper(s, &who, &targets),
+            "team" => accounts::assign_team(s, &who, &targets),
+            "township" => accounts::assign_area(s, &who, &targets, &[]),
+            _ => accounts::assign_area(s, &who, &[], &targets),
+        })
+    })
+    .await??;
+    Ok(redirect("/admin/assignments?saved=1"))
+}
+
+/// `GET /admin/rules`: the schedule rules in force.
+pub async fn rules(viewer: Viewer) -> Result<Html<String>, PageError> {
+    require(&viewer, MANAGERS)?;
+    let snap = viewer.snapshot()?;
+    let r = &snap.rules;
+    let fields: Vec<(&str, &str, u32)> = vec![
+        ("monthly_visits", "rule_monthly", r.monthly_visits),
+        ("monitored_monthly_visits", "rule_monitored", r.monitored_monthly_visits),
+        ("edge_monthly_visits", "rule_edge", r.edge_monthly_visits),
+        ("hypertension_followup_days", "rule_hyp", r.hypertension_followup_days),
+        ("diabetes_followup_days", "rule_dia", r.diabetes_followup_days),
+        ("mental_followup_days", "rule_mental", r.mental_followup_days),
+        ("lookahead_days", "rule_lookahead", r.lookahead_days),
+    ];
+    page(&viewer, "rules", context! { fields => fields, saved => viewer.query.contains_key("saved") })
+}
+
+/// `POST /admin/rules`: a new version of the rules document, pushed through the same path as a device's change
+/// (validated, scope-checked, sequenced), so devices receive it at their next sync.
+pub async fn rules_post(viewer: Viewer, body: Bytes) -> Result<Response, PageError> {
+    require(&viewer, MANAGERS)?;
+    let form = form_map(&body);
+    viewer.check_csrf(&form)?;
+    let num = |k: &str| -> Result<u32, PageError> {
+        form.get(k).and_then(|v| v.trim().parse().ok()).ok_or_else(|| PageError::BadRequest(format!("{k}: a number")))
+    };
+    let update = RulesUpdate {
+        monthly_visits: Some(num("monthly_visits")?),
+        monitored_monthly_visits: Some(num("monitored_monthly_visits")?),
+        edge_monthly_visits: Some(num("edge_monthly_visits")?),
+        hypertension_followup_days: Some(num("hypertension_followup_days")?),
+        diabetes_followup_days: Some(num("diabetes_followup_days")?),
+        mental_followup_days: Some(num("mental_followup_days")?),
+        lookahead_days: Some(num("lookahead_days")?),
+    };
+    let by = viewer.user.name.clone();
+    // The same path as `doorstep-server rules set`: a change pushed through sync, so devices receive it.
+    storage::run(&viewer.state.storage, move |s| Ok(accounts::set_rules(s, &by, &update).map(|_| ()))).await??;
+    Ok(redirect("/admin/rules?saved=1"))
+}
+
+#[derive(Serialize)]
+struct GrantLine {
+    user: String,
+    village: String,
+    until: String,
+    expired: bool,
+}
+
+/// `GET /admin/grants`: inspectors' time-limited access to villages.
+pub async fn grants(viewer: Viewer) -> Result<Html<String>, PageError> {
+    require(&viewer, MANAGERS)?;
+    let users = storage::run(&viewer.state.storage, |s| s.users()).await?;
+    let today = crate::scope::today();
+    let mut lines = Vec::new();
+    let mut inspectors = Vec::new();
+    for u in users.into_iter().filter(|u| u.role == Role::Inspector) {
+        inspectors.push(u.name.clone());
+        let name = u.name.clone();
+        let facts = storage::run(&viewer.state.storage, move |s| s.scope_facts(&name)).await?;
+        for g in facts.grants {
+            lines.push(GrantLine { expired: g.until < today, user: g.user, village: g.village, until: g.until });
+        }
+    }
+    let snap = viewer.snapshot()?;
+    let mut villages: Vec<String> = snap
+        .households
+        .iter()
+        .filter(|(id, e)| viewer.scope.sees(id, &e.placement))
+        .map(|(_, e)| e.placement.village.clone())
+        .collect();
+    villages.sort();
+    villages.dedup();
+    page(
+        &viewer,
+        "grants",
+        context! { lines => lines, inspectors => inspectors, villages => villages, saved => viewer.query.contains_key("saved") },
+    )
+}
+
+/// `POST /admin/grants`: grants an inspector a village until a date (inclusive); it ends by itself.
+pub async fn grants_post(viewer: Viewer, body: Bytes) -> Result<Response, PageError> {
+    require(&viewer, MANAGERS)?;
+    let form = form_map(&body);
+    viewer.check_csrf(&form)?;
+    let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let (user, village, until) = (get("user"), get("village"), get("until"));
+    // A supervisor grants only villages of their own area.
+    if viewer.user.role == Role::Supervisor && !viewer.scope.visible.villages.contains(&village) {
+        let snap = viewer.snapshot()?;
+        let in_area =
+            snap.households.iter().any(|(id, e)| e.placement.village == village && viewer.scope.sees(id, &e.placement));
+        if !in_area {
+            return Err(PageError::Forbidden);
+        }
+    }
+    storage::run(&viewer.state.storage, move |s| Ok(accounts::grant_inspector(s, &user, &village, &until))).await??;
+    Ok(redirect("/admin/grants?saved=1"))
+}
+
+#[derive(Serialize)]
+struct ReviewLine {
+    household: HouseholdLink,
+    state: String,
+    state_code: String,
+    visit_date: String,
+    status_change: String,
+}
+
+/// `GET /admin/review?period=YYYY-04|YYYY-10`: the twice-yearly dynamic review (动态调整) — each household is
+/// reviewed by a verification visit (核查回头看) in April or October; status changes dated in that month show.
+pub async fn review(viewer: Viewer) -> Result<Html<String>, PageError> {
+    require(&viewer, MANAGERS)?;
+    let today = today_of(&viewer);
+    let current = today.format("%Y-%m").to_string();
+    let year: i32 = current[..4].parse().unwrap_or(2026);
+    let mut periods: Vec<String> = Vec::new();
+    for y in [year - 1, year] {
+        for m in ["04", "10"] {
+            let p = format!("{y}-{m}");
+            if p <= current {
+                periods.push(p);
+            }
+        }
+    }
+    periods.reverse();
+    let period = viewer
+        .query
+        .get("period")
+        .filter(|p| periods.contains(p))
+        .cloned()
+        .or_else(|| periods.first().cloned())
+        .unwrap_or_else(|| format!("{year}-04"));
+    let snap = viewer.snapshot()?;
+    let filter =
+        Filter { village: viewer.query.get("village").filter(|v| !v.is_empty()).cloned(), ..Default::default() };
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today, viewer.lang);
+    let mut reviewed_on: HashMap<&str, &str> = HashMap::new();
+    for v in sel.visits().filter(|v| v.month == period && v.kind == VisitKind::Verification) {
+        reviewed_on.insert(&v.household_id, &v.date);
+    }
+    let texts = viewer.lang.texts();
+    let over = period < current;
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut lines: Vec<ReviewLine> = sel
+        .households
+        .iter()
+        .map(|e| {
+            let date = reviewed_on.get(e.record.id.as_str()).map(|d| d.to_string());
+            let code = match (&date, over) {
+                (Some(_), _) => "reviewed",
+                (None, true) => "missed",
+                (None, false) => "pending",
+            };
+            let c = counts.entry(e.placement.village.clone()).or_default();
+            c.1 += 1;
+            if date.is_some() {
+                c.0 += 1;
+            }
+            let change = e
+                .record
+                .status_history
+                .iter()
+                .filter(|t| t.date.starts_with(&period))
+                .map(|t| {
+                    format!(
+                        "{} {} → {}",
+                        t.date,
+                        t.event.label(viewer.lang.code()),
+                        t.to_status.label(viewer.lang.code())
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            ReviewLine {
+                household: HouseholdLink::of(e, viewer.lang),
+                state: texts[code].to_string(),
+                state_code: code.into(),
+                visit_date: date.unwrap_or_default(),
+                status_change: change,
+            }
+        })
+        .collect();
+    lines.sort_by(|a, b| (&a.household.village, &a.household.number).cmp(&(&b.household.village, &b.household.number)));
+    let by_village: Vec<super::indicators::Rate> =
+        counts.into_iter().map(|(v, (y, n))| super::indicators::Rate::new(&v, y, n)).collect();
+    lines.truncate(2000);
+    page(&viewer, "review", context! { period => period, periods => periods, lines => lines, by_village => by_village })
+}
+
+#[derive(Serialize)]
+struct AuditLine {
+    time: String,
+    actor: String,
+    action: String,
+    detail: String,
+}
+
+/// `GET /admin/audit`: the latest admin actions.
+pub async fn audit_log(viewer: Viewer) -> Result<Html<String>, PageError> {
+    require(&viewer, ADMIN)?;
+    let entries = storage::run(&viewer.state.storage, |s| s.audit_log(500)).await?;
+    let lines: Vec<AuditLine> = entries
+        .into_iter()
+        .map(|e| AuditLine {
+            time: super::pages::local_time(e.at_ms),
+            actor: e.actor,
+            action: e.action,
+            detail: e.detail,
+        })
+        .collect();
+    page(&viewer, "audit", context! { lines => lines })
+}

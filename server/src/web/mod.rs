@@ -1,0 +1,421 @@
+//! Supervisors' and inspectors' web pages (server-rendered HTML), merged into the server's router.
+//!
+//! - `reports`: the `Reports` trait (what pages read, no SQL) and its plain types;
+//! - `indicators`: the figures supervisors look at, computed from a snapshot for one scope and filter;
+//! - `pages`: sign-in, overview, village, helper and household pages;
+//! - `ledgers`: CSV downloads (台账);
+//! - `admin`: users, assignments, rules, inspector grants, the dynamic review, the audit log;
+//! - `session`: cookies, sessions, CSRF; `i18n`: the pages' words; `svg`: inline charts.
+//!
+//! Every page works without JavaScript, every asset is embedded, and the Content-Security-Policy allows nothing
+//! from outside the server. Every page and ledger shows only what the signed-in account's scope (`scope::Scope`,
+//! the same rule as sync) allows, optionally as the server knew it at the end of a chosen day.
+
+mod admin;
+pub mod i18n;
+mod indicators;
+mod ledgers;
+mod pages;
+pub mod reports;
+pub mod session;
+mod svg;
+
+use crate::api::{self, AppState};
+use crate::scope::Scope;
+use crate::storage::{self, StorageError, User};
+use axum::extract::{FromRequestParts, Request};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use doorstep_core::model::Role;
+use i18n::Lang;
+use minijinja::Environment;
+use reports::{AsOf, Reports};
+use session::{Session, Sessions};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What the pages share besides the server's `AppState`.
+pub struct Web {
+    env: Environment<'static>,
+    pub sessions: Sessions,
+    reports: Mutex<Option<Arc<dyn Reports>>>,
+}
+
+impl Web {
+    fn new() -> Self {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).expect("embedded templates parse");
+        }
+        Self { env, sessions: Sessions::default(), reports: Mutex::new(None) }
+    }
+
+    /// The report queries, opened on first use over the server's database.
+    fn reports(&self, st: &AppState) -> Result<Arc<dyn Reports>, PageError> {
+        let mut slot = self.reports.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = slot.as_ref() {
+            return Ok(r.clone());
+        }
+        let r: Arc<dyn Reports> = Arc::new(storage::sqlite_reports::SqliteReports::open(&st.config.data_dir)?);
+        *slot = Some(r.clone());
+        Ok(r)
+    }
+
+    fn render(&self, name: &str, ctx: minijinja::Value) -> Result<Html<String>, PageError> {
+        let t = self.env.get_template(name).map_err(|e| PageError::Unavailable(e.to_string()))?;
+        t.render(ctx).map(Html).map_err(|e| PageError::Unavailable(format!("template {name}: {e:#}")))
+    }
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("overview.html", include_str!("templates/overview.html")),
+    ("indicators.html", include_str!("templates/indicators.html")),
+    ("village.html", include_str!("templates/village.html")),
+    ("helper.html", include_str!("templates/helper.html")),
+    ("household.html", include_str!("templates/household.html")),
+    ("admin.html", include_str!("templates/admin.html")),
+];
+
+const STYLE: &str = include_str!("static/style.css");
+
+/// The strictest policy the pages work under: nothing from outside, no scripts at all.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                   base-uri 'none'";
+
+/// The pages' routes, merged into the server's router.
+pub fn router() -> Router<AppState> {
+    let web = Arc::new(Web::new());
+    Router::new()
+        .route("/", get(|| async { redirect("/overview") }))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/overview", get(pages::overview))
+        .route("/village/{name}", get(pages::village))
+        .route("/helper/{name}", get(pages::helper))
+        .route("/household/{id}", get(pages::household))
+        .route("/ledger/{name}", get(ledgers::download))
+        .route("/admin", get(|| async { redirect("/admin/users") }))
+        .route("/admin/users", get(admin::users).post(admin::users_post))
+        .route("/admin/assignments", get(admin::assignments).post(admin::assignments_post))
+        .route("/admin/rules", get(admin::rules).post(admin::rules_post))
+        .route("/admin/grants", get(admin::grants).post(admin::grants_post))
+        .route("/admin/review", get(admin::review))
+        .route("/admin/audit", get(admin::audit_log))
+        .route("/static/style.css", get(style))
+        .layer(middleware::from_fn(headers))
+        .layer(Extension(web))
+}
+
+async fn style() -> Response {
+    let mut r = STYLE.into_response();
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+    r
+}
+
+/// Security headers on every page, and the language cookie when `?lang=` chose a language.
+async fn headers(req: Request, next: Next) -> Response {
+    let chosen = query_map(req.uri().query()).get("lang").and_then(|l| Lang::parse(l));
+    let secure = session::is_https(req.headers());
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    if !h.contains_key(CACHE_CONTROL) {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Some(lang) = chosen {
+        let year = std::time::Duration::from_secs(365 * 86400);
+        if let Ok(v) =
+            HeaderValue::from_str(&session::set_cookie(session::LANG_COOKIE, lang.code(), Some(year), secure))
+        {
+            h.append(SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// Query parameters as a map (later keys win); malformed pairs are skipped.
+pub fn query_map(query: Option<&str>) -> HashMap<String, String> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((decode(k)?, decode(v)?))
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component.
+pub fn decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Encodes a query or path component.
+pub fn encode(s: &str) -> String {
+    minijinja::filters::urlencode(&minijinja::Value::from(s)).unwrap_or_default()
+}
+
+/// The language of a request: `?lang=` first, then the cookie, else Chinese.
+pub fn lang_of(headers: &HeaderMap, query: &HashMap<String, String>) -> Lang {
+    query
+        .get("lang")
+        .and_then(|l| Lang::parse(l))
+        .or_else(|| session::cookie(headers, session::LANG_COOKIE).and_then(|l| Lang::parse(&l)))
+        .unwrap_or(Lang::Zh)
+}
+
+/// A 303 to another page.
+pub fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}
+
+/// Why a page could not be shown; each becomes an HTML answer with its status, never a 500.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in (or the session ended, or the account was disabled): back to the sign-in page.
+    SignIn,
+    NotFound,
+    Forbidden,
+    BadRequest(String),
+    Unavailable(String),
+}
+
+impl From<StorageError> for PageError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound(_) => PageError::NotFound,
+            StorageError::Exists(m) => PageError::BadRequest(m),
+            StorageError::Refused(r) => PageError::BadRequest(r.to_string()),
+            StorageError::Unavailable(m) | StorageError::Internal(m) => PageError::Unavailable(m),
+        }
+    }
+}
+
+impl From<api::ApiError> for PageError {
+    fn from(e: api::ApiError) -> Self {
+        match e {
+            api::ApiError::Unauthorized | api::ApiError::AccountDisabled => PageError::SignIn,
+            api::ApiError::NotFound => PageError::NotFound,
+            api::ApiError::Forbidden(_) | api::ApiError::OutOfScope(_) => PageError::Forbidden,
+            api::ApiError::BadRequest(m) => PageError::BadRequest(m),
+            other => PageError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<doorstep_core::Error> for PageError {
+    fn from(e: doorstep_core::Error) -> Self {
+        PageError::Unavailable(e.to_string())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, zh, en) = match &self {
+            PageError::SignIn => return redirect("/login"),
+            PageError::NotFound => {
+                (StatusCode::NOT_FOUND, "未找到该页面或记录。".to_string(), "Not found.".to_string())
+            }
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "无权查看或操作：超出您的权限或负责范围。".to_string(),
+                "Not allowed: outside your role or scope.".to_string(),
+            ),
+            PageError::BadRequest(m) => {
+                (StatusCode::BAD_REQUEST, format!("请求无效：{m}"), format!("Bad request: {m}"))
+            }
+            PageError::Unavailable(m) => {
+                tracing::error!("page unavailable: {m}");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "服务器暂时无法显示此页面，请稍后再试。".to_string(),
+                    "The server cannot show this page right now; try again later.".to_string(),
+                )
+            }
+        };
+        let body = format!(
+            "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+             content=\"width=device-width, initial-scale=1\"><title>{code}</title><link rel=\"stylesheet\" \
+             href=\"/static/style.css\"></head><body><main><h1>{code}</h1><p>{zh}</p><p lang=\"en\">{en}</p>\
+             <p><a href=\"/overview\">总览 / Overview</a></p></main></body></html>",
+            code = status.as_u16(),
+            zh = html_escape(&zh),
+            en = html_escape(&en)
+        );
+        (status, Html(body)).into_response()
+    }
+}
+
+/// Escapes text for HTML outside templates (error pages, SVG).
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// The signed-in account of a page request, its scope, language and the chosen "as of" day.
+pub struct Viewer {
+    pub user: User,
+    pub scope: Scope,
+    pub session: Session,
+    pub lang: Lang,
+    pub query: HashMap<String, String>,
+    pub as_of: Option<AsOf>,
+    pub web: Arc<Web>,
+    pub state: AppState,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
+        let web = parts.extensions.get::<Arc<Web>>().cloned().ok_or(PageError::Unavailable("no web state".into()))?;
+        let token = session::cookie(&parts.headers, session::SESSION_COOKIE).ok_or(PageError::SignIn)?;
+        let session = web.sessions.get(&token).ok_or(PageError::SignIn)?;
+        let name = session.user.clone();
+        // The account is read on every request: a disabled account is signed out at once.
+        let user = storage::run(&st.storage, move |s| s.user(&name)).await?;
+        let user = match user {
+            Some(u) if !u.disabled => u,
+            _ => {
+                web.sessions.end(&token);
+                return Err(PageError::SignIn);
+            }
+        };
+        let scope = api::scope_of(st, &user).await?;
+        let query = query_map(parts.uri.query());
+        let lang = lang_of(&parts.headers, &query);
+        let as_of = match query.get("asof").filter(|d| !d.is_empty()) {
+            Some(day) => Some(as_of_day(day)?),
+            None => None,
+        };
+        Ok(Viewer { user, scope, session, lang, query, as_of, web, state: st.clone() })
+    }
+}
+
+impl Viewer {
+    /// Whether the account may see full national ID numbers: admins, and supervisors (within their area, the only
+    /// households they can open); helpers, doctors and inspectors see them masked.
+    pub fn sees_full_ids(&self) -> bool {
+        matches!(self.user.role, Role::Admin | Role::Supervisor)
+    }
+
+    /// The day the page is about: the "as of" day, or today on the server.
+    pub fn today(&self) -> String {
+        self.as_of.as_ref().map(|a| a.day.clone()).unwrap_or_else(crate::scope::today)
+    }
+
+    /// The snapshot the page reads (now, or as of the chosen day).
+    pub fn snapshot(&self) -> Result<Arc<reports::Snapshot>, PageError> {
+        let reports = self.web.reports(&self.state)?;
+        Ok(reports.snapshot(self.as_of.as_ref())?)
+    }
+
+    pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<Html<String>, PageError> {
+        self.web.render(name, ctx)
+    }
+
+    /// The context every page template gets: texts, language links, the account, navigation, filter state.
+    pub fn base(&self, title: &str) -> minijinja::Value {
+        let mut q = self.query.clone();
+        q.insert("lang".into(), self.lang.other().code().into());
+        let switch = format!("?{}", query_string(&q));
+        minijinja::context! {
+            t => self.lang.texts(),
+            lang => self.lang.code(),
+            lang_switch_href => switch,
+            title => title,
+            user => self.user.name,
+            role => self.user.role.label(self.lang.code()),
+            is_admin => self.user.role == Role::Admin,
+            may_review => matches!(self.user.role, Role::Admin | Role::Supervisor),
+            csrf => self.session.csrf,
+            as_of => self.as_of.as_ref().map(|a| a.day.clone()),
+            keep => self.as_of.as_ref().map(|a| format!("?asof={}", a.day)).unwrap_or_default(),
+            today => crate::scope::today(),
+        }
+    }
+
+    /// Checks a form's CSRF token against the session's.
+    pub fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), PageError> {
+        match form.get("csrf") {
+            Some(t) if session::same_secret(t, &self.session.csrf) => Ok(()),
+            _ => Err(PageError::Forbidden),
+        }
+    }
+}
+
+/// `k=v&…` with every component encoded, keys sorted, empty values left out.
+pub fn query_string(q: &HashMap<String, String>) -> String {
+    let mut pairs: Vec<_> = q.iter().filter(|(_, v)| !v.is_empty()).collect();
+    pairs.sort();
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The end of a day on the server's clock, for an "as of" view.
+pub fn as_of_day(day: &str) -> Result<AsOf, PageError> {
+    use chrono::{Local, NaiveDate, TimeZone};
+    let bad = || PageError::BadRequest(format!("asof: {day:?} is not a date YYYY-MM-DD"));
+    let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
+    let next = date.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).ok_or_else(bad)?;
+    let end = Local.from_local_datetime(&next).earliest().ok_or_else(bad)?.timestamp_millis() - 1;
+    Ok(AsOf { day: date.format("%Y-%m-%d").to_string(), cutoff_ms: end })
+}
+
+/// Reads an `application/x-www-form-urlencoded` body.
+pub fn form_map(body: &[u8]) -> HashMap<String, String> {
+    query_map(std::str::from_utf8(body).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_round_trip() {
+        let mut q = HashMap::new();
+        q.insert("village".to_string(), "石门村 1&2".to_string());
+        q.insert("month".to_string(), "2026-11".to_string());
+        let s = query_string(&q);
+        assert_eq!(query_map(Some(&s)), q);
+        assert_eq!(decode("a+b%E7%9F%B3").as_deref(), Some("a b石"));
+        assert_eq!(decode("%zz"), None);
+    }
+
+    #[test]
+    fn as_of_is_the_end_of_the_day() {
+        let a = as_of_day("2026-11-01").unwrap();
+        let b = as_of_day("2026-11-02").unwrap();
+        assert_eq!(b.cutoff_ms - a.cutoff_ms, 86_400_000);
+        assert!(as_of_day("2026-13-01").is_err());
+    }
+}

@@ -1,0 +1,563 @@
+//! Sign-in and the reading pages: overview, village, helper and household.
+
+use super::i18n::Lang;
+use super::indicators::{self, is_current, Filter, HouseholdLink, Selection};
+use super::reports::Snapshot;
+use super::session::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use super::{form_map, lang_of, query_map, query_string, redirect, PageError, Viewer, Web};
+use crate::api::{self, AppState, ClientAddr};
+use crate::storage::{self, ChangeInfo};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
+use chrono::{NaiveDate, TimeZone};
+use doorstep_core::doc::Document;
+use doorstep_core::model::{classify, mask_national_id, Household, ProblemStatus, Thresholds};
+use minijinja::context;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+fn login_page(web: &Web, lang: Lang, csrf: &str, error: Option<&str>) -> Result<Html<String>, PageError> {
+    let mut q = HashMap::new();
+    q.insert("lang".to_string(), lang.other().code().to_string());
+    web.render(
+        "login.html",
+        context! {
+            t => lang.texts(),
+            lang => lang.code(),
+            lang_switch_href => format!("/login?{}", query_string(&q)),
+            title => lang.texts()["login"],
+            csrf => csrf,
+            error => error,
+        },
+    )
+}
+
+fn with_login_cookie(page: Html<String>, csrf: &str, headers: &HeaderMap) -> Response {
+    let mut r = page.into_response();
+    let cookie = session::set_cookie(LOGIN_CSRF_COOKIE, csrf, None, session::is_https(headers));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+    r
+}
+
+/// `GET /login`: the form, with a fresh CSRF token in a cookie and a hidden field.
+pub async fn login_form(Extension(web): Extension<Arc<Web>>, headers: HeaderMap, uri: Uri) -> Response {
+    let lang = lang_of(&headers, &query_map(uri.query()));
+    let csrf = session::random_hex();
+    match login_page(&web, lang, &csrf, None) {
+        Ok(page) => with_login_cookie(page, &csrf, &headers),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /login`: the same accounts and password check as the sync API, then a session cookie.
+pub async fn login(
+    State(st): State<AppState>,
+    Extension(web): Extension<Arc<Web>>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = form_map(&body);
+    let lang = lang_of(&headers, &query_map(uri.query()));
+    let cookie = session::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let field = form.get("csrf").cloned().unwrap_or_default();
+    if cookie.is_empty() || !session::same_secret(&cookie, &field) {
+        return Err(PageError::Forbidden);
+    }
+    let user = form.get("user").map(|u| u.trim().to_string()).unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    let fail = |key: &str| -> Result<Response, PageError> {
+        let csrf = session::random_hex();
+        let page = login_page(&web, lang, &csrf, Some(lang.texts()[key]))?;
+        let mut r = with_login_cookie(page, &csrf, &headers);
+        *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        Ok(r)
+    };
+    if user.is_empty() || user.len() > 64 || password.len() > 1024 {
+        return fail("login_failed");
+    }
+    if st.limiter.wait(&user, &addr).is_some() {
+        return fail("login_wait");
+    }
+    let found = api::check_password(&st, &user, &password).await?;
+    let Some(account) = found.filter(|u| !u.disabled) else {
+        st.limiter.failed(&user, &addr);
+        return fail("login_failed");
+    };
+    st.limiter.succeeded(&account.name);
+    let token = web.sessions.start(&account.name);
+    let mut r = redirect("/overview");
+    let secure = session::is_https(&headers);
+    for c in [
+        session::set_cookie(SESSION_COOKIE, &token, Some(session::MAX_AGE), secure),
+        session::set_cookie(LOGIN_CSRF_COOKIE, "", Some(std::time::Duration::ZERO), secure),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            r.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    Ok(r)
+}
+
+/// `POST /logout`: ends the session.
+pub async fn logout(viewer: Viewer, headers: HeaderMap, body: Bytes) -> Result<Response, PageError> {
+    viewer.check_csrf(&form_map(&body))?;
+    if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
+        viewer.web.sessions.end(&token);
+    }
+    let mut r = redirect("/login");
+    let c = session::set_cookie(SESSION_COOKIE, "", Some(std::time::Duration::ZERO), session::is_https(&headers));
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+/// The filter of a page from its query.
+pub fn filter_of(viewer: &Viewer) -> Filter {
+    let get = |k: &str| viewer.query.get(k).filter(|v| !v.is_empty()).cloned();
+    Filter { township: get("township"), village: get("village"), helper: None, month: get("month") }
+}
+
+pub fn today_of(viewer: &Viewer) -> NaiveDate {
+    NaiveDate::parse_from_str(&viewer.today(), "%Y-%m-%d").unwrap_or_default()
+}
+
+/// Townships and villages the account may see, for the filter's choices.
+fn places(snap: &Snapshot, viewer: &Viewer) -> (Vec<String>, Vec<String>) {
+    let mut townships = BTreeSet::new();
+    let mut villages = BTreeSet::new();
+    for (id, e) in &snap.households {
+        if viewer.scope.sees(id, &e.placement) {
+            townships.insert(e.placement.township.clone());
+            villages.insert(e.placement.village.clone());
+        }
+    }
+    (townships.into_iter().collect(), villages.into_iter().collect())
+}
+
+/// The current filter as a query string (for ledger links and language switches).
+fn filter_query(viewer: &Viewer, extra: &[(&str, &str)]) -> String {
+    let mut q: HashMap<String, String> = HashMap::new();
+    for k in ["township", "village", "month", "asof"] {
+        if let Some(v) = viewer.query.get(k) {
+            q.insert(k.into(), v.clone());
+        }
+    }
+    for (k, v) in extra {
+        q.insert(k.to_string(), v.to_string());
+    }
+    query_string(&q)
+}
+
+/// `GET /overview`: the account's area, filterable by township, village and month.
+pub async fn overview(viewer: Viewer) -> Result<Html<String>, PageError> {
+    let snap = viewer.snapshot()?;
+    let filter = filter_of(&viewer);
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang);
+    let ov = indicators::overview(&sel);
+    let (townships, villages) = places(&snap, &viewer);
+    let title = viewer.lang.texts()["overview"];
+    viewer.render(
+        "overview.html",
+        context! {
+            ov => ov,
+            townships => townships,
+            villages => villages,
+            f_township => filter.township.unwrap_or_default(),
+            f_village => filter.village.unwrap_or_default(),
+            f_month => sel.month.clone(),
+            ledger_query => filter_query(&viewer, &[]),
+            ..viewer.base(title)
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct HouseholdLine {
+    link: HouseholdLink,
+    members: usize,
+    visits_month: u32,
+    last_visit: String,
+    open_problems: usize,
+}
+
+fn household_lines(sel: &Selection) -> Vec<HouseholdLine> {
+    let mut last: HashMap<&str, &str> = HashMap::new();
+    for v in sel.visits() {
+        last.insert(&v.household_id, &v.date);
+    }
+    let mut open: HashMap<&str, usize> = HashMap::new();
+    for p in sel.problems().filter(|p| p.status != ProblemStatus::Resolved) {
+        *open.entry(&p.household_id).or_default() += 1;
+    }
+    let mut lines: Vec<HouseholdLine> = sel
+        .households
+        .iter()
+        .map(|e| HouseholdLine {
+            link: HouseholdLink::of(e, sel.lang),
+            members: e.record.members.values().filter(|m| is_current(m)).count(),
+            visits_month: sel.helper_visits(&e.record.id, &sel.month),
+            last_visit: last.get(e.record.id.as_str()).map(|d| d.to_string()).unwrap_or_default(),
+            open_problems: open.get(e.record.id.as_str()).copied().unwrap_or(0),
+        })
+        .collect();
+    lines.sort_by(|a, b| a.link.number.cmp(&b.link.number));
+    lines
+}
+
+/// `GET /village/{name}`: the village's figures and every household in it.
+pub async fn village(viewer: Viewer, Path(name): Path<String>) -> Result<Html<String>, PageError> {
+    let snap = viewer.snapshot()?;
+    let mut filter = filter_of(&viewer);
+    filter.township = None;
+    filter.village = Some(name.clone());
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang);
+    if sel.households.is_empty() && !snap.households.values().any(|e| e.placement.village == name) {
+        return Err(PageError::NotFound);
+    }
+    let ov = indicators::overview(&sel);
+    let lines = household_lines(&sel);
+    viewer.render(
+        "village.html",
+        context! {
+            name => name,
+            ov => ov,
+            lines => lines,
+            f_month => sel.month.clone(),
+            ledger_query => filter_query(&viewer, &[("village", &name)]),
+            ..viewer.base(&name)
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct VisitLine {
+    date: String,
+    kind: String,
+    visitor: String,
+    household: HouseholdLink,
+}
+
+/// `GET /helper/{name}`: a helper's households, this month's visits and the overdue ones.
+pub async fn helper(viewer: Viewer, Path(name): Path<String>) -> Result<Html<String>, PageError> {
+    let snap = viewer.snapshot()?;
+    let mut filter = filter_of(&viewer);
+    filter.helper = Some(name.clone());
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang);
+    let ov = indicators::overview(&sel);
+    let lines = household_lines(&sel);
+    let visits: Vec<VisitLine> = sel
+        .visits()
+        .filter(|v| v.month == sel.month && v.visitor == name)
+        .filter_map(|v| {
+            Some(VisitLine {
+                date: v.date.clone(),
+                kind: v.kind.label(viewer.lang.code()).to_string(),
+                visitor: v.visitor.clone(),
+                household: HouseholdLink::of(sel.household(&v.household_id)?, viewer.lang),
+            })
+        })
+        .collect();
+    viewer.render(
+        "helper.html",
+        context! {
+            name => name,
+            ov => ov,
+            lines => lines,
+            visits => visits,
+            f_month => sel.month.clone(),
+            ..viewer.base(&name)
+        },
+    )
+}
+
+/// Milliseconds as local date and time.
+pub fn local_time(ms: i64) -> String {
+    chrono::Local.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+}
+
+/// A household document as the server knew it: now, or rebuilt from the changes received by the cutoff.
+pub async fn document_as_of(
+    st: &AppState,
+    id: &str,
+    cutoff_ms: Option<i64>,
+) -> Result<Option<(Document, Vec<ChangeInfo>)>, PageError> {
+    let id = id.to_string();
+    let found = storage::run(&st.storage, move |s| {
+        let Some(stored) = s.doc(&id)? else { return Ok(None) };
+        let changes = s.doc_changes(&id)?;
+        let doc = match cutoff_ms {
+            None => Some(stored.document()?),
+            Some(cut) => {
+                let seqs: Vec<u64> = changes.iter().filter(|c| c.received_ms <= cut).map(|c| c.seq).collect();
+                if seqs.is_empty() {
+                    None
+                } else {
+                    let bytes: Vec<Vec<u8>> = s.change_bytes(&seqs)?.into_iter().map(|(_, b)| b).collect();
+                    let mut doc = Document::empty(&automerge::ActorId::random());
+                    doc.apply(&bytes)?;
+                    Some(doc)
+                }
+            }
+        };
+        Ok(Some((doc, changes)))
+    })
+    .await?;
+    Ok(found.and_then(|(doc, changes)| doc.map(|d| (d, changes))))
+}
+
+#[derive(Serialize)]
+struct MemberLine {
+    name: String,
+    sex: String,
+    birth: String,
+    relation: String,
+    national_id: String,
+    insured: bool,
+    conditions: String,
+    contract: String,
+    disability: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct HistoryLine {
+    field: String,
+    value: String,
+    who: String,
+    device: String,
+    device_time: String,
+    received: String,
+}
+
+#[derive(Serialize)]
+struct ConflictLine {
+    field: String,
+    values: Vec<HistoryLine>,
+}
+
+#[derive(Serialize)]
+struct ScreeningLine {
+    date: String,
+    member: String,
+    bp: String,
+    bp_grade: String,
+    glucose: String,
+    glucose_band: String,
+    bmi: String,
+    referral: String,
+    abnormal: bool,
+}
+
+#[derive(Serialize)]
+struct VisitDetail {
+    date: String,
+    kind: String,
+    visitor: String,
+    problems: Vec<String>,
+}
+
+/// `GET /household/{id}`: everything about one household, with each field's history and open conflicts.
+pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+    let st = viewer.state.clone();
+    let lid = id.clone();
+    let stored = storage::run(&st.storage, move |s| s.doc(&lid)).await?.ok_or(PageError::NotFound)?;
+    if stored.kind != doorstep_core::model::DocKind::Household {
+        return Err(PageError::NotFound);
+    }
+    if !viewer.scope.sees(&id, &stored.placement) {
+        return Err(PageError::Forbidden);
+    }
+    let lang = viewer.lang;
+    let code = lang.code();
+    let title = lang.texts()["household"];
+    let Some((mut doc, changes)) = document_as_of(&st, &id, viewer.as_of.as_ref().map(|a| a.cutoff_ms)).await? else {
+        return viewer.render("household.html", context! { not_known => true, ..viewer.base(title) });
+    };
+    let h: Household = doc.read()?;
+    let full_ids = viewer.sees_full_ids();
+    let mut members: Vec<&doorstep_core::model::Member> = h.members.values().collect();
+    members.sort_by(|a, b| (a.relation, &a.birth_date).cmp(&(b.relation, &b.birth_date)));
+    let member_lines: Vec<MemberLine> = members
+        .iter()
+        .map(|m| MemberLine {
+            name: m.name.clone(),
+            sex: m.sex.label(code).into(),
+            birth: m.birth_date.clone(),
+            relation: m.relation.label(code).into(),
+            national_id: if full_ids { m.national_id.clone() } else { mask_national_id(&m.national_id) },
+            insured: m.insured,
+            conditions: m.conditions.iter().map(|c| c.label(code)).collect::<Vec<_>>().join(", "),
+            contract: m.contract.as_ref().map(|c| format!("{} {}", c.team, c.signed_date)).unwrap_or_default(),
+            disability: m
+                .disability
+                .as_ref()
+                .map(|d| format!("{} {}", d.kind.label(code), d.grade))
+                .unwrap_or_default(),
+            current: is_current(m),
+        })
+        .collect();
+    let mut timeline: Vec<(String, String, String, String)> = h
+        .status_history
+        .iter()
+        .map(|t| (t.date.clone(), t.event.label(code).into(), t.to_status.label(code).into(), t.reason.clone()))
+        .collect();
+    timeline.sort();
+
+    // Visits, screenings and problems as the snapshot of the same day has them.
+    let snap = viewer.snapshot()?;
+    let mut problems_by_visit: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut open_problems = Vec::new();
+    for p in snap.problems.iter().filter(|p| p.household_id == id) {
+        let line = format!("{} [{}]", p.description, p.status.label(code));
+        problems_by_visit.entry(&p.visit_id).or_default().push(line);
+        if p.status != ProblemStatus::Resolved {
+            open_problems.push((p.date.clone(), p.description.clone(), p.status.label(code).to_string()));
+        }
+    }
+    let mut visits: Vec<VisitDetail> = snap
+        .visits
+        .iter()
+        .filter(|v| v.household_id == id)
+        .map(|v| VisitDetail {
+            date: v.date.clone(),
+            kind: v.kind.label(code).into(),
+            visitor: v.visitor.clone(),
+            problems: problems_by_visit.remove(v.id.as_str()).unwrap_or_default(),
+        })
+        .collect();
+    visits.reverse();
+    let thresholds = Thresholds::default();
+    let mut screenings: Vec<ScreeningLine> = snap
+        .screenings
+        .iter()
+        .filter(|s| s.record.household_id == id)
+        .map(|s| {
+            let r = &s.record;
+            let c = classify(r, &thresholds);
+            ScreeningLine {
+                date: r.date.clone(),
+                member: h.members.get(&r.member_id).map(|m| m.name.clone()).unwrap_or_default(),
+                bp: match (r.systolic, r.diastolic) {
+                    (Some(a), Some(b)) => format!("{a:.0}/{b:.0}"),
+                    _ => String::new(),
+                },
+                bp_grade: c.bp_grade.map(|g| g.label(code).to_string()).unwrap_or_default(),
+                glucose: r.glucose.map(|g| format!("{g:.1} ({})", r.glucose_kind.label(code))).unwrap_or_default(),
+                glucose_band: c.glucose_band.map(|g| g.label(code).to_string()).unwrap_or_default(),
+                bmi: match (c.bmi, c.bmi_band) {
+                    (Some(b), Some(band)) => format!("{b:.1} {}", band.label(code)),
+                    _ => String::new(),
+                },
+                referral: s.referral.label(code).into(),
+                abnormal: c.abnormal,
+            }
+        })
+        .collect();
+    screenings.reverse();
+
+    // Field history and conflicts, with the server's received time and the device each change came from.
+    let devices = storage::run(&st.storage, |s| s.devices()).await?;
+    let device_names: HashMap<String, String> = devices.into_iter().map(|d| (d.id, d.name)).collect();
+    let by_hash: HashMap<&str, &ChangeInfo> = changes.iter().map(|c| (c.hash.as_str(), c)).collect();
+    let received_of = |hash: &str| by_hash.get(hash).map(|c| local_time(c.received_ms)).unwrap_or_default();
+    let mut fields: Vec<String> =
+        ["head_name", "phone", "address", "poverty_status", "alert_level", "income_per_person"]
+            .iter()
+            .chain(&["doctor_team", "helper_ids", "risk_causes"])
+            .map(|s| s.to_string())
+            .collect();
+    for m in &members {
+        fields.push(format!("members.{}.name", m.id));
+        fields.push(format!("members.{}.insured", m.id));
+    }
+    let mut history = Vec::new();
+    for f in &fields {
+        let Ok(versions) = doc.field_history(f) else { continue };
+        let label = field_label(f, &h);
+        for v in versions {
+            let device = by_hash
+                .get(v.change_hash.as_str())
+                .and_then(|c| device_names.get(&c.device_id))
+                .cloned()
+                .unwrap_or_else(|| v.device.clone());
+            history.push(HistoryLine {
+                field: label.clone(),
+                value: v.value_json.clone(),
+                who: v.user.clone(),
+                device,
+                device_time: local_time(v.device_time_ms),
+                received: received_of(&v.change_hash),
+            });
+        }
+    }
+    let conflicts: Vec<ConflictLine> = doc
+        .conflicts(&id)
+        .into_iter()
+        .map(|c| ConflictLine {
+            field: field_label(&c.field, &h),
+            values: c
+                .values
+                .into_iter()
+                .map(|v| HistoryLine {
+                    field: String::new(),
+                    value: v.value_json,
+                    who: v.user,
+                    device: v.device,
+                    device_time: local_time(v.device_time_ms),
+                    received: String::new(),
+                })
+                .collect(),
+        })
+        .collect();
+    let title = format!("{} {}", h.number, h.head_name);
+    viewer.render(
+        "household.html",
+        context! {
+            h => context! {
+                id => h.id,
+                number => h.number,
+                township => h.township,
+                village => h.village,
+                hamlet => h.hamlet,
+                address => h.address,
+                head => h.head_name,
+                phone => h.phone,
+                status => h.poverty_status.label(code),
+                alert => h.alert_level.map(|a| a.label(code)),
+                risks => h.risk_causes.iter().map(|r| r.label(code)).collect::<Vec<_>>().join(", "),
+                income => h.income_per_person.map(|i| format!("{i:.0} ({})", h.income_year.unwrap_or_default())),
+                helpers => h.helper_ids.join(", "),
+                doctor_team => h.doctor_team,
+            },
+            members => member_lines,
+            timeline => timeline,
+            visits => visits,
+            screenings => screenings,
+            open_problems => open_problems,
+            history => history,
+            conflicts => conflicts,
+            ..viewer.base(&title)
+        },
+    )
+}
+
+/// A readable name for a dotted field path (`members.<id>.name` → `成员 张三 · name`).
+fn field_label(path: &str, h: &Household) -> String {
+    match path.strip_prefix("members.").and_then(|rest| rest.split_once('.')) {
+        Some((id, field)) => {
+            let name = h.members.get(id).map(|m| m.name.as_str()).unwrap_or(id);
+            format!("{name} · {field}")
+        }
+        None => path.to_string(),
+    }
+}
