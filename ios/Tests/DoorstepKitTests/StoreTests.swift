@@ -113,4 +113,33 @@ final class StoreTests: XCTestCase {
         let list = try await store.households()
         XCTAssertTrue(list.isEmpty)
     }
+
+    func testMemberAddedFieldHistoryKeptAndNewKeyReplacesOld() async throws {
+        let dir = try Fixtures.tempDir()
+        let oldKey = Fixtures.newKey()
+        let newKey = Fixtures.newKey()
+        var store: DoorstepClient? = try await Fixtures.open(dir, key: oldKey)
+        let hh = try await store!.save(Fixtures.household())
+        let child = try await store!.save(Member.new(name: "王小明", sex: .male, birthDate: "2012-06-01",
+                                                     relation: .grandchild), in: hh)
+        let withChild = try await store!.household(hh)
+        XCTAssertEqual(withChild.members[child]?.name, "王小明")
+        for phone in ["13800000001", "13800000002"] {
+            var h = try await store!.household(hh)
+            h.phone = phone
+            _ = try await store!.save(h)
+        }
+        let history = try await store!.fieldHistory(docId: hh, field: "phone")
+        XCTAssertTrue(Set(history.map { $0.valueJson }).isSuperset(of: ["\"13800000001\"", "\"13800000002\""]))
+        try await store!.rekey(newKey)
+        store = nil
+        do {
+            _ = try await Fixtures.open(dir, key: oldKey)
+            XCTFail("the old key must no longer open the store")
+        } catch DoorstepClientError.wrongKey {
+        }
+        let reopened = try await Fixtures.open(dir, key: newKey)
+        let household = try await reopened.household(hh)
+        XCTAssertEqual(household.members.count, 3)
+    }
 }

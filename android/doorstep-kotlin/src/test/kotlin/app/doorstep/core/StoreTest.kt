@@ -130,4 +130,25 @@ class StoreTest {
             assertTrue(store.households().isEmpty())
         }
     }
+
+    @Test
+    fun `a member is added, a field's history is kept, and a new key replaces the old one`() = runBlocking {
+        val newKey = Fixtures.newKey()
+        val hh = open().use { store ->
+            val hh = store.saveHousehold(Fixtures.household())
+            val child = store.saveMember(hh, newMember("王小明", Sex.MALE, "2012-06-01", Relation.GRANDCHILD))
+            assertEquals("王小明", store.household(hh).members.getValue(child).name)
+            store.saveHousehold(store.household(hh).copy(phone = "13800000001"))
+            store.saveHousehold(store.household(hh).copy(phone = "13800000002"))
+            val history = store.fieldHistory(hh, "phone")
+            assertTrue(history.map { it.valueJson }.containsAll(listOf("\"13800000001\"", "\"13800000002\"")), "$history")
+            assertTrue(history.all { it.device == "test-phone" })
+            store.rekey(newKey)
+            hh
+        }
+        assertThrows<DoorstepError.WrongKey> { runBlocking { open().close() } }
+        DoorstepClient.open(dir.resolve("store.db").toFile(), newKey, "test-phone").use { store ->
+            assertEquals(3, store.household(hh).members.size)
+        }
+    }
 }
