@@ -196,7 +196,7 @@ fn the_server_killed_mid_push_and_mid_pull_loses_and_duplicates_nothing() {
 
     // Killed in the middle of a pull made of small pages.
     let b = f.device_at("b", "helper1", &proxy.url());
-    proxy.arm(Trigger::ResponseBytes(20_000), f.server.pid());
+    proxy.arm(Trigger::ResponseBytes(6_000), f.server.pid());
     let fail = b.fails(&["sync", "--page-bytes", "16384"], None);
     assert!(proxy.fired());
     assert_eq!(fail.kind(), "network", "{fail:?}");
@@ -315,4 +315,23 @@ fn an_oversized_body_is_refused_with_413_and_nothing_stored() {
     admin.sync();
     assert_eq!(admin.doc_ids("visit"), sorted(visits));
     assert!(!admin.doc_ids("visit").contains(&big));
+}
+
+#[test]
+fn a_new_assignment_brings_the_household_and_its_visits_at_the_next_sync() {
+    let f = Fixture::new();
+    let h1 = f.device("h1", "helper1");
+    let h2 = f.device("h2", "helper2");
+    let h = h1.add_household("4306210010500", VILLAGE_B, "吴春花", &["helper1"]);
+    let v = h1.add_visit(&h, "每月走访");
+    h1.sync();
+    h2.sync();
+    assert!(h2.doc_ids("household").is_empty());
+
+    f.server.admin(&["assign", "helper", "helper2", &h]);
+    let r = h2.sync();
+    assert!(r.received >= 2, "{r:?}");
+    assert_eq!(h2.doc_ids("household"), vec![h.clone()]);
+    assert_eq!(h2.doc_ids("visit"), vec![v]);
+    assert_eq!(household(&h2, &h)["head_name"], "吴春花");
 }
