@@ -1,6 +1,7 @@
 // The iPhone app's entry: unlocks the store with the Keychain key, then shows login or the tabs.
 import DoorstepKit
 import SwiftUI
+import UIKit
 
 @main
 struct DoorstepApp: App {

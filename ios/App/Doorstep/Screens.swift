@@ -100,9 +100,17 @@ struct HouseholdDetailView: View {
     }
 }
 
-private let assuranceNames: [(AssuranceKind, String)] = [
-    (.food, "吃 / Food"), (.clothing, "穿 / Clothing"), (.education, "义务教育 / Education"),
-    (.medical, "基本医疗 / Medical"), (.housing, "住房安全 / Housing"), (.water, "饮水安全 / Water"),
+/// One row of the six assurances (两不愁三保障) on the visit form.
+private struct AssuranceRow: Identifiable {
+    let kind: AssuranceKind
+    let name: String
+    var id: String { name }
+}
+
+private let assuranceRows = [
+    AssuranceRow(kind: .food, name: "吃 / Food"), AssuranceRow(kind: .clothing, name: "穿 / Clothing"),
+    AssuranceRow(kind: .education, name: "义务教育 / Education"), AssuranceRow(kind: .medical, name: "基本医疗 / Medical"),
+    AssuranceRow(kind: .housing, name: "住房安全 / Housing"), AssuranceRow(kind: .water, name: "饮水安全 / Water"),
 ]
 
 struct VisitFormView: View {
@@ -111,10 +119,10 @@ struct VisitFormView: View {
     var body: some View {
         Form {
             Section(header: Text("两不愁三保障 / Six assurances")) {
-                ForEach(assuranceNames, id: \.0) { kind, name in
-                    Picker(name, selection: Binding(
-                        get: { model.visit.findings[kind].status },
-                        set: { model.set(kind, status: $0) })) {
+                ForEach(assuranceRows) { row in
+                    Picker(row.name, selection: Binding(
+                        get: { model.visit.findings[row.kind].status },
+                        set: { model.set(row.kind, status: $0) })) {
                         Text("未查").tag(AssuranceStatus.notChecked)
                         Text("达标").tag(AssuranceStatus.ok)
                         Text("有问题").tag(AssuranceStatus.problem)
