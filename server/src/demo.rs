@@ -1,0 +1,893 @@
+//! `doorstep-server demo`: a realistic county, built through the same code paths devices use, then served.
+//!
+//! The server starts first on the listen address. Then simulated devices — one per helper and per family-doctor
+//! team, each a real encrypted core `Store` — record households, a year of monthly visits, doctor follow-ups and
+//! two screening campaigns, and sync with the core's sync client over real HTTP to that server, exactly as phones
+//! do. A few households are edited on two devices before either syncs, so their conflicts stay visible. The
+//! county has realistic gaps: households not visited last month, abnormal readings without follow-up, problems
+//! not yet resolved. Users for every role are created first and their passwords printed.
+//!
+//! A demo already built in the same data directory (the file `demo.json` says so) is served again as it is.
+//!
+//! Speed: the simulated devices' stores run with `PRAGMA synchronous = OFF` (a simulated phone has no power to
+//! lose); the server keeps its own durable settings. Everything else is the production path.
+
+use crate::accounts;
+use crate::api::{self, AppState};
+use crate::config::{Config, DEFAULT_MAX_BODY};
+use crate::storage::sqlite::SqliteStorage;
+use crate::storage::{SharedStorage, Storage};
+use chrono::{Datelike, Duration, NaiveDate};
+use doorstep_core::model::{
+    classify, new_id, samples, AlertLevel, AssuranceCheck, AssuranceKind, AssuranceStatus, Assurances, Condition,
+    Disability, DisabilityKind, DoctorContract, Household, Measure, MeasureKind, MeasureStatus, Member, Problem,
+    ProblemStatus, PovertyStatus, Referral, ReferralLevel, Relation, RiskCause, Role, Satisfaction, Screening, Sex,
+    StatusTransition, Thresholds, TransitionEvent, Visit, VisitKind, with_check_digit,
+};
+use doorstep_core::store::Store;
+use doorstep_core::sync::{Client, SyncConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// How big a county to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Size {
+    /// About 3 townships, 30 villages, 3,000 households, 10,000 members.
+    Full,
+    /// 3 townships, 6 villages, 72 households: for tests.
+    Small,
+}
+
+/// What `demo` needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub size: Size,
+}
+
+/// One account of the demo, printed at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoUser {
+    pub name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub password: String,
+}
+
+/// What `demo.json` records about a built demo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Built {
+    pub size: Size,
+    pub users: Vec<DemoUser>,
+    pub households: usize,
+    pub members: usize,
+    pub visits: usize,
+    pub screenings: usize,
+    pub build_seconds: f64,
+}
+
+const TOWNSHIPS: &[(&str, &str)] = &[("石门镇", "430621"), ("青山乡", "430622"), ("河口镇", "430623")];
+const VILLAGES: &[&str] = &[
+    "石门村", "白沙村", "龙潭村", "枫树村", "柳溪村", "桃源村", "高坪村", "杨家村", "新屋村", "岩口村", "青山村", "茶园村",
+    "竹林村", "黄土村", "双河村", "大坪村", "梨花村", "松柏村", "马鞍村", "云台村", "河口村", "沙洲村", "莲塘村", "金竹村",
+    "凤凰村", "长岭村", "水口村", "石桥村", "新田村", "花园村",
+];
+const SURNAMES: &[&str] =
+    &["张", "王", "李", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "胡", "朱", "郭", "何", "罗", "高", "林"];
+const MALE: &[&str] = &["建国", "志强", "国华", "永红", "德明", "春生", "海军", "小龙", "文斌", "家豪", "宇航", "子轩"];
+const FEMALE: &[&str] = &["秀英", "桂兰", "玉梅", "春花", "丽华", "小红", "美玲", "慧敏", "雨涵", "欣怡", "梓涵", "思琪"];
+const HAMLETS: &[&str] = &["上屯", "下屯", "中寨", "坡头", "河边"];
+const PROBLEMS: &[(&str, AssuranceKind)] = &[
+    ("房屋漏雨，需维修", AssuranceKind::Housing),
+    ("饮水管道冻裂，取水困难", AssuranceKind::Water),
+    ("慢病药费负担重，需办理慢病卡", AssuranceKind::Medical),
+    ("子女辍学在家，需劝返", AssuranceKind::Education),
+    ("冬季衣被不足", AssuranceKind::Clothing),
+    ("医保未续缴", AssuranceKind::Medical),
+];
+
+/// Runs the demo: builds the county if this data directory has none yet, prints the accounts, then serves.
+pub fn run(opts: Options) -> Result<(), String> {
+    std::fs::create_dir_all(&opts.data).map_err(|e| format!("{}: {e}", opts.data.display()))?;
+    let storage: SharedStorage = Arc::new(SqliteStorage::open(&opts.data).map_err(|e| e.to_string())?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let config = Config { data_dir: opts.data.clone(), listen: addr, max_body: DEFAULT_MAX_BODY };
+        let app = api::router(AppState::new(storage.clone(), config));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+        });
+        let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+        let url = format!("http://{host}");
+        let marker = opts.data.join("demo.json");
+        let built = match std::fs::read(&marker).ok().and_then(|b| serde_json::from_slice::<Built>(&b).ok()) {
+            Some(b) => {
+                println!("Demo county already built in {} — serving it again.", opts.data.display());
+                print_users(&b.users);
+                b
+            }
+            None => {
+                let b = build(storage.clone(), &url, &opts).await?;
+                let json = serde_json::to_vec_pretty(&b).map_err(|e| e.to_string())?;
+                std::fs::write(&marker, json).map_err(|e| format!("{}: {e}", marker.display()))?;
+                b
+            }
+        };
+        println!(
+            "{} households, {} members, {} visits, {} screenings (built in {:.0} s).",
+            built.households, built.members, built.visits, built.screenings, built.build_seconds
+        );
+        println!("listening on {url}");
+        println!("Open {url}/ in a browser and sign in with one of the accounts above.");
+        let _ = std::io::stdout().flush();
+        match server.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("server stopped: {e}")),
+            Err(e) => Err(format!("server task failed: {e}")),
+        }
+    })
+}
+
+fn print_users(users: &[DemoUser]) {
+    println!("Accounts (user / password / role):");
+    let mut by_pw: Vec<(String, Role, Vec<String>)> = Vec::new();
+    for u in users {
+        match by_pw.iter_mut().find(|(p, r, _)| *p == u.password && *r == u.role) {
+            Some((_, _, names)) => names.push(u.name.clone()),
+            None => by_pw.push((u.password.clone(), u.role, vec![u.name.clone()])),
+        }
+    }
+    for (pw, role, names) in by_pw {
+        let shown = if names.len() > 3 {
+            format!("{} … {} ({} accounts)", names[0], names[names.len() - 1], names.len())
+        } else {
+            names.join(", ")
+        };
+        println!("  {shown:<40} {pw:<18} {} / {}", role.label_zh(), role.label_en());
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// The shape of the county for a size.
+struct Plan {
+    townships: usize,
+    villages_per_township: usize,
+    households_per_village: usize,
+    households_per_helper: usize,
+    villages_per_team: usize,
+}
+
+impl Plan {
+    fn of(size: Size) -> Self {
+        match size {
+            Size::Full => Plan {
+                townships: 3,
+                villages_per_township: 10,
+                households_per_village: 100,
+                households_per_helper: 60,
+                villages_per_team: 3,
+            },
+            Size::Small => Plan {
+                townships: 3,
+                villages_per_township: 2,
+                households_per_village: 12,
+                households_per_helper: 24,
+                villages_per_team: 3,
+            },
+        }
+    }
+}
+
+/// A village with its township and the region code of its people's ID numbers.
+#[derive(Clone)]
+struct Village {
+    name: String,
+    township: String,
+    region: String,
+    index: usize,
+}
+
+/// What one helper's device records.
+struct HelperWork {
+    user: String,
+    households: Vec<Household>,
+}
+
+/// What one doctor team's device records.
+struct TeamWork {
+    user: String,
+    team: String,
+    villages: Vec<String>,
+}
+
+async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Built, String> {
+    let started = Instant::now();
+    let plan = Plan::of(opts.size);
+    let today = chrono::Local::now().date_naive();
+    let mut rng = StdRng::seed_from_u64(20261129);
+    let villages: Vec<Village> = (0..plan.townships)
+        .flat_map(|t| {
+            (0..plan.villages_per_township).map(move |v| {
+                let i = t * plan.villages_per_township + v;
+                Village {
+                    name: VILLAGES[i % VILLAGES.len()].to_string(),
+                    township: TOWNSHIPS[t % TOWNSHIPS.len()].0.to_string(),
+                    region: TOWNSHIPS[t % TOWNSHIPS.len()].1.to_string(),
+                    index: i,
+                }
+            })
+        })
+        .collect();
+
+    // Households, in village order, each given to a helper and a doctor team.
+    let mut households = Vec::new();
+    for v in &villages {
+        for n in 0..plan.households_per_village {
+            households.push(make_household(&mut rng, v, n, today));
+        }
+    }
+    let helpers_n = households.len().div_ceil(plan.households_per_helper);
+    let helper_name = |i: usize| format!("helper{:02}", i + 1);
+    let teams: Vec<TeamWork> = villages
+        .chunks(plan.villages_per_team)
+        .enumerate()
+        .map(|(i, vs)| TeamWork {
+            user: format!("doctor{:02}", i + 1),
+            team: format!("{}家医{}组", vs[0].township, i + 1),
+            villages: vs.iter().map(|v| v.name.clone()).collect(),
+        })
+        .collect();
+    let team_of_village: HashMap<String, String> =
+        teams.iter().flat_map(|t| t.villages.iter().map(move |v| (v.clone(), t.team.clone()))).collect();
+    let mut helpers: Vec<HelperWork> =
+        (0..helpers_n).map(|i| HelperWork { user: helper_name(i), households: vec![] }).collect();
+    for (i, mut h) in households.into_iter().enumerate() {
+        let helper = i / plan.households_per_helper;
+        h.helper_ids = vec![helper_name(helper)];
+        h.doctor_team = team_of_village.get(&h.village).cloned().unwrap_or_default();
+        let signed = format!("{}-01-15", today.year());
+        for m in h.members.values_mut() {
+            let priority = m.conditions.iter().any(|c| *c != Condition::Other)
+                || m.pregnant
+                || m.disability.is_some()
+                || samples_age(&m.birth_date, today) >= 65
+                || samples_age(&m.birth_date, today) < 7;
+            // Priority groups are contracted first; a few are not yet ("签约率" gaps), others sometimes.
+            let p = if priority { 0.9 } else { 0.35 };
+            if rng.random_bool(p) {
+                m.contract = Some(DoctorContract { team: h.doctor_team.clone(), signed_date: signed.clone(), renewal_date: None });
+            }
+        }
+        helpers[helper].households.push(h);
+    }
+
+    // Accounts for every role.
+    let mut users = vec![DemoUser { name: "admin".into(), role: Role::Admin, team: None, password: "admin-2026".into() }];
+    users.push(DemoUser { name: "county".into(), role: Role::Supervisor, team: None, password: "supervise-2026".into() });
+    for t in 0..plan.townships {
+        users.push(DemoUser {
+            name: format!("sup{}", t + 1),
+            role: Role::Supervisor,
+            team: None,
+            password: "supervise-2026".into(),
+        });
+    }
+    for h in &helpers {
+        users.push(DemoUser { name: h.user.clone(), role: Role::Helper, team: None, password: "helper-2026".into() });
+    }
+    for t in &teams {
+        users.push(DemoUser {
+            name: t.user.clone(),
+            role: Role::Doctor,
+            team: Some(t.team.clone()),
+            password: "doctor-2026".into(),
+        });
+    }
+    for i in 1..=2 {
+        users.push(DemoUser {
+            name: format!("inspector{i}"),
+            role: Role::Inspector,
+            team: None,
+            password: "inspect-2026".into(),
+        });
+    }
+    print_users(&users);
+
+    let total_records: u64 = helpers.iter().map(|h| h.households.len() as u64 * 15).sum::<u64>();
+    let bar = ProgressBar::new(total_records + users.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:<28} [{bar:40}] {pos}/{len} {elapsed_precise}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("accounts");
+    {
+        let users = users.clone();
+        let teams: Vec<(String, Vec<String>)> = teams.iter().map(|t| (t.team.clone(), t.villages.clone())).collect();
+        let villages = villages.clone();
+        let bar = bar.clone();
+        let townships: Vec<String> = (0..plan.townships).map(|t| TOWNSHIPS[t].0.to_string()).collect();
+        tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let s: &dyn Storage = storage.as_ref();
+            let e = |e: accounts::AccountsError| e.to_string();
+            for u in &users {
+                accounts::add_user(s, &u.name, u.role, u.team.clone(), &u.password).map_err(e)?;
+                bar.inc(1);
+            }
+            for (team, vs) in &teams {
+                accounts::assign_team(s, team, vs).map_err(e)?;
+            }
+            accounts::assign_area(s, "county", &townships, &[]).map_err(e)?;
+            for (i, t) in townships.iter().enumerate() {
+                accounts::assign_area(s, &format!("sup{}", i + 1), std::slice::from_ref(t), &[]).map_err(e)?;
+            }
+            // One inspector's cross-check grant is running, the other's ended yesterday.
+            let later = (today + Duration::days(30)).format("%Y-%m-%d").to_string();
+            let ended = (today - Duration::days(1)).format("%Y-%m-%d").to_string();
+            accounts::grant_inspector(s, "inspector1", &villages[0].name, &later).map_err(e)?;
+            accounts::grant_inspector(s, "inspector1", &villages[villages.len() - 1].name, &later).map_err(e)?;
+            accounts::grant_inspector(s, "inspector2", &villages[1].name, &ended).map_err(e)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+    }
+
+    // Helpers' devices: households and a year of visits, then sync. Two at a time (the machine's cores).
+    let devices = opts.data.join("devices");
+    std::fs::create_dir_all(&devices).map_err(|e| e.to_string())?;
+    bar.set_message("helpers record and sync");
+    let counts = Arc::new(Mutex::new((0usize, 0usize, 0usize, 0usize)));
+    let limit = Arc::new(tokio::sync::Semaphore::new(2));
+    let mut tasks = Vec::new();
+    let mut conflict_households = Vec::new();
+    for (i, work) in helpers.into_iter().enumerate() {
+        if i < 3 {
+            if let Some(h) = work.households.get(1) {
+                conflict_households.push((work.user.clone(), h.id.clone()));
+            }
+        }
+        let (limit, bar, counts, url, dir) = (limit.clone(), bar.clone(), counts.clone(), url.to_string(), devices.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
+            helper_device(work, &dir, &url, today, bar, counts).await
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+
+    // Doctor teams' devices: pull their villages, record follow-ups and the two screening campaigns, sync.
+    bar.set_message("doctors record and sync");
+    let mut tasks = Vec::new();
+    for (i, work) in teams.into_iter().enumerate() {
+        let (limit, bar, counts, url, dir) = (limit.clone(), bar.clone(), counts.clone(), url.to_string(), devices.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
+            doctor_device(work, i as u64, &dir, &url, today, bar, counts).await
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+
+    // A few households edited on two devices before either synced: the conflicts stay for a supervisor to see.
+    bar.set_message("concurrent edits");
+    for (helper, household) in conflict_households {
+        concurrent_edit(&devices, &url, &helper, &household).await?;
+    }
+    bar.finish_with_message("built");
+    let (households, members, visits, screenings) = *counts.lock().map_err(|e| e.to_string())?;
+    Ok(Built { size: opts.size, users, households, members, visits, screenings, build_seconds: started.elapsed().as_secs_f64() })
+}
+
+fn samples_age(birth: &str, today: NaiveDate) -> i32 {
+    NaiveDate::parse_from_str(birth, "%Y-%m-%d").map(|b| today.year() - b.year()).unwrap_or(30)
+}
+
+fn name(rng: &mut StdRng, surname: &str, sex: Sex) -> String {
+    let given = if sex == Sex::Female { FEMALE } else { MALE };
+    format!("{surname}{}", given[rng.random_range(0..given.len())])
+}
+
+fn birth(rng: &mut StdRng, today: NaiveDate, min_age: i64, max_age: i64) -> String {
+    let days = rng.random_range(min_age * 365..=max_age * 365);
+    (today - Duration::days(days + 1)).format("%Y-%m-%d").to_string()
+}
+
+fn person(rng: &mut StdRng, surname: &str, sex: Sex, relation: Relation, born: String, region: &str) -> Member {
+    let mut m = samples::member(&name(rng, surname, sex), sex, &born, relation, region);
+    let seq = rng.random_range(0..500) * 2 + if sex == Sex::Female { 0 } else { 1 };
+    m.national_id = with_check_digit(&format!("{region}{}{seq:03}", born.replace('-', "")));
+    m.insured = rng.random_bool(0.97);
+    m
+}
+
+fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> Household {
+    let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
+    let head_sex = if rng.random_bool(0.8) { Sex::Male } else { Sex::Female };
+    let head_born = birth(rng, today, 30, 82);
+    let head_age = samples_age(&head_born, today);
+    let mut members = vec![person(rng, surname, head_sex, Relation::Head, head_born, &v.region)];
+    let other = if head_sex == Sex::Male { Sex::Female } else { Sex::Male };
+    if rng.random_bool(0.8) {
+        let spouse_surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
+        let age = (head_age as i64 + rng.random_range(-5..=3)).clamp(22, 90);
+        let born = birth(rng, today, age, age);
+        members.push(person(rng, spouse_surname, other, Relation::Spouse, born, &v.region));
+    }
+    let children = rng.random_range(0..=2);
+    for _ in 0..children {
+        let sex = if rng.random_bool(0.5) { Sex::Male } else { Sex::Female };
+        let max = (head_age as i64 - 20).clamp(1, 40);
+        let born = birth(rng, today, 0, max);
+        members.push(person(rng, surname, sex, Relation::Child, born, &v.region));
+    }
+    if head_age > 45 && rng.random_bool(0.2) {
+        let sex = if rng.random_bool(0.5) { Sex::Male } else { Sex::Female };
+        let born = birth(rng, today, 0, 6);
+        members.push(person(rng, surname, sex, Relation::Grandchild, born, &v.region));
+    }
+    if head_age < 50 && rng.random_bool(0.25) {
+        let born = birth(rng, today, head_age as i64 + 22, (head_age as i64 + 30).min(95));
+        members.push(person(rng, surname, Sex::Female, Relation::Parent, born, &v.region));
+    }
+    for m in members.iter_mut() {
+        let age = samples_age(&m.birth_date, today);
+        if age >= 35 && rng.random_bool(((age - 25) as f64 / 120.0).min(0.45)) {
+            m.conditions.push(Condition::Hypertension);
+        }
+        if age >= 40 && rng.random_bool(0.1) {
+            m.conditions.push(Condition::Diabetes);
+        }
+        if age >= 18 && rng.random_bool(0.01) {
+            m.conditions.push(Condition::SevereMental);
+        }
+        if age >= 60 && rng.random_bool(0.03) {
+            m.conditions.push(Condition::Cataract);
+        }
+        if rng.random_bool(0.04) {
+            let kinds = [DisabilityKind::Physical, DisabilityKind::Visual, DisabilityKind::Hearing, DisabilityKind::Intellectual];
+            m.disability = Some(Disability { kind: kinds[rng.random_range(0..kinds.len())], grade: rng.random_range(1..=4) });
+        }
+        if m.sex == Sex::Female && (20..=38).contains(&age) && rng.random_bool(0.08) {
+            m.pregnant = true;
+        }
+        m.chronic_certificate = !m.conditions.is_empty() && rng.random_bool(0.6);
+    }
+    // Poverty status with its dated history.
+    let roll: f64 = rng.random();
+    let (status, history, alert) = if roll < 0.45 {
+        (PovertyStatus::Ordinary, vec![], None)
+    } else if roll < 0.62 {
+        let d = format!("{}-05-01", rng.random_range(2014..=2016));
+        (PovertyStatus::RegisteredPoor, vec![transition(&d, TransitionEvent::Identified, PovertyStatus::RegisteredPoor)], None)
+    } else if roll < 0.85 {
+        let d = format!("{}-05-01", rng.random_range(2014..=2016));
+        let e = format!("{}-11-20", rng.random_range(2018..=2020));
+        (
+            PovertyStatus::Lifted,
+            vec![
+                transition(&d, TransitionEvent::Identified, PovertyStatus::RegisteredPoor),
+                transition(&e, TransitionEvent::Exited, PovertyStatus::Lifted),
+            ],
+            None,
+        )
+    } else if roll < 0.94 {
+        let e = format!("{}-11-20", rng.random_range(2018..=2020));
+        let m = format!("{}-04-10", rng.random_range(2022..=today.year()));
+        let levels = [AlertLevel::Red, AlertLevel::Yellow, AlertLevel::Yellow, AlertLevel::Blue, AlertLevel::Blue, AlertLevel::Blue];
+        (
+            PovertyStatus::Monitored,
+            vec![
+                transition(&e, TransitionEvent::Exited, PovertyStatus::Lifted),
+                transition(&m, TransitionEvent::Identified, PovertyStatus::Monitored),
+            ],
+            Some(levels[rng.random_range(0..levels.len())]),
+        )
+    } else {
+        let m = format!("{}-10-15", rng.random_range(2022..today.year()));
+        (
+            PovertyStatus::Edge,
+            vec![transition(&m, TransitionEvent::Identified, PovertyStatus::Edge)],
+            if rng.random_bool(0.5) { Some(AlertLevel::Blue) } else { None },
+        )
+    };
+    let mut risk_causes = Vec::new();
+    if status != PovertyStatus::Ordinary {
+        let causes = RiskCause::ALL;
+        risk_causes.push(if members.iter().any(|m| !m.conditions.is_empty()) { RiskCause::Illness } else { causes[rng.random_range(0..causes.len())] });
+        if rng.random_bool(0.3) {
+            let c = causes[rng.random_range(0..causes.len())];
+            if !risk_causes.contains(&c) {
+                risk_causes.push(c);
+            }
+        }
+    }
+    let mut measures = HashMap::new();
+    if matches!(status, PovertyStatus::Monitored | PovertyStatus::Edge | PovertyStatus::RegisteredPoor) {
+        let kinds = MeasureKind::ALL;
+        measures.insert(
+            new_id(),
+            Measure {
+                kind: kinds[rng.random_range(0..kinds.len())],
+                start_date: format!("{}-03-01", today.year()),
+                status: MeasureStatus::InProgress,
+                note: String::new(),
+            },
+        );
+    }
+    let head = members[0].name.clone();
+    Household {
+        id: new_id(),
+        number: format!("{}{:03}{:04}", v.region, v.index + 1, n + 1),
+        township: v.township.clone(),
+        village: v.name.clone(),
+        hamlet: HAMLETS[rng.random_range(0..HAMLETS.len())].to_string(),
+        address: format!("{}{}{}号", v.name, HAMLETS[n % HAMLETS.len()], n + 1),
+        head_name: head,
+        phone: format!("1{}{:08}", [38, 39, 58, 77, 86][rng.random_range(0..5)], rng.random_range(0..100_000_000u32)),
+        gps: None,
+        poverty_status: status,
+        status_history: history,
+        risk_causes,
+        alert_level: alert,
+        relocation: None,
+        income_per_person: Some(rng.random_range(4500..18000) as f64),
+        income_year: Some(today.year() - 1),
+        assurances: ok_assurances(),
+        measures,
+        helper_ids: vec![],
+        doctor_team: String::new(),
+        members: members.into_iter().map(|m| (m.id.clone(), m)).collect(),
+        deleted: false,
+    }
+}
+
+fn transition(date: &str, event: TransitionEvent, to: PovertyStatus) -> StatusTransition {
+    StatusTransition { date: date.into(), event, to_status: to, reason: String::new() }
+}
+
+fn ok_assurances() -> Assurances {
+    let ok = AssuranceCheck { status: AssuranceStatus::Ok, note: String::new() };
+    Assurances {
+        food: ok.clone(),
+        clothing: ok.clone(),
+        education: ok.clone(),
+        medical: ok.clone(),
+        housing: ok.clone(),
+        water: ok,
+    }
+}
+
+/// The months of the past year, oldest first, with the last day a visit may fall on.
+fn months(today: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut first = today.with_day(1).unwrap_or(today);
+    for _ in 0..12 {
+        let next = if first.month() == 12 {
+            NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+        }
+        .unwrap_or(first);
+        let last = (next - Duration::days(1)).min(today);
+        out.push((first, last));
+        first = (first - Duration::days(1)).with_day(1).unwrap_or(first);
+    }
+    out.reverse();
+    out
+}
+
+fn day_in(rng: &mut StdRng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
+    let span = (to - from).num_days().max(0);
+    from + Duration::days(rng.random_range(0..=span))
+}
+
+fn open_store(dir: &Path, name: &str) -> Result<Mutex<Store>, String> {
+    let store = Store::open(&dir.join(format!("{name}.db")), &[7u8; 32], &format!("{name}-phone")).map_err(|e| e.to_string())?;
+    // A simulated phone has no power to lose: skip the fsync of each write (the server keeps its own settings).
+    store.conn().pragma_update(None, "synchronous", "OFF").map_err(|e| e.to_string())?;
+    Ok(Mutex::new(store))
+}
+
+async fn sign_in_and_sync(store: &Mutex<Store>, url: &str, user: &str, password: &str) -> Result<(), String> {
+    let client = Client::new(SyncConfig::default()).map_err(|e| e.to_string())?;
+    if doorstep_core::sync::client::Session::load(&*store.lock().map_err(|e| e.to_string())?).is_err() {
+        client.login(store, url, user, password).await.map_err(|e| format!("{user} login: {e}"))?;
+    }
+    let result = client.sync_once(store, &mut |_| {}).await.map_err(|e| format!("{user} sync: {e}"))?;
+    if result.incomplete {
+        return Err(format!("{user}: sync did not finish"));
+    }
+    Ok(())
+}
+
+fn put<R: doorstep_core::model::Record>(store: &Mutex<Store>, r: &R, today: &str) -> Result<(), String> {
+    let mut s = store.lock().map_err(|e| e.to_string())?;
+    s.put(r, today).map(|_| ()).map_err(|e| format!("recording {}: {e}", r.id()))
+}
+
+async fn helper_device(
+    work: HelperWork,
+    dir: &Path,
+    url: &str,
+    today: NaiveDate,
+    bar: ProgressBar,
+    counts: Arc<Mutex<(usize, usize, usize, usize)>>,
+) -> Result<(), String> {
+    let store = Arc::new(open_store(dir, &work.user)?);
+    let seed = work.user.bytes().fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let (s, user) = (store.clone(), work.user.clone());
+    let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), String> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let day = today.format("%Y-%m-%d").to_string();
+        let months = months(today);
+        let (mut members, mut visits) = (0, 0);
+        for h in &work.households {
+            put(&s, h, &day)?;
+            members += h.members.len();
+            // A household the helper neglects lately: no visits in the last two months (overdue).
+            let neglected = rng.random_bool(0.04);
+            for (i, (from, to)) in months.iter().enumerate() {
+                let current = i == months.len() - 1;
+                let recent = i + 2 >= months.len();
+                if neglected && recent {
+                    continue;
+                }
+                let miss = if current { 1.0 - f64::from(to.day()) / 31.0 * 0.95 } else { 0.06 };
+                let required = doorstep_core::schedule::monthly_required(&Default::default(), h.poverty_status);
+                for k in 0..required {
+                    if rng.random_bool(miss.clamp(0.0, 1.0)) || (k > 0 && rng.random_bool(0.15)) {
+                        continue;
+                    }
+                    let kind = if (from.month() == 4 || from.month() == 10) && k == 0 && rng.random_bool(0.88) {
+                        VisitKind::Verification
+                    } else {
+                        VisitKind::Monthly
+                    };
+                    let date = day_in(&mut rng, *from, *to);
+                    let v = helper_visit(&mut rng, h, &user, kind, date, today);
+                    put(&s, &v, &day)?;
+                    visits += 1;
+                }
+            }
+            bar.inc(15);
+        }
+        Ok((work.households.len(), members, visits))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    sign_in_and_sync(&store, url, &work.user, "helper-2026").await?;
+    let mut c = counts.lock().map_err(|e| e.to_string())?;
+    c.0 += recorded.0;
+    c.1 += recorded.1;
+    c.2 += recorded.2;
+    Ok(())
+}
+
+fn helper_visit(rng: &mut StdRng, h: &Household, user: &str, kind: VisitKind, date: NaiveDate, today: NaiveDate) -> Visit {
+    let mut problems = HashMap::new();
+    let mut findings = ok_assurances();
+    if rng.random_bool(0.07) {
+        let (desc, assurance) = PROBLEMS[rng.random_range(0..PROBLEMS.len())];
+        let age = (today - date).num_days();
+        // Older problems are mostly resolved; recent ones are often still open.
+        let status = if age > 120 && rng.random_bool(0.85) {
+            ProblemStatus::Resolved
+        } else if rng.random_bool(0.4) {
+            ProblemStatus::InProgress
+        } else {
+            ProblemStatus::Open
+        };
+        let check = AssuranceCheck { status: AssuranceStatus::Problem, note: desc.into() };
+        match assurance {
+            AssuranceKind::Housing => findings.housing = check,
+            AssuranceKind::Water => findings.water = check,
+            AssuranceKind::Medical => findings.medical = check,
+            AssuranceKind::Education => findings.education = check,
+            AssuranceKind::Clothing => findings.clothing = check,
+            AssuranceKind::Food => findings.food = check,
+        }
+        problems.insert(
+            new_id(),
+            Problem {
+                description: desc.into(),
+                assurance: Some(assurance),
+                status,
+                resolved_date: (status == ProblemStatus::Resolved)
+                    .then(|| (date + Duration::days(30)).min(today).format("%Y-%m-%d").to_string()),
+                action: String::new(),
+            },
+        );
+    }
+    let satisfaction = [Satisfaction::VerySatisfied, Satisfaction::Satisfied, Satisfaction::Satisfied, Satisfaction::Neutral];
+    Visit {
+        id: new_id(),
+        household_id: h.id.clone(),
+        member_id: None,
+        visitor: user.into(),
+        visitor_role: Role::Helper,
+        date: date.format("%Y-%m-%d").to_string(),
+        time: format!("{:02}:{:02}", rng.random_range(8..18), rng.random_range(0..60)),
+        kind,
+        findings,
+        income_note: String::new(),
+        risk_note: String::new(),
+        problems,
+        measures_delivered: vec![],
+        policy_explained: true,
+        satisfaction: Some(satisfaction[rng.random_range(0..satisfaction.len())]),
+        note: if kind == VisitKind::Verification { "动态调整核查".into() } else { "入户走访，了解生产生活情况".into() },
+        gps: None,
+        signed_by_household: rng.random_bool(0.9),
+        deleted: false,
+    }
+}
+
+async fn doctor_device(
+    work: TeamWork,
+    seed: u64,
+    dir: &Path,
+    url: &str,
+    today: NaiveDate,
+    bar: ProgressBar,
+    counts: Arc<Mutex<(usize, usize, usize, usize)>>,
+) -> Result<(), String> {
+    let store = Arc::new(open_store(dir, &work.user)?);
+    // First sync: the team's villages arrive as snapshots.
+    sign_in_and_sync(&store, url, &work.user, "doctor-2026").await?;
+    let (s, user) = (store.clone(), work.user.clone());
+    let villages = work.villages.clone();
+    let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize), String> {
+        let mut rng = StdRng::seed_from_u64(1000 + seed);
+        let day = today.format("%Y-%m-%d").to_string();
+        let households: Vec<Household> = {
+            let st = s.lock().map_err(|e| e.to_string())?;
+            let mut stmt = st
+                .conn()
+                .prepare("SELECT doc_id FROM ix_households WHERE deleted = 0 ORDER BY number")
+                .map_err(|e| e.to_string())?;
+            let ids: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(|e| e.to_string())?
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            ids.iter().filter_map(|id| st.get::<Household>(id).ok()).filter(|h| villages.contains(&h.village)).collect()
+        };
+        let campaigns = [
+            (format!("{}年春季健康体检", today.year()), NaiveDate::from_ymd_opt(today.year(), 4, 8).unwrap_or(today)),
+            (format!("{}年秋季集中筛查", today.year()), NaiveDate::from_ymd_opt(today.year(), 9, 16).unwrap_or(today)),
+        ];
+        let t = Thresholds::default();
+        let (mut visits, mut screenings) = (0, 0);
+        for h in &households {
+            for m in h.members.values() {
+                let age = samples_age(&m.birth_date, today);
+                let hyp = m.conditions.contains(&Condition::Hypertension);
+                let dia = m.conditions.contains(&Condition::Diabetes);
+                let mut urgent_on: Option<NaiveDate> = None;
+                for (campaign, start) in &campaigns {
+                    if age < 18 || *start > today || !rng.random_bool(if age >= 35 { 0.8 } else { 0.35 }) {
+                        continue;
+                    }
+                    let date = *start + Duration::days(rng.random_range(0..20));
+                    if date > today {
+                        continue;
+                    }
+                    let sys = if hyp { normal(&mut rng, 148.0, 18.0) } else { normal(&mut rng, 121.0, 13.0) }.clamp(85.0, 215.0);
+                    let dia_bp = (sys * 0.62 + normal(&mut rng, 0.0, 6.0)).clamp(50.0, sys - 20.0);
+                    let glucose = if dia { normal(&mut rng, 8.6, 2.8) } else { normal(&mut rng, 5.3, 0.6) }.clamp(3.0, 25.0);
+                    let mut sc = Screening {
+                        id: new_id(),
+                        household_id: h.id.clone(),
+                        member_id: m.id.clone(),
+                        date: date.format("%Y-%m-%d").to_string(),
+                        screener: user.clone(),
+                        visit_id: None,
+                        campaign: Some(campaign.clone()),
+                        systolic: Some(sys.round()),
+                        diastolic: Some(dia_bp.round()),
+                        heart_rate: Some(normal(&mut rng, 76.0, 8.0).round()),
+                        glucose: Some((glucose * 10.0).round() / 10.0),
+                        glucose_kind: doorstep_core::model::GlucoseKind::Fasting,
+                        height_cm: Some(if m.sex == Sex::Male { normal(&mut rng, 167.0, 6.0) } else { normal(&mut rng, 156.0, 5.0) }.round()),
+                        weight_kg: Some(normal(&mut rng, 60.0, 9.0).clamp(38.0, 110.0).round()),
+                        waist_cm: None,
+                        findings: String::new(),
+                        referral: Referral::default(),
+                        deleted: false,
+                    };
+                    let c = classify(&sc, &t);
+                    if c.suggested_referral != ReferralLevel::None {
+                        sc.referral = Referral { level: c.suggested_referral, destination: "县人民医院".into() };
+                        sc.findings = "重症阳性体征".into();
+                    }
+                    if c.suggested_referral == ReferralLevel::Urgent {
+                        urgent_on = Some(date);
+                    }
+                    put(&s, &sc, &day)?;
+                    screenings += 1;
+                }
+                // Follow-ups of contracted chronic patients every ~90 days, some late or missed.
+                let chronic = m.conditions.iter().any(|c| matches!(c, Condition::Hypertension | Condition::Diabetes | Condition::SevereMental));
+                let mut dates = Vec::new();
+                if chronic && m.contract.is_some() {
+                    let mut d = today - Duration::days(365) + Duration::days(rng.random_range(0..60));
+                    while d <= today {
+                        if !rng.random_bool(0.08) {
+                            dates.push(d);
+                        }
+                        d += Duration::days(rng.random_range(80..115));
+                    }
+                }
+                // Most urgent referrals get a follow-up within two weeks; some do not (the gap supervisors chase).
+                if let Some(u) = urgent_on {
+                    if rng.random_bool(0.7) {
+                        dates.push((u + Duration::days(rng.random_range(3..14))).min(today));
+                    }
+                }
+                for d in dates {
+                    let mut v = helper_visit(&mut rng, h, &user, VisitKind::DoctorFollowUp, d, today);
+                    v.visitor_role = Role::Doctor;
+                    v.member_id = Some(m.id.clone());
+                    v.problems.clear();
+                    v.findings = Assurances::default();
+                    v.note = "慢病随访，测量血压血糖，指导用药".into();
+                    put(&s, &v, &day)?;
+                    visits += 1;
+                }
+            }
+        }
+        Ok((visits, screenings))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    sign_in_and_sync(&store, url, &work.user, "doctor-2026").await?;
+    bar.inc(0);
+    let mut c = counts.lock().map_err(|e| e.to_string())?;
+    c.2 += recorded.0;
+    c.3 += recorded.1;
+    Ok(())
+}
+
+fn normal(rng: &mut StdRng, mean: f64, sd: f64) -> f64 {
+    // Box–Muller: enough for plausible readings.
+    let u1: f64 = rng.random_range(1e-9..1.0);
+    let u2: f64 = rng.random();
+    mean + sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// The household's phone number edited on the helper's phone and on a second device of the same helper (a
+/// borrowed phone) before either synced: the same field written twice concurrently stays a conflict.
+async fn concurrent_edit(dir: &Path, url: &str, helper: &str, household: &str) -> Result<(), String> {
+    let own = open_store(dir, helper)?;
+    let other = open_store(dir, &format!("{helper}-second"))?;
+    sign_in_and_sync(&other, url, helper, "helper-2026").await?;
+    let day = chrono::Local::now().date_naive().format("%Y-%m-%d").to_string();
+    for (store, phone) in [(&own, "13900000001"), (&other, "13900000002")] {
+        let mut h: Household = store.lock().map_err(|e| e.to_string())?.get(household).map_err(|e| e.to_string())?;
+        h.phone = phone.into();
+        put(store, &h, &day)?;
+    }
+    sign_in_and_sync(&own, url, helper, "helper-2026").await?;
+    sign_in_and_sync(&other, url, helper, "helper-2026").await?;
+    sign_in_and_sync(&own, url, helper, "helper-2026").await?;
+    Ok(())
+}
