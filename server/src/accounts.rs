@@ -1,0 +1,206 @@
+//! What the administration commands do (`user`, `assign`, `grant`, `device`, `rules`): checks of the arguments,
+//! the storage call, and a line in the audit log. `main` only parses and prints.
+
+use crate::auth;
+use crate::scope::{self, Scope};
+use crate::storage::{now_ms, Area, AuditEntry, Device, Grant, ScopeFacts, Storage, StorageError, User};
+use crate::sync;
+use automerge::ActorId;
+use doorstep_core::doc::{Author, Document};
+use doorstep_core::model::{validate_rules, DocKind, Role, RulesDoc, ScheduleRules, SCHEDULE_RULES_ID};
+use doorstep_core::sync::protocol::WireChange;
+
+/// The device id under which server-authored changes (schedule rules edited here) are stored.
+pub const SERVER_DEVICE: &str = "server";
+/// Who the audit log names for commands run on the server's console.
+pub const CONSOLE: &str = "console";
+
+/// Why an administration command failed; printed as one clear line.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+type Result<T> = std::result::Result<T, AccountsError>;
+
+fn invalid<T>(message: impl Into<String>) -> Result<T> {
+    Err(AccountsError::Invalid(message.into()))
+}
+
+fn audit(storage: &dyn Storage, action: &str, detail: String) -> Result<()> {
+    storage.audit(&AuditEntry { at_ms: now_ms(), actor: CONSOLE.into(), action: action.into(), detail })?;
+    Ok(())
+}
+
+/// Checks a user name: what people type on a phone, no spaces or control characters.
+pub fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return invalid(format!("user name {name:?}: must be 1 to 64 characters without spaces"));
+    }
+    Ok(())
+}
+
+/// Creates an account. Doctors need a team (their scope is the team's villages).
+pub fn add_user(storage: &dyn Storage, name: &str, role: Role, team: Option<String>, password: &str) -> Result<()> {
+    check_name(name)?;
+    if role == Role::Doctor && team.as_deref().is_none_or(str::is_empty) {
+        return invalid("--team: a doctor needs a family-doctor team");
+    }
+    if password.chars().count() < 8 {
+        return invalid("password: must be at least 8 characters");
+    }
+    let password_hash = auth::hash_password(password).map_err(AccountsError::Invalid)?;
+    let user = User { name: name.into(), role, team: team.clone(), password_hash, disabled: false, created_ms: now_ms() };
+    storage.add_user(&user)?;
+    audit(storage, "user.add", format!("{name} role={} team={}", role.code(), team.unwrap_or_default()))
+}
+
+pub fn disable_user(storage: &dyn Storage, name: &str) -> Result<()> {
+    storage.set_disabled(name, true)?;
+    audit(storage, "user.disable", name.into())
+}
+
+fn require_role(storage: &dyn Storage, name: &str, role: Role) -> Result<()> {
+    match storage.user(name)? {
+        None => invalid(format!("no user {name}")),
+        Some(u) if u.role != role => invalid(format!("{name} is a {}, not a {}", u.role.code(), role.code())),
+        Some(_) => Ok(()),
+    }
+}
+
+fn require_some(what: &str, items: &[String]) -> Result<()> {
+    if items.is_empty() || items.iter().any(|i| i.trim().is_empty()) {
+        return invalid(format!("{what}: give at least one, none empty"));
+    }
+    Ok(())
+}
+
+pub fn assign_helper(storage: &dyn Storage, helper: &str, households: &[String]) -> Result<()> {
+    require_some("HOUSEHOLD_ID", households)?;
+    require_role(storage, helper, Role::Helper)?;
+    storage.assign_helper(helper, households)?;
+    audit(storage, "assign.helper", format!("{helper}: {}", households.join(" ")))
+}
+
+pub fn assign_team(storage: &dyn Storage, team: &str, villages: &[String]) -> Result<()> {
+    require_some("VILLAGE", villages)?;
+    if team.trim().is_empty() {
+        return invalid("TEAM: must not be empty");
+    }
+    storage.assign_team(team, villages)?;
+    audit(storage, "assign.team", format!("{team}: {}", villages.join(" ")))
+}
+
+pub fn assign_area(storage: &dyn Storage, user: &str, townships: &[String], villages: &[String]) -> Result<()> {
+    if townships.is_empty() && villages.is_empty() {
+        return invalid("give --township T or --village V (at least one)");
+    }
+    require_role(storage, user, Role::Supervisor)?;
+    let areas: Vec<Area> = townships
+        .iter()
+        .map(|t| Area::Township(t.clone()))
+        .chain(villages.iter().map(|v| Area::Village(v.clone())))
+        .collect();
+    storage.assign_area(user, &areas)?;
+    audit(storage, "assign.area", format!("{user}: townships={townships:?} villages={villages:?}"))
+}
+
+pub fn grant_inspector(storage: &dyn Storage, user: &str, village: &str, until: &str) -> Result<()> {
+    if chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").is_err() {
+        return invalid(format!("--until {until:?}: expected a date YYYY-MM-DD"));
+    }
+    if village.trim().is_empty() {
+        return invalid("VILLAGE: must not be empty");
+    }
+    require_role(storage, user, Role::Inspector)?;
+    storage.grant_inspector(&Grant { user: user.into(), village: village.into(), until: until.into() })?;
+    audit(storage, "grant.inspector", format!("{user}: {village} until {until}"))
+}
+
+pub fn devices(storage: &dyn Storage) -> Result<Vec<Device>> {
+    Ok(storage.devices()?)
+}
+
+pub fn revoke_device(storage: &dyn Storage, id: &str) -> Result<()> {
+    storage.revoke_device(id)?;
+    audit(storage, "device.revoke", id.into())
+}
+
+/// Which schedule rules to change; `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RulesUpdate {
+    pub monthly_visits: Option<u32>,
+    pub monitored_monthly_visits: Option<u32>,
+    pub edge_monthly_visits: Option<u32>,
+    pub hypertension_followup_days: Option<u32>,
+    pub diabetes_followup_days: Option<u32>,
+    pub mental_followup_days: Option<u32>,
+    pub lookahead_days: Option<u32>,
+}
+
+impl RulesUpdate {
+    fn apply(&self, r: &mut ScheduleRules) {
+        let set = |target: &mut u32, v: Option<u32>| {
+            if let Some(v) = v {
+                *target = v;
+            }
+        };
+        set(&mut r.monthly_visits, self.monthly_visits);
+        set(&mut r.monitored_monthly_visits, self.monitored_monthly_visits);
+        set(&mut r.edge_monthly_visits, self.edge_monthly_visits);
+        set(&mut r.hypertension_followup_days, self.hypertension_followup_days);
+        set(&mut r.diabetes_followup_days, self.diabetes_followup_days);
+        set(&mut r.mental_followup_days, self.mental_followup_days);
+        set(&mut r.lookahead_days, self.lookahead_days);
+    }
+}
+
+/// The schedule rules in force on the server (the defaults until someone sets them).
+pub fn rules(storage: &dyn Storage) -> Result<ScheduleRules> {
+    match storage.doc(SCHEDULE_RULES_ID)? {
+        None => Ok(ScheduleRules::default()),
+        Some(d) => {
+            let doc = d.document().map_err(|e| AccountsError::Invalid(e.to_string()))?;
+            let r: RulesDoc = doc.read().map_err(|e| AccountsError::Invalid(e.to_string()))?;
+            Ok(r.rules)
+        }
+    }
+}
+
+/// Edits the schedule rules as a server-authored change to the `schedule-rules` document, stored through the same
+/// path as a pushed change, so devices receive it at their next sync.
+pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Result<ScheduleRules> {
+    let actor = ActorId::random();
+    let author = Author { user: by.into(), device: SERVER_DEVICE.into() };
+    let now = now_ms();
+    let existing = storage.doc(SCHEDULE_RULES_ID)?;
+    let bad = |e: doorstep_core::Error| AccountsError::Invalid(e.to_string());
+    let mut record = match &existing {
+        Some(d) => Document::load(&d.bytes, &actor).and_then(|doc| doc.read::<RulesDoc>()).map_err(bad)?,
+        None => RulesDoc { id: SCHEDULE_RULES_ID.into(), rules: ScheduleRules::default(), deleted: false },
+    };
+    update.apply(&mut record.rules);
+    let errors = validate_rules(&record.rules);
+    if !errors.is_empty() {
+        let msgs: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message_en)).collect();
+        return invalid(msgs.join("; "));
+    }
+    let change = match &existing {
+        Some(d) => {
+            let mut doc = Document::load(&d.bytes, &actor).map_err(bad)?;
+            doc.update(&record, &author, now).map_err(bad)?
+        }
+        None => Some(Document::create(&record, &actor, &author, now).map_err(bad)?.1),
+    };
+    if let Some(change) = change {
+        let scope = Scope::new(by, Role::Admin, ScopeFacts::default(), &scope::today());
+        let wire =
+            WireChange { doc_id: SCHEDULE_RULES_ID.into(), kind: DocKind::Rules.code().into(), bytes: change.bytes };
+        sync::push(storage, SERVER_DEVICE, &scope, &[wire])?;
+        audit(storage, "rules.set", format!("{:?}", record.rules))?;
+    }
+    Ok(record.rules)
+}

@@ -1,0 +1,403 @@
+//! The HTTP API of the briefing (`/api/v1/login`, `/api/v1/sync`, `/api/v1/health`), its layers (body limit,
+//! gzip, tracing) and `ApiError`, the one place where a failure becomes a status code and an `ErrorBody`.
+
+use crate::auth::{self, Limiter};
+use crate::config::Config;
+use crate::scope::{self, Scope};
+use crate::storage::{self, now_ms, Device, PullQuery, Refusal, SharedStorage, StorageError, User};
+use crate::sync;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use doorstep_core::sync::protocol::{self, ErrorBody, ErrorCode, MessageType, SyncRequest, SyncResponse};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler (the API's and the pages') shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: SharedStorage,
+    pub limiter: Arc<Limiter>,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(storage: SharedStorage, config: Config) -> Self {
+        Self { storage, limiter: Arc::new(Limiter::default()), config: Arc::new(config) }
+    }
+}
+
+/// The whole application: the API, the pages (`web::router`) and the layers around both.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body;
+    let compress = DefaultPredicate::new().and(NotForContentType::const_new(protocol::CONTENT_TYPE));
+    Router::new()
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/sync", post(sync_handler))
+        .route("/api/v1/health", get(health))
+        .merge(crate::web::router())
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn(json_errors))
+        .layer(CompressionLayer::new().compress_when(compress))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Every refusal the API gives, each with its status and code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("wrong user name or password")]
+    WrongPassword,
+    #[error("this device's sign-in was revoked")]
+    TokenRevoked,
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("out of scope: {0}")]
+    OutOfScope(String),
+    #[error("forged actor: {0}")]
+    ForgedActor(String),
+    #[error("request too large")]
+    TooLarge,
+    #[error("protocol version {found} is not {}", protocol::PROTOCOL_VERSION)]
+    UpdateRequired { found: u16 },
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after: Duration },
+    #[error("not found")]
+    NotFound,
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::Unauthorized => ErrorCode::Unauthorized,
+            ApiError::WrongPassword => ErrorCode::WrongPassword,
+            ApiError::TokenRevoked => ErrorCode::TokenRevoked,
+            ApiError::AccountDisabled => ErrorCode::AccountDisabled,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::OutOfScope(_) => ErrorCode::OutOfScope,
+            ApiError::ForgedActor(_) => ErrorCode::ForgedActor,
+            ApiError::TooLarge => ErrorCode::TooLarge,
+            ApiError::UpdateRequired { .. } => ErrorCode::UpdateRequired,
+            ApiError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::Unavailable(_) => ErrorCode::Unavailable,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self.code() {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized | ErrorCode::WrongPassword | ErrorCode::TokenRevoked => StatusCode::UNAUTHORIZED,
+            ErrorCode::AccountDisabled | ErrorCode::Forbidden | ErrorCode::OutOfScope | ErrorCode::ForgedActor => {
+                StatusCode::FORBIDDEN
+            }
+            ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
+            ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The messages people read: English and Chinese.
+    pub fn messages(&self) -> (String, String) {
+        match self {
+            ApiError::BadRequest(m) => (format!("Bad request: {m}"), format!("请求无效：{m}")),
+            ApiError::Unauthorized => ("Please sign in.".into(), "请先登录。".into()),
+            ApiError::WrongPassword => ("Wrong user name or password.".into(), "用户名或密码错误。".into()),
+            ApiError::TokenRevoked => {
+                ("This device's sign-in was revoked; sign in again.".into(), "本设备的登录已被撤销，请重新登录。".into())
+            }
+            ApiError::AccountDisabled => ("This account is disabled.".into(), "该账号已停用。".into()),
+            ApiError::Forbidden(m) => (format!("Not allowed: {m}"), format!("无权操作：{m}")),
+            ApiError::OutOfScope(id) => (
+                format!("Record {id} is outside your assigned area; nothing was saved on the server."),
+                format!("记录 {id} 不在您的负责范围内，服务器未保存任何内容。"),
+            ),
+            ApiError::ForgedActor(a) => (
+                format!("Changes claim another device's identity ({a}); nothing was saved."),
+                format!("数据声称来自另一台设备（{a}），服务器未保存任何内容。"),
+            ),
+            ApiError::TooLarge => ("The request is too large.".into(), "请求数据过大。".into()),
+            ApiError::UpdateRequired { .. } => ("Please update the app.".into(), "请更新应用。".into()),
+            ApiError::TooManyAttempts { retry_after } => (
+                format!("Too many attempts; try again in {} seconds.", retry_after.as_secs().max(1)),
+                format!("尝试次数过多，请 {} 秒后再试。", retry_after.as_secs().max(1)),
+            ),
+            ApiError::NotFound => ("Not found.".into(), "未找到。".into()),
+            ApiError::Unavailable(_) => (
+                "The server cannot store data right now; your data is kept on the device. Try again later.".into(),
+                "服务器暂时无法保存数据，数据仍保存在设备上，请稍后再试。".into(),
+            ),
+        }
+    }
+
+    /// The error body sent for this error.
+    pub fn body(&self) -> ErrorBody {
+        let (message_en, message_zh) = self.messages();
+        let retryable = matches!(self, ApiError::Unavailable(_) | ApiError::TooManyAttempts { .. });
+        ErrorBody { code: self.code(), message_en, message_zh, retryable }
+    }
+
+    /// The error for a status some layer produced without a body of ours.
+    fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+            StatusCode::NOT_FOUND => ApiError::NotFound,
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+            StatusCode::FORBIDDEN => ApiError::Forbidden("not allowed".into()),
+            s if s.is_server_error() => ApiError::Unavailable(s.to_string()),
+            s => ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Unavailable(detail) => tracing::warn!("answering 503: {detail}"),
+            ApiError::OutOfScope(_) | ApiError::ForgedActor(_) => tracing::warn!("refused push: {self}"),
+            _ => tracing::debug!("answering {}: {self}", self.status()),
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
+        let retry = match &self {
+            ApiError::TooManyAttempts { retry_after } => Some(retry_after.as_secs().max(1)),
+            ApiError::Unavailable(_) => Some(5),
+            _ => None,
+        };
+        if let Some(secs) = retry {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Refused(Refusal::OutOfScope(id)) => ApiError::OutOfScope(id),
+            StorageError::Refused(Refusal::ForgedActor(a)) => ApiError::ForgedActor(a),
+            StorageError::Refused(Refusal::BadChange(m)) => ApiError::BadRequest(m),
+            StorageError::Refused(Refusal::Forbidden(m)) => ApiError::Forbidden(m),
+            StorageError::NotFound(_) => ApiError::NotFound,
+            StorageError::Exists(m) => ApiError::BadRequest(m),
+            // Never a 500: whatever the database says, the device keeps its data and retries.
+            StorageError::Unavailable(m) | StorageError::Internal(m) => {
+                tracing::error!("storage: {m}");
+                ApiError::Unavailable(m)
+            }
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadRequest(r.body_text())
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadRequest(r.body_text())
+        }
+    }
+}
+
+/// Gives every error answer under `/api/` an `ErrorBody`, including those of layers and extractors (413 of the
+/// body limit, 404, 405), and turns any 500 into a retryable 503.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (api && !is_json) || status == StatusCode::INTERNAL_SERVER_ERROR {
+        return ApiError::from_status(status).into_response();
+    }
+    response
+}
+
+/// The client's address as the socket saw it (behind a reverse proxy: the proxy's), for the attempt limiter.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(ClientAddr(ip.unwrap_or_else(|| "unknown".into())))
+    }
+}
+
+/// `POST /api/v1/login` body.
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub user: String,
+    pub password: String,
+    #[serde(default)]
+    pub device_name: String,
+}
+
+/// `POST /api/v1/login` answer: the device token (shown once, never stored in clear) and who signed in.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub user: String,
+    pub role: String,
+    pub device_id: String,
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "protocol_version": protocol::PROTOCOL_VERSION }))
+}
+
+async fn login(
+    State(st): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    body: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let Json(req) = body?;
+    if req.user.is_empty() || req.user.len() > 64 {
+        return Err(ApiError::BadRequest("user: must be 1 to 64 bytes".into()));
+    }
+    if req.password.len() > 1024 || req.device_name.len() > 128 {
+        return Err(ApiError::BadRequest("password or device_name: too long".into()));
+    }
+    if let Some(wait) = st.limiter.wait(&req.user, &addr) {
+        return Err(ApiError::TooManyAttempts { retry_after: wait });
+    }
+    let user = check_password(&st, &req.user, &req.password).await?;
+    let Some(user) = user else {
+        st.limiter.failed(&req.user, &addr);
+        return Err(ApiError::WrongPassword);
+    };
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    st.limiter.succeeded(&user.name);
+    let (token, digest) = auth::new_token();
+    let device_name = if req.device_name.is_empty() { "device".to_string() } else { req.device_name };
+    let device = Device {
+        id: uuid::Uuid::now_v7().to_string(),
+        user: user.name.clone(),
+        name: device_name,
+        revoked: false,
+        created_ms: now_ms(),
+        last_seen_ms: None,
+    };
+    let stored = device.clone();
+    storage::run(&st.storage, move |s| s.add_device(&stored, &digest)).await?;
+    Ok(Json(LoginResponse { token, user: user.name, role: user.role.code().into(), device_id: device.id }))
+}
+
+/// The account if the password matches; argon2 runs on the blocking pool.
+pub async fn check_password(st: &AppState, name: &str, password: &str) -> Result<Option<User>, ApiError> {
+    let name = name.to_string();
+    let password = password.to_string();
+    let found = storage::run(&st.storage, move |s| s.user(&name)).await?;
+    let checked = tokio::task::spawn_blocking(move || match found {
+        Some(u) if auth::verify_password(&u.password_hash, &password) => Some(u),
+        Some(_) => None,
+        None => {
+            auth::verify_nobody(&password);
+            None
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(checked)
+}
+
+/// The device and account behind a bearer token, or why not.
+pub async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<(Device, User), ApiError> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    let digest = auth::token_sha256(token);
+    match storage::run(&st.storage, move |s| s.device_by_token(&digest)).await? {
+        None => Err(ApiError::Unauthorized),
+        Some((d, _)) if d.revoked => Err(ApiError::TokenRevoked),
+        Some((_, u)) if u.disabled => Err(ApiError::AccountDisabled),
+        Some(found) => Ok(found),
+    }
+}
+
+/// The scope of an account now.
+pub async fn scope_of(st: &AppState, user: &User) -> Result<Scope, ApiError> {
+    let name = user.name.clone();
+    let facts = storage::run(&st.storage, move |s| s.scope_facts(&name)).await?;
+    Ok(Scope::new(&user.name, user.role, facts, &scope::today()))
+}
+
+async fn sync_handler(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let version = protocol::peek_version(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if version != protocol::PROTOCOL_VERSION {
+        return Err(ApiError::UpdateRequired { found: version });
+    }
+    let (device, user) = authenticate(&st, &headers).await?;
+    let req: SyncRequest =
+        protocol::decode(MessageType::SyncRequest, &body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    drop(body);
+    let SyncRequest { cursor, max_bytes, changes } = req;
+    let scope = scope_of(&st, &user).await?;
+    let device_id = device.id.clone();
+    let push_scope = scope.clone();
+    let acked = storage::run(&st.storage, move |s| sync::push(s, &device_id, &push_scope, &changes)).await?;
+    let query = PullQuery {
+        cursor,
+        device_id: device.id.clone(),
+        user: user.name.clone(),
+        team: user.team.clone(),
+        visible: scope.visible,
+    };
+    let max_bytes = sync::page_bytes(max_bytes);
+    let page = storage::run(&st.storage, move |s| sync::pull(s, query, max_bytes)).await?;
+    let device_id = device.id.clone();
+    if let Err(e) = storage::run(&st.storage, move |s| s.touch_device(&device_id, now_ms())).await {
+        tracing::warn!("could not record last sync of a device: {e}");
+    }
+    let response = SyncResponse { acked, docs: page.docs, cursor: page.cursor, more: page.more };
+    let bytes = protocol::encode(MessageType::SyncResponse, &response);
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE))], bytes).into_response())
+}

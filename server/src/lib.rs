@@ -1,0 +1,24 @@
+//! doorstep-server: stores what devices push, enforces scope, and serves supervisors' pages. One binary.
+//!
+//! Where to look:
+//! - `main.rs`: the command line (`user`, `assign`, `grant`, `device`, `rules`, `serve`), parsing and printing only;
+//! - `accounts`: what the administration commands do, with their checks and the audit log;
+//! - `config`: settings of a running server;
+//! - `storage`: the storage trait and its plain types; `storage::sqlite` the embedded SQLite store;
+//! - `auth`: passwords (argon2id), device tokens, the login attempt limiter;
+//! - `scope`: who may see and write which documents;
+//! - `sync`: a sync round trip — push as one unit of work, pull cut into pages;
+//! - `api`: HTTP routes, layers and `ApiError` (every failure becomes a status and an `ErrorBody` there);
+//! - `web`: the supervisors' pages, merged into the same router.
+//!
+//! See `docs/server.md` for the design and `docs/protocol.md` for the wire format.
+
+pub mod accounts;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod scope;
+pub mod storage;
+pub mod sync;
+pub mod web;

@@ -1,0 +1,334 @@
+//! The `doorstep-server` command line: administration commands and `serve`.
+
+use clap::{Parser, Subcommand};
+use doorstep_core::model::Role;
+use doorstep_server::accounts::{self, AccountsError, RulesUpdate, CONSOLE};
+use doorstep_server::api::{self, AppState};
+use doorstep_server::config::{Config, DEFAULT_MAX_BODY};
+use doorstep_server::storage::sqlite::SqliteStorage;
+use doorstep_server::storage::Storage;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "doorstep-server", version, about = "Doorstep sync server and supervisors' pages")]
+struct Cli {
+    /// Directory of the server's database.
+    #[arg(long, env = "DOORSTEP_DATA", default_value = "doorstep-data", global = true)]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        op: UserOp,
+    },
+    /// Who is responsible for what: helpers ↔ households, doctor teams ↔ villages, supervisors ↔ areas.
+    Assign {
+        #[command(subcommand)]
+        op: AssignOp,
+    },
+    /// Time-limited access (互查 inspections).
+    Grant {
+        #[command(subcommand)]
+        op: GrantOp,
+    },
+    /// Signed-in devices.
+    Device {
+        #[command(subcommand)]
+        op: DeviceOp,
+    },
+    /// Schedule rules, delivered to devices by sync.
+    Rules {
+        #[command(subcommand)]
+        op: RulesOp,
+    },
+    /// Builds a demo county through the devices' own code paths (first run only), prints its accounts, serves it.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[arg(long, value_enum, default_value = "full")]
+        size: doorstep_server::demo::Size,
+    },
+    /// Runs the server; prints `listening on http://ADDR` as its first line.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Largest request body in bytes.
+        #[arg(long, default_value_t = DEFAULT_MAX_BODY)]
+        max_body: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserOp {
+    /// Creates an account.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Family-doctor team (required for doctors).
+        #[arg(long)]
+        team: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    List,
+    Disable {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AssignOp {
+    /// Assigns households to a helper.
+    Helper {
+        user: String,
+        #[arg(required = true)]
+        household_ids: Vec<String>,
+    },
+    /// Gives a family-doctor team villages.
+    Team {
+        team: String,
+        #[arg(required = true)]
+        villages: Vec<String>,
+    },
+    /// Gives a supervisor townships and/or villages.
+    Area {
+        user: String,
+        #[arg(long)]
+        township: Vec<String>,
+        #[arg(long)]
+        village: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GrantOp {
+    /// Lets an inspector see a village until a date (inclusive).
+    Inspector {
+        user: String,
+        village: String,
+        #[arg(long)]
+        until: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceOp {
+    List,
+    /// Revokes a device's token; its next request is refused.
+    Revoke { device_id: String },
+}
+
+#[derive(Subcommand)]
+enum RulesOp {
+    /// Shows the rules in force.
+    Show,
+    /// Changes some rules; the others keep their values.
+    Set {
+        #[arg(long)]
+        monthly_visits: Option<u32>,
+        #[arg(long)]
+        monitored_monthly_visits: Option<u32>,
+        #[arg(long)]
+        edge_monthly_visits: Option<u32>,
+        #[arg(long)]
+        hypertension_followup_days: Option<u32>,
+        #[arg(long)]
+        diabetes_followup_days: Option<u32>,
+        #[arg(long)]
+        mental_followup_days: Option<u32>,
+        #[arg(long)]
+        lookahead_days: Option<u32>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
+        format!("unknown role {s:?}; one of {}", all.join(", "))
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(data: &std::path::Path) -> Result<SqliteStorage, AccountsError> {
+    Ok(SqliteStorage::open(data)?)
+}
+
+fn run(cli: Cli) -> Result<(), AccountsError> {
+    match cli.command {
+        Command::Demo { listen, size } => {
+            // The demo keeps its county apart from a real server's data unless --data says otherwise.
+            let data = if cli.data == std::path::Path::new("doorstep-data") { PathBuf::from("demo-data") } else { cli.data };
+            doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size }).map_err(AccountsError::Invalid)
+        }
+        Command::Serve { listen, max_body } => serve(Config { data_dir: cli.data, listen, max_body }),
+        Command::User { op } => {
+            let s = open(&cli.data)?;
+            match op {
+                UserOp::Add { name, role, team, password_stdin, password } => {
+                    let password = match (password_stdin, password) {
+                        (true, _) => read_password_line()?,
+                        (false, Some(p)) => p,
+                        (false, None) => {
+                            return Err(AccountsError::Invalid("give --password-stdin or --password P".into()))
+                        }
+                    };
+                    accounts::add_user(&s, &name, role, team, &password)?;
+                    println!("added {name} ({})", role.code());
+                }
+                UserOp::List => {
+                    for u in s.users()? {
+                        let state = if u.disabled { "disabled" } else { "active" };
+                        println!("{}\t{}\t{}\t{state}", u.name, u.role.code(), u.team.unwrap_or_default());
+                    }
+                }
+                UserOp::Disable { name } => {
+                    accounts::disable_user(&s, &name)?;
+                    println!("disabled {name}");
+                }
+            }
+            Ok(())
+        }
+        Command::Assign { op } => {
+            let s = open(&cli.data)?;
+            match op {
+                AssignOp::Helper { user, household_ids } => accounts::assign_helper(&s, &user, &household_ids)?,
+                AssignOp::Team { team, villages } => accounts::assign_team(&s, &team, &villages)?,
+                AssignOp::Area { user, township, village } => accounts::assign_area(&s, &user, &township, &village)?,
+            }
+            println!("assigned");
+            Ok(())
+        }
+        Command::Grant { op: GrantOp::Inspector { user, village, until } } => {
+            let s = open(&cli.data)?;
+            accounts::grant_inspector(&s, &user, &village, &until)?;
+            println!("granted {user} {village} until {until}");
+            Ok(())
+        }
+        Command::Device { op } => {
+            let s = open(&cli.data)?;
+            match op {
+                DeviceOp::List => {
+                    for d in accounts::devices(&s)? {
+                        let state = if d.revoked { "revoked" } else { "active" };
+                        let seen = d.last_seen_ms.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
+                        println!("{}\t{}\t{}\t{state}\t{seen}", d.id, d.user, d.name);
+                    }
+                }
+                DeviceOp::Revoke { device_id } => {
+                    accounts::revoke_device(&s, &device_id)?;
+                    println!("revoked {device_id}");
+                }
+            }
+            Ok(())
+        }
+        Command::Rules { op } => {
+            let s = open(&cli.data)?;
+            let rules = match op {
+                RulesOp::Show => accounts::rules(&s)?,
+                RulesOp::Set {
+                    monthly_visits,
+                    monitored_monthly_visits,
+                    edge_monthly_visits,
+                    hypertension_followup_days,
+                    diabetes_followup_days,
+                    mental_followup_days,
+                    lookahead_days,
+                } => {
+                    let update = RulesUpdate {
+                        monthly_visits,
+                        monitored_monthly_visits,
+                        edge_monthly_visits,
+                        hypertension_followup_days,
+                        diabetes_followup_days,
+                        mental_followup_days,
+                        lookahead_days,
+                    };
+                    if update == RulesUpdate::default() {
+                        return Err(AccountsError::Invalid("give at least one rule to set, e.g. --monthly-visits 2".into()));
+                    }
+                    accounts::set_rules(&s, CONSOLE, &update)?
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&rules).unwrap_or_default());
+            Ok(())
+        }
+    }
+}
+
+fn read_password_line() -> Result<String, AccountsError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| AccountsError::Invalid(format!("reading the password from standard input: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn serve(config: Config) -> Result<(), AccountsError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let storage = Arc::new(open(&config.data_dir)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AccountsError::Invalid(format!("starting the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| AccountsError::Invalid(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr().map_err(|e| AccountsError::Invalid(e.to_string()))?;
+        println!("listening on http://{addr}");
+        let _ = std::io::stdout().flush();
+        let app = api::router(AppState::new(storage, config));
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| AccountsError::Invalid(format!("server stopped: {e}")))
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

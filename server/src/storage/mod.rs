@@ -1,0 +1,321 @@
+//! The server's storage, behind one trait so that the embedded SQLite store and a PostgreSQL store are
+//! interchangeable and the HTTP layer never sees SQL.
+//!
+//! Methods are synchronous and cheap to reason about; async code calls them through [`run`], which moves the call
+//! onto tokio's blocking pool. A store for a networked database does the same (a blocking client per call, or its
+//! own runtime handle), so the trait stays object-safe (`Arc<dyn Storage>`) without an async-trait crate.
+//!
+//! Inputs and outputs are plain types defined here. Everything that decides something — scope, actor binding,
+//! how a pushed change is merged, how a page is cut — lives in `scope` and `sync` and is written once; a store only
+//! reads and writes rows. A push runs as one unit of work ([`Storage::write`]): the store opens a transaction, hands
+//! the sync logic a [`WriteTx`] and commits only if the logic returns `Ok` — so a refused push stores nothing and an
+//! acknowledged one is durable.
+
+pub mod sqlite;
+pub mod sqlite_reports;
+
+use doorstep_core::doc::Document;
+use doorstep_core::model::{DocKind, Role};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Results of storage calls.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Why a storage call failed, in the terms the HTTP layer and the CLI act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database cannot take the write now (busy, locked, disk full, read-only): retry later, nothing is lost.
+    #[error("storage is unavailable now: {0}")]
+    Unavailable(String),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The named thing exists already.
+    #[error("{0} already exists")]
+    Exists(String),
+    /// A pushed change was refused; the transaction is rolled back.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Anything else the database reported (corruption, a bug); kept for the log.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+/// Why the sync logic refused a push. Raised inside a unit of work, so nothing of the push is stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("document {0} is outside this account's scope")]
+    OutOfScope(String),
+    #[error("actor {0} belongs to another device")]
+    ForgedActor(String),
+    #[error("{0}")]
+    BadChange(String),
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    /// The family-doctor team of a doctor (scope: the team's villages); empty for other roles.
+    pub team: Option<String>,
+    /// argon2id PHC string; never leaves the server.
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_ms: i64,
+}
+
+/// A device that logged in: one token, revocable on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub user: String,
+    pub name: String,
+    pub revoked: bool,
+    pub created_ms: i64,
+    pub last_seen_ms: Option<i64>,
+}
+
+/// A supervisor's area is a list of townships and villages.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Area {
+    Township(String),
+    Village(String),
+}
+
+/// An inspector's access to one village (互查), ending by itself after `until` (inclusive, `YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub user: String,
+    pub village: String,
+    pub until: String,
+}
+
+/// What the stored assignments say about one account; `scope::Scope` turns it into a decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeFacts {
+    /// Households assigned to the account (helpers).
+    pub households: BTreeSet<String>,
+    /// Villages of the account's team (doctors).
+    pub team_villages: BTreeSet<String>,
+    /// The account's area (supervisors).
+    pub areas: Vec<Area>,
+    /// The account's inspector grants, expired ones included (scope filters them by date).
+    pub grants: Vec<Grant>,
+}
+
+/// One line of the audit log of admin actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Where a document belongs, which is what scope is decided on: its household and that household's village.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// The household itself for a household, the visited household for a visit or screening; none for rules.
+    pub household_id: Option<String>,
+    pub village: String,
+    pub township: String,
+}
+
+/// A merged document as the server keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDoc {
+    pub id: String,
+    pub kind: DocKind,
+    /// The saved (compacted) Automerge document: what a device bootstraps from.
+    pub bytes: Vec<u8>,
+    pub heads: Vec<String>,
+    /// Sequence of the document's first and latest change on this server.
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub placement: Placement,
+    pub updated_ms: i64,
+}
+
+impl StoredDoc {
+    /// Parses the saved bytes into a document (with a throwaway actor: the server only reads it).
+    pub fn document(&self) -> doorstep_core::Result<Document> {
+        Document::load(&self.bytes, &automerge::ActorId::random())
+    }
+}
+
+/// A pushed change as it is stored, with the sequence the server gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChange {
+    pub seq: u64,
+    pub hash: String,
+    pub doc_id: String,
+    pub actor: String,
+    pub device_id: String,
+    pub received_ms: i64,
+    pub bytes: Vec<u8>,
+}
+
+/// A stored change's metadata, for history pages ("received when, from which device").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeInfo {
+    pub seq: u64,
+    pub hash: String,
+    pub actor: String,
+    pub device_id: String,
+    pub received_ms: i64,
+}
+
+/// Who gained access to what, recorded in the same sequence as changes so that a device whose cursor is already
+/// past a document still receives it (as a snapshot) once it enters the device's scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeEvent {
+    pub subject: Subject,
+    pub target: Target,
+}
+
+/// Whose scope grew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    User(String),
+    Team(String),
+    /// Everyone who can see the target now (a household moved to another village).
+    Anyone,
+}
+
+/// Which documents entered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A household and its visits and screenings.
+    Household(String),
+    Village(String),
+    Township(String),
+}
+
+/// Which documents a device may read, as plain data a store turns into a query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Visibility {
+    pub all: bool,
+    pub households: BTreeSet<String>,
+    pub villages: BTreeSet<String>,
+    pub townships: BTreeSet<String>,
+}
+
+/// A pull: what the device has seen (`cursor`), who it is and what it may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullQuery {
+    pub cursor: u64,
+    pub device_id: String,
+    pub user: String,
+    pub team: Option<String>,
+    pub visible: Visibility,
+}
+
+/// How a candidate reaches the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidateKind {
+    /// The document is new to the device (cursor 0 or created after the cursor): send its snapshot.
+    NewDoc,
+    /// A change (by another device) to a document the device already has.
+    Change,
+    /// The document entered the device's scope after the cursor: send its snapshot.
+    EnteredScope,
+}
+
+/// One thing a pull may send, at the sequence position where it happened. Sizes let the page be cut by bytes
+/// before any bytes are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub seq: u64,
+    pub doc_id: String,
+    pub kind: DocKind,
+    pub how: CandidateKind,
+    /// Bytes of the change (for `Change`) or of the saved document (otherwise).
+    pub len: u64,
+}
+
+/// The unit of work of a push (and of server-authored edits): reads and writes inside one transaction.
+pub trait WriteTx {
+    /// The merged document with this id.
+    fn doc(&mut self, id: &str) -> Result<Option<StoredDoc>>;
+    /// Whether a change with this hash is stored already (pushing one twice is harmless).
+    fn change_exists(&mut self, hash: &str) -> Result<bool>;
+    /// The device an Automerge actor is bound to.
+    fn actor_device(&mut self, actor: &str) -> Result<Option<String>>;
+    fn bind_actor(&mut self, actor: &str, device_id: &str, now_ms: i64) -> Result<()>;
+    /// The next server sequence number. Never lower than any sequence already committed or handed out.
+    fn next_seq(&mut self) -> Result<u64>;
+    fn insert_change(&mut self, change: &NewChange) -> Result<()>;
+    /// Writes the merged document and its placement, and rebuilds its derived index rows (`ix_*`).
+    fn save_doc(&mut self, doc: &StoredDoc, document: &mut Document) -> Result<()>;
+    /// Moves a household's visits and screenings with it when its village changes.
+    fn move_dependents(&mut self, household_id: &str, placement: &Placement) -> Result<()>;
+    /// Records that a helper is assigned to a household; true when the assignment is new.
+    fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool>;
+    /// Records a scope event at a fresh sequence number.
+    fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64>;
+}
+
+/// Everything the server stores. One implementation per database; `sqlite::SqliteStorage` is the default.
+pub trait Storage: Send + Sync + 'static {
+    // Accounts.
+    fn add_user(&self, user: &User) -> Result<()>;
+    fn user(&self, name: &str) -> Result<Option<User>>;
+    fn users(&self) -> Result<Vec<User>>;
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<()>;
+
+    // Devices and tokens (only the token's SHA-256 is stored).
+    fn add_device(&self, device: &Device, token_sha256: &str) -> Result<()>;
+    /// The device holding this token, revoked or not, and its account.
+    fn device_by_token(&self, token_sha256: &str) -> Result<Option<(Device, User)>>;
+    fn devices(&self) -> Result<Vec<Device>>;
+    fn revoke_device(&self, id: &str) -> Result<()>;
+    fn touch_device(&self, id: &str, now_ms: i64) -> Result<()>;
+
+    // Assignments; each records a scope event so that newly visible documents reach devices at the next sync.
+    fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()>;
+    fn assign_team(&self, team: &str, villages: &[String]) -> Result<()>;
+    fn assign_area(&self, user: &str, areas: &[Area]) -> Result<()>;
+    fn grant_inspector(&self, grant: &Grant) -> Result<()>;
+    fn scope_facts(&self, user: &str) -> Result<ScopeFacts>;
+
+    // Audit log of admin actions.
+    fn audit(&self, entry: &AuditEntry) -> Result<()>;
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    // Documents and changes.
+    /// Runs `work` in one transaction, committed only when it returns `Ok`.
+    fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()>;
+    fn doc(&self, id: &str) -> Result<Option<StoredDoc>>;
+    /// Metadata of a document's stored changes, in sequence order.
+    fn doc_changes(&self, id: &str) -> Result<Vec<ChangeInfo>>;
+    /// The highest sequence committed, and everything a pull after `query.cursor` may send, in sequence order.
+    fn pull_candidates(&self, query: &PullQuery) -> Result<(u64, Vec<Candidate>)>;
+    /// Raw bytes of changes by sequence.
+    fn change_bytes(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// Saved documents by id (snapshots).
+    fn docs(&self, ids: &[String]) -> Result<Vec<StoredDoc>>;
+}
+
+/// Storage shared by every request handler.
+pub type SharedStorage = Arc<dyn Storage>;
+
+/// Runs a storage call on tokio's blocking pool, so a slow disk never stalls the async workers.
+pub async fn run<T, F>(storage: &SharedStorage, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Storage) -> Result<T> + Send + 'static,
+{
+    let storage = storage.clone();
+    tokio::task::spawn_blocking(move || f(storage.as_ref()))
+        .await
+        .map_err(|e| StorageError::Internal(format!("storage task failed: {e}")))?
+}
+
+/// Milliseconds since the epoch on the server's clock (only for display and audit, never for ordering).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

@@ -1,0 +1,787 @@
+//! The embedded SQLite store: one file `doorstep.db` in the data directory, WAL, `synchronous = FULL`.
+//!
+//! One writer connection behind a mutex (SQLite has one writer anyway), so sequences are handed out and committed
+//! in the same order and a reader never sees sequence N+1 without N. A few reader connections serve pulls and pages
+//! concurrently from WAL snapshots.
+
+use super::*;
+use doorstep_core::store::{index, schema::INDEX_DDL};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The schema version this build writes.
+const VERSION: i64 = 1;
+
+const V1: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The last sequence handed out; one row. Changes and scope events share the sequence.
+CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL);
+INSERT INTO counter (id, last_seq) VALUES (1, 0);
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    team TEXT,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users (name),
+    name TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER
+);
+CREATE TABLE actors (actor TEXT PRIMARY KEY, device_id TEXT NOT NULL, bound_ms INTEGER NOT NULL);
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    bytes BLOB NOT NULL
+);
+CREATE INDEX changes_doc ON changes (doc_id, seq);
+CREATE TABLE docs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    heads TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    household_id TEXT,
+    village TEXT NOT NULL,
+    township TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE INDEX docs_household ON docs (household_id);
+CREATE INDEX docs_village ON docs (village);
+CREATE INDEX docs_township ON docs (township);
+CREATE INDEX docs_first_seq ON docs (first_seq);
+CREATE TABLE assignments (
+    helper TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (helper, household_id)
+);
+CREATE TABLE team_villages (team TEXT NOT NULL, village TEXT NOT NULL, PRIMARY KEY (team, village));
+CREATE TABLE areas (
+    user_name TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('township', 'village')),
+    name TEXT NOT NULL,
+    PRIMARY KEY (user_name, level, name)
+);
+CREATE TABLE inspector_grants (
+    user_name TEXT NOT NULL,
+    village TEXT NOT NULL,
+    until TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (user_name, village)
+);
+CREATE TABLE scope_events (
+    seq INTEGER PRIMARY KEY,
+    subject_kind TEXT NOT NULL CHECK (subject_kind IN ('user', 'team', 'anyone')),
+    subject TEXT NOT NULL,
+    target_kind TEXT NOT NULL CHECK (target_kind IN ('household', 'village', 'township')),
+    target TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"#;
+
+/// How many read connections serve pulls and pages next to the writer.
+const READERS: usize = 4;
+
+/// The SQLite implementation of [`Storage`].
+pub struct SqliteStorage {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+}
+
+impl SqliteStorage {
+    /// Opens (creating and migrating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::Unavailable(format!("{}: {e}", dir.display())))?;
+        let path = dir.join("doorstep.db");
+        let mut writer = connect(&path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS).map(|_| connect(&path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
+        Ok(Self { writer: Mutex::new(writer), readers })
+    }
+
+    fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn)
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        for r in &self.readers {
+            if let Ok(conn) = r.try_lock() {
+                return f(&conn);
+            }
+        }
+        let conn = self.readers[0].lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
+    /// Runs `f` in an immediate transaction on the writer and commits it.
+    fn tx<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        self.with_writer(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: an acknowledged push survives power loss, not only a killed process.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > VERSION {
+        return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
+    }
+    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL])];
+    for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
+        let tx = conn.transaction()?;
+        for sql in *sqls {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::DiskFull
+                | ErrorCode::ReadOnly
+                | ErrorCode::CannotOpen
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::OutOfMemory,
+            ) => StorageError::Unavailable(e.to_string()),
+            Some(ErrorCode::ConstraintViolation) => StorageError::Exists(e.to_string()),
+            _ => StorageError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<doorstep_core::Error> for StorageError {
+    fn from(e: doorstep_core::Error) -> Self {
+        match e {
+            doorstep_core::Error::Storage(e) => e.into(),
+            doorstep_core::Error::Io(e) => StorageError::Unavailable(e.to_string()),
+            other => StorageError::Refused(Refusal::BadChange(other.to_string())),
+        }
+    }
+}
+
+fn role_of(code: &str) -> Role {
+    Role::parse(code).unwrap_or(Role::Helper)
+}
+
+fn user_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
+    Ok(User {
+        name: r.get(0)?,
+        role: role_of(&r.get::<_, String>(1)?),
+        team: r.get(2)?,
+        password_hash: r.get(3)?,
+        disabled: r.get(4)?,
+        created_ms: r.get(5)?,
+    })
+}
+
+const USER_COLS: &str = "name, role, team, password_hash, disabled, created_ms";
+const DEVICE_COLS: &str = "id, user_name, name, revoked, created_ms, last_seen_ms";
+
+fn device_row(r: &rusqlite::Row) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get(0)?,
+        user: r.get(1)?,
+        name: r.get(2)?,
+        revoked: r.get(3)?,
+        created_ms: r.get(4)?,
+        last_seen_ms: r.get(5)?,
+    })
+}
+
+const DOC_COLS: &str = "id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms";
+
+fn doc_row(r: &rusqlite::Row) -> rusqlite::Result<StoredDoc> {
+    let kind: String = r.get(1)?;
+    let heads: String = r.get(3)?;
+    Ok(StoredDoc {
+        id: r.get(0)?,
+        kind: DocKind::parse(&kind).unwrap_or_default(),
+        bytes: r.get(2)?,
+        heads: heads.split(',').filter(|h| !h.is_empty()).map(String::from).collect(),
+        first_seq: r.get::<_, i64>(4)? as u64,
+        last_seq: r.get::<_, i64>(5)? as u64,
+        placement: Placement { household_id: r.get(6)?, village: r.get(7)?, township: r.get(8)? },
+        updated_ms: r.get(9)?,
+    })
+}
+
+fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>> {
+    Ok(conn.query_row(&format!("SELECT {DOC_COLS} FROM docs WHERE id = ?1"), [id], doc_row).optional()?)
+}
+
+fn next_seq(tx: &Connection) -> Result<u64> {
+    let seq: i64 = tx.query_row("UPDATE counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq", [], |r| {
+        r.get(0)
+    })?;
+    Ok(seq as u64)
+}
+
+fn insert_event(tx: &Connection, event: &ScopeEvent) -> Result<u64> {
+    let seq = next_seq(tx)?;
+    let (sk, s) = match &event.subject {
+        Subject::User(u) => ("user", u.as_str()),
+        Subject::Team(t) => ("team", t.as_str()),
+        Subject::Anyone => ("anyone", ""),
+    };
+    let (tk, t) = match &event.target {
+        Target::Household(h) => ("household", h.as_str()),
+        Target::Village(v) => ("village", v.as_str()),
+        Target::Township(t) => ("township", t.as_str()),
+    };
+    tx.execute(
+        "INSERT INTO scope_events (seq, subject_kind, subject, target_kind, target) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![seq as i64, sk, s, tk, t],
+    )?;
+    Ok(seq)
+}
+
+fn add_assignment(tx: &Connection, helper: &str, household_id: &str) -> Result<bool> {
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO assignments (helper, household_id, created_ms) VALUES (?1, ?2, ?3)",
+        params![helper, household_id, now_ms()],
+    )?;
+    Ok(n > 0)
+}
+
+fn require_user(tx: &Connection, name: &str) -> Result<()> {
+    let found: Option<String> =
+        tx.query_row("SELECT name FROM users WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+    found.map(|_| ()).ok_or_else(|| StorageError::NotFound(format!("user {name}")))
+}
+
+/// The visibility filter over `docs d`, with its parameters as JSON arrays (`json_each` keeps it one statement).
+fn visible_sql(v: &Visibility) -> (String, [String; 3]) {
+    let json = |s: &BTreeSet<String>| serde_json::to_string(s).unwrap_or_else(|_| "[]".into());
+    let sql = if v.all {
+        "1".to_string()
+    } else {
+        format!(
+            "(d.id = '{}' OR d.household_id IN (SELECT value FROM json_each(:households))
+              OR d.village IN (SELECT value FROM json_each(:villages))
+              OR d.township IN (SELECT value FROM json_each(:townships)))",
+            doorstep_core::model::SCHEDULE_RULES_ID
+        )
+    };
+    (sql, [json(&v.households), json(&v.villages), json(&v.townships)])
+}
+
+struct SqliteTx<'a> {
+    tx: &'a Transaction<'a>,
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn doc(&mut self, id: &str) -> Result<Option<StoredDoc>> {
+        load_doc(self.tx, id)
+    }
+
+    fn change_exists(&mut self, hash: &str) -> Result<bool> {
+        Ok(self.tx.query_row("SELECT 1 FROM changes WHERE hash = ?1", [hash], |_| Ok(())).optional()?.is_some())
+    }
+
+    fn actor_device(&mut self, actor: &str) -> Result<Option<String>> {
+        Ok(self.tx.query_row("SELECT device_id FROM actors WHERE actor = ?1", [actor], |r| r.get(0)).optional()?)
+    }
+
+    fn bind_actor(&mut self, actor: &str, device_id: &str, now_ms: i64) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO actors (actor, device_id, bound_ms) VALUES (?1, ?2, ?3)",
+            params![actor, device_id, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> Result<u64> {
+        next_seq(self.tx)
+    }
+
+    fn insert_change(&mut self, c: &NewChange) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO changes (seq, hash, doc_id, actor, device_id, received_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![c.seq as i64, c.hash, c.doc_id, c.actor, c.device_id, c.received_ms, c.bytes],
+        )?;
+        Ok(())
+    }
+
+    fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, last_seq = excluded.last_seq,
+                household_id = excluded.household_id, village = excluded.village, township = excluded.township,
+                updated_ms = excluded.updated_ms",
+            params![
+                d.id,
+                d.kind.code(),
+                d.bytes,
+                d.heads.join(","),
+                d.first_seq as i64,
+                d.last_seq as i64,
+                d.placement.household_id,
+                d.placement.village,
+                d.placement.township,
+                d.updated_ms
+            ],
+        )?;
+        index::reindex(self.tx, &d.id, d.kind, document)?;
+        Ok(())
+    }
+
+    fn move_dependents(&mut self, household_id: &str, p: &Placement) -> Result<()> {
+        self.tx.execute(
+            "UPDATE docs SET village = ?2, township = ?3 WHERE household_id = ?1",
+            params![household_id, p.village, p.township],
+        )?;
+        Ok(())
+    }
+
+    fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool> {
+        add_assignment(self.tx, helper, household_id)
+    }
+
+    fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
+        insert_event(self.tx, event)
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn add_user(&self, u: &User) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO users (name, role, team, password_hash, disabled, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u.name, u.role.code(), u.team, u.password_hash, u.disabled, u.created_ms],
+            )?;
+            if n == 0 {
+                return Err(StorageError::Exists(format!("user {}", u.name)));
+            }
+            Ok(())
+        })
+    }
+
+    fn user(&self, name: &str) -> Result<Option<User>> {
+        self.with_reader(|c| {
+            Ok(c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE name = ?1"), [name], user_row).optional()?)
+        })
+    }
+
+    fn users(&self) -> Result<Vec<User>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY name"))?;
+            let rows = stmt.query_map([], user_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx.execute("UPDATE users SET disabled = ?2 WHERE name = ?1", params![name, disabled])?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("user {name}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn add_device(&self, d: &Device, token_sha256: &str) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![d.id, d.user, d.name, token_sha256, d.revoked, d.created_ms, d.last_seen_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn device_by_token(&self, token_sha256: &str) -> Result<Option<(Device, User)>> {
+        self.with_reader(|c| {
+            let cols = DEVICE_COLS.split(", ").map(|x| format!("d.{x}")).collect::<Vec<_>>().join(", ");
+            let ucols = USER_COLS.split(", ").map(|x| format!("u.{x}")).collect::<Vec<_>>().join(", ");
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {cols}, {ucols} FROM devices d JOIN users u ON u.name = d.user_name WHERE d.token_sha256 = ?1"
+                ),
+                [token_sha256],
+                |r| {
+                    let device = device_row(r)?;
+                    let user = User {
+                        name: r.get(6)?,
+                        role: role_of(&r.get::<_, String>(7)?),
+                        team: r.get(8)?,
+                        password_hash: r.get(9)?,
+                        disabled: r.get(10)?,
+                        created_ms: r.get(11)?,
+                    };
+                    Ok((device, user))
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY user_name, created_ms"))?;
+            let rows = stmt.query_map([], device_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn revoke_device(&self, id: &str) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id])?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("device {id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn touch_device(&self, id: &str, now_ms: i64) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute("UPDATE devices SET last_seen_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
+            Ok(())
+        })
+    }
+
+    fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
+        self.tx(|tx| {
+            require_user(tx, helper)?;
+            for h in household_ids {
+                if add_assignment(tx, helper, h)? {
+                    insert_event(
+                        tx,
+                        &ScopeEvent { subject: Subject::User(helper.into()), target: Target::Household(h.clone()) },
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn assign_team(&self, team: &str, villages: &[String]) -> Result<()> {
+        self.tx(|tx| {
+            for v in villages {
+                let n = tx.execute(
+                    "INSERT OR IGNORE INTO team_villages (team, village) VALUES (?1, ?2)",
+                    params![team, v],
+                )?;
+                if n > 0 {
+                    insert_event(
+                        tx,
+                        &ScopeEvent { subject: Subject::Team(team.into()), target: Target::Village(v.clone()) },
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn assign_area(&self, user: &str, areas: &[Area]) -> Result<()> {
+        self.tx(|tx| {
+            require_user(tx, user)?;
+            for a in areas {
+                let (level, name, target) = match a {
+                    Area::Township(t) => ("township", t, Target::Township(t.clone())),
+                    Area::Village(v) => ("village", v, Target::Village(v.clone())),
+                };
+                let n = tx.execute(
+                    "INSERT OR IGNORE INTO areas (user_name, level, name) VALUES (?1, ?2, ?3)",
+                    params![user, level, name],
+                )?;
+                if n > 0 {
+                    insert_event(tx, &ScopeEvent { subject: Subject::User(user.into()), target })?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn grant_inspector(&self, g: &Grant) -> Result<()> {
+        self.tx(|tx| {
+            require_user(tx, &g.user)?;
+            tx.execute(
+                "INSERT INTO inspector_grants (user_name, village, until, created_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_name, village) DO UPDATE SET until = excluded.until",
+                params![g.user, g.village, g.until, now_ms()],
+            )?;
+            // A renewed grant may follow an expired one, during which the device missed changes: resend snapshots.
+            insert_event(
+                tx,
+                &ScopeEvent { subject: Subject::User(g.user.clone()), target: Target::Village(g.village.clone()) },
+            )?;
+            Ok(())
+        })
+    }
+
+    fn scope_facts(&self, user: &str) -> Result<ScopeFacts> {
+        self.with_reader(|c| {
+            let strings = |sql: &str, arg: &str| -> Result<BTreeSet<String>> {
+                let mut stmt = c.prepare(sql)?;
+                let rows = stmt.query_map([arg], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                Ok(rows)
+            };
+            let households = strings("SELECT household_id FROM assignments WHERE helper = ?1", user)?;
+            let team: Option<String> =
+                c.query_row("SELECT team FROM users WHERE name = ?1", [user], |r| r.get(0)).optional()?.flatten();
+            let team_villages = match team {
+                Some(t) => strings("SELECT village FROM team_villages WHERE team = ?1", &t)?,
+                None => BTreeSet::new(),
+            };
+            let mut stmt = c.prepare("SELECT level, name FROM areas WHERE user_name = ?1 ORDER BY level, name")?;
+            let areas = stmt
+                .query_map([user], |r| {
+                    let level: String = r.get(0)?;
+                    let name: String = r.get(1)?;
+                    Ok(if level == "township" { Area::Township(name) } else { Area::Village(name) })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut stmt = c.prepare("SELECT user_name, village, until FROM inspector_grants WHERE user_name = ?1")?;
+            let grants = stmt
+                .query_map([user], |r| Ok(Grant { user: r.get(0)?, village: r.get(1)?, until: r.get(2)? }))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(ScopeFacts { households, team_villages, areas, grants })
+        })
+    }
+
+    fn audit(&self, e: &AuditEntry) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![e.at_ms, e.actor, e.action, e.detail],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare("SELECT at_ms, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT ?1")?;
+            let rows = stmt
+                .query_map([limit], |r| {
+                    Ok(AuditEntry { at_ms: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, detail: r.get(3)? })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        self.tx(|tx| work(&mut SqliteTx { tx }))
+    }
+
+    fn doc(&self, id: &str) -> Result<Option<StoredDoc>> {
+        self.with_reader(|c| load_doc(c, id))
+    }
+
+    fn doc_changes(&self, id: &str) -> Result<Vec<ChangeInfo>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(
+                "SELECT seq, hash, actor, device_id, received_ms FROM changes WHERE doc_id = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt
+                .query_map([id], |r| {
+                    Ok(ChangeInfo {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        hash: r.get(1)?,
+                        actor: r.get(2)?,
+                        device_id: r.get(3)?,
+                        received_ms: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn pull_candidates(&self, q: &PullQuery) -> Result<(u64, Vec<Candidate>)> {
+        self.with_reader(|c| {
+            // One read transaction: the head and every candidate come from the same snapshot of the database.
+            c.execute_batch("BEGIN")?;
+            let out = pull_candidates(c, q);
+            let _ = c.execute_batch("COMMIT");
+            out
+        })
+    }
+
+    fn change_bytes(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare("SELECT bytes FROM changes WHERE seq = ?1")?;
+            let mut out = Vec::with_capacity(seqs.len());
+            for &s in seqs {
+                if let Some(b) = stmt.query_row([s as i64], |r| r.get(0)).optional()? {
+                    out.push((s, b));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn docs(&self, ids: &[String]) -> Result<Vec<StoredDoc>> {
+        self.with_reader(|c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(d) = load_doc(c, id)? {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>)> {
+    let head: i64 = c.query_row("SELECT last_seq FROM counter WHERE id = 1", [], |r| r.get(0))?;
+    let (visible, [households, villages, townships]) = visible_sql(&q.visible);
+    let cursor = q.cursor as i64;
+    let mut out = Vec::new();
+    let mut push = |seq: i64, doc_id: String, kind: String, how: CandidateKind, len: i64| {
+        out.push(Candidate { seq: seq as u64, doc_id, kind: DocKind::parse(&kind).unwrap_or_default(), how, len: len as u64 });
+    };
+    let mut base: Vec<(&str, &dyn rusqlite::ToSql)> =
+        vec![(":cursor", &cursor), (":head", &head), (":device", &q.device_id)];
+    if !q.visible.all {
+        base.push((":households", &households));
+        base.push((":villages", &villages));
+        base.push((":townships", &townships));
+    }
+    // Documents new to the device: created after its cursor and holding some change of another device.
+    {
+        let sql = format!(
+            "SELECT d.first_seq, d.id, d.kind, length(d.bytes) FROM docs d
+             WHERE d.first_seq > :cursor AND d.first_seq <= :head AND {visible}
+               AND EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = d.id AND c.device_id != :device AND c.seq <= :head)
+             ORDER BY d.first_seq"
+        );
+        let mut stmt = c.prepare(&sql)?;
+        let mut rows = stmt.query(base.as_slice())?;
+        while let Some(r) = rows.next()? {
+            push(r.get(0)?, r.get(1)?, r.get(2)?, CandidateKind::NewDoc, r.get(3)?);
+        }
+    }
+    if cursor > 0 {
+        // Other devices' changes to documents the device has.
+        let sql = format!(
+            "SELECT c.seq, d.id, d.kind, length(c.bytes) FROM changes c JOIN docs d ON d.id = c.doc_id
+             WHERE c.seq > :cursor AND c.seq <= :head AND c.device_id != :device AND d.first_seq <= :cursor AND {visible}
+             ORDER BY c.seq"
+        );
+        let mut stmt = c.prepare(&sql)?;
+        let mut rows = stmt.query(base.as_slice())?;
+        while let Some(r) = rows.next()? {
+            push(r.get(0)?, r.get(1)?, r.get(2)?, CandidateKind::Change, r.get(3)?);
+        }
+        // Documents that entered the device's scope after its cursor.
+        let team = q.team.clone().unwrap_or_default();
+        let sql = format!(
+            "SELECT e.seq, d.id, d.kind, length(d.bytes) FROM scope_events e JOIN docs d ON
+                 (e.target_kind = 'household' AND d.household_id = e.target)
+              OR (e.target_kind = 'village' AND d.village = e.target)
+              OR (e.target_kind = 'township' AND d.township = e.target)
+             WHERE e.seq > :cursor AND e.seq <= :head AND d.first_seq <= :cursor AND {visible}
+               AND ((e.subject_kind = 'user' AND e.subject = :user) OR (e.subject_kind = 'team' AND e.subject = :team)
+                    OR e.subject_kind = 'anyone')
+             ORDER BY e.seq"
+        );
+        let mut stmt = c.prepare(&sql)?;
+        let mut params = base.clone();
+        params.push((":user", &q.user));
+        params.push((":team", &team));
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            push(r.get(0)?, r.get(1)?, r.get(2)?, CandidateKind::EnteredScope, r.get(3)?);
+        }
+    }
+    out.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.doc_id.cmp(&b.doc_id)));
+    Ok((head as u64, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_twice_and_counts_sequences_from_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path()).unwrap();
+        let mut seqs = vec![];
+        s.write(&mut |tx| {
+            seqs.push(tx.next_seq()?);
+            seqs.push(tx.next_seq()?);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seqs, vec![1, 2]);
+        drop(s);
+        let s = SqliteStorage::open(dir.path()).unwrap();
+        let (head, _) = s
+            .pull_candidates(&PullQuery {
+                cursor: 0,
+                device_id: "d".into(),
+                user: "u".into(),
+                team: None,
+                visible: Visibility { all: true, ..Default::default() },
+            })
+            .unwrap();
+        assert_eq!(head, 2);
+    }
+
+    #[test]
+    fn a_failed_unit_of_work_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path()).unwrap();
+        let err = s.write(&mut |tx| {
+            tx.next_seq()?;
+            tx.bind_actor("aa", "dev", 1)?;
+            Err(Refusal::OutOfScope("x".into()).into())
+        });
+        assert!(matches!(err, Err(StorageError::Refused(Refusal::OutOfScope(_)))));
+        let mut bound = None;
+        s.write(&mut |tx| {
+            bound = tx.actor_device("aa")?;
+            assert_eq!(tx.next_seq()?, 1);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(bound, None);
+    }
+}

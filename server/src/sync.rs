@@ -1,0 +1,397 @@
+//! What a sync round trip does, independent of HTTP and of the database: validate and store a push as one unit of
+//! work, then cut a page of what the device's scope gained since its cursor.
+//!
+//! Push, in one transaction: every change is parsed by Automerge (its hash and actor come from the bytes, never
+//! from the device), its actor must be bound to this device (or is bound now), it is applied to the server's merged
+//! copy of the document (the core's `Document`, same code as the phone), the document's placement is read from the
+//! merged record and checked against the scope before and after, and only then do the changes get sequence numbers.
+//! Any refusal rolls the whole push back.
+//!
+//! Pull: candidates come in sequence order (see `Storage::pull_candidates`); a document the device lacks (cursor 0,
+//! created after the cursor, or entered the scope after it) travels as one compacted snapshot placed at its earliest
+//! candidate, other documents as individual changes. The page takes whole sequence positions while they fit in
+//! `max_bytes` (at least one), so the returned cursor means "everything up to here is in this page or earlier".
+
+use crate::scope::Scope;
+use crate::storage::{
+    now_ms, Candidate, CandidateKind, NewChange, Placement, PullQuery, Refusal, Result, ScopeEvent, Storage, StoredDoc,
+    Subject, Target, WriteTx,
+};
+use automerge::{ActorId, Change};
+use doorstep_core::doc::Document;
+use doorstep_core::model::{DocKind, Household, Screening, Visit};
+use doorstep_core::sync::protocol::{WireChange, WireDoc};
+use std::collections::{HashMap, HashSet};
+
+/// Longest document id accepted (ids are UUIDv7 strings or well-known names).
+const MAX_ID_LEN: usize = 128;
+/// Bounds on the page size a device may ask for.
+pub const MIN_PAGE_BYTES: u32 = 16 * 1024;
+pub const MAX_PAGE_BYTES: u32 = 32 * 1024 * 1024;
+/// The page size used when a device asks for 0.
+pub const DEFAULT_PAGE_BYTES: u32 = 4 * 1024 * 1024;
+
+/// One pushed change after parsing.
+struct Parsed {
+    hash: [u8; 32],
+    hash_hex: String,
+    actor: String,
+    bytes: Vec<u8>,
+}
+
+/// The changes of one document in a push.
+struct Group {
+    doc_id: String,
+    kind: DocKind,
+    changes: Vec<Parsed>,
+}
+
+/// Parses and groups pushed changes by document, households first so that visits pushed with their new household
+/// find it.
+fn parse(changes: &[WireChange]) -> Result<Vec<Group>> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, w) in changes.iter().enumerate() {
+        if w.doc_id.is_empty() || w.doc_id.len() > MAX_ID_LEN {
+            return Err(Refusal::BadChange(format!("changes[{i}].doc_id: must be 1 to {MAX_ID_LEN} bytes")).into());
+        }
+        let kind = DocKind::parse(&w.kind)
+            .ok_or_else(|| Refusal::BadChange(format!("changes[{i}].kind: unknown kind {:?}", w.kind)))?;
+        let change = Change::from_bytes(w.bytes.clone())
+            .map_err(|e| Refusal::BadChange(format!("changes[{i}].bytes: not an Automerge change: {e}")))?;
+        let parsed = Parsed {
+            hash: change.hash().0,
+            hash_hex: change.hash().to_string(),
+            actor: change.actor_id().to_hex_string(),
+            bytes: w.bytes.clone(),
+        };
+        match index.get(w.doc_id.as_str()) {
+            Some(&g) if groups[g].kind != kind => {
+                return Err(Refusal::BadChange(format!("changes[{i}].kind: {} differs within {}", w.kind, w.doc_id))
+                    .into());
+            }
+            Some(&g) => groups[g].changes.push(parsed),
+            None => {
+                index.insert(&w.doc_id, groups.len());
+                groups.push(Group { doc_id: w.doc_id.clone(), kind, changes: vec![parsed] });
+            }
+        }
+    }
+    groups.sort_by_key(|g| g.kind != DocKind::Household);
+    Ok(groups)
+}
+
+/// Validates and stores every pushed change in one transaction; returns the hashes now durably stored (including
+/// ones the server already had). Nothing is stored when any change is refused.
+pub fn push(storage: &dyn Storage, device_id: &str, scope: &Scope, changes: &[WireChange]) -> Result<Vec<[u8; 32]>> {
+    if changes.is_empty() {
+        return Ok(vec![]);
+    }
+    let groups = parse(changes)?;
+    let mut acked = Vec::new();
+    storage.write(&mut |tx| {
+        acked.clear();
+        let mut scope = scope.clone();
+        for group in &groups {
+            ingest(tx, device_id, &mut scope, group, &mut acked)?;
+        }
+        Ok(())
+    })?;
+    Ok(acked)
+}
+
+fn ingest(
+    tx: &mut dyn WriteTx,
+    device_id: &str,
+    scope: &mut Scope,
+    group: &Group,
+    acked: &mut Vec<[u8; 32]>,
+) -> Result<()> {
+    let id = &group.doc_id;
+    let existing = tx.doc(id)?;
+    if let Some(e) = &existing {
+        if e.kind != group.kind {
+            return Err(Refusal::BadChange(format!("document {id} is a {}, not a {}", e.kind, group.kind)).into());
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut fresh = Vec::new();
+    for c in &group.changes {
+        acked.push(c.hash);
+        if seen.insert(c.hash) && !tx.change_exists(&c.hash_hex)? {
+            fresh.push(c);
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    for c in &fresh {
+        match tx.actor_device(&c.actor)? {
+            Some(owner) if owner != device_id => return Err(Refusal::ForgedActor(c.actor.clone()).into()),
+            Some(_) => {}
+            None => tx.bind_actor(&c.actor, device_id, now)?,
+        }
+    }
+    let mut document = match &existing {
+        Some(e) => e.document()?,
+        None => Document::empty(&ActorId::random()),
+    };
+    document.apply(&fresh.iter().map(|c| c.bytes.clone()).collect::<Vec<_>>())?;
+    if let Some(c) = fresh.iter().find(|c| !document.has_change(&c.hash_hex)) {
+        return Err(Refusal::BadChange(format!(
+            "change {} of {id} depends on changes the server does not have; push older changes first",
+            c.hash_hex
+        ))
+        .into());
+    }
+    if document.kind() != Some(group.kind) {
+        return Err(Refusal::BadChange(format!("document {id} does not hold a {} record", group.kind)).into());
+    }
+    let (placement, helpers) = placement_of(tx, id, group.kind, &document)?;
+    if !scope.may_write(id, group.kind, existing.as_ref().map(|e| &e.placement), &placement, &helpers) {
+        return Err(Refusal::OutOfScope(id.clone()).into());
+    }
+    let mut first = 0;
+    let mut last = 0;
+    for c in &fresh {
+        let seq = tx.next_seq()?;
+        first = if first == 0 { seq } else { first };
+        last = seq;
+        tx.insert_change(&NewChange {
+            seq,
+            hash: c.hash_hex.clone(),
+            doc_id: id.clone(),
+            actor: c.actor.clone(),
+            device_id: device_id.to_string(),
+            received_ms: now,
+            bytes: c.bytes.clone(),
+        })?;
+    }
+    let stored = StoredDoc {
+        id: id.clone(),
+        kind: group.kind,
+        bytes: document.save(),
+        heads: document.heads(),
+        first_seq: existing.as_ref().map_or(first, |e| e.first_seq),
+        last_seq: last,
+        placement: placement.clone(),
+        updated_ms: now,
+    };
+    tx.save_doc(&stored, &mut document)?;
+    if group.kind == DocKind::Household {
+        if helpers.iter().any(|h| h == &scope.user) {
+            scope.add_household(id);
+        }
+        for helper in &helpers {
+            if tx.add_assignment(helper, id)? {
+                tx.scope_event(&ScopeEvent { subject: Subject::User(helper.clone()), target: Target::Household(id.clone()) })?;
+            }
+        }
+        tx.move_dependents(id, &placement)?;
+        if existing.as_ref().is_some_and(|e| e.placement != placement) {
+            tx.scope_event(&ScopeEvent { subject: Subject::Anyone, target: Target::Household(id.clone()) })?;
+        }
+    }
+    Ok(())
+}
+
+/// Where a merged document belongs, read from its record: a household's own village, a visit's or screening's
+/// household's village. Also returns a household's helpers.
+fn placement_of(tx: &mut dyn WriteTx, id: &str, kind: DocKind, doc: &Document) -> Result<(Placement, Vec<String>)> {
+    let bad = |e: doorstep_core::Error| Refusal::BadChange(format!("document {id}: {e}"));
+    let of_household = |tx: &mut dyn WriteTx, household_id: String| -> Result<Placement> {
+        let found = tx.doc(&household_id)?;
+        Ok(match found {
+            Some(h) => Placement { household_id: Some(household_id), ..h.placement },
+            None => Placement { household_id: Some(household_id), ..Placement::default() },
+        })
+    };
+    match kind {
+        DocKind::Household => {
+            let h: Household = doc.read().map_err(bad)?;
+            if h.id != id {
+                return Err(Refusal::BadChange(format!("document {id} holds household {}", h.id)).into());
+            }
+            Ok((Placement { household_id: Some(h.id), village: h.village, township: h.township }, h.helper_ids))
+        }
+        DocKind::Visit => {
+            let v: Visit = doc.read().map_err(bad)?;
+            Ok((of_household(tx, v.household_id)?, vec![]))
+        }
+        DocKind::Screening => {
+            let s: Screening = doc.read().map_err(bad)?;
+            Ok((of_household(tx, s.household_id)?, vec![]))
+        }
+        DocKind::Rules => Ok((Placement::default(), vec![])),
+    }
+}
+
+/// A page of a pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub docs: Vec<WireDoc>,
+    pub cursor: u64,
+    pub more: bool,
+}
+
+/// Clamps the page size a device asked for.
+pub fn page_bytes(asked: u32) -> u32 {
+    if asked == 0 {
+        DEFAULT_PAGE_BYTES
+    } else {
+        asked.clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES)
+    }
+}
+
+/// Cuts the page after `query.cursor`, at most about `max_bytes` of documents (at least one position).
+pub fn pull(storage: &dyn Storage, mut query: PullQuery, max_bytes: u32) -> Result<Page> {
+    let (mut head, mut candidates) = storage.pull_candidates(&query)?;
+    if query.cursor > head {
+        // The device's cursor comes from another history (a restored or replaced server): bootstrap it again.
+        query.cursor = 0;
+        (head, candidates) = storage.pull_candidates(&query)?;
+    }
+    let plan = plan_page(candidates, head, max_bytes as u64);
+    let snapshot_ids: Vec<String> =
+        plan.items.iter().filter(|i| i.snapshot).map(|i| i.doc_id.clone()).collect();
+    let change_seqs: Vec<u64> = plan.items.iter().filter(|i| !i.snapshot).map(|i| i.seq).collect();
+    let mut snapshots: HashMap<String, Vec<u8>> =
+        storage.docs(&snapshot_ids)?.into_iter().map(|d| (d.id, d.bytes)).collect();
+    let mut changes: HashMap<u64, Vec<u8>> = storage.change_bytes(&change_seqs)?.into_iter().collect();
+    let mut docs: Vec<WireDoc> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for item in plan.items {
+        let slot = *at.entry(item.doc_id.clone()).or_insert_with(|| {
+            docs.push(WireDoc { doc_id: item.doc_id.clone(), kind: item.kind.code().into(), snapshot: None, changes: vec![] });
+            docs.len() - 1
+        });
+        if item.snapshot {
+            docs[slot].snapshot = snapshots.remove(&item.doc_id);
+        } else if let Some(bytes) = changes.remove(&item.seq) {
+            docs[slot].changes.push(bytes);
+        }
+    }
+    Ok(Page { docs, cursor: plan.cursor, more: plan.more })
+}
+
+/// One thing a page sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Item {
+    seq: u64,
+    doc_id: String,
+    kind: DocKind,
+    snapshot: bool,
+    len: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Plan {
+    items: Vec<Item>,
+    cursor: u64,
+    more: bool,
+}
+
+/// Decides what goes into a page, from candidates in sequence order. Pure, so it is tested on its own.
+fn plan_page(candidates: Vec<Candidate>, head: u64, max_bytes: u64) -> Plan {
+    // A document sent whole travels once, at its earliest candidate; its snapshot covers its other candidates.
+    let mut whole: HashMap<String, u64> = HashMap::new();
+    for c in &candidates {
+        if c.how != CandidateKind::Change {
+            whole.entry(c.doc_id.clone()).or_insert(c.seq);
+        }
+    }
+    for c in &candidates {
+        if let Some(first) = whole.get_mut(&c.doc_id) {
+            *first = (*first).min(c.seq);
+        }
+    }
+    let mut items: Vec<Item> = Vec::new();
+    let mut placed: HashSet<String> = HashSet::new();
+    for c in candidates {
+        match whole.get(&c.doc_id) {
+            Some(&first) => {
+                if placed.insert(c.doc_id.clone()) {
+                    let len = if c.how == CandidateKind::Change { 0 } else { c.len };
+                    items.push(Item { seq: first, doc_id: c.doc_id, kind: c.kind, snapshot: true, len });
+                } else if c.how != CandidateKind::Change {
+                    if let Some(item) = items.iter_mut().find(|i| i.doc_id == c.doc_id) {
+                        item.len = item.len.max(c.len);
+                    }
+                }
+            }
+            None => items.push(Item { seq: c.seq, doc_id: c.doc_id, kind: c.kind, snapshot: false, len: c.len }),
+        }
+    }
+    items.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.doc_id.cmp(&b.doc_id)));
+    let mut total = 0u64;
+    let mut taken = 0usize;
+    let mut cursor = head;
+    let mut more = false;
+    while taken < items.len() {
+        let seq = items[taken].seq;
+        let end = taken + items[taken..].iter().take_while(|i| i.seq == seq).count();
+        let size: u64 = items[taken..end].iter().map(|i| i.len).sum();
+        if taken > 0 && total + size > max_bytes {
+            // Nothing this device needs lies between the last position taken and the next one.
+            cursor = seq - 1;
+            more = true;
+            break;
+        }
+        total += size;
+        taken = end;
+    }
+    items.truncate(taken);
+    Plan { items, cursor, more }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(seq: u64, doc: &str, how: CandidateKind, len: u64) -> Candidate {
+        Candidate { seq, doc_id: doc.into(), kind: DocKind::Visit, how, len }
+    }
+
+    #[test]
+    fn a_page_takes_whole_positions_while_they_fit() {
+        let c = vec![
+            cand(1, "a", CandidateKind::NewDoc, 40),
+            cand(2, "b", CandidateKind::Change, 40),
+            cand(3, "c", CandidateKind::Change, 40),
+        ];
+        let plan = plan_page(c.clone(), 9, 100);
+        assert_eq!(plan.items.len(), 2);
+        assert_eq!((plan.cursor, plan.more), (2, true));
+        let gap = plan_page(vec![cand(1, "a", CandidateKind::NewDoc, 90), cand(6, "b", CandidateKind::Change, 90)], 9, 100);
+        assert_eq!((gap.cursor, gap.more), (5, true));
+        let all = plan_page(c, 9, 1000);
+        assert_eq!((all.cursor, all.more, all.items.len()), (9, false, 3));
+    }
+
+    #[test]
+    fn at_least_one_position_even_when_too_big() {
+        let plan = plan_page(vec![cand(5, "a", CandidateKind::NewDoc, 5000)], 5, 10);
+        assert_eq!((plan.items.len(), plan.cursor, plan.more), (1, 5, false));
+    }
+
+    #[test]
+    fn a_document_entering_scope_goes_whole_at_its_earliest_position() {
+        let c = vec![
+            cand(3, "a", CandidateKind::Change, 10),
+            cand(4, "b", CandidateKind::Change, 10),
+            cand(7, "a", CandidateKind::EnteredScope, 50),
+        ];
+        let plan = plan_page(c, 8, 1000);
+        let got: Vec<(u64, &str, bool, u64)> =
+            plan.items.iter().map(|i| (i.seq, i.doc_id.as_str(), i.snapshot, i.len)).collect();
+        assert_eq!(got, vec![(3, "a", true, 50), (4, "b", false, 10)]);
+        assert_eq!(plan.cursor, 8);
+    }
+
+    #[test]
+    fn an_empty_pull_moves_the_cursor_to_the_head() {
+        let plan = plan_page(vec![], 12, 10);
+        assert_eq!((plan.items.len(), plan.cursor, plan.more), (0, 12, false));
+    }
+}
