@@ -723,7 +723,8 @@ fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>
              ORDER BY e.seq"
         );
         let mut stmt = c.prepare(&sql)?;
-        let mut params = base.clone();
+        // This query has no :device; SQLite refuses a named parameter the statement lacks.
+        let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = base.iter().filter(|(n, _)| *n != ":device").cloned().collect();
         params.push((":user", &q.user));
         params.push((":team", &team));
         let mut rows = stmt.query(params.as_slice())?;
