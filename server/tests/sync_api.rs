@@ -1,0 +1,303 @@
+//! The sync API of the real server binary over loopback HTTP: logins, round trips, scope, refusals.
+
+mod common;
+
+use automerge::ActorId;
+use common::*;
+use doorstep_core::doc::{Author, Document};
+use doorstep_core::model::{samples, DocKind, SCHEDULE_RULES_ID};
+use doorstep_core::sync::protocol::{self, ErrorCode, MessageType, SyncRequest, WireChange};
+
+#[tokio::test]
+async fn login_ok_wrong_password_disabled_and_slowed() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let ok = login(&server.url, "helper1").await;
+    assert_eq!((ok.user.as_str(), ok.role.as_str()), ("helper1", "helper"));
+    assert_eq!(ok.token.len(), 64);
+    assert!(!ok.device_id.is_empty());
+
+    let (status, body) = login_raw(&server.url, "helper1", "wrong password").await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("wrong_password")));
+    let (status, body) = login_raw(&server.url, "nobody", "whatever1").await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("wrong_password")), "unknown names look the same");
+    let (status, body) = login_raw(&server.url, "", "x").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+
+    cli(dir.path(), &["user", "disable", "helper2"]);
+    let (status, body) = login_raw(&server.url, "helper2", PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("account_disabled")));
+
+    // Guessing is slowed: after a few failures even the right password waits.
+    for _ in 0..5 {
+        let (status, _) = login_raw(&server.url, "doctor1", "guess guess").await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = login_raw(&server.url, "doctor1", PASSWORD).await;
+    assert_eq!((status, body["code"].as_str(), body["retryable"].as_bool()), (429, Some("too_many_attempts"), Some(true)));
+    // Another account from the same address is not affected yet.
+    login(&server.url, "super1").await;
+}
+
+#[tokio::test]
+async fn push_then_pull_round_trip_and_a_second_push_is_harmless() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut phone = Phone::login(&server.url, "helper1").await;
+    let h = phone.new_household("石门村", &["helper1"]);
+    let v = phone.new_visit(&h.id);
+    let pushed = phone.pending();
+    assert_eq!(pushed.len(), 2);
+
+    let resp = phone.sync_once(&server.url).await.ok();
+    assert_eq!(resp.acked.len(), 2);
+    assert!(resp.docs.is_empty(), "a device does not get its own changes back: {:?}", resp.docs);
+    assert!(resp.cursor >= 2 && !resp.more);
+    assert_eq!(phone.store.pending_count().unwrap(), 0);
+
+    // The same changes again: acknowledged, nothing new stored (the cursor does not move).
+    let again = sync(&server.url, &phone.token, &SyncRequest { cursor: resp.cursor, max_bytes: 0, changes: pushed })
+        .await
+        .ok();
+    assert_eq!(again.acked.len(), 2);
+    assert_eq!((again.cursor, again.docs.len()), (resp.cursor, 0));
+
+    // The doctor of the village and the supervisor of the township receive both, as snapshots.
+    for user in ["doctor1", "super1", "admin"] {
+        let mut other = Phone::login(&server.url, user).await;
+        let got = other.sync_once(&server.url).await.ok();
+        let mut ids: Vec<&str> = got.docs.iter().map(|d| d.doc_id.as_str()).collect();
+        ids.sort();
+        let mut want = vec![h.id.as_str(), v.id.as_str()];
+        want.sort();
+        assert_eq!(ids, want, "{user}");
+        assert!(got.docs.iter().all(|d| d.snapshot.is_some() && d.changes.is_empty()));
+        other.apply(&got);
+        let household: doorstep_core::model::Household = other.store.get(&h.id).unwrap();
+        assert_eq!(household, h);
+    }
+
+    // An edit on the doctor's device travels back to the helper as a change, not a snapshot.
+    let mut doctor = Phone::login(&server.url, "doctor1").await;
+    doctor.sync_all(&server.url).await;
+    let mut edited = h.clone();
+    edited.phone = "13911112222".into();
+    doctor.store.put(&edited, TODAY).unwrap();
+    doctor.sync_once(&server.url).await.ok();
+    let resp = phone.sync_once(&server.url).await.ok();
+    assert_eq!(resp.docs.len(), 1);
+    assert!(resp.docs[0].snapshot.is_none() && resp.docs[0].changes.len() == 1);
+    let household: doorstep_core::model::Household = phone.store.get(&h.id).unwrap();
+    assert_eq!(household.phone, "13911112222");
+}
+
+#[tokio::test]
+async fn out_of_scope_push_is_refused_and_nothing_is_stored() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut helper2 = Phone::login(&server.url, "helper2").await;
+    // One household of their own and one naming another helper: the whole push is refused.
+    helper2.new_household("石门村", &["helper2"]);
+    helper2.new_household("石门村", &["helper1"]);
+    assert_eq!(helper2.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope));
+    assert_eq!(helper2.store.pending_count().unwrap(), 2, "the device keeps its data");
+
+    // A doctor may not create a household outside the team's villages.
+    let mut doctor = Phone::login(&server.url, "doctor1").await;
+    doctor.new_household("白沙村", &[]);
+    assert_eq!(doctor.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope));
+
+    // A helper may not write the schedule rules.
+    let mut rules = doorstep_core::model::RulesDoc {
+        id: SCHEDULE_RULES_ID.into(),
+        rules: Default::default(),
+        deleted: false,
+    };
+    rules.rules.monthly_visits = 3;
+    let mut helper1 = Phone::login(&server.url, "helper1").await;
+    helper1.store.put(&rules, TODAY).unwrap();
+    assert_eq!(helper1.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope));
+
+    let mut admin = Phone::login(&server.url, "admin").await;
+    assert!(admin.sync_all(&server.url).await.is_empty(), "nothing of the refused pushes was stored");
+}
+
+#[tokio::test]
+async fn pull_never_returns_other_helpers_households_and_assignment_brings_them_later() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut h1 = Phone::login(&server.url, "helper1").await;
+    let mine = h1.new_household("石门村", &["helper1"]);
+    h1.new_visit(&mine.id);
+    h1.sync_once(&server.url).await.ok();
+    let mut h2 = Phone::login(&server.url, "helper2").await;
+    let theirs = h2.new_household("石门村", &["helper2"]);
+    let their_visit = h2.new_visit(&theirs.id);
+    h2.sync_once(&server.url).await.ok();
+
+    // A second device of helper1 gets helper1's documents and the (absent) rules only.
+    let mut h1b = Phone::login(&server.url, "helper1").await;
+    let got = h1b.sync_all(&server.url).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(!got.contains(&theirs.id) && !got.contains(&their_visit.id));
+    let cursor_before = h1b.cursor;
+
+    // Assigning helper2's household to helper1 makes it arrive at the next sync, although it is older than the
+    // cursor: as snapshots, with its visit.
+    cli(dir.path(), &["assign", "helper", "helper1", &theirs.id]);
+    let resp = h1b.sync_once(&server.url).await.ok();
+    assert!(resp.cursor > cursor_before);
+    let mut ids: Vec<&str> = resp.docs.iter().map(|d| d.doc_id.as_str()).collect();
+    ids.sort();
+    let mut want = vec![theirs.id.as_str(), their_visit.id.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(resp.docs.iter().all(|d| d.snapshot.is_some()));
+    h1b.apply(&resp);
+    let nothing = h1b.sync_once(&server.url).await.ok();
+    assert!(nothing.docs.is_empty(), "a second sync transfers nothing new");
+}
+
+#[tokio::test]
+async fn forged_actor_is_refused() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let actor = ActorId::random();
+    let author = Author { user: "helper1".into(), device: "a".into() };
+    let mut first = samples::household();
+    first.helper_ids = vec!["helper1".into()];
+    let (_, c1) = Document::create(&first, &actor, &author, 1).unwrap();
+    let a = login(&server.url, "helper1").await;
+    let push = |doc_id: String, bytes: Vec<u8>| SyncRequest {
+        cursor: 0,
+        max_bytes: 0,
+        changes: vec![WireChange { doc_id, kind: DocKind::Household.code().into(), bytes }],
+    };
+    sync(&server.url, &a.token, &push(first.id.clone(), c1.bytes)).await.ok();
+
+    // Another device (even of the same user) claims the same actor.
+    let mut second = samples::household();
+    second.helper_ids = vec!["helper1".into()];
+    let (_, c2) = Document::create(&second, &actor, &author, 2).unwrap();
+    let b = login(&server.url, "helper1").await;
+    assert_eq!(sync(&server.url, &b.token, &push(second.id.clone(), c2.bytes)).await.err(), (403, ErrorCode::ForgedActor));
+
+    let mut admin = Phone::login(&server.url, "admin").await;
+    assert_eq!(admin.sync_all(&server.url).await, vec![first.id], "the forged change was not stored");
+}
+
+#[tokio::test]
+async fn revoked_token_and_bad_tokens_are_refused() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut phone = Phone::login(&server.url, "helper1").await;
+    phone.sync_once(&server.url).await.ok();
+    let listed = cli(dir.path(), &["device", "list"]);
+    assert!(listed.contains(&phone.device_id), "{listed}");
+    cli(dir.path(), &["device", "revoke", &phone.device_id]);
+    phone.new_household("石门村", &["helper1"]);
+    assert_eq!(phone.sync_once(&server.url).await.err(), (401, ErrorCode::TokenRevoked));
+    let req = SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] };
+    assert_eq!(sync(&server.url, "not-a-token", &req).await.err(), (401, ErrorCode::Unauthorized));
+    let mut admin = Phone::login(&server.url, "admin").await;
+    assert!(admin.sync_all(&server.url).await.is_empty());
+    assert!(cli_fails(dir.path(), &["device", "revoke", "no-such-device"]).contains("not found"));
+}
+
+#[tokio::test]
+async fn unknown_protocol_version_is_426_and_garbage_is_400() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let a = login(&server.url, "helper1").await;
+    let mut body = protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
+    body[4..6].copy_from_slice(&99u16.to_be_bytes());
+    assert_eq!(post_sync_bytes(&server.url, &a.token, body).await.err(), (426, ErrorCode::UpdateRequired));
+    assert_eq!(post_sync_bytes(&server.url, &a.token, b"hello".to_vec()).await.err(), (400, ErrorCode::BadRequest));
+    let mut truncated = protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
+    truncated.truncate(9);
+    assert_eq!(post_sync_bytes(&server.url, &a.token, truncated).await.err(), (400, ErrorCode::BadRequest));
+    // A well-formed message whose change bytes are not an Automerge change.
+    let junk = SyncRequest {
+        cursor: 0,
+        max_bytes: 0,
+        changes: vec![WireChange { doc_id: "x".into(), kind: "visit".into(), bytes: vec![1, 2, 3] }],
+    };
+    assert_eq!(sync(&server.url, &a.token, &junk).await.err(), (400, ErrorCode::BadRequest));
+}
+
+#[tokio::test]
+async fn oversized_body_is_413_with_an_error_body() {
+    let dir = county();
+    let server = Server::start_with(dir.path(), &["--max-body", "65536"]);
+    let a = login(&server.url, "helper1").await;
+    let big = vec![0u8; 200_000];
+    assert_eq!(post_sync_bytes(&server.url, &a.token, big).await.err(), (413, ErrorCode::TooLarge));
+    let res = http().get(format!("{}/api/v1/health", server.url)).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let res = http().get(format!("{}/api/v1/nothing-here", server.url)).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let body: protocol::ErrorBody = res.json().await.unwrap();
+    assert_eq!(body.code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn rules_set_on_the_server_reach_devices() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut phone = Phone::login(&server.url, "helper1").await;
+    phone.sync_all(&server.url).await;
+    let out = cli(dir.path(), &["rules", "set", "--monthly-visits", "2"]);
+    assert!(out.contains("\"monthly_visits\": 2"), "{out}");
+    assert!(cli_fails(dir.path(), &["rules", "set", "--monthly-visits", "0"]).contains("monthly_visits"));
+    let got = phone.sync_all(&server.url).await;
+    assert_eq!(got, vec![SCHEDULE_RULES_ID.to_string()]);
+    assert_eq!(doorstep_core::schedule::rules(&phone.store).unwrap().monthly_visits, 2);
+    cli(dir.path(), &["rules", "set", "--lookahead-days", "10"]);
+    phone.sync_all(&server.url).await;
+    let rules = doorstep_core::schedule::rules(&phone.store).unwrap();
+    assert_eq!((rules.monthly_visits, rules.lookahead_days), (2, 10));
+}
+
+#[tokio::test]
+async fn pages_are_bounded_and_resume_from_the_cursor() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut phone = Phone::login(&server.url, "helper1").await;
+    let h = phone.new_household("石门村", &["helper1"]);
+    for _ in 0..60 {
+        phone.new_visit(&h.id);
+    }
+    phone.sync_once(&server.url).await.ok();
+    let mut fresh = Phone::login(&server.url, "super1").await;
+    let mut pages = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..100 {
+        let req = SyncRequest { cursor: fresh.cursor, max_bytes: 16 * 1024, changes: vec![] };
+        let resp = sync(&server.url, &fresh.token, &req).await.ok();
+        pages += 1;
+        for d in &resp.docs {
+            assert!(seen.insert(d.doc_id.clone()), "{} sent twice", d.doc_id);
+        }
+        fresh.apply(&resp);
+        if !resp.more {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 61);
+    assert!(pages > 1, "61 documents do not fit in 16 KiB");
+    assert_eq!(fresh.doc_ids().len(), 61);
+}
+
+#[tokio::test]
+async fn cli_errors_are_clear() {
+    let dir = county();
+    let d = dir.path();
+    assert!(cli_fails(d, &["user", "add", "x1", "--role", "king", "--password", PASSWORD]).contains("unknown role"));
+    assert!(cli_fails(d, &["user", "add", "doc2", "--role", "doctor", "--password", PASSWORD]).contains("--team"));
+    assert!(cli_fails(d, &["user", "add", "helper1", "--role", "helper", "--password", PASSWORD]).contains("exists"));
+    assert!(cli_fails(d, &["user", "add", "h9", "--role", "helper"]).contains("--password"));
+    assert!(cli_fails(d, &["assign", "helper", "doctor1", "some-household"]).contains("not a helper"));
+    assert!(cli_fails(d, &["grant", "inspector", "helper1", "石门村", "--until", "tomorrow"]).contains("YYYY-MM-DD"));
+    let users = cli(d, &["user", "list"]);
+    assert!(users.contains("doctor1\tdoctor\tT1\tactive"), "{users}");
+}
