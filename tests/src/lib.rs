@@ -26,15 +26,17 @@ pub fn bin_dir() -> PathBuf {
 
 static BUILD: Once = Once::new();
 
-/// Path of a workspace binary, building the server and the CLI first if either is missing.
+/// Path of a workspace binary. Once per test process the server and the CLI are brought up to date with
+/// `cargo build -p doorstep-server -p doorstep-cli` (a no-op when the workspace was just built), so a test never
+/// runs a stale binary; `DOORSTEP_E2E_NO_BUILD=1` skips that when the binaries are known to be fresh.
 pub fn binary(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
     BUILD.call_once(|| {
         let missing = ["doorstep-server", "doorstep"].iter().any(|b| !bin_dir().join(b).exists());
-        if missing {
+        if missing || std::env::var_os("DOORSTEP_E2E_NO_BUILD").is_none() {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args(["build", "-p", "doorstep-server", "-p", "doorstep-cli"])
+                .args(["build", "-q", "-p", "doorstep-server", "-p", "doorstep-cli"])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
                 .expect("run cargo build");
