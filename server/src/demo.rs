@@ -19,10 +19,10 @@ use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{SharedStorage, Storage};
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{
-    classify, new_id, samples, AlertLevel, AssuranceCheck, AssuranceKind, AssuranceStatus, Assurances, Condition,
-    Disability, DisabilityKind, DoctorContract, Household, Measure, MeasureKind, MeasureStatus, Member, Problem,
-    ProblemStatus, PovertyStatus, Referral, ReferralLevel, Relation, RiskCause, Role, Satisfaction, Screening, Sex,
-    StatusTransition, Thresholds, TransitionEvent, Visit, VisitKind, with_check_digit,
+    classify, new_id, samples, with_check_digit, AlertLevel, AssuranceCheck, AssuranceKind, AssuranceStatus,
+    Assurances, Condition, Disability, DisabilityKind, DoctorContract, Household, Measure, MeasureKind, MeasureStatus,
+    Member, PovertyStatus, Problem, ProblemStatus, Referral, ReferralLevel, Relation, RiskCause, Role, Satisfaction,
+    Screening, Sex, StatusTransition, Thresholds, TransitionEvent, Visit, VisitKind,
 };
 use doorstep_core::store::Store;
 use doorstep_core::sync::{Client, SyncConfig};
@@ -77,14 +77,44 @@ pub struct Built {
 
 const TOWNSHIPS: &[(&str, &str)] = &[("石门镇", "430621"), ("青山乡", "430622"), ("河口镇", "430623")];
 const VILLAGES: &[&str] = &[
-    "石门村", "白沙村", "龙潭村", "枫树村", "柳溪村", "桃源村", "高坪村", "杨家村", "新屋村", "岩口村", "青山村", "茶园村",
-    "竹林村", "黄土村", "双河村", "大坪村", "梨花村", "松柏村", "马鞍村", "云台村", "河口村", "沙洲村", "莲塘村", "金竹村",
-    "凤凰村", "长岭村", "水口村", "石桥村", "新田村", "花园村",
+    "石门村",
+    "白沙村",
+    "龙潭村",
+    "枫树村",
+    "柳溪村",
+    "桃源村",
+    "高坪村",
+    "杨家村",
+    "新屋村",
+    "岩口村",
+    "青山村",
+    "茶园村",
+    "竹林村",
+    "黄土村",
+    "双河村",
+    "大坪村",
+    "梨花村",
+    "松柏村",
+    "马鞍村",
+    "云台村",
+    "河口村",
+    "沙洲村",
+    "莲塘村",
+    "金竹村",
+    "凤凰村",
+    "长岭村",
+    "水口村",
+    "石桥村",
+    "新田村",
+    "花园村",
 ];
-const SURNAMES: &[&str] =
-    &["张", "王", "李", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "胡", "朱", "郭", "何", "罗", "高", "林"];
+const SURNAMES: &[&str] = &[
+    "张", "王", "李", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "胡", "朱", "郭", "何", "罗", "高",
+    "林",
+];
 const MALE: &[&str] = &["建国", "志强", "国华", "永红", "德明", "春生", "海军", "小龙", "文斌", "家豪", "宇航", "子轩"];
-const FEMALE: &[&str] = &["秀英", "桂兰", "玉梅", "春花", "丽华", "小红", "美玲", "慧敏", "雨涵", "欣怡", "梓涵", "思琪"];
+const FEMALE: &[&str] =
+    &["秀英", "桂兰", "玉梅", "春花", "丽华", "小红", "美玲", "慧敏", "雨涵", "欣怡", "梓涵", "思琪"];
 const HAMLETS: &[&str] = &["上屯", "下屯", "中寨", "坡头", "河边"];
 const PROBLEMS: &[(&str, AssuranceKind)] = &[
     ("房屋漏雨，需维修", AssuranceKind::Housing),
@@ -98,6 +128,13 @@ const PROBLEMS: &[(&str, AssuranceKind)] = &[
 /// Runs the demo: builds the county if this data directory has none yet, prints the accounts, then serves.
 pub fn run(opts: Options) -> Result<(), String> {
     std::fs::create_dir_all(&opts.data).map_err(|e| format!("{}: {e}", opts.data.display()))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     let storage: SharedStorage = Arc::new(SqliteStorage::open(&opts.data).map_err(|e| e.to_string())?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -271,15 +308,25 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
             // Priority groups are contracted first; a few are not yet ("签约率" gaps), others sometimes.
             let p = if priority { 0.9 } else { 0.35 };
             if rng.random_bool(p) {
-                m.contract = Some(DoctorContract { team: h.doctor_team.clone(), signed_date: signed.clone(), renewal_date: None });
+                m.contract = Some(DoctorContract {
+                    team: h.doctor_team.clone(),
+                    signed_date: signed.clone(),
+                    renewal_date: None,
+                });
             }
         }
         helpers[helper].households.push(h);
     }
 
     // Accounts for every role.
-    let mut users = vec![DemoUser { name: "admin".into(), role: Role::Admin, team: None, password: "admin-2026".into() }];
-    users.push(DemoUser { name: "county".into(), role: Role::Supervisor, team: None, password: "supervise-2026".into() });
+    let mut users =
+        vec![DemoUser { name: "admin".into(), role: Role::Admin, team: None, password: "admin-2026".into() }];
+    users.push(DemoUser {
+        name: "county".into(),
+        role: Role::Supervisor,
+        team: None,
+        password: "supervise-2026".into(),
+    });
     for t in 0..plan.townships {
         users.push(DemoUser {
             name: format!("sup{}", t + 1),
@@ -363,7 +410,8 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
                 conflict_households.push((work.user.clone(), h.id.clone()));
             }
         }
-        let (limit, bar, counts, url, dir) = (limit.clone(), bar.clone(), counts.clone(), url.to_string(), devices.clone());
+        let (limit, bar, counts, url, dir) =
+            (limit.clone(), bar.clone(), counts.clone(), url.to_string(), devices.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
             helper_device(work, &dir, &url, today, bar, counts).await
@@ -377,7 +425,8 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
     bar.set_message("doctors record and sync");
     let mut tasks = Vec::new();
     for (i, work) in teams.into_iter().enumerate() {
-        let (limit, bar, counts, url, dir) = (limit.clone(), bar.clone(), counts.clone(), url.to_string(), devices.clone());
+        let (limit, bar, counts, url, dir) =
+            (limit.clone(), bar.clone(), counts.clone(), url.to_string(), devices.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
             doctor_device(work, i as u64, &dir, &url, today, bar, counts).await
@@ -394,7 +443,15 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
     }
     bar.finish_with_message("built");
     let (households, members, visits, screenings) = *counts.lock().map_err(|e| e.to_string())?;
-    Ok(Built { size: opts.size, users, households, members, visits, screenings, build_seconds: started.elapsed().as_secs_f64() })
+    Ok(Built {
+        size: opts.size,
+        users,
+        households,
+        members,
+        visits,
+        screenings,
+        build_seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 fn samples_age(birth: &str, today: NaiveDate) -> i32 {
@@ -463,8 +520,14 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
             m.conditions.push(Condition::Cataract);
         }
         if rng.random_bool(0.04) {
-            let kinds = [DisabilityKind::Physical, DisabilityKind::Visual, DisabilityKind::Hearing, DisabilityKind::Intellectual];
-            m.disability = Some(Disability { kind: kinds[rng.random_range(0..kinds.len())], grade: rng.random_range(1..=4) });
+            let kinds = [
+                DisabilityKind::Physical,
+                DisabilityKind::Visual,
+                DisabilityKind::Hearing,
+                DisabilityKind::Intellectual,
+            ];
+            m.disability =
+                Some(Disability { kind: kinds[rng.random_range(0..kinds.len())], grade: rng.random_range(1..=4) });
         }
         if m.sex == Sex::Female && (20..=38).contains(&age) && rng.random_bool(0.08) {
             m.pregnant = true;
@@ -477,7 +540,11 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
         (PovertyStatus::Ordinary, vec![], None)
     } else if roll < 0.62 {
         let d = format!("{}-05-01", rng.random_range(2014..=2016));
-        (PovertyStatus::RegisteredPoor, vec![transition(&d, TransitionEvent::Identified, PovertyStatus::RegisteredPoor)], None)
+        (
+            PovertyStatus::RegisteredPoor,
+            vec![transition(&d, TransitionEvent::Identified, PovertyStatus::RegisteredPoor)],
+            None,
+        )
     } else if roll < 0.85 {
         let d = format!("{}-05-01", rng.random_range(2014..=2016));
         let e = format!("{}-11-20", rng.random_range(2018..=2020));
@@ -492,7 +559,14 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
     } else if roll < 0.94 {
         let e = format!("{}-11-20", rng.random_range(2018..=2020));
         let m = format!("{}-04-10", rng.random_range(2022..=today.year()));
-        let levels = [AlertLevel::Red, AlertLevel::Yellow, AlertLevel::Yellow, AlertLevel::Blue, AlertLevel::Blue, AlertLevel::Blue];
+        let levels = [
+            AlertLevel::Red,
+            AlertLevel::Yellow,
+            AlertLevel::Yellow,
+            AlertLevel::Blue,
+            AlertLevel::Blue,
+            AlertLevel::Blue,
+        ];
         (
             PovertyStatus::Monitored,
             vec![
@@ -512,7 +586,11 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
     let mut risk_causes = Vec::new();
     if status != PovertyStatus::Ordinary {
         let causes = RiskCause::ALL;
-        risk_causes.push(if members.iter().any(|m| !m.conditions.is_empty()) { RiskCause::Illness } else { causes[rng.random_range(0..causes.len())] });
+        risk_causes.push(if members.iter().any(|m| !m.conditions.is_empty()) {
+            RiskCause::Illness
+        } else {
+            causes[rng.random_range(0..causes.len())]
+        });
         if rng.random_bool(0.3) {
             let c = causes[rng.random_range(0..causes.len())];
             if !risk_causes.contains(&c) {
@@ -601,7 +679,8 @@ fn day_in(rng: &mut StdRng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
 }
 
 fn open_store(dir: &Path, name: &str) -> Result<Mutex<Store>, String> {
-    let store = Store::open(&dir.join(format!("{name}.db")), &[7u8; 32], &format!("{name}-phone")).map_err(|e| e.to_string())?;
+    let store = Store::open(&dir.join(format!("{name}.db")), &[7u8; 32], &format!("{name}-phone"))
+        .map_err(|e| e.to_string())?;
     // A simulated phone has no power to lose: skip the fsync of each write (the server keeps its own settings).
     store.conn().pragma_update(None, "synchronous", "OFF").map_err(|e| e.to_string())?;
     Ok(Mutex::new(store))
@@ -682,7 +761,14 @@ async fn helper_device(
     Ok(())
 }
 
-fn helper_visit(rng: &mut StdRng, h: &Household, user: &str, kind: VisitKind, date: NaiveDate, today: NaiveDate) -> Visit {
+fn helper_visit(
+    rng: &mut StdRng,
+    h: &Household,
+    user: &str,
+    kind: VisitKind,
+    date: NaiveDate,
+    today: NaiveDate,
+) -> Visit {
     let mut problems = HashMap::new();
     let mut findings = ok_assurances();
     if rng.random_bool(0.07) {
@@ -717,7 +803,8 @@ fn helper_visit(rng: &mut StdRng, h: &Household, user: &str, kind: VisitKind, da
             },
         );
     }
-    let satisfaction = [Satisfaction::VerySatisfied, Satisfaction::Satisfied, Satisfaction::Satisfied, Satisfaction::Neutral];
+    let satisfaction =
+        [Satisfaction::VerySatisfied, Satisfaction::Satisfied, Satisfaction::Satisfied, Satisfaction::Neutral];
     Visit {
         id: new_id(),
         household_id: h.id.clone(),
@@ -734,7 +821,11 @@ fn helper_visit(rng: &mut StdRng, h: &Household, user: &str, kind: VisitKind, da
         measures_delivered: vec![],
         policy_explained: true,
         satisfaction: Some(satisfaction[rng.random_range(0..satisfaction.len())]),
-        note: if kind == VisitKind::Verification { "动态调整核查".into() } else { "入户走访，了解生产生活情况".into() },
+        note: if kind == VisitKind::Verification {
+            "动态调整核查".into()
+        } else {
+            "入户走访，了解生产生活情况".into()
+        },
         gps: None,
         signed_by_household: rng.random_bool(0.9),
         deleted: false,
@@ -791,9 +882,11 @@ async fn doctor_device(
                     if date > today {
                         continue;
                     }
-                    let sys = if hyp { normal(&mut rng, 148.0, 18.0) } else { normal(&mut rng, 121.0, 13.0) }.clamp(85.0, 215.0);
+                    let sys = if hyp { normal(&mut rng, 148.0, 18.0) } else { normal(&mut rng, 121.0, 13.0) }
+                        .clamp(85.0, 215.0);
                     let dia_bp = (sys * 0.62 + normal(&mut rng, 0.0, 6.0)).clamp(50.0, sys - 20.0);
-                    let glucose = if dia { normal(&mut rng, 8.6, 2.8) } else { normal(&mut rng, 5.3, 0.6) }.clamp(3.0, 25.0);
+                    let glucose =
+                        if dia { normal(&mut rng, 8.6, 2.8) } else { normal(&mut rng, 5.3, 0.6) }.clamp(3.0, 25.0);
                     let mut sc = Screening {
                         id: new_id(),
                         household_id: h.id.clone(),
@@ -807,7 +900,14 @@ async fn doctor_device(
                         heart_rate: Some(normal(&mut rng, 76.0, 8.0).round()),
                         glucose: Some((glucose * 10.0).round() / 10.0),
                         glucose_kind: doorstep_core::model::GlucoseKind::Fasting,
-                        height_cm: Some(if m.sex == Sex::Male { normal(&mut rng, 167.0, 6.0) } else { normal(&mut rng, 156.0, 5.0) }.round()),
+                        height_cm: Some(
+                            if m.sex == Sex::Male {
+                                normal(&mut rng, 167.0, 6.0)
+                            } else {
+                                normal(&mut rng, 156.0, 5.0)
+                            }
+                            .round(),
+                        ),
                         weight_kg: Some(normal(&mut rng, 60.0, 9.0).clamp(38.0, 110.0).round()),
                         waist_cm: None,
                         findings: String::new(),
@@ -826,7 +926,10 @@ async fn doctor_device(
                     screenings += 1;
                 }
                 // Follow-ups of contracted chronic patients every ~90 days, some late or missed.
-                let chronic = m.conditions.iter().any(|c| matches!(c, Condition::Hypertension | Condition::Diabetes | Condition::SevereMental));
+                let chronic = m
+                    .conditions
+                    .iter()
+                    .any(|c| matches!(c, Condition::Hypertension | Condition::Diabetes | Condition::SevereMental));
                 let mut dates = Vec::new();
                 if chronic && m.contract.is_some() {
                     let mut d = today - Duration::days(365) + Duration::days(rng.random_range(0..60));

@@ -1,0 +1,575 @@
+//! The supervisors' pages and ledgers over real HTTP: the real `doorstep-server` binary, a small demo county built
+//! by its `demo` command (simulated devices syncing over HTTP), and a browser-like client that keeps cookies.
+//!
+//! The county is built once per run; each test serves its own copy (`VACUUM INTO`) so tests that change data
+//! (disable a user, edit a household) never disturb the others.
+
+mod common;
+
+use common::{Server, BIN};
+use doorstep_core::model::Household;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The small demo county, built once for the whole run.
+fn county() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("doorstep-web-county-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut child = Command::new(BIN)
+            .args(["demo", "--size", "small", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut ready = false;
+        // Bounded: the demo prints a fixed number of lines before "listening on".
+        for line in BufReader::new(stdout).lines().take(200) {
+            let Ok(line) = line else { break };
+            if line.starts_with("listening on ") {
+                ready = true;
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(ready, "the demo did not finish building");
+        dir
+    })
+}
+
+/// A fresh copy of the county's database in its own directory.
+fn copy_of_county() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conn = rusqlite::Connection::open(county().join("doorstep.db")).expect("open county");
+    conn.execute("VACUUM INTO ?1", [dir.path().join("doorstep.db").to_string_lossy().to_string()]).expect("copy");
+    dir
+}
+
+/// A browser: keeps cookies, follows no redirects (tests look at them).
+struct Browser {
+    http: reqwest::Client,
+    url: String,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+    bytes: Vec<u8>,
+}
+
+impl Page {
+    fn location(&self) -> String {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    }
+
+    /// The value of a hidden form field.
+    fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = self.body.find(&marker).unwrap_or_else(|| panic!("no field {name}"));
+        let rest = &self.body[at + marker.len()..];
+        rest[..rest.find('"').expect("closing quote")].to_string()
+    }
+
+    /// Household ids linked from the page, in order.
+    fn household_ids(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = self.body.as_str();
+        while let Some(at) = rest.find("/household/") {
+            let id: String = rest[at + 11..].chars().take_while(|c| c.is_ascii_hexdigit() || *c == '-').collect();
+            if id.len() == 36 && !out.contains(&id) {
+                out.push(id);
+            }
+            rest = &rest[at + 11..];
+        }
+        out
+    }
+}
+
+impl Browser {
+    fn new(url: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .expect("client");
+        Self { http, url: url.to_string(), cookies: HashMap::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&mut self, res: reqwest::Response) -> Page {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        for c in headers.get_all("set-cookie") {
+            let c = c.to_str().unwrap_or_default();
+            let pair = c.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() || c.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        let bytes = res.bytes().await.expect("body").to_vec();
+        Page { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("GET");
+        self.finish(res).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+        let res = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        self.finish(res).await
+    }
+
+    /// Signs in through the form, as a person would.
+    async fn sign_in(&mut self, user: &str, password: &str) -> Page {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, 200);
+        let csrf = form.field("csrf");
+        self.post("/login", &[("csrf", &csrf), ("user", user), ("password", password)]).await
+    }
+
+    async fn signed_in(url: &str, user: &str, password: &str) -> Self {
+        let mut b = Self::new(url);
+        let p = b.sign_in(user, password).await;
+        assert_eq!(p.status, 303, "{user} signs in: {}", p.body);
+        assert_eq!(p.location(), "/overview");
+        b
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const SUP: (&str, &str) = ("county", "supervise-2026");
+const ADMIN: (&str, &str) = ("admin", "admin-2026");
+const HELPER_PW: &str = "helper-2026";
+
+fn serve() -> (tempfile::TempDir, Server) {
+    let dir = copy_of_county();
+    let server = Server::start(dir.path());
+    (dir, server)
+}
+
+#[tokio::test]
+async fn sign_in_page_is_chinese_by_default_and_english_on_request() {
+    let (_d, server) = serve();
+    let mut b = Browser::new(&server.url);
+    let zh = b.get("/login").await;
+    assert_eq!(zh.status, 200);
+    assert!(zh.body.contains("<html lang=\"zh\">") && zh.body.contains("用户名") && zh.body.contains("密码"));
+    let en = b.get("/login?lang=en").await;
+    assert!(en.body.contains("User name") && en.body.contains("Sign in"), "{}", en.body);
+    assert_eq!(b.cookies.get("ds_lang").map(String::as_str), Some("en"), "the choice is kept in a cookie");
+    let again = b.get("/login").await;
+    assert!(again.body.contains("User name"), "the cookie keeps English");
+    // Unsigned visitors are sent to the sign-in page.
+    let mut anon = Browser::new(&server.url);
+    let p = anon.get("/overview").await;
+    assert_eq!((p.status, p.location().as_str()), (303, "/login"));
+}
+
+#[tokio::test]
+async fn sign_in_needs_the_csrf_token_and_the_right_password() {
+    let (_d, server) = serve();
+    let mut b = Browser::new(&server.url);
+    let _ = b.get("/login").await;
+    let forged = b.post("/login", &[("csrf", "0000"), ("user", SUP.0), ("password", SUP.1)]).await;
+    assert_eq!(forged.status, 403, "a form without the matching token is refused");
+    let wrong = b.sign_in(SUP.0, "not-the-password").await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("用户名或密码错误"));
+    let ok = b.sign_in(SUP.0, SUP.1).await;
+    assert_eq!(ok.status, 303);
+    let cookie = ok
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_string())
+        .find(|c| c.starts_with("ds_session="));
+    let cookie = cookie.expect("a session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"), "{cookie}");
+    // Logging out needs the CSRF token too, and ends the session.
+    let overview = b.get("/overview").await;
+    let csrf = overview.field("csrf");
+    assert_eq!(b.post("/logout", &[("csrf", "nope")]).await.status, 403);
+    assert_eq!(b.post("/logout", &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(b.get("/overview").await.location(), "/login");
+}
+
+#[tokio::test]
+async fn overview_shows_the_supervisors_area_in_chinese_and_english() {
+    let (_d, server) = serve();
+    let mut b = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let p = b.get("/overview").await;
+    assert_eq!(p.status, 200);
+    for text in [
+        "本月走访覆盖率",
+        "按行政村走访覆盖率",
+        "逾期未走访",
+        "家庭医生签约率",
+        "65岁及以上老人",
+        "本年度体检率",
+        "高血压患者血压控制率",
+        "监测户与边缘户",
+        "未解决问题",
+        "建档立卡人口医保参保率",
+        "石门村",
+        "河口镇",
+        "<svg",
+    ] {
+        assert!(p.body.contains(text), "overview lacks {text}");
+    }
+    assert!(p.body.contains("<span class=\"big\">72</span>"), "72 households in the county");
+    let csp = p.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("http"), "{csp}");
+    assert!(!p.body.contains("<script") && !p.body.contains("src=\"http") && !p.body.contains("href=\"http"));
+    let en = b.get("/overview?lang=en").await;
+    for text in [
+        "Visit coverage this month",
+        "Overdue households",
+        "Family-doctor contract coverage",
+        "Aged 65+",
+        "Blood-pressure control",
+        "Open problems",
+        "Insurance enrolment",
+    ] {
+        assert!(en.body.contains(text), "English overview lacks {text}");
+    }
+    // A township supervisor sees only their township.
+    let mut t = Browser::signed_in(&server.url, "sup1", SUP.1).await;
+    let p = t.get("/overview").await;
+    assert!(p.body.contains("<span class=\"big\">24</span>"), "24 households in 石门镇");
+    assert!(p.body.contains("石门村") && !p.body.contains("河口村"));
+}
+
+#[tokio::test]
+async fn overview_filters_by_township_village_and_month() {
+    let (_d, server) = serve();
+    let mut b = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let t = b.get(&format!("/overview?township={}", enc("青山乡"))).await;
+    assert!(t.body.contains("<span class=\"big\">24</span>"));
+    assert!(t.body.contains("/village/") && !t.body.contains(">石门村</a>"));
+    let v = b.get(&format!("/overview?village={}", enc("石门村"))).await;
+    assert!(v.body.contains("<span class=\"big\">12</span>"), "one village of 12 households");
+    let m = b.get("/overview?month=2026-05").await;
+    assert!(m.body.contains("(2026-05)") && m.body.contains("value=\"2026-05\""));
+    let bad = b.get("/overview?asof=yesterday").await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn village_page_lists_households_and_leads_to_them() {
+    let (_d, server) = serve();
+    let mut b = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let v = b.get(&format!("/village/{}", enc("石门村"))).await;
+    assert_eq!(v.status, 200);
+    assert!(v.body.contains("行政村: 石门村") && v.body.contains("户数: 12"));
+    let ids = v.household_ids();
+    assert!(ids.len() >= 12, "{ids:?}");
+    let h = b.get(&format!("/household/{}", ids[0])).await;
+    assert_eq!(h.status, 200);
+    assert!(h.body.contains("石门村") && h.body.contains("走访记录"));
+    assert_eq!(b.get(&format!("/village/{}", enc("没有这个村"))).await.status, 404);
+    let en = b.get(&format!("/village/{}?lang=en", enc("石门村"))).await;
+    assert!(en.body.contains("Village: 石门村") && en.body.contains("Households: 12"));
+}
+
+#[tokio::test]
+async fn helper_page_lists_the_helpers_households() {
+    let (_d, server) = serve();
+    let mut b = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let p = b.get("/helper/helper01").await;
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body.contains("帮扶责任人: helper01") && p.body.contains("户数: 24"),
+        "{}",
+        &p.body[..2000.min(p.body.len())]
+    );
+    assert!(p.body.contains("本月走访") && p.body.contains("逾期未走访"));
+    let en = b.get("/helper/helper01?lang=en").await;
+    assert!(en.body.contains("Helper: helper01") && en.body.contains("Visits this month"));
+}
+
+async fn household_of(b: &mut Browser, helper: &str) -> String {
+    let p = b.get(&format!("/helper/{helper}")).await;
+    p.household_ids().into_iter().next().unwrap_or_else(|| panic!("{helper} has households"))
+}
+
+#[tokio::test]
+async fn household_page_masks_ids_by_role_and_shows_history_and_conflicts() {
+    let (_d, server) = serve();
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    // The demo edits the second household of helper01 on two devices at once: a conflict on its phone.
+    let helper_page = sup.get("/helper/helper01").await;
+    let ids = helper_page.household_ids();
+    let mut conflicted = None;
+    for id in &ids {
+        let p = sup.get(&format!("/household/{id}")).await;
+        if p.body.contains("13900000001") && p.body.contains("13900000002") {
+            conflicted = Some((id.clone(), p));
+            break;
+        }
+    }
+    let (id, p) = conflicted.expect("a household with a conflict");
+    assert!(p.body.contains("未解决的冲突") && p.body.contains("phone"));
+    assert!(p.body.contains("字段修改记录") && p.body.contains("helper01-phone") && p.body.contains("服务器收到时间"));
+    assert!(p.body.contains("贫困状态变化") || p.body.contains("无"));
+    let full_id = nid_cells(&p.body);
+    assert!(!full_id.is_empty() && full_id.iter().all(|c| c.len() == 18 && !c.contains('*')), "{full_id:?}");
+    let mut helper = Browser::signed_in(&server.url, "helper01", HELPER_PW).await;
+    let hp = helper.get(&format!("/household/{id}")).await;
+    assert_eq!(hp.status, 200);
+    let masked = nid_cells(&hp.body);
+    assert!(!masked.is_empty() && masked.iter().all(|c| c.contains("************")), "{masked:?}");
+    let en = helper.get(&format!("/household/{id}?lang=en")).await;
+    assert!(
+        en.body.contains("Unresolved conflicts") && en.body.contains("Field history") && en.body.contains("Members")
+    );
+}
+
+fn nid_cells(body: &str) -> Vec<String> {
+    body.split("<td class=\"nid\">").skip(1).map(|s| s[..s.find('<').unwrap_or(0)].to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_helper_cannot_open_another_helpers_household() {
+    let (_d, server) = serve();
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let theirs = household_of(&mut sup, "helper02").await;
+    let own = household_of(&mut sup, "helper01").await;
+    let mut h1 = Browser::signed_in(&server.url, "helper01", HELPER_PW).await;
+    assert_eq!(h1.get(&format!("/household/{own}")).await.status, 200);
+    let refused = h1.get(&format!("/household/{theirs}")).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("无权查看") && !refused.body.contains("13"));
+    // Their overview and ledgers hold only their own households.
+    let o = h1.get("/overview").await;
+    assert!(o.body.contains("<span class=\"big\">24</span>"));
+    let csv = h1.get("/ledger/households.csv").await;
+    assert!(!csv.body.contains("helper02"));
+}
+
+#[tokio::test]
+async fn an_inspectors_grant_stops_at_its_expiry() {
+    let (_d, server) = serve();
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    // inspector1 may see 石门村 (and the last village) for 30 more days; inspector2's grant on 白沙村 ended yesterday.
+    let granted = sup.get(&format!("/village/{}", enc("石门村"))).await.household_ids()[0].clone();
+    let expired = sup.get(&format!("/village/{}", enc("白沙村"))).await.household_ids()[0].clone();
+    let mut i1 = Browser::signed_in(&server.url, "inspector1", "inspect-2026").await;
+    assert_eq!(i1.get(&format!("/household/{granted}")).await.status, 200);
+    assert_eq!(i1.get(&format!("/household/{expired}")).await.status, 403);
+    let mut i2 = Browser::signed_in(&server.url, "inspector2", "inspect-2026").await;
+    assert_eq!(i2.get(&format!("/household/{expired}")).await.status, 403, "the grant ended");
+    let o = i2.get("/overview").await;
+    assert!(o.body.contains("<span class=\"big\">0</span>"), "nothing visible after expiry");
+    // Renewing it (as a supervisor, on the grants page) opens the village again.
+    let page = sup.get("/admin/grants").await;
+    assert!(page.body.contains("inspector2") && page.body.contains("已过期"));
+    let csrf = page.field("csrf");
+    let until = (chrono::Local::now().date_naive() + chrono::Duration::days(7)).format("%Y-%m-%d").to_string();
+    let r = sup
+        .post("/admin/grants", &[("csrf", &csrf), ("user", "inspector2"), ("village", "白沙村"), ("until", &until)])
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(i2.get(&format!("/household/{expired}")).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_signed_out() {
+    let (_d, server) = serve();
+    let mut helper = Browser::signed_in(&server.url, "helper03", HELPER_PW).await;
+    assert_eq!(helper.get("/overview").await.status, 200);
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    let users = admin.get("/admin/users").await;
+    assert!(users.body.contains("helper03"));
+    let csrf = users.field("csrf");
+    assert_eq!(
+        admin.post("/admin/users", &[("op", "disable"), ("name", "helper03")]).await.status,
+        403,
+        "no CSRF token"
+    );
+    let r = admin.post("/admin/users", &[("csrf", &csrf), ("op", "disable"), ("name", "helper03")]).await;
+    assert_eq!(r.status, 303);
+    let p = helper.get("/overview").await;
+    assert_eq!((p.status, p.location().as_str()), (303, "/login"), "the session stops at once");
+    assert_eq!(Browser::new(&server.url).sign_in("helper03", HELPER_PW).await.status, 401);
+    let audit = admin.get("/admin/audit").await;
+    assert!(audit.body.contains("user.disable") && audit.body.contains("helper03"));
+}
+
+fn csv_rows(p: &Page) -> Vec<Vec<String>> {
+    assert!(p.bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with a byte-order mark");
+    let mut r = csv::Reader::from_reader(&p.bytes[3..]);
+    let mut rows = vec![r.headers().expect("header").iter().map(String::from).collect::<Vec<_>>()];
+    for rec in r.records() {
+        rows.push(rec.expect("row").iter().map(String::from).collect());
+    }
+    rows
+}
+
+#[tokio::test]
+async fn ledgers_are_csv_with_bom_for_the_filter_and_masked_by_role() {
+    let (_d, server) = serve();
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let village = format!("village={}", enc("石门村"));
+    let h = sup.get(&format!("/ledger/households.csv?{village}")).await;
+    assert_eq!(h.status, 200);
+    assert!(h.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().starts_with("text/csv"));
+    assert!(h.headers.get("content-disposition").is_some());
+    let rows = csv_rows(&h);
+    assert_eq!(rows[0][0], "户编号");
+    assert!(rows.len() > 12, "one line per member of 12 households");
+    assert!(rows[1..].iter().all(|r| r[2] == "石门村"));
+    let nid = rows[0].iter().position(|c| c == "身份证号").expect("ID column");
+    assert!(rows[1..].iter().all(|r| r[nid].len() == 18 && !r[nid].contains('*')), "supervisors see full numbers");
+
+    let v = csv_rows(&sup.get("/ledger/visits.csv").await);
+    assert_eq!(v[0][0], "日期");
+    let month = chrono::Local::now().format("%Y-%m").to_string();
+    assert!(v.len() > 1 && v[1..].iter().all(|r| r[0].starts_with(&month)), "visits of this month");
+    let s = csv_rows(&sup.get("/ledger/screenings.csv").await);
+    assert!(s[0].contains(&"血压分级".to_string()) && s.len() > 10);
+    let p = csv_rows(&sup.get("/ledger/problems.csv").await);
+    assert!(p[0].contains(&"问题".to_string()) && p.len() > 1);
+
+    let en = csv_rows(&sup.get("/ledger/households.csv?lang=en").await);
+    assert_eq!(en[0][0], "Number");
+    let mut helper = Browser::signed_in(&server.url, "helper01", HELPER_PW).await;
+    let hrows = csv_rows(&helper.get("/ledger/households.csv").await);
+    assert!(hrows.len() > 24);
+    assert!(hrows[1..].iter().all(|r| r[nid].contains("************")), "helpers see masked numbers");
+    let hs = csv_rows(&helper.get("/ledger/screenings.csv").await);
+    let col = hs[0].iter().position(|c| c == "身份证号").expect("ID column");
+    assert!(hs[1..].iter().all(|r| r[col].contains('*')));
+    assert_eq!(helper.get("/ledger/other.csv").await.status, 404);
+}
+
+#[tokio::test]
+async fn admin_pages_show_users_assignments_rules_grants_review_and_audit() {
+    let (_d, server) = serve();
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    let users = admin.get("/admin/users").await;
+    assert!(users.body.contains("helper01") && users.body.contains("检查员") && users.body.contains("新增用户"));
+    let a = admin.get("/admin/assignments").await;
+    assert!(a.body.contains("石门镇") && a.body.contains("24 户"), "county and helper assignments");
+    let rules = admin.get("/admin/rules").await;
+    assert!(
+        rules.body.contains("每户每月走访次数")
+            && rules.body.contains("name=\"monthly_visits\" type=\"number\" min=\"0\" value=\"1\"")
+    );
+    let csrf = rules.field("csrf");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("monthly_visits", "2"),
+        ("monitored_monthly_visits", "2"),
+        ("edge_monthly_visits", "2"),
+        ("hypertension_followup_days", "90"),
+        ("diabetes_followup_days", "90"),
+        ("mental_followup_days", "90"),
+        ("lookahead_days", "7"),
+    ];
+    assert_eq!(admin.post("/admin/rules", &form).await.status, 303);
+    assert!(admin
+        .get("/admin/rules")
+        .await
+        .body
+        .contains("name=\"monthly_visits\" type=\"number\" min=\"0\" value=\"2\""));
+    let grants = admin.get("/admin/grants").await;
+    assert!(grants.body.contains("inspector1") && grants.body.contains("石门村"));
+    let review = admin.get("/admin/review?period=2026-10").await;
+    assert!(review.body.contains("动态调整 2026-10") && review.body.contains("已核查"));
+    let en = admin.get("/admin/review?period=2026-04&lang=en").await;
+    assert!(en.body.contains("Dynamic review 2026-04") && en.body.contains("Reviewed"));
+    let audit = admin.get("/admin/audit").await;
+    assert!(audit.body.contains("rules.set") && audit.body.contains("grant.inspector"));
+    // Not for helpers.
+    let mut helper = Browser::signed_in(&server.url, "helper01", HELPER_PW).await;
+    assert_eq!(helper.get("/admin/users").await.status, 403);
+    assert_eq!(helper.get("/admin/review").await.status, 403);
+}
+
+#[tokio::test]
+async fn as_of_a_past_day_shows_that_days_values() {
+    // Pretend everything in the county reached the server three days ago.
+    let dir = copy_of_county();
+    let db = rusqlite::Connection::open(dir.path().join("doorstep.db")).expect("open");
+    db.execute("UPDATE changes SET received_ms = received_ms - 3 * 86400000", []).expect("backdate");
+    db.execute("UPDATE assignments SET created_ms = created_ms - 3 * 86400000", []).expect("backdate");
+    drop(db);
+    let server = Server::start(dir.path());
+    let past = (chrono::Local::now().date_naive() - chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
+
+    // Today, helper01's phone edits the phone number of a household, and syncs.
+    let device = tempfile::tempdir().expect("device dir");
+    let store = std::sync::Mutex::new(
+        doorstep_core::store::Store::open(&device.path().join("s.db"), &[1; 32], "test-phone").expect("store"),
+    );
+    let client = doorstep_core::sync::Client::new(Default::default()).expect("client");
+    client.login(&store, &server.url, "helper01", HELPER_PW).await.expect("login");
+    client.sync_once(&store, &mut |_| {}).await.expect("pull");
+    let id: String = store
+        .lock()
+        .unwrap()
+        .conn()
+        .query_row("SELECT doc_id FROM ix_households ORDER BY number LIMIT 1", [], |r| r.get(0))
+        .expect("a household");
+    let mut h: Household = store.lock().unwrap().get(&id).expect("household");
+    let old_phone = h.phone.clone();
+    h.phone = "13712345678".into();
+    store.lock().unwrap().put(&h, &chrono::Local::now().format("%Y-%m-%d").to_string()).expect("edit");
+    client.sync_once(&store, &mut |_| {}).await.expect("push");
+
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let now = sup.get(&format!("/household/{id}")).await;
+    assert!(now.body.contains("<td id=\"phone\">13712345678</td>"), "today's value");
+    let then = sup.get(&format!("/household/{id}?asof={past}")).await;
+    assert_eq!(then.status, 200);
+    assert!(then.body.contains(&format!("<td id=\"phone\">{old_phone}</td>")), "the value of {past}");
+    assert!(!then.body.contains("13712345678"), "nothing received after that day");
+    assert!(then.body.contains(&format!("{past}")), "the page says which day it shows");
+    let before = sup.get(&format!("/household/{id}?asof=2020-01-01")).await;
+    assert!(before.body.contains("id=\"not-known\""), "not yet received on that day");
+    // The overview as of that day counts the same households; a day before anything arrived counts none.
+    let o = sup.get(&format!("/overview?asof={past}")).await;
+    assert!(o.body.contains("<span class=\"big\">72</span>"));
+    let o = sup.get("/overview?asof=2020-01-01").await;
+    assert!(o.body.contains("<span class=\"big\">0</span>"));
+}
