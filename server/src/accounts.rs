@@ -53,7 +53,8 @@ pub fn add_user(storage: &dyn Storage, name: &str, role: Role, team: Option<Stri
         return invalid("password: must be at least 8 characters");
     }
     let password_hash = auth::hash_password(password).map_err(AccountsError::Invalid)?;
-    let user = User { name: name.into(), role, team: team.clone(), password_hash, disabled: false, created_ms: now_ms() };
+    let user =
+        User { name: name.into(), role, team: team.clone(), password_hash, disabled: false, created_ms: now_ms() };
     storage.add_user(&user)?;
     audit(storage, "user.add", format!("{name} role={} team={}", role.code(), team.unwrap_or_default()))
 }

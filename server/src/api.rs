@@ -128,9 +128,10 @@ impl ApiError {
             ApiError::BadRequest(m) => (format!("Bad request: {m}"), format!("请求无效：{m}")),
             ApiError::Unauthorized => ("Please sign in.".into(), "请先登录。".into()),
             ApiError::WrongPassword => ("Wrong user name or password.".into(), "用户名或密码错误。".into()),
-            ApiError::TokenRevoked => {
-                ("This device's sign-in was revoked; sign in again.".into(), "本设备的登录已被撤销，请重新登录。".into())
-            }
+            ApiError::TokenRevoked => (
+                "This device's sign-in was revoked; sign in again.".into(),
+                "本设备的登录已被撤销，请重新登录。".into(),
+            ),
             ApiError::AccountDisabled => ("This account is disabled.".into(), "该账号已停用。".into()),
             ApiError::Forbidden(m) => (format!("Not allowed: {m}"), format!("无权操作：{m}")),
             ApiError::OutOfScope(id) => (

@@ -128,7 +128,9 @@ enum GrantOp {
 enum DeviceOp {
     List,
     /// Revokes a device's token; its next request is refused.
-    Revoke { device_id: String },
+    Revoke {
+        device_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,8 +182,10 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
     match cli.command {
         Command::Demo { listen, size } => {
             // The demo keeps its county apart from a real server's data unless --data says otherwise.
-            let data = if cli.data == std::path::Path::new("doorstep-data") { PathBuf::from("demo-data") } else { cli.data };
-            doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size }).map_err(AccountsError::Invalid)
+            let data =
+                if cli.data == std::path::Path::new("doorstep-data") { PathBuf::from("demo-data") } else { cli.data };
+            doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size })
+                .map_err(AccountsError::Invalid)
         }
         Command::Serve { listen, max_body } => serve(Config { data_dir: cli.data, listen, max_body }),
         Command::User { op } => {
@@ -267,7 +271,9 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                         lookahead_days,
                     };
                     if update == RulesUpdate::default() {
-                        return Err(AccountsError::Invalid("give at least one rule to set, e.g. --monthly-visits 2".into()));
+                        return Err(AccountsError::Invalid(
+                            "give at least one rule to set, e.g. --monthly-visits 2".into(),
+                        ));
                     }
                     accounts::set_rules(&s, CONSOLE, &update)?
                 }

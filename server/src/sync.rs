@@ -67,8 +67,9 @@ fn parse(changes: &[WireChange]) -> Result<Vec<Group>> {
         };
         match index.get(w.doc_id.as_str()) {
             Some(&g) if groups[g].kind != kind => {
-                return Err(Refusal::BadChange(format!("changes[{i}].kind: {} differs within {}", w.kind, w.doc_id))
-                    .into());
+                return Err(
+                    Refusal::BadChange(format!("changes[{i}].kind: {} differs within {}", w.kind, w.doc_id)).into()
+                );
             }
             Some(&g) => groups[g].changes.push(parsed),
             None => {
@@ -185,7 +186,10 @@ fn ingest(
         }
         for helper in &helpers {
             if tx.add_assignment(helper, id)? {
-                tx.scope_event(&ScopeEvent { subject: Subject::User(helper.clone()), target: Target::Household(id.clone()) })?;
+                tx.scope_event(&ScopeEvent {
+                    subject: Subject::User(helper.clone()),
+                    target: Target::Household(id.clone()),
+                })?;
             }
         }
         tx.move_dependents(id, &placement)?;
@@ -253,8 +257,7 @@ pub fn pull(storage: &dyn Storage, mut query: PullQuery, max_bytes: u32) -> Resu
         (head, candidates) = storage.pull_candidates(&query)?;
     }
     let plan = plan_page(candidates, head, max_bytes as u64);
-    let snapshot_ids: Vec<String> =
-        plan.items.iter().filter(|i| i.snapshot).map(|i| i.doc_id.clone()).collect();
+    let snapshot_ids: Vec<String> = plan.items.iter().filter(|i| i.snapshot).map(|i| i.doc_id.clone()).collect();
     let change_seqs: Vec<u64> = plan.items.iter().filter(|i| !i.snapshot).map(|i| i.seq).collect();
     let mut snapshots: HashMap<String, Vec<u8>> =
         storage.docs(&snapshot_ids)?.into_iter().map(|d| (d.id, d.bytes)).collect();
@@ -263,7 +266,12 @@ pub fn pull(storage: &dyn Storage, mut query: PullQuery, max_bytes: u32) -> Resu
     let mut at: HashMap<String, usize> = HashMap::new();
     for item in plan.items {
         let slot = *at.entry(item.doc_id.clone()).or_insert_with(|| {
-            docs.push(WireDoc { doc_id: item.doc_id.clone(), kind: item.kind.code().into(), snapshot: None, changes: vec![] });
+            docs.push(WireDoc {
+                doc_id: item.doc_id.clone(),
+                kind: item.kind.code().into(),
+                snapshot: None,
+                changes: vec![],
+            });
             docs.len() - 1
         });
         if item.snapshot {
@@ -363,7 +371,8 @@ mod tests {
         let plan = plan_page(c.clone(), 9, 100);
         assert_eq!(plan.items.len(), 2);
         assert_eq!((plan.cursor, plan.more), (2, true));
-        let gap = plan_page(vec![cand(1, "a", CandidateKind::NewDoc, 90), cand(6, "b", CandidateKind::Change, 90)], 9, 100);
+        let gap =
+            plan_page(vec![cand(1, "a", CandidateKind::NewDoc, 90), cand(6, "b", CandidateKind::Change, 90)], 9, 100);
         assert_eq!((gap.cursor, gap.more), (5, true));
         let all = plan_page(c, 9, 1000);
         assert_eq!((all.cursor, all.more, all.items.len()), (9, false, 3));

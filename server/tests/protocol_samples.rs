@@ -42,7 +42,12 @@ fn sample_response() -> SyncResponse {
     let hash = Change::from_bytes(change).unwrap().hash().0;
     SyncResponse {
         acked: vec![hash],
-        docs: vec![WireDoc { doc_id: DOC_ID.into(), kind: "visit".into(), snapshot: Some(doc.save()), changes: vec![] }],
+        docs: vec![WireDoc {
+            doc_id: DOC_ID.into(),
+            kind: "visit".into(),
+            snapshot: Some(doc.save()),
+            changes: vec![],
+        }],
         cursor: 1,
         more: false,
     }
@@ -73,8 +78,7 @@ fn committed_samples_decode() {
     assert_eq!(decoded.acked, vec![change.hash().0]);
     assert_eq!((decoded.cursor, decoded.more), (1, false));
     let snapshot = decoded.docs[0].snapshot.as_ref().unwrap();
-    let visit: doorstep_core::model::Visit =
-        Document::load(snapshot, &ActorId::random()).unwrap().read().unwrap();
+    let visit: doorstep_core::model::Visit = Document::load(snapshot, &ActorId::random()).unwrap().read().unwrap();
     assert_eq!((visit.id.as_str(), visit.household_id.as_str()), (DOC_ID, HOUSEHOLD_ID));
 }
 

@@ -34,7 +34,10 @@ async fn login_ok_wrong_password_disabled_and_slowed() {
         assert_eq!(status, 401);
     }
     let (status, body) = login_raw(&server.url, "doctor1", PASSWORD).await;
-    assert_eq!((status, body["code"].as_str(), body["retryable"].as_bool()), (429, Some("too_many_attempts"), Some(true)));
+    assert_eq!(
+        (status, body["code"].as_str(), body["retryable"].as_bool()),
+        (429, Some("too_many_attempts"), Some(true))
+    );
     // Another account from the same address is not affected yet.
     login(&server.url, "super1").await;
 }
@@ -56,9 +59,8 @@ async fn push_then_pull_round_trip_and_a_second_push_is_harmless() {
     assert_eq!(phone.store.pending_count().unwrap(), 0);
 
     // The same changes again: acknowledged, nothing new stored (the cursor does not move).
-    let again = sync(&server.url, &phone.token, &SyncRequest { cursor: resp.cursor, max_bytes: 0, changes: pushed })
-        .await
-        .ok();
+    let again =
+        sync(&server.url, &phone.token, &SyncRequest { cursor: resp.cursor, max_bytes: 0, changes: pushed }).await.ok();
     assert_eq!(again.acked.len(), 2);
     assert_eq!((again.cursor, again.docs.len()), (resp.cursor, 0));
 
@@ -108,11 +110,8 @@ async fn out_of_scope_push_is_refused_and_nothing_is_stored() {
     assert_eq!(doctor.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope));
 
     // A helper may not write the schedule rules.
-    let mut rules = doorstep_core::model::RulesDoc {
-        id: SCHEDULE_RULES_ID.into(),
-        rules: Default::default(),
-        deleted: false,
-    };
+    let mut rules =
+        doorstep_core::model::RulesDoc { id: SCHEDULE_RULES_ID.into(), rules: Default::default(), deleted: false };
     rules.rules.monthly_visits = 3;
     let mut helper1 = Phone::login(&server.url, "helper1").await;
     helper1.store.put(&rules, TODAY).unwrap();
@@ -180,7 +179,10 @@ async fn forged_actor_is_refused() {
     second.helper_ids = vec!["helper1".into()];
     let (_, c2) = Document::create(&second, &actor, &author, 2).unwrap();
     let b = login(&server.url, "helper1").await;
-    assert_eq!(sync(&server.url, &b.token, &push(second.id.clone(), c2.bytes)).await.err(), (403, ErrorCode::ForgedActor));
+    assert_eq!(
+        sync(&server.url, &b.token, &push(second.id.clone(), c2.bytes)).await.err(),
+        (403, ErrorCode::ForgedActor)
+    );
 
     let mut admin = Phone::login(&server.url, "admin").await;
     assert_eq!(admin.sync_all(&server.url).await, vec![first.id], "the forged change was not stored");
@@ -209,11 +211,13 @@ async fn unknown_protocol_version_is_426_and_garbage_is_400() {
     let dir = county();
     let server = Server::start(dir.path());
     let a = login(&server.url, "helper1").await;
-    let mut body = protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
+    let mut body =
+        protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
     body[4..6].copy_from_slice(&99u16.to_be_bytes());
     assert_eq!(post_sync_bytes(&server.url, &a.token, body).await.err(), (426, ErrorCode::UpdateRequired));
     assert_eq!(post_sync_bytes(&server.url, &a.token, b"hello".to_vec()).await.err(), (400, ErrorCode::BadRequest));
-    let mut truncated = protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
+    let mut truncated =
+        protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
     truncated.truncate(9);
     assert_eq!(post_sync_bytes(&server.url, &a.token, truncated).await.err(), (400, ErrorCode::BadRequest));
     // A well-formed message whose change bytes are not an Automerge change.

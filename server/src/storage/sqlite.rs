@@ -251,9 +251,8 @@ fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>> {
 }
 
 fn next_seq(tx: &Connection) -> Result<u64> {
-    let seq: i64 = tx.query_row("UPDATE counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq", [], |r| {
-        r.get(0)
-    })?;
+    let seq: i64 =
+        tx.query_row("UPDATE counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq", [], |r| r.get(0))?;
     Ok(seq as u64)
 }
 
@@ -501,10 +500,8 @@ impl Storage for SqliteStorage {
     fn assign_team(&self, team: &str, villages: &[String]) -> Result<()> {
         self.tx(|tx| {
             for v in villages {
-                let n = tx.execute(
-                    "INSERT OR IGNORE INTO team_villages (team, village) VALUES (?1, ?2)",
-                    params![team, v],
-                )?;
+                let n = tx
+                    .execute("INSERT OR IGNORE INTO team_villages (team, village) VALUES (?1, ?2)", params![team, v])?;
                 if n > 0 {
                     insert_event(
                         tx,
@@ -675,7 +672,13 @@ fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>
     let cursor = q.cursor as i64;
     let mut out = Vec::new();
     let mut push = |seq: i64, doc_id: String, kind: String, how: CandidateKind, len: i64| {
-        out.push(Candidate { seq: seq as u64, doc_id, kind: DocKind::parse(&kind).unwrap_or_default(), how, len: len as u64 });
+        out.push(Candidate {
+            seq: seq as u64,
+            doc_id,
+            kind: DocKind::parse(&kind).unwrap_or_default(),
+            how,
+            len: len as u64,
+        });
     };
     let mut base: Vec<(&str, &dyn rusqlite::ToSql)> =
         vec![(":cursor", &cursor), (":head", &head), (":device", &q.device_id)];
@@ -724,7 +727,8 @@ fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>
         );
         let mut stmt = c.prepare(&sql)?;
         // This query has no :device; SQLite refuses a named parameter the statement lacks.
-        let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = base.iter().filter(|(n, _)| *n != ":device").cloned().collect();
+        let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
+            base.iter().filter(|(n, _)| *n != ":device").cloned().collect();
         params.push((":user", &q.user));
         params.push((":team", &team));
         let mut rows = stmt.query(params.as_slice())?;

@@ -63,7 +63,8 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("first line");
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}")).to_string();
+        let url =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line:?}")).to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         Self { child, url, data: data.to_path_buf() }
     }
@@ -149,7 +150,8 @@ pub async fn post_sync_bytes(url: &str, token: &str, body: Vec<u8>) -> Answer {
     if status == 200 {
         Answer::Ok(protocol::decode(MessageType::SyncResponse, &bytes).expect("decodable response"))
     } else {
-        let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{status}: not an ErrorBody ({e}): {bytes:?}"));
+        let body: ErrorBody =
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{status}: not an ErrorBody ({e}): {bytes:?}"));
         assert!(!body.message_en.is_empty() && !body.message_zh.is_empty());
         Answer::Err(status, body)
     }
