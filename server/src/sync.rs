@@ -19,7 +19,7 @@ use crate::storage::{
 };
 use automerge::{ActorId, Change};
 use doorstep_core::doc::Document;
-use doorstep_core::model::{DocKind, Household, Screening, Visit};
+use doorstep_core::model::{DocKind, Household, RulesDoc, Screening, Visit};
 use doorstep_core::sync::protocol::{WireChange, WireDoc};
 use std::collections::{HashMap, HashSet};
 
@@ -214,21 +214,33 @@ fn placement_of(tx: &mut dyn WriteTx, id: &str, kind: DocKind, doc: &Document) -
     match kind {
         DocKind::Household => {
             let h: Household = doc.read().map_err(bad)?;
-            if h.id != id {
-                return Err(Refusal::BadChange(format!("document {id} holds household {}", h.id)).into());
-            }
+            same_id(id, &h.id)?;
             Ok((Placement { household_id: Some(h.id), village: h.village, township: h.township }, h.helper_ids))
         }
         DocKind::Visit => {
             let v: Visit = doc.read().map_err(bad)?;
+            same_id(id, &v.id)?;
             Ok((of_household(tx, v.household_id)?, vec![]))
         }
         DocKind::Screening => {
             let s: Screening = doc.read().map_err(bad)?;
+            same_id(id, &s.id)?;
             Ok((of_household(tx, s.household_id)?, vec![]))
         }
-        DocKind::Rules => Ok((Placement::default(), vec![])),
+        DocKind::Rules => {
+            let r: RulesDoc = doc.read().map_err(bad)?;
+            same_id(id, &r.id)?;
+            Ok((Placement::default(), vec![]))
+        }
     }
+}
+
+/// A record's own id must be the id it is pushed under, so a copy cannot pose as another document.
+fn same_id(doc_id: &str, record_id: &str) -> Result<()> {
+    if doc_id != record_id {
+        return Err(Refusal::BadChange(format!("document {doc_id} holds a record with id {record_id}")).into());
+    }
+    Ok(())
 }
 
 /// A page of a pull.

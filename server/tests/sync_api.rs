@@ -305,3 +305,72 @@ async fn cli_errors_are_clear() {
     let users = cli(d, &["user", "list"]);
     assert!(users.contains("doctor1\tdoctor\tT1\tactive"), "{users}");
 }
+
+#[tokio::test]
+async fn inspector_grants_end_by_themselves_and_disabled_accounts_stop_syncing() {
+    let dir = county();
+    let d = dir.path();
+    add_user(d, "insp1", "inspector", None);
+    add_user(d, "insp2", "inspector", None);
+    let server = Server::start(d);
+    let mut helper = Phone::login(&server.url, "helper1").await;
+    let h = helper.new_household("石门村", &["helper1"]);
+    helper.sync_once(&server.url).await.ok();
+
+    cli(d, &["grant", "inspector", "insp1", "石门村", "--until", "2099-12-31"]);
+    cli(d, &["grant", "inspector", "insp2", "石门村", "--until", "2020-01-01"]);
+    let mut valid = Phone::login(&server.url, "insp1").await;
+    assert_eq!(valid.sync_all(&server.url).await, vec![h.id.clone()]);
+    let mut expired = Phone::login(&server.url, "insp2").await;
+    assert!(expired.sync_all(&server.url).await.is_empty(), "an expired grant shows nothing");
+
+    // A disabled account's device is refused at once, with its data kept.
+    cli(d, &["user", "disable", "helper1"]);
+    helper.new_visit(&h.id);
+    assert_eq!(helper.sync_once(&server.url).await.err(), (403, ErrorCode::AccountDisabled));
+    assert_eq!(helper.store.pending_count().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_household_moving_village_reaches_the_new_villages_doctor_with_its_visits() {
+    let dir = county();
+    let d = dir.path();
+    add_user(d, "doctor2", "doctor", Some("T2"));
+    cli(d, &["assign", "team", "T2", "白沙村"]);
+    let server = Server::start(d);
+    let mut helper = Phone::login(&server.url, "helper1").await;
+    let h = helper.new_household("石门村", &["helper1"]);
+    let v = helper.new_visit(&h.id);
+    helper.sync_once(&server.url).await.ok();
+    let mut doctor2 = Phone::login(&server.url, "doctor2").await;
+    assert!(doctor2.sync_all(&server.url).await.is_empty());
+    assert!(doctor2.cursor > 0);
+
+    let mut moved = h.clone();
+    moved.village = "白沙村".into();
+    helper.store.put(&moved, TODAY).unwrap();
+    helper.sync_once(&server.url).await.ok();
+    let mut got = doctor2.sync_all(&server.url).await;
+    got.sort();
+    let mut want = vec![h.id.clone(), v.id.clone()];
+    want.sort();
+    assert_eq!(got, want, "the household and its visit arrive although older than the cursor");
+    let household: doorstep_core::model::Household = doctor2.store.get(&h.id).unwrap();
+    assert_eq!(household.village, "白沙村");
+
+    // The old village's doctor no longer receives its changes.
+    let mut doctor1 = Phone::login(&server.url, "doctor1").await;
+    assert!(doctor1.sync_all(&server.url).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_change_pushed_under_another_documents_id_is_refused() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut phone = Phone::login(&server.url, "helper1").await;
+    phone.new_household("石门村", &["helper1"]);
+    let mut changes = phone.pending();
+    changes[0].doc_id = "0193a1b2-0000-7000-8000-00000000dead".into();
+    let req = SyncRequest { cursor: 0, max_bytes: 0, changes };
+    assert_eq!(sync(&server.url, &phone.token, &req).await.err(), (400, ErrorCode::BadRequest));
+}
