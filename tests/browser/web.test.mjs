@@ -1,0 +1,118 @@
+// Doorstep's pages in a real browser: Debian's headless chromium driven by playwright-core, against the real
+// `doorstep-server demo --size small` on a loopback port. A supervisor signs in, opens the overview, follows a
+// village to a household, switches the language and downloads a ledger. Screenshots go to tests/out/. Every
+// request the browser makes is recorded, and none may leave 127.0.0.1.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const out = join(root, 'tests', 'out');
+const bin = process.env.DOORSTEP_SERVER_BIN || join(root, 'target', 'debug', 'doorstep-server');
+
+let server;
+let url;
+let context;
+let dataDir;
+let profileDir;
+const requests = [];
+
+/** Starts the small demo county and resolves with its address once it serves. */
+function startDemo() {
+  dataDir = mkdtempSync(join(tmpdir(), 'doorstep-browser-'));
+  server = spawn(bin, ['demo', '--size', 'small', '--listen', '127.0.0.1:0', '--data', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: server.stdout });
+    lines.on('line', (line) => {
+      const m = line.match(/^listening on (http:\/\/127\.0\.0\.1:\d+)$/);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`demo exited with ${code} before serving`)));
+  });
+}
+
+before(async () => {
+  mkdirSync(out, { recursive: true });
+  url = await startDemo();
+  profileDir = mkdtempSync(join(tmpdir(), 'doorstep-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 412, height: 900 }, // a phone's width: the pages must read there
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context.on('request', (r) => requests.push(r.url()));
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (server) server.kill('SIGKILL');
+  for (const d of [dataDir, profileDir]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+test('a supervisor signs in, follows a village to a household, switches language and downloads a ledger', async () => {
+  const page = await context.newPage();
+  await page.goto(`${url}/overview`);
+  assert.match(page.url(), /\/login$/, 'not signed in: sent to the sign-in page');
+  assert.equal(await page.locator('h1').textContent(), '入户帮扶');
+  await page.fill('input[name=user]', 'county');
+  await page.fill('input[name=password]', 'supervise-2026');
+  await Promise.all([page.waitForURL(/\/overview$/), page.click('button[type=submit]')]);
+  assert.equal(await page.locator('main h1').textContent(), '总览');
+  assert.match(await page.locator('#coverage-total').textContent(), /本月走访覆盖率/);
+  assert.ok((await page.locator('#by-village svg').count()) > 0, 'trend charts are drawn');
+  await page.screenshot({ path: join(out, 'overview.png'), fullPage: true });
+
+  // Follow the first village of the coverage table, then its first household.
+  const village = (await page.locator('#by-village tbody a').first().textContent()).trim();
+  await Promise.all([page.waitForURL(/\/village\//), page.locator('#by-village tbody a').first().click()]);
+  assert.equal((await page.locator('main h1').textContent()).trim(), `行政村: ${village}`);
+  await page.screenshot({ path: join(out, 'village.png'), fullPage: true });
+  await Promise.all([page.waitForURL(/\/household\//), page.locator('a.hh').first().click()]);
+  assert.match(await page.locator('main h1').textContent(), /^农户 /);
+  assert.ok((await page.locator('#members tbody tr').count()) > 0, 'members are listed');
+  const nid = (await page.locator('td.nid').first().textContent()).trim();
+  assert.equal(nid.length, 18, 'a supervisor sees the full national ID');
+  await page.screenshot({ path: join(out, 'household.png'), fullPage: true });
+
+  // Switch to English: the same household, in English, and the choice sticks.
+  await Promise.all([page.waitForURL(/lang=en/), page.click('#lang-switch')]);
+  assert.match(await page.locator('main h1').textContent(), /^Household /);
+  assert.ok(await page.locator('text=Field history').count());
+  await page.screenshot({ path: join(out, 'household-en.png'), fullPage: true });
+  await page.goto(`${url}/overview`);
+  assert.equal(await page.locator('main h1').textContent(), 'Overview');
+
+  // Download the household ledger of the current filter.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#ledgers a[href^="/ledger/households.csv"]')]);
+  const file = join(out, 'households.csv');
+  await download.saveAs(file);
+  const bytes = readFileSync(file);
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 with a byte-order mark');
+  const lines = bytes.subarray(3).toString('utf8').trim().split('\n');
+  assert.match(lines[0], /^Number,Township,Village/);
+  assert.ok(lines.length > 72, `one line per member: ${lines.length}`);
+  await page.screenshot({ path: join(out, 'overview-en.png'), fullPage: true });
+
+  const outside = requests.filter((r) => !r.startsWith('http://127.0.0.1:'));
+  assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
+  assert.ok(requests.some((r) => r.endsWith('/static/style.css')), 'the embedded stylesheet is loaded');
+});
