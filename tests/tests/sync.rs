@@ -170,7 +170,7 @@ fn the_server_killed_mid_push_and_mid_pull_loses_and_duplicates_nothing() {
     let mut visits = a.add_visits_in_process(&h, "helper1", 300);
 
     // Killed while the push's body is still arriving.
-    proxy.arm(Trigger::RequestBytes(4096), f.server.pid());
+    proxy.arm(Trigger::RequestBytes(2048), f.server.pid());
     let fail = a.fails(&["sync"], None);
     assert!(proxy.fired());
     assert_eq!(fail.kind(), "network", "{fail:?}");
