@@ -4,6 +4,7 @@
 //!
 //! Everything listens on and connects to 127.0.0.1 only. Every wait is bounded.
 
+pub mod faults;
 pub mod proxy;
 
 use doorstep_core::ffi::Doorstep;
