@@ -128,10 +128,15 @@ fn ingest(
     }
     let now = now_ms();
     for c in &fresh {
-        match tx.actor_device(&c.actor)? {
-            Some(owner) if owner != device_id => return Err(Refusal::ForgedActor(c.actor.clone()).into()),
-            Some(_) => {}
+        match tx.actor_owner(&c.actor)? {
             None => tx.bind_actor(&c.actor, device_id, now)?,
+            Some(owner) if owner.device_id == device_id => {}
+            // The same account signed in again from the same store after its device was revoked: the store's
+            // unsynced work may still go up (attributed to the same person), and the actor moves to the new device.
+            Some(owner) if owner.revoked && !owner.user.is_empty() && owner.user == scope.user => {
+                tx.rebind_actor(&c.actor, device_id, now)?
+            }
+            Some(_) => return Err(Refusal::ForgedActor(c.actor.clone()).into()),
         }
     }
     let mut document = match &existing {

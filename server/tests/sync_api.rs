@@ -374,3 +374,33 @@ async fn a_change_pushed_under_another_documents_id_is_refused() {
     let req = SyncRequest { cursor: 0, max_bytes: 0, changes };
     assert_eq!(sync(&server.url, &phone.token, &req).await.err(), (400, ErrorCode::BadRequest));
 }
+
+#[tokio::test]
+async fn after_a_revocation_the_same_account_may_push_the_stores_remaining_work() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let actor = ActorId::random();
+    let author = Author { user: "helper1".into(), device: "a".into() };
+    let change_of = |n: i64| {
+        let mut h = samples::household();
+        h.helper_ids = vec!["helper1".into(), "helper2".into()];
+        let (_, c) = Document::create(&h, &actor, &author, n).unwrap();
+        SyncRequest {
+            cursor: 0,
+            max_bytes: 0,
+            changes: vec![WireChange { doc_id: h.id, kind: DocKind::Household.code().into(), bytes: c.bytes }],
+        }
+    };
+    let a = login(&server.url, "helper1").await;
+    sync(&server.url, &a.token, &change_of(1)).await.ok();
+    cli(dir.path(), &["device", "revoke", &a.device_id]);
+    // Another account may never take the actor over, revoked or not.
+    let other = login(&server.url, "helper2").await;
+    assert_eq!(sync(&server.url, &other.token, &change_of(2)).await.err(), (403, ErrorCode::ForgedActor));
+    // The same account, signed in again from the same store, may: its unsynced work goes up.
+    let again = login(&server.url, "helper1").await;
+    assert_eq!(sync(&server.url, &again.token, &change_of(3)).await.ok().acked.len(), 1);
+    // And from then on the actor is the new device's.
+    let third = login(&server.url, "helper1").await;
+    assert_eq!(sync(&server.url, &third.token, &change_of(4)).await.err(), (403, ErrorCode::ForgedActor));
+}

@@ -147,6 +147,14 @@ impl StoredDoc {
     }
 }
 
+/// Who owns an Automerge actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorOwner {
+    pub device_id: String,
+    pub user: String,
+    pub revoked: bool,
+}
+
 /// A pushed change as it is stored, with the sequence the server gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewChange {
@@ -246,6 +254,15 @@ pub trait WriteTx {
     /// The device an Automerge actor is bound to.
     fn actor_device(&mut self, actor: &str) -> Result<Option<String>>;
     fn bind_actor(&mut self, actor: &str, device_id: &str, now_ms: i64) -> Result<()>;
+    /// The device an actor is bound to, with that device's account and whether it is revoked. The default knows
+    /// only the device, which makes every foreign actor a forgery.
+    fn actor_owner(&mut self, actor: &str) -> Result<Option<ActorOwner>> {
+        Ok(self.actor_device(actor)?.map(|device_id| ActorOwner { device_id, user: String::new(), revoked: true }))
+    }
+    /// Moves an actor to another device of the same account (signed in again after a revocation).
+    fn rebind_actor(&mut self, actor: &str, device_id: &str, _now_ms: i64) -> Result<()> {
+        Err(StorageError::Internal(format!("this store cannot move actor {actor} to {device_id}")))
+    }
     /// The next server sequence number. Never lower than any sequence already committed or handed out.
     fn next_seq(&mut self) -> Result<u64>;
     fn insert_change(&mut self, change: &NewChange) -> Result<()>;
