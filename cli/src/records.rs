@@ -322,7 +322,7 @@ pub fn member(app: &Doorstep, cmd: MemberCmd) -> CliResult<()> {
 #[derive(Subcommand, Debug)]
 pub enum VisitCmd {
     /// Record a visit; prints its id.
-    Add(VisitInput),
+    Add(Box<VisitInput>),
     /// Visits of a household, newest first.
     List {
         #[arg(long)]
@@ -487,7 +487,7 @@ pub fn visit(app: &Doorstep, cmd: VisitCmd) -> CliResult<()> {
 #[derive(Subcommand, Debug)]
 pub enum ScreeningCmd {
     /// Record a screening result; prints its id and classification.
-    Add(ScreeningInput),
+    Add(Box<ScreeningInput>),
     /// Screenings of a member with their classification, newest first.
     List {
         #[arg(long)]
