@@ -332,16 +332,16 @@ fn plan_page(candidates: Vec<Candidate>, head: u64, max_bytes: u64) -> Plan {
         }
     }
     let mut items: Vec<Item> = Vec::new();
-    let mut placed: HashSet<String> = HashSet::new();
+    let mut placed: HashMap<String, usize> = HashMap::new();
     for c in candidates {
         match whole.get(&c.doc_id) {
             Some(&first) => {
-                if placed.insert(c.doc_id.clone()) {
-                    let len = if c.how == CandidateKind::Change { 0 } else { c.len };
-                    items.push(Item { seq: first, doc_id: c.doc_id, kind: c.kind, snapshot: true, len });
-                } else if c.how != CandidateKind::Change {
-                    if let Some(item) = items.iter_mut().find(|i| i.doc_id == c.doc_id) {
-                        item.len = item.len.max(c.len);
+                let len = if c.how == CandidateKind::Change { 0 } else { c.len };
+                match placed.get(&c.doc_id) {
+                    Some(&at) => items[at].len = items[at].len.max(len),
+                    None => {
+                        placed.insert(c.doc_id.clone(), items.len());
+                        items.push(Item { seq: first, doc_id: c.doc_id, kind: c.kind, snapshot: true, len });
                     }
                 }
             }

@@ -404,3 +404,25 @@ async fn after_a_revocation_the_same_account_may_push_the_stores_remaining_work(
     let third = login(&server.url, "helper1").await;
     assert_eq!(sync(&server.url, &third.token, &change_of(4)).await.err(), (403, ErrorCode::ForgedActor));
 }
+
+#[tokio::test]
+async fn a_locked_database_is_a_retryable_503_and_the_device_keeps_its_data() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut phone = Phone::login(&server.url, "helper1").await;
+    phone.new_household("石门村", &["helper1"]);
+    // Another process holds the write lock (as a backup tool or a stuck admin command might).
+    let lock = rusqlite::Connection::open(dir.path().join("doorstep.db")).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let answer =
+        sync(&server.url, &phone.token, &SyncRequest { cursor: 0, max_bytes: 0, changes: phone.pending() }).await;
+    match answer {
+        Answer::Err(status, body) => {
+            assert_eq!((status, body.code, body.retryable), (503, ErrorCode::Unavailable, true));
+        }
+        Answer::Ok(_) => panic!("a locked database cannot acknowledge"),
+    }
+    assert_eq!(phone.store.pending_count().unwrap(), 1);
+    lock.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(phone.sync_once(&server.url).await.ok().acked.len(), 1);
+}
