@@ -16,6 +16,7 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 (cd "$repo" && cargo run -q -p uniffi-bindgen -- generate "$lib" --language swift --no-format --out-dir "$tmp")
+mkdir -p "$here/Sources/DoorstepCore"
 cp "$tmp/doorstep_core.swift" "$here/Sources/DoorstepCore/doorstep_core.swift"
 mkdir -p "$here/Generated/include"
 cp "$tmp/doorstep_coreFFI.h" "$here/Generated/include/doorstep_coreFFI.h"
