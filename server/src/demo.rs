@@ -686,11 +686,19 @@ fn open_store(dir: &Path, name: &str) -> Result<Mutex<Store>, String> {
     Ok(Mutex::new(store))
 }
 
-async fn sign_in_and_sync(store: &Mutex<Store>, url: &str, user: &str, password: &str) -> Result<(), String> {
-    let client = Client::new(SyncConfig::default()).map_err(|e| e.to_string())?;
-    if doorstep_core::sync::client::Session::load(&*store.lock().map_err(|e| e.to_string())?).is_err() {
-        client.login(store, url, user, password).await.map_err(|e| format!("{user} login: {e}"))?;
+/// Signs a simulated phone in (once; the token is kept in its store).
+async fn sign_in(store: &Mutex<Store>, url: &str, user: &str, password: &str) -> Result<(), String> {
+    if doorstep_core::sync::client::Session::load(&*store.lock().map_err(|e| e.to_string())?).is_ok() {
+        return Ok(());
     }
+    let client = Client::new(SyncConfig::default()).map_err(|e| e.to_string())?;
+    client.login(store, url, user, password).await.map_err(|e| format!("{user} login: {e}"))?;
+    Ok(())
+}
+
+async fn sign_in_and_sync(store: &Mutex<Store>, url: &str, user: &str, password: &str) -> Result<(), String> {
+    sign_in(store, url, user, password).await?;
+    let client = Client::new(SyncConfig::default()).map_err(|e| e.to_string())?;
     let result = client.sync_once(store, &mut |_| {}).await.map_err(|e| format!("{user} sync: {e}"))?;
     if result.incomplete {
         return Err(format!("{user}: sync did not finish"));
@@ -712,6 +720,8 @@ async fn helper_device(
     counts: Arc<Mutex<(usize, usize, usize, usize)>>,
 ) -> Result<(), String> {
     let store = Arc::new(open_store(dir, &work.user)?);
+    // Signed in first, as a phone is: every change it records then names its user.
+    sign_in(&store, url, &work.user, "helper-2026").await?;
     let seed = work.user.bytes().fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
     let (s, user) = (store.clone(), work.user.clone());
     let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), String> {

@@ -483,7 +483,7 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
     let mut history = Vec::new();
     for f in &fields {
         let Ok(versions) = doc.field_history(f) else { continue };
-        let label = field_label(f, &h);
+        let label = field_label(f, &h, lang);
         for v in versions {
             let device = by_hash
                 .get(v.change_hash.as_str())
@@ -504,7 +504,7 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
         .conflicts(&id)
         .into_iter()
         .map(|c| ConflictLine {
-            field: field_label(&c.field, &h),
+            field: field_label(&c.field, &h, lang),
             values: c
                 .values
                 .into_iter()
@@ -551,13 +551,33 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
     )
 }
 
-/// A readable name for a dotted field path (`members.<id>.name` → `成员 张三 · name`).
-fn field_label(path: &str, h: &Household) -> String {
+/// A readable name for a dotted field path in the page's language (`members.<id>.name` → `张三 · 姓名`); fields
+/// without a label keep their path.
+fn field_label(path: &str, h: &Household, lang: Lang) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("head_name", "head"),
+        ("phone", "phone"),
+        ("address", "address"),
+        ("poverty_status", "status"),
+        ("alert_level", "alert"),
+        ("income_per_person", "income"),
+        ("doctor_team", "doctor_team"),
+        ("helper_ids", "helpers"),
+        ("risk_causes", "risk_causes"),
+        ("name", "name"),
+        ("insured", "insured"),
+        ("national_id", "national_id"),
+        ("contract", "contract"),
+    ];
+    let texts = lang.texts();
+    let word = |f: &str| {
+        NAMES.iter().find(|(k, _)| *k == f).and_then(|(_, t)| texts.get(t)).map(|t| t.to_string()).unwrap_or(f.into())
+    };
     match path.strip_prefix("members.").and_then(|rest| rest.split_once('.')) {
         Some((id, field)) => {
             let name = h.members.get(id).map(|m| m.name.as_str()).unwrap_or(id);
-            format!("{name} · {field}")
+            format!("{name} · {}", word(field))
         }
-        None => path.to_string(),
+        None => word(path),
     }
 }
