@@ -319,3 +319,24 @@ async fn a_server_with_a_small_body_limit_gets_the_backlog_in_halves_and_a_singl
     assert!(matches!(&err, Error::Sync(e) if e.code() == Some(ErrorCode::TooLarge)), "{err}");
     assert_eq!(a.lock().unwrap().pending_count().unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_task_ends_by_itself_when_the_app_drops_the_engine() {
+    use crate::sync::{BackgroundOptions, SyncEngine};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(device(&dir, "a"));
+    let engine = SyncEngine::new(store.clone(), SyncConfig::default()).unwrap();
+    engine.set_online(false);
+    let options = BackgroundOptions { check_every: Duration::from_millis(10), ..BackgroundOptions::default() };
+    let handle = engine.start(options).unwrap();
+    assert!(!handle.is_finished());
+    drop(engine);
+    for _ in 0..500 {
+        if handle.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(handle.is_finished());
+    assert_eq!(Arc::strong_count(&store), 1, "the task released the store");
+}

@@ -178,13 +178,18 @@ impl SyncEngine {
 
 /// The background loop. It sleeps until woken or until `check_every` passes, and syncs when online and there is
 /// a reason: local changes, a request, a pending retry, or the periodic pull. A non-retryable failure (signed out,
-/// update required, refused) waits for a request instead of hammering the server.
+/// update required, refused) waits for a request instead of hammering the server. It ends when cancelled, or by
+/// itself once the app has dropped the store object.
 async fn background(engine: Arc<SyncEngine>, options: BackgroundOptions) {
     let mut backoff = Backoff::new(options.backoff_base, options.backoff_max);
     let mut last_pull: Option<Instant> = None;
     let mut retry_at: Option<Instant> = None;
     let mut blocked = false;
     loop {
+        // Only this task still holds the engine: the app dropped its store object, so there is nothing to sync for.
+        if Arc::strong_count(&engine) <= 1 {
+            break;
+        }
         let woken = engine.wake.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
