@@ -1,4 +1,5 @@
 // The iPhone app's entry: unlocks the store with the Keychain key, then shows login or the tabs.
+import DoorstepAppLogic
 import DoorstepKit
 import SwiftUI
 import UIKit

@@ -1,5 +1,6 @@
 // The first screens: login, today's due list, households, household detail, the monthly visit form, the screening
-// form (classification shown as numbers are typed) and sync. Logic lives in Models.swift.
+// form (classification shown as numbers are typed) and sync. Their logic is DoorstepAppLogic (tested by XCTest).
+import DoorstepAppLogic
 import DoorstepKit
 import SwiftUI
 

@@ -1,15 +1,23 @@
-// The screens' view models: the same logic as android/app-logic (tested there on the JVM), over DoorstepKit.
+// The app's view models (login, due list, households, visit and screening forms, sync): the same logic as
+// android/app-logic, over DoorstepKit, kept out of the app target so that XCTest runs them on a Mac.
+import Combine
 import DoorstepKit
 import Foundation
 
 /// A message in both languages the app speaks.
-struct UiText: Equatable {
-    let zh: String
-    let en: String
-    var text: String { Locale.preferredLanguages.first?.hasPrefix("zh") == true ? zh : en }
+public struct UiText: Equatable {
+    public let zh: String
+    public let en: String
+
+    public init(zh: String, en: String) {
+        self.zh = zh
+        self.en = en
+    }
+
+    public var text: String { Locale.preferredLanguages.first?.hasPrefix("zh") == true ? zh : en }
 }
 
-func uiText(_ error: Error) -> UiText {
+public func uiText(_ error: Error) -> UiText {
     switch error as? DoorstepClientError {
     case .validation?: return UiText(zh: "请检查标红的字段", en: "Please check the fields marked in red")
     case .notFound?: return UiText(zh: "记录不存在", en: "Record not found")
@@ -23,7 +31,7 @@ func uiText(_ error: Error) -> UiText {
     }
 }
 
-func today() -> String {
+public func today() -> String {
     let formatter = DateFormatter()
     formatter.calendar = Calendar(identifier: .gregorian)
     formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -32,19 +40,19 @@ func today() -> String {
 }
 
 @MainActor
-final class LoginModel: ObservableObject {
+public final class LoginModel: ObservableObject {
     private let client: DoorstepClient
-    @Published var server = ""
-    @Published var user = ""
-    @Published var password = ""
-    @Published private(set) var busy = false
-    @Published private(set) var error: UiText?
+    @Published public var server = ""
+    @Published public var user = ""
+    @Published public var password = ""
+    @Published public private(set) var busy = false
+    @Published public private(set) var error: UiText?
 
-    init(client: DoorstepClient) { self.client = client }
+    public init(client: DoorstepClient) { self.client = client }
 
-    var canSubmit: Bool { !server.isEmpty && !user.isEmpty && !password.isEmpty }
+    public var canSubmit: Bool { !server.isEmpty && !user.isEmpty && !password.isEmpty }
 
-    func signIn() async -> LoginInfo? {
+    public func signIn() async -> LoginInfo? {
         busy = true
         defer {
             busy = false
@@ -60,14 +68,14 @@ final class LoginModel: ObservableObject {
 }
 
 @MainActor
-final class DueListModel: ObservableObject {
+public final class DueListModel: ObservableObject {
     private let client: DoorstepClient
-    @Published private(set) var items: [DueItem] = []
-    @Published private(set) var error: UiText?
+    @Published public private(set) var items: [DueItem] = []
+    @Published public private(set) var error: UiText?
 
-    init(client: DoorstepClient) { self.client = client }
+    public init(client: DoorstepClient) { self.client = client }
 
-    func refresh() async {
+    public func refresh() async {
         do {
             items = try await client.due(on: today()).sorted {
                 ($0.overdue ? 0 : 1, $0.dueDate) < ($1.overdue ? 0 : 1, $1.dueDate)
@@ -79,32 +87,32 @@ final class DueListModel: ObservableObject {
 }
 
 @MainActor
-final class HouseholdListModel: ObservableObject {
+public final class HouseholdListModel: ObservableObject {
     private let client: DoorstepClient
-    @Published var text = ""
-    @Published private(set) var households: [HouseholdSummary] = []
+    @Published public var text = ""
+    @Published public private(set) var households: [HouseholdSummary] = []
 
-    init(client: DoorstepClient) { self.client = client }
+    public init(client: DoorstepClient) { self.client = client }
 
-    func refresh() async {
+    public func refresh() async {
         let filter = HouseholdFilter(village: nil, status: nil, alert: nil, text: text.isEmpty ? nil : text, helper: nil)
         households = (try? await client.households(filter)) ?? households
     }
 }
 
 @MainActor
-final class HouseholdDetailModel: ObservableObject {
+public final class HouseholdDetailModel: ObservableObject {
     private let client: DoorstepClient
-    let householdId: String
-    @Published private(set) var detail: HouseholdDetail?
-    @Published private(set) var error: UiText?
+    public let householdId: String
+    @Published public private(set) var detail: HouseholdDetail?
+    @Published public private(set) var error: UiText?
 
-    init(client: DoorstepClient, householdId: String) {
+    public init(client: DoorstepClient, householdId: String) {
         self.client = client
         self.householdId = householdId
     }
 
-    func refresh() async {
+    public func refresh() async {
         do {
             detail = try await client.householdDetail(householdId)
         } catch {
@@ -114,30 +122,30 @@ final class HouseholdDetailModel: ObservableObject {
 }
 
 @MainActor
-final class VisitFormModel: ObservableObject {
+public final class VisitFormModel: ObservableObject {
     private let client: DoorstepClient
-    @Published var visit: Visit
-    @Published var newProblem = ""
-    @Published private(set) var errors: [String: [FieldError]] = [:]
-    @Published private(set) var saved = false
+    @Published public var visit: Visit
+    @Published public var newProblem = ""
+    @Published public private(set) var errors: [String: [FieldError]] = [:]
+    @Published public private(set) var saved = false
 
-    init(client: DoorstepClient, householdId: String, visitor: String) {
+    public init(client: DoorstepClient, householdId: String, visitor: String) {
         self.client = client
         visit = Visit.new(householdId: householdId, visitor: visitor, date: today())
     }
 
-    func set(_ kind: AssuranceKind, status: AssuranceStatus) {
+    public func set(_ kind: AssuranceKind, status: AssuranceStatus) {
         visit.findings[kind] = AssuranceCheck(status: status, note: visit.findings[kind].note)
     }
 
-    func addProblem(assurance: AssuranceKind?) {
+    public func addProblem(assurance: AssuranceKind?) {
         guard !newProblem.isEmpty else { return }
         visit.problems[UUID().uuidString] = Problem(description: newProblem, assurance: assurance, status: .open,
                                                     resolvedDate: nil, action: "")
         newProblem = ""
     }
 
-    func save() async {
+    public func save() async {
         errors = Dictionary(grouping: Forms.validate(visit).filter { $0.field != "id" }, by: { $0.field })
         guard errors.isEmpty else { return }
         do {
@@ -152,8 +160,8 @@ final class VisitFormModel: ObservableObject {
 }
 
 @MainActor
-final class ScreeningFormModel: ObservableObject {
-    enum Input: String, CaseIterable {
+public final class ScreeningFormModel: ObservableObject {
+    public enum Input: String, CaseIterable {
         case systolic, diastolic, glucose
         case height = "height_cm"
         case weight = "weight_kg"
@@ -161,13 +169,13 @@ final class ScreeningFormModel: ObservableObject {
 
     private let client: DoorstepClient
     private let base: Screening
-    @Published private(set) var texts: [Input: String] = [:]
-    @Published private(set) var screening: Screening
-    @Published private(set) var classification: Classification
-    @Published private(set) var errors: [String: [FieldError]] = [:]
-    @Published private(set) var saved = false
+    @Published public private(set) var texts: [Input: String] = [:]
+    @Published public private(set) var screening: Screening
+    @Published public private(set) var classification: Classification
+    @Published public private(set) var errors: [String: [FieldError]] = [:]
+    @Published public private(set) var saved = false
 
-    init(client: DoorstepClient, householdId: String, memberId: String, screener: String) {
+    public init(client: DoorstepClient, householdId: String, memberId: String, screener: String) {
         self.client = client
         base = Screening.new(householdId: householdId, memberId: memberId, date: today(), screener: screener)
         screening = base
@@ -175,7 +183,7 @@ final class ScreeningFormModel: ObservableObject {
     }
 
     /// Called on every keystroke: classification and range checks follow the numbers as they are typed.
-    func input(_ input: Input, _ text: String) {
+    public func input(_ input: Input, _ text: String) {
         texts[input] = text
         func number(_ i: Input) -> Double? {
             guard let t = texts[i]?.trimmingCharacters(in: .whitespaces), !t.isEmpty else { return nil }
@@ -196,7 +204,7 @@ final class ScreeningFormModel: ObservableObject {
         errors = Dictionary(grouping: found, by: { $0.field })
     }
 
-    func save() async {
+    public func save() async {
         guard errors.isEmpty else { return }
         do {
             _ = try await client.save(screening)
@@ -210,23 +218,23 @@ final class ScreeningFormModel: ObservableObject {
 }
 
 @MainActor
-final class SyncModel: ObservableObject {
+public final class SyncModel: ObservableObject {
     private let client: DoorstepClient
-    @Published private(set) var state: SyncState = .idle
-    @Published private(set) var status: SyncStatus?
-    @Published private(set) var error: UiText?
+    @Published public private(set) var state: SyncState = .idle
+    @Published public private(set) var status: SyncStatus?
+    @Published public private(set) var error: UiText?
 
-    init(client: DoorstepClient) { self.client = client }
+    public init(client: DoorstepClient) { self.client = client }
 
     /// Follows the core's sync state for as long as the screen is shown.
-    func observe() async {
+    public func observe() async {
         for await next in client.syncStates() {
             state = next
             status = try? await client.syncStatus()
         }
     }
 
-    func syncNow() async {
+    public func syncNow() async {
         error = nil
         do {
             try await client.syncNow()
@@ -236,7 +244,7 @@ final class SyncModel: ObservableObject {
         status = try? await client.syncStatus()
     }
 
-    var summary: UiText {
+    public var summary: UiText {
         switch state {
         case .idle: return UiText(zh: "待同步 \(status?.pending ?? 0) 条", en: "\(status?.pending ?? 0) changes to send")
         case .offline: return UiText(zh: "离线，数据保存在手机上", en: "Offline; data is kept on the phone")
