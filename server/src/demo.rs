@@ -356,7 +356,8 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
     }
     print_users(&users);
 
-    let total_records: u64 = helpers.iter().map(|h| h.households.len() as u64 * 15).sum::<u64>();
+    // Progress in units: 15 a household on the helpers' phones, 5 a household on the doctors' phones.
+    let total_records: u64 = helpers.iter().map(|h| h.households.len() as u64 * 20).sum::<u64>();
     let bar = ProgressBar::new(total_records + users.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg:<28} [{bar:40}] {pos}/{len} {elapsed_precise}")
@@ -854,7 +855,7 @@ async fn doctor_device(
     let store = Arc::new(open_store(dir, &work.user)?);
     // First sync: the team's villages arrive as snapshots.
     sign_in_and_sync(&store, url, &work.user, "doctor-2026").await?;
-    let (s, user) = (store.clone(), work.user.clone());
+    let (s, user, bar) = (store.clone(), work.user.clone(), bar.clone());
     let villages = work.villages.clone();
     let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize), String> {
         let mut rng = StdRng::seed_from_u64(1000 + seed);
@@ -879,6 +880,7 @@ async fn doctor_device(
         let t = Thresholds::default();
         let (mut visits, mut screenings) = (0, 0);
         for h in &households {
+            bar.inc(5);
             for m in h.members.values() {
                 let age = samples_age(&m.birth_date, today);
                 let hyp = m.conditions.contains(&Condition::Hypertension);
@@ -973,7 +975,6 @@ async fn doctor_device(
     .await
     .map_err(|e| e.to_string())??;
     sign_in_and_sync(&store, url, &work.user, "doctor-2026").await?;
-    bar.inc(0);
     let mut c = counts.lock().map_err(|e| e.to_string())?;
     c.2 += recorded.0;
     c.3 += recorded.1;
