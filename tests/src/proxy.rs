@@ -22,6 +22,7 @@ struct State {
     upstream: Mutex<Option<SocketAddr>>,
     trigger: Mutex<Option<(Trigger, u32)>>,
     request_bytes: AtomicU64,
+    sync_requests: AtomicU64,
     response_bytes: AtomicU64,
     fired: AtomicBool,
     stop: AtomicBool,
@@ -70,6 +71,11 @@ impl Proxy {
         *self.state.trigger.lock().unwrap() = Some((trigger, pid));
     }
 
+    /// How many `POST /api/v1/sync` requests went through: the HTTP round trips of sync, counted on the wire.
+    pub fn sync_requests(&self) -> u64 {
+        self.state.sync_requests.load(Ordering::SeqCst)
+    }
+
     /// True once the armed trigger killed the server.
     pub fn fired(&self) -> bool {
         self.state.fired.load(Ordering::SeqCst)
@@ -109,6 +115,12 @@ fn pump(mut from: TcpStream, mut to: TcpStream, st: &State, request: bool) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if request {
+            // A request line arrives whole at the start of a write; the bodies around it are compressed binary.
+            let line = b"POST /api/v1/sync HTTP/1.1\r\n";
+            let seen = buf[..n].windows(line.len()).filter(|w| *w == line).count();
+            st.sync_requests.fetch_add(seen as u64, Ordering::SeqCst);
+        }
         let counter = if request { &st.request_bytes } else { &st.response_bytes };
         let before = counter.fetch_add(n as u64, Ordering::SeqCst);
         let armed = *st.trigger.lock().unwrap();

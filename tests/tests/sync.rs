@@ -132,12 +132,17 @@ fn concurrent_edits_merge_and_a_conflict_resolved_on_one_device_clears_everywher
 #[test]
 fn a_thousand_offline_visits_go_up_in_three_round_trips_and_bootstrap_a_fresh_device_from_snapshots() {
     let f = Fixture::new();
-    let a = f.device("a", "helper1");
+    // Through the proxy, so the round trips are counted on the wire as well as by the client.
+    let proxy = Proxy::start(f.server.addr);
+    let a = f.device_at("a", "helper1", &proxy.url());
     let h = a.add_household("4306210010100", VILLAGE_A, "刘永福", &["helper1"]);
     let visits = a.add_visits_in_process(&h, "helper1", 1000);
     assert_eq!(a.status()["pending"], 1001);
+    let before = proxy.sync_requests();
     let up = a.sync();
-    assert!(up.round_trips <= 3, "{up:?}");
+    let on_the_wire = proxy.sync_requests() - before;
+    assert!(on_the_wire <= 3, "{on_the_wire} round trips");
+    assert_eq!(on_the_wire, up.round_trips as u64, "{up:?}");
     assert_eq!(up.sent, 1001, "{up:?}");
     assert_eq!(a.status()["pending"], 0);
 
