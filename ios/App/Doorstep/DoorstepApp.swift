@@ -35,6 +35,8 @@ final class AppSession: ObservableObject {
     @Published private(set) var signedIn = false
     @Published private(set) var user = ""
     @Published private(set) var error: String?
+    /// Kept for the app's lifetime: dropping it would stop the background sync.
+    private var background: BackgroundSync?
 
     func open() async {
         guard client == nil else { return }
@@ -48,7 +50,7 @@ final class AppSession: ObservableObject {
             client = opened
             user = status.user ?? ""
             signedIn = status.user != nil
-            _ = try await opened.startBackgroundSync()
+            background = try await opened.startBackgroundSync()
         } catch {
             self.error = "无法打开数据 / The data could not be opened: \(error)"
         }

@@ -30,7 +30,7 @@ struct DueListView: View {
     let user: String
 
     var body: some View {
-        List(model.items, id: \.householdId) { item in
+        List(model.items, id: \.self) { item in
             NavigationLink(destination: HouseholdDetailView(
                 model: HouseholdDetailModel(client: client, householdId: item.householdId), client: client, user: user)) {
                 VStack(alignment: .leading) {
@@ -132,7 +132,7 @@ struct VisitFormView: View {
                 }
             }
             Section(header: Text("问题 / Problems")) {
-                ForEach(Array(model.visit.problems.values), id: \.description) { Text($0.description) }
+                ForEach(Array(model.visit.problems.values), id: \.self) { Text($0.description) }
                 TextField("新问题 / New problem", text: $model.newProblem)
                 Button("添加 / Add") { model.addProblem(assurance: nil) }
             }
@@ -152,6 +152,11 @@ struct VisitFormView: View {
         }
         .navigationTitle("月度走访")
     }
+}
+
+/// A classification value as text, or a dash while the numbers are not there yet.
+private func shown<T>(_ value: T?) -> String {
+    value.map { String(describing: $0) } ?? "—"
 }
 
 struct ScreeningFormView: View {
@@ -177,10 +182,10 @@ struct ScreeningFormView: View {
                 field("体重 kg / Weight", .weight)
             }
             Section(header: Text("分级 / Classification")) {
-                Text("血压 / BP: \(model.classification.bpGrade.map { "\($0)" } ?? "—")")
-                Text("血糖 / Glucose: \(model.classification.glucoseBand.map { "\($0)" } ?? "—")")
-                Text("BMI: \(model.classification.bmi.map { String(format: "%.1f", $0) } ?? "—")")
-                Text("建议转诊 / Referral: \("\(model.classification.suggestedReferral)")")
+                Text("血压 / BP: " + shown(model.classification.bpGrade))
+                Text("血糖 / Glucose: " + shown(model.classification.glucoseBand))
+                Text("BMI: " + (model.classification.bmi.map { String(format: "%.1f", $0) } ?? "—"))
+                Text("建议转诊 / Referral: " + shown(model.classification.suggestedReferral))
                     .foregroundColor(model.classification.suggestedReferral == .urgent ? .red : .primary)
             }
             Button(model.saved ? "已保存 / Saved" : "保存 / Save") { Task { await model.save() } }
