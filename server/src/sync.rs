@@ -93,8 +93,9 @@ pub fn push(storage: &dyn Storage, device_id: &str, scope: &Scope, changes: &[Wi
     storage.write(&mut |tx| {
         acked.clear();
         let mut scope = scope.clone();
+        let mut own_actors = HashSet::new();
         for group in &groups {
-            ingest(tx, device_id, &mut scope, group, &mut acked)?;
+            ingest(tx, device_id, &mut scope, &mut own_actors, group, &mut acked)?;
         }
         Ok(())
     })?;
@@ -105,6 +106,7 @@ fn ingest(
     tx: &mut dyn WriteTx,
     device_id: &str,
     scope: &mut Scope,
+    own_actors: &mut HashSet<String>,
     group: &Group,
     acked: &mut Vec<[u8; 32]>,
 ) -> Result<()> {
@@ -128,6 +130,10 @@ fn ingest(
     }
     let now = now_ms();
     for c in &fresh {
+        // A push holds many changes by the same actor: check each actor once per push.
+        if !own_actors.insert(c.actor.clone()) {
+            continue;
+        }
         match tx.actor_owner(&c.actor)? {
             None => tx.bind_actor(&c.actor, device_id, now)?,
             Some(owner) if owner.device_id == device_id => {}
