@@ -238,6 +238,22 @@ async fn oversized_body_is_413_with_an_error_body() {
     assert_eq!(post_sync_bytes(&server.url, &a.token, big).await.err(), (413, ErrorCode::TooLarge));
     let res = http().get(format!("{}/api/v1/health", server.url)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
+    // JSON is gzip-compressed for clients that accept it; sync bodies (already zstd) are not.
+    let res =
+        http().get(format!("{}/api/v1/health", server.url)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    let empty = protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
+    let res = http()
+        .post(format!("{}/api/v1/sync", server.url))
+        .bearer_auth(&a.token)
+        .header("accept-encoding", "gzip")
+        .body(empty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().get("content-encoding").is_none());
+    assert_eq!(res.headers().get("content-type").unwrap(), protocol::CONTENT_TYPE);
     let res = http().get(format!("{}/api/v1/nothing-here", server.url)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 404);
     let body: protocol::ErrorBody = res.json().await.unwrap();
