@@ -351,21 +351,12 @@ pub struct RulesDoc {
     pub deleted: bool,
 }
 
-impl Record for RulesDoc {
-    const KIND: DocKind = DocKind::Rules;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn is_deleted(&self) -> bool {
-        self.deleted
-    }
-    fn set_deleted(&mut self, deleted: bool) {
-        self.deleted = deleted;
-    }
-    fn validate(&self, _today: &str) -> Vec<FieldError> {
-        validate_rules(&self.rules)
-    }
+/// Rules are checked on their own; the date does not matter to them.
+fn validate_rules_doc(doc: &RulesDoc, _today: &str) -> Vec<FieldError> {
+    validate_rules(&doc.rules)
 }
+
+record_kind!(RulesDoc, DocKind::Rules, validate_rules_doc);
 
 /// A fresh time-ordered id (UUIDv7), made on the device so records can be created offline.
 pub fn new_id() -> String {
