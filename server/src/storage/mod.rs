@@ -11,6 +11,7 @@
 //! the sync logic a [`WriteTx`] and commits only if the logic returns `Ok` — so a refused push stores nothing and an
 //! acknowledged one is durable.
 
+pub mod conformance;
 pub mod sqlite;
 pub mod sqlite_reports;
 

@@ -791,6 +791,13 @@ mod tests {
     }
 
     #[test]
+    fn passes_the_storage_conformance_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path()).unwrap();
+        crate::storage::conformance::check_all(&s);
+    }
+
+    #[test]
     fn a_failed_unit_of_work_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStorage::open(dir.path()).unwrap();

@@ -1,0 +1,189 @@
+//! What every `Storage` implementation must do, as checks any store's tests call on a fresh, empty store — so the
+//! SQLite and PostgreSQL stores are held to one suite instead of two copies.
+//!
+//! Each check panics (with a message) on the first difference. `check_all` runs them in order on one store.
+
+use super::*;
+use crate::scope::Scope;
+use crate::sync;
+use doorstep_core::doc::Author;
+use doorstep_core::model::{samples, Household};
+use doorstep_core::sync::protocol::WireChange;
+
+/// Runs every check on one fresh store.
+pub fn check_all(s: &dyn Storage) {
+    accounts(s);
+    devices(s);
+    assignments(s);
+    units_of_work(s);
+    pulls(s);
+}
+
+fn user(name: &str, role: Role, team: Option<&str>) -> User {
+    User {
+        name: name.into(),
+        role,
+        team: team.map(String::from),
+        password_hash: "$argon2id$test".into(),
+        disabled: false,
+        created_ms: 1,
+    }
+}
+
+/// Users: created once, read back, listed by name, disabled.
+pub fn accounts(s: &dyn Storage) {
+    s.add_user(&user("c-helper", Role::Helper, None)).unwrap();
+    s.add_user(&user("c-doctor", Role::Doctor, Some("CT"))).unwrap();
+    assert!(matches!(s.add_user(&user("c-helper", Role::Admin, None)), Err(StorageError::Exists(_))));
+    let got = s.user("c-doctor").unwrap().expect("user");
+    assert_eq!(got, user("c-doctor", Role::Doctor, Some("CT")));
+    assert_eq!(s.user("c-nobody").unwrap(), None);
+    let names: Vec<String> = s.users().unwrap().into_iter().map(|u| u.name).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "users are listed by name");
+    s.set_disabled("c-helper", true).unwrap();
+    assert!(s.user("c-helper").unwrap().unwrap().disabled);
+    s.set_disabled("c-helper", false).unwrap();
+    assert!(matches!(s.set_disabled("c-nobody", true), Err(StorageError::NotFound(_))));
+}
+
+/// Devices: found by the token's digest with their account, revoked, touched.
+pub fn devices(s: &dyn Storage) {
+    let d = Device {
+        id: "c-device-1".into(),
+        user: "c-helper".into(),
+        name: "phone".into(),
+        revoked: false,
+        created_ms: 2,
+        last_seen_ms: None,
+    };
+    s.add_device(&d, "c-digest-1").unwrap();
+    let (found, owner) = s.device_by_token("c-digest-1").unwrap().expect("device");
+    assert_eq!((found, owner.name.as_str()), (d.clone(), "c-helper"));
+    assert_eq!(s.device_by_token("c-other").unwrap(), None);
+    s.touch_device(&d.id, 99).unwrap();
+    s.revoke_device(&d.id).unwrap();
+    let (found, _) = s.device_by_token("c-digest-1").unwrap().unwrap();
+    assert_eq!((found.revoked, found.last_seen_ms), (true, Some(99)));
+    assert!(s.devices().unwrap().iter().any(|x| x.id == d.id));
+    assert!(matches!(s.revoke_device("c-none"), Err(StorageError::NotFound(_))));
+}
+
+/// Assignments feed `scope_facts`; inspector grants are replaced, not duplicated.
+pub fn assignments(s: &dyn Storage) {
+    s.add_user(&user("c-super", Role::Supervisor, None)).unwrap();
+    s.add_user(&user("c-insp", Role::Inspector, None)).unwrap();
+    s.assign_helper("c-helper", &["h1".into(), "h2".into()]).unwrap();
+    s.assign_helper("c-helper", &["h1".into()]).unwrap();
+    assert!(matches!(s.assign_helper("c-nobody", &["h1".into()]), Err(StorageError::NotFound(_))));
+    s.assign_team("CT", &["v1".into()]).unwrap();
+    s.assign_area("c-super", &[Area::Township("t1".into()), Area::Village("v9".into())]).unwrap();
+    s.grant_inspector(&Grant { user: "c-insp".into(), village: "v1".into(), until: "2026-01-01".into() }).unwrap();
+    s.grant_inspector(&Grant { user: "c-insp".into(), village: "v1".into(), until: "2026-06-30".into() }).unwrap();
+    let helper = s.scope_facts("c-helper").unwrap();
+    assert_eq!(helper.households, ["h1".to_string(), "h2".to_string()].into());
+    assert_eq!(s.scope_facts("c-doctor").unwrap().team_villages, ["v1".to_string()].into());
+    let mut areas = s.scope_facts("c-super").unwrap().areas;
+    areas.sort();
+    assert_eq!(areas, vec![Area::Township("t1".into()), Area::Village("v9".into())]);
+    let grants = s.scope_facts("c-insp").unwrap().grants;
+    assert_eq!(grants, vec![Grant { user: "c-insp".into(), village: "v1".into(), until: "2026-06-30".into() }]);
+    s.audit(&AuditEntry { at_ms: 5, actor: "c-admin".into(), action: "test".into(), detail: "d".into() }).unwrap();
+    assert_eq!(s.audit_log(1).unwrap()[0].action, "test", "newest first");
+}
+
+/// A unit of work commits entirely or not at all, and sequences only grow.
+pub fn units_of_work(s: &dyn Storage) {
+    let mut seqs = vec![];
+    s.write(&mut |tx| {
+        seqs.push(tx.next_seq()?);
+        seqs.push(tx.next_seq()?);
+        Ok(())
+    })
+    .unwrap();
+    assert!(seqs[1] > seqs[0]);
+    let refused = s.write(&mut |tx| {
+        tx.bind_actor("c-actor", "c-device-1", 1)?;
+        Err(Refusal::OutOfScope("x".into()).into())
+    });
+    assert!(matches!(refused, Err(StorageError::Refused(Refusal::OutOfScope(_)))));
+    let mut after = 0;
+    s.write(&mut |tx| {
+        assert_eq!(tx.actor_device("c-actor")?, None, "a refused unit of work leaves nothing");
+        after = tx.next_seq()?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(after > seqs[1]);
+}
+
+fn scope(user: &str, role: Role, facts: ScopeFacts) -> Scope {
+    Scope::new(user, role, facts, "2026-01-01")
+}
+
+fn household_change(h: &Household, actor: &automerge::ActorId) -> (WireChange, Document) {
+    let author = Author { user: "c".into(), device: "c".into() };
+    let (doc, change) = Document::create(h, actor, &author, 1).unwrap();
+    (WireChange { doc_id: h.id.clone(), kind: "household".into(), bytes: change.bytes }, doc)
+}
+
+fn query(device: &str, user: &str, cursor: u64, visible: Visibility) -> PullQuery {
+    PullQuery { cursor, device_id: device.into(), user: user.into(), team: None, visible }
+}
+
+/// Pull candidates: new documents to others, not to their author; later changes as changes; scope events bring
+/// documents older than the cursor.
+pub fn pulls(s: &dyn Storage) {
+    let all = Visibility { all: true, ..Default::default() };
+    let mut h = samples::household();
+    h.helper_ids = vec!["c-helper".into()];
+    h.village = "cv1".into();
+    let actor_a = automerge::ActorId::random();
+    let (wire, mut doc) = household_change(&h, &actor_a);
+    let helper = scope("c-helper", Role::Helper, ScopeFacts::default());
+    sync::push(s, "c-dev-a", &helper, std::slice::from_ref(&wire)).unwrap();
+    assert_eq!(sync::push(s, "c-dev-a", &helper, &[wire]).unwrap().len(), 1, "a second push is acknowledged");
+    let (head, own) = s.pull_candidates(&query("c-dev-a", "c-helper", 0, all.clone())).unwrap();
+    assert!(own.iter().all(|c| c.doc_id != h.id), "the author does not get its own document back");
+    let (_, fresh) = s.pull_candidates(&query("c-dev-b", "c-admin", 0, all.clone())).unwrap();
+    let mine: Vec<&Candidate> = fresh.iter().filter(|c| c.doc_id == h.id).collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!((mine[0].how, mine[0].kind), (CandidateKind::NewDoc, DocKind::Household));
+    assert!(mine[0].seq <= head && mine[0].len > 0);
+    let stored = s.doc(&h.id).unwrap().expect("merged document");
+    assert_eq!(stored.placement.village, "cv1");
+    assert_eq!(s.docs(std::slice::from_ref(&h.id)).unwrap().len(), 1);
+
+    // Another device edits it: device A receives that change after its cursor.
+    let mut edited = h.clone();
+    edited.phone = "1".into();
+    let author = Author { user: "c".into(), device: "b".into() };
+    let change = doc.update(&edited, &author, 2).unwrap().unwrap();
+    let mut other = Document::load(&doc.save(), &automerge::ActorId::random()).unwrap();
+    edited.phone = "2".into();
+    let change_b = other.update(&edited, &author, 3).unwrap().unwrap();
+    let admin = scope("c-admin", Role::Admin, ScopeFacts::default());
+    let wire = |bytes: Vec<u8>| WireChange { doc_id: h.id.clone(), kind: "household".into(), bytes };
+    // The change by actor A must come from device A; B's own actor is new. The helper is now assigned.
+    let helper = scope("c-helper", Role::Helper, s.scope_facts("c-helper").unwrap());
+    sync::push(s, "c-dev-a", &helper, &[wire(change.bytes)]).unwrap();
+    sync::push(s, "c-dev-b", &admin, &[wire(change_b.bytes)]).unwrap();
+    let (_, later) = s.pull_candidates(&query("c-dev-a", "c-helper", head, all.clone())).unwrap();
+    let changes: Vec<&Candidate> = later.iter().filter(|c| c.doc_id == h.id).collect();
+    assert_eq!(changes.len(), 1, "only the other device's change: {changes:?}");
+    assert_eq!(changes[0].how, CandidateKind::Change);
+    assert_eq!(s.change_bytes(&[changes[0].seq]).unwrap().len(), 1);
+    assert_eq!(s.doc_changes(&h.id).unwrap().len(), 3);
+
+    // A doctor whose cursor is past the household gets it when their team receives the village.
+    let (head, _) = s.pull_candidates(&query("c-dev-d", "c-doctor", 0, all.clone())).unwrap();
+    s.assign_team("CT", &["cv1".into()]).unwrap();
+    let doctor_sees = Visibility { villages: ["v1".to_string(), "cv1".to_string()].into(), ..Default::default() };
+    let q = PullQuery { team: Some("CT".into()), ..query("c-dev-d", "c-doctor", head, doctor_sees) };
+    let (_, entered) = s.pull_candidates(&q).unwrap();
+    let entered: Vec<&Candidate> = entered.iter().filter(|c| c.doc_id == h.id).collect();
+    assert_eq!(entered.len(), 1);
+    assert_eq!(entered[0].how, CandidateKind::EnteredScope);
+    assert!(entered[0].seq > head);
+}
