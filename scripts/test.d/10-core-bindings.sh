@@ -5,13 +5,18 @@ set -euo pipefail
 cd "${DOORSTEP_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
 
 lib=target/debug/libdoorstep_core.so
-cargo build -p doorstep-core
+bindgen=target/debug/uniffi-bindgen
+# The same build as the test command's (a no-op after it). Not `cargo build -p doorstep-core` or `cargo run -p
+# uniffi-bindgen`: selecting one package resolves dependency features differently from the whole workspace, and
+# cargo would then rebuild a large part of the dependency tree a second time.
+cargo build -q --workspace --all-targets
 test -f "$lib"
+test -x "$bindgen"
 
 for lang in kotlin swift python; do
     out="target/bindings/$lang"
     rm -rf "$out"
-    cargo run -q -p uniffi-bindgen -- generate "$lib" --language "$lang" --no-format --out-dir "$out"
+    "$bindgen" generate "$lib" --language "$lang" --no-format --out-dir "$out"
 done
 
 # Each generator must have produced its source, and each must carry the core's main object.
