@@ -9,6 +9,9 @@
 //!
 //! A demo already built in the same data directory (the file `demo.json` says so) is served again as it is.
 //!
+//! Time: the county's year is recorded in minutes, so once the devices have synced the demo moves each change's
+//! received time to the day its phone would have synced (see `backdate`); "as of" views then show the year.
+//!
 //! Speed: the simulated devices' stores run with `PRAGMA synchronous = OFF` (a simulated phone has no power to
 //! lose); the server keeps its own durable settings. Everything else is the production path.
 
@@ -437,6 +440,10 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
         t.await.map_err(|e| e.to_string())??;
     }
 
+    // The year happened in minutes: give each change the day its phone would have reached the township.
+    bar.set_message("dating the year");
+    backdate(&opts.data, today)?;
+
     // A few households edited on two devices before either synced: the conflicts stay for a supervisor to see.
     bar.set_message("concurrent edits");
     for (helper, household) in conflict_households {
@@ -453,6 +460,40 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
         screenings,
         build_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Moves each change's received time from the minutes of the build to the simulated day its phone synced: a
+/// visit or screening a day or two after its date (in the evening), households when the year began. Only the
+/// demo does this, directly in its own database, before any page is served; sequences (what sync orders by)
+/// are left as they were. "As of" views of the demo then show the county growing through the year.
+fn backdate(data: &Path, today: NaiveDate) -> Result<(), String> {
+    use chrono::TimeZone;
+    let e = |e: rusqlite::Error| format!("dating the demo's changes: {e}");
+    let mut conn = rusqlite::Connection::open(data.join("doorstep.db")).map_err(e)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(e)?;
+    let now = crate::storage::now_ms();
+    let offset_ms = i64::from(chrono::Local::now().offset().local_minus_utc()) * 1000;
+    let start = today - Duration::days(400);
+    let start_ms = chrono::Local
+        .from_local_datetime(&start.and_hms_opt(9, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(now);
+    let tx = conn.transaction().map_err(e)?;
+    // Local evening of the record's date, plus 0–2 days of waiting for a signal.
+    let dated = |table: &str| {
+        format!(
+            "UPDATE changes SET received_ms = min(?1, (SELECT unixepoch(r.date) * 1000 - ?2 + 18 * 3600000
+                 + (changes.seq % 3) * 86400000 FROM {table} r WHERE r.doc_id = changes.doc_id))
+             WHERE doc_id IN (SELECT doc_id FROM {table})"
+        )
+    };
+    tx.execute(&dated("ix_visits"), rusqlite::params![now, offset_ms]).map_err(e)?;
+    tx.execute(&dated("ix_screenings"), rusqlite::params![now, offset_ms]).map_err(e)?;
+    tx.execute("UPDATE changes SET received_ms = ?1 WHERE doc_id IN (SELECT doc_id FROM ix_households)", [start_ms])
+        .map_err(e)?;
+    tx.execute("UPDATE assignments SET created_ms = ?1", [start_ms]).map_err(e)?;
+    tx.commit().map_err(e)
 }
 
 fn samples_age(birth: &str, today: NaiveDate) -> i32 {
@@ -655,11 +696,12 @@ fn ok_assurances() -> Assurances {
     }
 }
 
-/// The months of the past year, oldest first, with the last day a visit may fall on.
+/// The months of the past year and the one before it (so the year's first month has a previous month to be
+/// overdue against), oldest first, with the last day a visit may fall on.
 fn months(today: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
     let mut out = Vec::new();
     let mut first = today.with_day(1).unwrap_or(today);
-    for _ in 0..12 {
+    for _ in 0..13 {
         let next = if first.month() == 12 {
             NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
         } else {
