@@ -52,10 +52,10 @@ async fn acknowledged_changes_survive_sigkill_and_nothing_is_duplicated() {
         if let Some(resp) = in_flight.await.expect("task") {
             let hashes: Vec<String> = resp.acked.iter().map(hex::encode).collect();
             phone.store.mark_acked(&hashes).unwrap();
-            let acked_hashes: BTreeSet<Vec<u8>> = resp.acked.iter().map(|h| h.to_vec()).collect();
+            let acked_hashes: BTreeSet<[u8; 32]> = resp.acked.iter().copied().collect();
             for c in &pending {
                 let change = automerge::Change::from_bytes(c.bytes.clone()).unwrap();
-                if acked_hashes.contains(&change.hash().0.to_vec()) {
+                if acked_hashes.contains(&change.hash().0) {
                     acked.insert(c.doc_id.clone());
                 }
             }

@@ -111,7 +111,15 @@ pub struct SqliteStorage {
 impl SqliteStorage {
     /// Opens (creating and migrating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| StorageError::Unavailable(format!("{}: {e}", dir.display())))?;
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|e| StorageError::Unavailable(format!("{}: {e}", dir.display())))?;
+            // Password hashes and health records: readable by the server's account only.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
+        }
         let path = dir.join("doorstep.db");
         let mut writer = connect(&path)?;
         migrate(&mut writer)?;
