@@ -31,7 +31,11 @@ fn invalid<T>(message: impl Into<String>) -> Result<T> {
 }
 
 fn audit(storage: &dyn Storage, action: &str, detail: String) -> Result<()> {
-    storage.audit(&AuditEntry { at_ms: now_ms(), actor: CONSOLE.into(), action: action.into(), detail })?;
+    audit_by(storage, CONSOLE, action, detail)
+}
+
+fn audit_by(storage: &dyn Storage, by: &str, action: &str, detail: String) -> Result<()> {
+    storage.audit(&AuditEntry { at_ms: now_ms(), actor: by.into(), action: action.into(), detail })?;
     Ok(())
 }
 
@@ -201,7 +205,7 @@ pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Resul
         let wire =
             WireChange { doc_id: SCHEDULE_RULES_ID.into(), kind: DocKind::Rules.code().into(), bytes: change.bytes };
         sync::push(storage, SERVER_DEVICE, &scope, &[wire])?;
-        audit(storage, "rules.set", format!("{:?}", record.rules))?;
+        audit_by(storage, by, "rules.set", format!("{:?}", record.rules))?;
     }
     Ok(record.rules)
 }
