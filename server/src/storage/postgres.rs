@@ -1,0 +1,714 @@
+//! The PostgreSQL store: several `doorstep-server` processes share one database (`--database postgres://…`).
+//!
+//! Client: the blocking `postgres` crate with an `r2d2` pool. The `Storage` trait is synchronous and async code
+//! already calls it on tokio's blocking pool, so a blocking client fits without `block_on` or a second runtime.
+//!
+//! Sequences come from the database: one `counter` row, as in the SQLite store. Every transaction that writes
+//! documents or hands out sequence numbers first locks that row (`SELECT … FOR UPDATE`), across all processes. So:
+//! - sequence numbers are handed out and committed in the same order, with no gaps (a rolled-back push releases
+//!   its numbers with the lock), and a pull that reads the counter and the changes in one snapshot never sees
+//!   sequence N+1 committed while N is still in flight — no cursor can skip a committed change;
+//! - the read-merge-write of a document inside a push can never lose a concurrent push's change, because two
+//!   pushes never interleave (writing transactions run at READ COMMITTED, so each statement after the lock sees
+//!   everything committed before it).
+//!
+//! Pulls, pages and account look-ups take no lock and run in parallel from any process; a pull reads in one
+//! REPEATABLE READ snapshot so the head and the candidates agree. `docs/deploy.md` explains the trade-off.
+
+use super::*;
+use doorstep_core::doc::Document;
+use doorstep_core::model::{DocKind, Role};
+pub use r2d2_postgres::postgres as pg;
+use r2d2_postgres::postgres::types::ToSql;
+use r2d2_postgres::{r2d2, PostgresConnectionManager};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+#[cfg(test)]
+#[path = "postgres/contract.rs"]
+mod contract;
+#[path = "postgres/index.rs"]
+mod index;
+#[path = "postgres/schema.rs"]
+pub mod schema;
+
+/// Connections per server process; more concurrent storage calls wait for a free one.
+const POOL_SIZE: u32 = 8;
+/// How long a call waits for a connection before answering "unavailable" (503, retryable).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Pool = r2d2::Pool<PostgresConnectionManager<pg::NoTls>>;
+type Conn = r2d2::PooledConnection<PostgresConnectionManager<pg::NoTls>>;
+
+/// The PostgreSQL implementation of [`Storage`].
+pub struct PostgresStorage {
+    pool: Pool,
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`, or key=value form) and migrates
+    /// it. Must not be called from async code (the blocking client would start a runtime inside a runtime): call it
+    /// from `main` before the runtime starts, or through `spawn_blocking`.
+    pub fn open(url: &str) -> Result<Self> {
+        let config: pg::Config =
+            url.parse().map_err(|e| StorageError::Internal(format!("--database: not a PostgreSQL URL: {e}")))?;
+        Self::connect(config)
+    }
+
+    /// Connects with a parsed configuration (tests use it to put each run in its own schema).
+    pub fn connect(config: pg::Config) -> Result<Self> {
+        let manager = PostgresConnectionManager::new(config, pg::NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build(manager)
+            .map_err(|e| StorageError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+        let this = Self { pool };
+        schema::migrate(&mut *this.conn()?)?;
+        Ok(this)
+    }
+
+    fn conn(&self) -> Result<Conn> {
+        self.pool.get().map_err(|e| StorageError::Unavailable(format!("no PostgreSQL connection: {e}")))
+    }
+
+    /// Runs `f` in a transaction that takes no writer lock (accounts, devices, audit: no sequence, no document).
+    fn tx<T>(&self, f: impl FnOnce(&mut pg::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().pg()?;
+        let out = f(&mut tx)?;
+        tx.commit().pg()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a transaction holding the writer lock (see the module comment), committed only on `Ok`.
+    fn writing_tx<T>(&self, f: impl FnOnce(&mut pg::Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.tx(|tx| {
+            lock_writers(tx)?;
+            f(tx)
+        })
+    }
+
+    /// Runs `f` on a connection outside any explicit transaction (single statements).
+    fn read<T>(&self, f: impl FnOnce(&mut pg::Client) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        f(&mut conn)
+    }
+}
+
+/// Takes the writer lock: the counter row, held until commit or rollback.
+fn lock_writers(tx: &mut pg::Transaction<'_>) -> Result<()> {
+    tx.query_one("SELECT last_seq FROM counter WHERE id = 1 FOR UPDATE", &[]).pg()?;
+    Ok(())
+}
+
+/// Maps the driver's errors to what the HTTP layer acts on, as the SQLite store does for its own.
+fn storage_error(e: pg::Error) -> StorageError {
+    use pg::error::SqlState;
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the connection broke or could not be made; the database may be back at the next try.
+        return StorageError::Unavailable(e.to_string());
+    };
+    let class = &code.code()[..2];
+    if class == "23" {
+        // Integrity constraint violations, as SQLite's ConstraintViolation maps.
+        StorageError::Exists(e.to_string())
+    } else if matches!(class, "08" | "53" | "57" | "40")
+        || *code == SqlState::READ_ONLY_SQL_TRANSACTION
+        || *code == SqlState::LOCK_NOT_AVAILABLE
+    {
+        // Connection lost, out of resources, shutting down, serialisation failure or deadlock, read-only standby.
+        StorageError::Unavailable(e.to_string())
+    } else {
+        StorageError::Internal(e.to_string())
+    }
+}
+
+/// `.pg()?` turns a driver result into a storage result.
+trait Pg<T> {
+    fn pg(self) -> Result<T>;
+}
+
+impl<T> Pg<T> for std::result::Result<T, pg::Error> {
+    fn pg(self) -> Result<T> {
+        self.map_err(storage_error)
+    }
+}
+
+fn role_of(code: &str) -> Role {
+    Role::parse(code).unwrap_or(Role::Helper)
+}
+
+const USER_COLS: &str = "name, role, team, password_hash, disabled, created_ms";
+const DEVICE_COLS: &str = "id, user_name, name, revoked, created_ms, last_seen_ms";
+const DOC_COLS: &str = "id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms";
+
+/// A user from columns `USER_COLS` starting at `at`.
+fn user_row(r: &pg::Row, at: usize) -> User {
+    User {
+        name: r.get(at),
+        role: role_of(r.get(at + 1)),
+        team: r.get(at + 2),
+        password_hash: r.get(at + 3),
+        disabled: r.get(at + 4),
+        created_ms: r.get(at + 5),
+    }
+}
+
+fn device_row(r: &pg::Row) -> Device {
+    Device {
+        id: r.get(0),
+        user: r.get(1),
+        name: r.get(2),
+        revoked: r.get(3),
+        created_ms: r.get(4),
+        last_seen_ms: r.get(5),
+    }
+}
+
+fn doc_row(r: &pg::Row) -> StoredDoc {
+    let kind: &str = r.get(1);
+    let heads: &str = r.get(3);
+    StoredDoc {
+        id: r.get(0),
+        kind: DocKind::parse(kind).unwrap_or_default(),
+        bytes: r.get(2),
+        heads: heads.split(',').filter(|h| !h.is_empty()).map(String::from).collect(),
+        first_seq: r.get::<_, i64>(4) as u64,
+        last_seq: r.get::<_, i64>(5) as u64,
+        placement: Placement { household_id: r.get(6), village: r.get(7), township: r.get(8) },
+        updated_ms: r.get(9),
+    }
+}
+
+/// Reads a document through any client or transaction.
+fn load_doc(c: &mut impl pg::GenericClient, id: &str) -> Result<Option<StoredDoc>> {
+    Ok(c.query_opt(&format!("SELECT {DOC_COLS} FROM docs WHERE id = $1"), &[&id]).pg()?.as_ref().map(doc_row))
+}
+
+fn next_seq(tx: &mut pg::Transaction<'_>) -> Result<u64> {
+    let seq: i64 =
+        tx.query_one("UPDATE counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq", &[]).pg()?.get(0);
+    Ok(seq as u64)
+}
+
+fn insert_event(tx: &mut pg::Transaction<'_>, event: &ScopeEvent) -> Result<u64> {
+    let seq = next_seq(tx)?;
+    let (sk, s) = match &event.subject {
+        Subject::User(u) => ("user", u.as_str()),
+        Subject::Team(t) => ("team", t.as_str()),
+        Subject::Anyone => ("anyone", ""),
+    };
+    let (tk, t) = match &event.target {
+        Target::Household(h) => ("household", h.as_str()),
+        Target::Village(v) => ("village", v.as_str()),
+        Target::Township(t) => ("township", t.as_str()),
+    };
+    tx.execute(
+        "INSERT INTO scope_events (seq, subject_kind, subject, target_kind, target) VALUES ($1, $2, $3, $4, $5)",
+        &[&(seq as i64), &sk, &s, &tk, &t],
+    )
+    .pg()?;
+    Ok(seq)
+}
+
+fn add_assignment(tx: &mut pg::Transaction<'_>, helper: &str, household_id: &str) -> Result<bool> {
+    let n = tx
+        .execute(
+            "INSERT INTO assignments (helper, household_id, created_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&helper, &household_id, &now_ms()],
+        )
+        .pg()?;
+    Ok(n > 0)
+}
+
+fn require_user(tx: &mut pg::Transaction<'_>, name: &str) -> Result<()> {
+    match tx.query_opt("SELECT 1 FROM users WHERE name = $1", &[&name]).pg()? {
+        Some(_) => Ok(()),
+        None => Err(StorageError::NotFound(format!("user {name}"))),
+    }
+}
+
+/// A push's unit of work on PostgreSQL: the writer lock is held for its whole life.
+struct PgTx<'a> {
+    tx: pg::Transaction<'a>,
+}
+
+impl WriteTx for PgTx<'_> {
+    fn doc(&mut self, id: &str) -> Result<Option<StoredDoc>> {
+        load_doc(&mut self.tx, id)
+    }
+
+    fn change_exists(&mut self, hash: &str) -> Result<bool> {
+        Ok(self.tx.query_opt("SELECT 1 FROM changes WHERE hash = $1", &[&hash]).pg()?.is_some())
+    }
+
+    fn actor_device(&mut self, actor: &str) -> Result<Option<String>> {
+        Ok(self.tx.query_opt("SELECT device_id FROM actors WHERE actor = $1", &[&actor]).pg()?.map(|r| r.get(0)))
+    }
+
+    fn bind_actor(&mut self, actor: &str, device_id: &str, now_ms: i64) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO actors (actor, device_id, bound_ms) VALUES ($1, $2, $3)",
+                &[&actor, &device_id, &now_ms],
+            )
+            .pg()?;
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> Result<u64> {
+        next_seq(&mut self.tx)
+    }
+
+    fn insert_change(&mut self, c: &NewChange) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO changes (seq, hash, doc_id, actor, device_id, received_ms, bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&(c.seq as i64), &c.hash, &c.doc_id, &c.actor, &c.device_id, &c.received_ms, &c.bytes],
+            )
+            .pg()?;
+        Ok(())
+    }
+
+    fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, last_seq = excluded.last_seq,
+                household_id = excluded.household_id, village = excluded.village, township = excluded.township,
+                updated_ms = excluded.updated_ms",
+            &[
+                &d.id,
+                &d.kind.code(),
+                &d.bytes,
+                &d.heads.join(","),
+                &(d.first_seq as i64),
+                &(d.last_seq as i64),
+                &d.placement.household_id,
+                &d.placement.village,
+                &d.placement.township,
+                &d.updated_ms,
+            ],
+        ).pg()?;
+        index::reindex(&mut self.tx, &d.id, d.kind, document)
+    }
+
+    fn move_dependents(&mut self, household_id: &str, p: &Placement) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE docs SET village = $2, township = $3 WHERE household_id = $1",
+                &[&household_id, &p.village, &p.township],
+            )
+            .pg()?;
+        Ok(())
+    }
+
+    fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool> {
+        add_assignment(&mut self.tx, helper, household_id)
+    }
+
+    fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
+        insert_event(&mut self.tx, event)
+    }
+}
+
+impl Storage for PostgresStorage {
+    fn add_user(&self, u: &User) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx.execute(
+                "INSERT INTO users (name, role, team, password_hash, disabled, created_ms) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&u.name, &u.role.code(), &u.team, &u.password_hash, &u.disabled, &u.created_ms],
+            ).pg()?;
+            if n == 0 {
+                return Err(StorageError::Exists(format!("user {}", u.name)));
+            }
+            Ok(())
+        })
+    }
+
+    fn user(&self, name: &str) -> Result<Option<User>> {
+        self.read(|c| {
+            let row = c.query_opt(&format!("SELECT {USER_COLS} FROM users WHERE name = $1"), &[&name]).pg()?;
+            Ok(row.map(|r| user_row(&r, 0)))
+        })
+    }
+
+    fn users(&self) -> Result<Vec<User>> {
+        self.read(|c| {
+            let rows = c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY name COLLATE \"C\""), &[]).pg()?;
+            Ok(rows.iter().map(|r| user_row(r, 0)).collect())
+        })
+    }
+
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx.execute("UPDATE users SET disabled = $2 WHERE name = $1", &[&name, &disabled]).pg()?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("user {name}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn add_device(&self, d: &Device, token_sha256: &str) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&d.id, &d.user, &d.name, &token_sha256, &d.revoked, &d.created_ms, &d.last_seen_ms],
+            )
+            .pg()?;
+            Ok(())
+        })
+    }
+
+    fn device_by_token(&self, token_sha256: &str) -> Result<Option<(Device, User)>> {
+        self.read(|c| {
+            let cols = DEVICE_COLS.split(", ").map(|x| format!("d.{x}")).collect::<Vec<_>>().join(", ");
+            let ucols = USER_COLS.split(", ").map(|x| format!("u.{x}")).collect::<Vec<_>>().join(", ");
+            let row = c.query_opt(
+                &format!(
+                    "SELECT {cols}, {ucols} FROM devices d JOIN users u ON u.name = d.user_name WHERE d.token_sha256 = $1"
+                ),
+                &[&token_sha256],
+            ).pg()?;
+            Ok(row.map(|r| (device_row(&r), user_row(&r, 6))))
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        self.read(|c| {
+            let rows = c
+                .query(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY user_name COLLATE \"C\", created_ms"), &[])
+                .pg()?;
+            Ok(rows.iter().map(device_row).collect())
+        })
+    }
+
+    fn revoke_device(&self, id: &str) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx.execute("UPDATE devices SET revoked = TRUE WHERE id = $1", &[&id]).pg()?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("device {id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn touch_device(&self, id: &str, now_ms: i64) -> Result<()> {
+        self.read(|c| {
+            c.execute("UPDATE devices SET last_seen_ms = $2 WHERE id = $1", &[&id, &now_ms]).pg()?;
+            Ok(())
+        })
+    }
+
+    fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
+        self.writing_tx(|tx| {
+            require_user(tx, helper)?;
+            for h in household_ids {
+                if add_assignment(tx, helper, h)? {
+                    insert_event(
+                        tx,
+                        &ScopeEvent { subject: Subject::User(helper.into()), target: Target::Household(h.clone()) },
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn assign_team(&self, team: &str, villages: &[String]) -> Result<()> {
+        self.writing_tx(|tx| {
+            for v in villages {
+                let n = tx
+                    .execute(
+                        "INSERT INTO team_villages (team, village) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[&team, v],
+                    )
+                    .pg()?;
+                if n > 0 {
+                    insert_event(
+                        tx,
+                        &ScopeEvent { subject: Subject::Team(team.into()), target: Target::Village(v.clone()) },
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn assign_area(&self, user: &str, areas: &[Area]) -> Result<()> {
+        self.writing_tx(|tx| {
+            require_user(tx, user)?;
+            for a in areas {
+                let (level, name, target) = match a {
+                    Area::Township(t) => ("township", t, Target::Township(t.clone())),
+                    Area::Village(v) => ("village", v, Target::Village(v.clone())),
+                };
+                let n = tx
+                    .execute(
+                        "INSERT INTO areas (user_name, level, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                        &[&user, &level, name],
+                    )
+                    .pg()?;
+                if n > 0 {
+                    insert_event(tx, &ScopeEvent { subject: Subject::User(user.into()), target })?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn grant_inspector(&self, g: &Grant) -> Result<()> {
+        self.writing_tx(|tx| {
+            require_user(tx, &g.user)?;
+            tx.execute(
+                "INSERT INTO inspector_grants (user_name, village, until, created_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (user_name, village) DO UPDATE SET until = excluded.until",
+                &[&g.user, &g.village, &g.until, &now_ms()],
+            )
+            .pg()?;
+            // A renewed grant may follow an expired one, during which the device missed changes: resend snapshots.
+            insert_event(
+                tx,
+                &ScopeEvent { subject: Subject::User(g.user.clone()), target: Target::Village(g.village.clone()) },
+            )?;
+            Ok(())
+        })
+    }
+
+    fn scope_facts(&self, user: &str) -> Result<ScopeFacts> {
+        let mut conn = self.conn()?;
+        // One snapshot, so the facts agree with each other.
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(pg::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .pg()?;
+        let strings = |tx: &mut pg::Transaction<'_>, sql: &str, arg: &str| -> Result<BTreeSet<String>> {
+            Ok(tx.query(sql, &[&arg]).pg()?.iter().map(|r| r.get(0)).collect())
+        };
+        let households = strings(&mut tx, "SELECT household_id FROM assignments WHERE helper = $1", user)?;
+        let team: Option<String> =
+            tx.query_opt("SELECT team FROM users WHERE name = $1", &[&user]).pg()?.and_then(|r| r.get(0));
+        let team_villages = match team {
+            Some(t) => strings(&mut tx, "SELECT village FROM team_villages WHERE team = $1", &t)?,
+            None => BTreeSet::new(),
+        };
+        let areas = tx
+            .query(
+                "SELECT level, name FROM areas WHERE user_name = $1 ORDER BY level COLLATE \"C\", name COLLATE \"C\"",
+                &[&user],
+            )
+            .pg()?
+            .iter()
+            .map(|r| {
+                let level: &str = r.get(0);
+                let name: String = r.get(1);
+                if level == "township" {
+                    Area::Township(name)
+                } else {
+                    Area::Village(name)
+                }
+            })
+            .collect();
+        let grants = tx
+            .query(
+                "SELECT user_name, village, until FROM inspector_grants WHERE user_name = $1 ORDER BY village COLLATE \"C\"",
+                &[&user],
+            ).pg()?
+            .iter()
+            .map(|r| Grant { user: r.get(0), village: r.get(1), until: r.get(2) })
+            .collect();
+        tx.commit().pg()?;
+        Ok(ScopeFacts { households, team_villages, areas, grants })
+    }
+
+    fn audit(&self, e: &AuditEntry) -> Result<()> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES ($1, $2, $3, $4)",
+                &[&e.at_ms, &e.actor, &e.action, &e.detail],
+            )
+            .pg()?;
+            Ok(())
+        })
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.read(|c| {
+            let rows = c
+                .query(
+                    "SELECT at_ms, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+                    &[&(limit as i64)],
+                )
+                .pg()?;
+            Ok(rows
+                .iter()
+                .map(|r| AuditEntry { at_ms: r.get(0), actor: r.get(1), action: r.get(2), detail: r.get(3) })
+                .collect())
+        })
+    }
+
+    fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().pg()?;
+        lock_writers(&mut tx)?;
+        let mut unit = PgTx { tx };
+        // On `Err` the transaction is dropped, which rolls it back (and releases the writer lock).
+        work(&mut unit)?;
+        unit.tx.commit().pg()?;
+        Ok(())
+    }
+
+    fn doc(&self, id: &str) -> Result<Option<StoredDoc>> {
+        self.read(|c| load_doc(c, id))
+    }
+
+    fn doc_changes(&self, id: &str) -> Result<Vec<ChangeInfo>> {
+        self.read(|c| {
+            let rows = c
+                .query(
+                    "SELECT seq, hash, actor, device_id, received_ms FROM changes WHERE doc_id = $1 ORDER BY seq",
+                    &[&id],
+                )
+                .pg()?;
+            Ok(rows
+                .iter()
+                .map(|r| ChangeInfo {
+                    seq: r.get::<_, i64>(0) as u64,
+                    hash: r.get(1),
+                    actor: r.get(2),
+                    device_id: r.get(3),
+                    received_ms: r.get(4),
+                })
+                .collect())
+        })
+    }
+
+    fn pull_candidates(&self, q: &PullQuery) -> Result<(u64, Vec<Candidate>)> {
+        let mut conn = self.conn()?;
+        // One snapshot: the head and every candidate agree (writers commit in sequence order, see the module
+        // comment, so everything up to the head is in this snapshot).
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(pg::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .pg()?;
+        let out = pull_candidates(&mut tx, q)?;
+        tx.commit().pg()?;
+        Ok(out)
+    }
+
+    fn change_bytes(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>> {
+        self.read(|c| {
+            let wanted: Vec<i64> = seqs.iter().map(|&s| s as i64).collect();
+            let mut found: HashMap<u64, Vec<u8>> = c
+                .query("SELECT seq, bytes FROM changes WHERE seq = ANY($1)", &[&wanted])
+                .pg()?
+                .iter()
+                .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+                .collect();
+            Ok(seqs.iter().filter_map(|s| found.remove(s).map(|b| (*s, b))).collect())
+        })
+    }
+
+    fn docs(&self, ids: &[String]) -> Result<Vec<StoredDoc>> {
+        self.read(|c| {
+            let mut found: HashMap<String, StoredDoc> = c
+                .query(&format!("SELECT {DOC_COLS} FROM docs WHERE id = ANY($1)"), &[&ids])
+                .pg()?
+                .iter()
+                .map(|r| {
+                    let d = doc_row(r);
+                    (d.id.clone(), d)
+                })
+                .collect();
+            Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        })
+    }
+}
+
+/// The visibility filter over `docs d`, with parameters `$4` (all), `$5` households, `$6` villages, `$7`
+/// townships, `$8` the schedule-rules id.
+const VISIBLE: &str = "($4 OR d.id = $8 OR d.household_id = ANY($5) OR d.village = ANY($6) OR d.township = ANY($7))";
+
+fn pull_candidates(tx: &mut pg::Transaction<'_>, q: &PullQuery) -> Result<(u64, Vec<Candidate>)> {
+    let head: i64 = tx.query_one("SELECT last_seq FROM counter WHERE id = 1", &[]).pg()?.get(0);
+    let cursor = q.cursor as i64;
+    let v = &q.visible;
+    let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<String>>();
+    let (households, villages, townships) = (list(&v.households), list(&v.villages), list(&v.townships));
+    let rules = doorstep_core::model::SCHEDULE_RULES_ID;
+    let team = q.team.clone().unwrap_or_default();
+    // $3 is the device for the first two queries and the user for the third; $9 the team.
+    let by_device: Vec<&(dyn ToSql + Sync)> =
+        vec![&cursor, &head, &q.device_id, &v.all, &households, &villages, &townships, &rules];
+    let mut by_user = by_device.clone();
+    by_user[2] = &q.user;
+    by_user.push(&team);
+    let mut out = Vec::new();
+    let mut push = |rows: Vec<pg::Row>, how: CandidateKind| {
+        for r in rows {
+            out.push(Candidate {
+                seq: r.get::<_, i64>(0) as u64,
+                doc_id: r.get(1),
+                kind: DocKind::parse(r.get(2)).unwrap_or_default(),
+                how,
+                len: r.get::<_, i64>(3) as u64,
+            });
+        }
+    };
+    // Documents new to the device: created after its cursor and holding some change of another device.
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT d.first_seq, d.id, d.kind, octet_length(d.bytes)::bigint FROM docs d
+             WHERE d.first_seq > $1 AND d.first_seq <= $2 AND {VISIBLE}
+               AND EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = d.id AND c.device_id <> $3 AND c.seq <= $2)
+             ORDER BY d.first_seq"
+            ),
+            &by_device,
+        )
+        .pg()?;
+    push(rows, CandidateKind::NewDoc);
+    if cursor > 0 {
+        // Other devices' changes to documents the device has.
+        let rows = tx
+            .query(
+                &format!(
+                "SELECT c.seq, d.id, d.kind, octet_length(c.bytes)::bigint FROM changes c JOIN docs d ON d.id = c.doc_id
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.device_id <> $3 AND d.first_seq <= $1 AND {VISIBLE}
+                 ORDER BY c.seq"
+            ),
+                &by_device,
+            )
+            .pg()?;
+        push(rows, CandidateKind::Change);
+        // Documents that entered the device's scope after its cursor.
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT e.seq, d.id, d.kind, octet_length(d.bytes)::bigint FROM scope_events e JOIN docs d ON
+                     (e.target_kind = 'household' AND d.household_id = e.target)
+                  OR (e.target_kind = 'village' AND d.village = e.target)
+                  OR (e.target_kind = 'township' AND d.township = e.target)
+                 WHERE e.seq > $1 AND e.seq <= $2 AND d.first_seq <= $1 AND {VISIBLE}
+                   AND ((e.subject_kind = 'user' AND e.subject = $3) OR (e.subject_kind = 'team' AND e.subject = $9)
+                        OR e.subject_kind = 'anyone')
+                 ORDER BY e.seq"
+                ),
+                &by_user,
+            )
+            .pg()?;
+        push(rows, CandidateKind::EnteredScope);
+    }
+    out.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.doc_id.cmp(&b.doc_id)));
+    Ok((head as u64, out))
+}

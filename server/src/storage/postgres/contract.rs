@@ -1,0 +1,770 @@
+//! The storage contract: one suite of tests that every `Storage` implementation must pass, run against the SQLite
+//! store and the PostgreSQL store (`contract!` below generates one test per case and store).
+//!
+//! PostgreSQL tests find the server through `DOORSTEP_TEST_PG` (a URL; each test works in a fresh schema it drops
+//! afterwards). Without it they print a notice on stderr and return; with `DOORSTEP_REQUIRE_PG=1` (set by
+//! `scripts/test.d/60-postgres.sh`) a missing server fails them instead, so the PostgreSQL run can never pass empty.
+
+use super::PostgresStorage;
+use crate::storage::sqlite::SqliteStorage;
+use crate::storage::*;
+use automerge::ActorId;
+use doorstep_core::doc::{Author, ChangeRecord, Document};
+use doorstep_core::model::{samples, DocKind, Problem, ProblemStatus, Role, SCHEDULE_RULES_ID};
+use doorstep_core::store::schema::INDEX_TABLES;
+use std::any::Any;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// One store under test.
+pub struct UnderTest {
+    pub name: &'static str,
+    /// Opens a handle on the same database: a restart, or another server process sharing it.
+    open: Box<dyn Fn() -> Arc<dyn Storage>>,
+    /// Every row of one derived table, each as JSON text, sorted.
+    ix: Box<dyn Fn(&str) -> Vec<String>>,
+    /// How many handles the concurrency case spreads its writers over (several processes for PostgreSQL; SQLite is
+    /// one process by design).
+    processes: usize,
+    /// Keeps the database alive for the subject's life (a temporary directory, a schema dropped on drop).
+    _guard: Box<dyn Any>,
+}
+
+impl UnderTest {
+    pub fn open(&self) -> Arc<dyn Storage> {
+        (self.open)()
+    }
+}
+
+pub fn sqlite() -> UnderTest {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().to_path_buf();
+    let db = path.join("doorstep.db");
+    UnderTest {
+        name: "sqlite",
+        open: Box::new(move || Arc::new(SqliteStorage::open(&path).expect("open SQLite store"))),
+        ix: Box::new(move |table| {
+            let conn = rusqlite::Connection::open(&db).expect("open SQLite file");
+            let mut rows: Vec<String> =
+                super::index::table_json(&conn, table).expect("read table").iter().map(|v| v.to_string()).collect();
+            rows.sort();
+            rows
+        }),
+        processes: 1,
+        _guard: Box::new(dir),
+    }
+}
+
+/// Drops a test schema when the subject goes away.
+struct SchemaGuard {
+    url: String,
+    schema: String,
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        if let Ok(mut c) = super::pg::Client::connect(&self.url, super::pg::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        }
+    }
+}
+
+/// The PostgreSQL subject, in a fresh schema of the database at `DOORSTEP_TEST_PG`; `None` (with a notice on
+/// stderr, outside the test harness's capture) when no server is configured.
+pub fn postgres() -> Option<UnderTest> {
+    let Ok(url) = std::env::var("DOORSTEP_TEST_PG") else {
+        if std::env::var("DOORSTEP_REQUIRE_PG").is_ok_and(|v| v == "1") {
+            panic!("DOORSTEP_REQUIRE_PG=1 but DOORSTEP_TEST_PG is not set");
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED PostgreSQL storage test: set DOORSTEP_TEST_PG=postgres://… (scripts/pg-throwaway.sh run …)"
+        );
+        return None;
+    };
+    let schema = format!("doorstep_t_{:016x}", rand::random::<u64>());
+    let mut admin = super::pg::Client::connect(&url, super::pg::NoTls).expect("connect to DOORSTEP_TEST_PG");
+    admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
+    let mut config: super::pg::Config = url.parse().expect("DOORSTEP_TEST_PG is a PostgreSQL URL");
+    config.options(&format!("-c search_path={schema}"));
+    let reader = config.clone();
+    Some(UnderTest {
+        name: "postgres",
+        open: Box::new(move || Arc::new(PostgresStorage::connect(config.clone()).expect("open PostgreSQL store"))),
+        ix: Box::new(move |table| {
+            let mut c = reader.connect(super::pg::NoTls).expect("connect");
+            let mut rows: Vec<String> = c
+                .query(&format!("SELECT row_to_json(t)::text FROM {table} t"), &[])
+                .expect("read table")
+                .iter()
+                .map(|r| {
+                    let v: serde_json::Value = serde_json::from_str(r.get(0)).expect("JSON row");
+                    v.to_string()
+                })
+                .collect();
+            rows.sort();
+            rows
+        }),
+        processes: 2,
+        _guard: Box::new(SchemaGuard { url, schema }),
+    })
+}
+
+/// One test per case and store.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite_store {
+            $(#[test]
+            fn $case() {
+                super::$case(&super::sqlite());
+            })*
+        }
+        mod postgres_store {
+            $(#[test]
+            fn $case() {
+                if let Some(s) = super::postgres() {
+                    super::$case(&s);
+                }
+            })*
+        }
+    };
+}
+
+contract!(
+    accounts_devices_and_tokens,
+    assignments_record_scope_facts_and_events,
+    a_unit_of_work_commits_or_rolls_back_whole,
+    pull_candidates_after_a_cursor,
+    derived_rows_follow_the_document,
+    concurrent_writers_get_gap_free_sequences_and_lose_nothing,
+    reopening_keeps_everything,
+    the_conformance_checks,
+);
+
+// ---- helpers ----
+
+fn user(name: &str, role: Role, team: Option<&str>) -> User {
+    User {
+        name: name.into(),
+        role,
+        team: team.map(String::from),
+        password_hash: format!("$argon2id$fake${name}"),
+        disabled: false,
+        created_ms: 1_000,
+    }
+}
+
+fn device(id: &str, user: &str, created_ms: i64) -> Device {
+    Device {
+        id: id.into(),
+        user: user.into(),
+        name: format!("{id} phone"),
+        revoked: false,
+        created_ms,
+        last_seen_ms: None,
+    }
+}
+
+fn author(device: &str) -> Author {
+    Author { user: "someone".into(), device: device.into() }
+}
+
+fn everything(cursor: u64, device: &str) -> PullQuery {
+    PullQuery {
+        cursor,
+        device_id: device.into(),
+        user: "admin".into(),
+        team: None,
+        visible: Visibility { all: true, ..Default::default() },
+    }
+}
+
+/// Stores `changes` of document `id` (whose full state is `saved`) as pushed by `device`, in one unit of work, the
+/// way the sync logic does; returns their sequences.
+fn commit(
+    s: &dyn Storage,
+    id: &str,
+    kind: DocKind,
+    placement: &Placement,
+    device: &str,
+    changes: &[ChangeRecord],
+    saved: &[u8],
+) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    s.write(&mut |tx| {
+        seqs.clear();
+        let existing = tx.doc(id)?;
+        for c in changes {
+            let seq = tx.next_seq()?;
+            tx.insert_change(&NewChange {
+                seq,
+                hash: c.hash.clone(),
+                doc_id: id.into(),
+                actor: c.actor.clone(),
+                device_id: device.into(),
+                received_ms: 5,
+                bytes: c.bytes.clone(),
+            })?;
+            seqs.push(seq);
+        }
+        let mut document = Document::load(saved, &ActorId::random())?;
+        let stored = StoredDoc {
+            id: id.into(),
+            kind,
+            bytes: document.save(),
+            heads: document.heads(),
+            first_seq: existing.as_ref().map_or(seqs[0], |e| e.first_seq),
+            last_seq: *seqs.last().expect("at least one change"),
+            placement: placement.clone(),
+            updated_ms: 7,
+        };
+        tx.save_doc(&stored, &mut document)
+    })
+    .expect("commit");
+    seqs
+}
+
+fn household(id: &str, village: &str, township: &str) -> doorstep_core::model::Household {
+    let mut h = samples::household();
+    h.id = id.into();
+    h.village = village.into();
+    h.township = township.into();
+    h
+}
+
+fn place(household: &str, village: &str, township: &str) -> Placement {
+    Placement { household_id: Some(household.into()), village: village.into(), township: township.into() }
+}
+
+/// A new document holding `record`, as created on `device`: (document, its first change).
+fn create<R: doorstep_core::model::Record>(record: &R, device: &str) -> (Document, ChangeRecord) {
+    Document::create(record, &ActorId::random(), &author(device), 1).expect("create document")
+}
+
+// ---- cases ----
+
+pub fn accounts_devices_and_tokens(s: &UnderTest) {
+    let st = s.open();
+    st.add_user(&user("zhao", Role::Helper, None)).unwrap();
+    st.add_user(&user("an", Role::Doctor, Some("team1"))).unwrap();
+    assert!(matches!(st.add_user(&user("zhao", Role::Admin, None)), Err(StorageError::Exists(_))), "{}", s.name);
+    assert_eq!(st.user("an").unwrap(), Some(user("an", Role::Doctor, Some("team1"))));
+    assert_eq!(st.user("nobody").unwrap(), None);
+    let names: Vec<String> = st.users().unwrap().into_iter().map(|u| u.name).collect();
+    assert_eq!(names, vec!["an", "zhao"]);
+
+    st.set_disabled("zhao", true).unwrap();
+    assert!(st.user("zhao").unwrap().unwrap().disabled);
+    st.set_disabled("zhao", false).unwrap();
+    assert!(!st.user("zhao").unwrap().unwrap().disabled);
+    assert!(matches!(st.set_disabled("nobody", true), Err(StorageError::NotFound(_))));
+
+    st.add_device(&device("d2", "zhao", 20), "tok2").unwrap();
+    st.add_device(&device("d1", "zhao", 10), "tok1").unwrap();
+    st.add_device(&device("d3", "an", 30), "tok3").unwrap();
+    assert!(matches!(st.add_device(&device("d4", "zhao", 40), "tok1"), Err(StorageError::Exists(_))), "token unique");
+    assert!(matches!(st.add_device(&device("d5", "ghost", 50), "tok5"), Err(StorageError::Exists(_))), "no user");
+    let (d, u) = st.device_by_token("tok1").unwrap().expect("device by token");
+    assert_eq!((d, u.name), (device("d1", "zhao", 10), "zhao".to_string()));
+    assert_eq!(st.device_by_token("nope").unwrap(), None);
+    let ids: Vec<String> = st.devices().unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(ids, vec!["d3", "d1", "d2"], "by user, then age");
+
+    st.touch_device("d1", 99).unwrap();
+    st.revoke_device("d1").unwrap();
+    let (d, _) = st.device_by_token("tok1").unwrap().unwrap();
+    assert!(d.revoked, "a revoked device is still found, marked revoked");
+    assert_eq!(d.last_seen_ms, Some(99));
+    assert!(matches!(st.revoke_device("nope"), Err(StorageError::NotFound(_))));
+
+    for i in 1..=3 {
+        st.audit(&AuditEntry { at_ms: i, actor: "root".into(), action: format!("a{i}"), detail: "x".into() }).unwrap();
+    }
+    let log: Vec<String> = st.audit_log(2).unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(log, vec!["a3", "a2"], "newest first, limited");
+}
+
+pub fn assignments_record_scope_facts_and_events(s: &UnderTest) {
+    let st = s.open();
+    st.add_user(&user("zhao", Role::Helper, None)).unwrap();
+    st.add_user(&user("an", Role::Doctor, Some("team1"))).unwrap();
+    st.add_user(&user("sup", Role::Supervisor, None)).unwrap();
+    st.add_user(&user("insp", Role::Inspector, None)).unwrap();
+
+    assert!(matches!(st.assign_helper("ghost", &["h1".into()]), Err(StorageError::NotFound(_))));
+    st.assign_helper("zhao", &["h1".into(), "h2".into()]).unwrap();
+    st.assign_helper("zhao", &["h2".into(), "h3".into()]).unwrap(); // h2 again: no new event
+    st.assign_team("team1", &["v1".into(), "v2".into()]).unwrap();
+    st.assign_team("team1", &["v1".into()]).unwrap(); // no new event
+    st.assign_area("sup", &[Area::Village("v9".into()), Area::Township("t1".into())]).unwrap();
+    assert!(matches!(st.assign_area("ghost", &[Area::Village("v".into())]), Err(StorageError::NotFound(_))));
+    st.grant_inspector(&Grant { user: "insp".into(), village: "v2".into(), until: "2026-01-01".into() }).unwrap();
+    st.grant_inspector(&Grant { user: "insp".into(), village: "v2".into(), until: "2026-03-01".into() }).unwrap();
+    st.grant_inspector(&Grant { user: "insp".into(), village: "v1".into(), until: "2026-02-01".into() }).unwrap();
+
+    let f = st.scope_facts("zhao").unwrap();
+    assert_eq!(f.households, ["h1", "h2", "h3"].map(String::from).into());
+    assert!(f.team_villages.is_empty() && f.areas.is_empty() && f.grants.is_empty());
+    assert_eq!(st.scope_facts("an").unwrap().team_villages, ["v1", "v2"].map(String::from).into());
+    assert_eq!(st.scope_facts("sup").unwrap().areas, vec![Area::Township("t1".into()), Area::Village("v9".into())]);
+    let mut grants = st.scope_facts("insp").unwrap().grants;
+    grants.sort_by(|a, b| a.village.cmp(&b.village));
+    assert_eq!(
+        grants,
+        vec![
+            Grant { user: "insp".into(), village: "v1".into(), until: "2026-02-01".into() },
+            Grant { user: "insp".into(), village: "v2".into(), until: "2026-03-01".into() },
+        ],
+        "a renewed grant keeps its latest expiry"
+    );
+    assert_eq!(st.scope_facts("nobody").unwrap(), ScopeFacts::default());
+
+    // Events: h1, h2, h3, v1, v2, v9, t1, three grants = 10 sequences; the next one is 11.
+    let mut next = 0;
+    st.write(&mut |tx| {
+        next = tx.next_seq()?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(next, 11, "{}: one sequence per new assignment and per grant", s.name);
+}
+
+pub fn a_unit_of_work_commits_or_rolls_back_whole(s: &UnderTest) {
+    let st = s.open();
+    let h = household("h1", "v1", "t1");
+    let (mut doc, change) = create(&h, "dA");
+    let saved = doc.save();
+    // A refused unit of work: everything it did is gone.
+    let err = st.write(&mut |tx| {
+        tx.bind_actor(&change.actor, "dA", 1)?;
+        let seq = tx.next_seq()?;
+        tx.insert_change(&NewChange {
+            seq,
+            hash: change.hash.clone(),
+            doc_id: "h1".into(),
+            actor: change.actor.clone(),
+            device_id: "dA".into(),
+            received_ms: 1,
+            bytes: change.bytes.clone(),
+        })?;
+        let mut d = Document::load(&saved, &ActorId::random())?;
+        let stored = StoredDoc {
+            id: "h1".into(),
+            kind: DocKind::Household,
+            bytes: saved.clone(),
+            heads: d.heads(),
+            first_seq: seq,
+            last_seq: seq,
+            placement: place("h1", "v1", "t1"),
+            updated_ms: 1,
+        };
+        tx.save_doc(&stored, &mut d)?;
+        assert!(tx.add_assignment("zhao", "h1")?);
+        tx.scope_event(&ScopeEvent { subject: Subject::User("zhao".into()), target: Target::Household("h1".into()) })?;
+        assert!(tx.change_exists(&change.hash)?, "visible inside its own unit of work");
+        Err(Refusal::OutOfScope("h1".into()).into())
+    });
+    assert!(matches!(err, Err(StorageError::Refused(Refusal::OutOfScope(_)))), "{}: {err:?}", s.name);
+    assert_eq!(st.doc("h1").unwrap(), None);
+    assert!(st.doc_changes("h1").unwrap().is_empty());
+    assert!(st.scope_facts("zhao").unwrap().households.is_empty());
+    assert!(s.ix.as_ref()("ix_households").is_empty(), "derived rows rolled back too");
+    let mut seen = (true, Some(String::new()), 0);
+    st.write(&mut |tx| {
+        seen = (tx.change_exists(&change.hash)?, tx.actor_device(&change.actor)?, tx.next_seq()?);
+        Err(Refusal::Forbidden("look only".into()).into())
+    })
+    .unwrap_err();
+    assert_eq!(seen, (false, None, 1), "no change, no actor binding, the sequence not consumed");
+
+    // The same work, committed.
+    let seqs = commit(st.as_ref(), "h1", DocKind::Household, &place("h1", "v1", "t1"), "dA", &[change.clone()], &saved);
+    assert_eq!(seqs, vec![1]);
+    st.write(&mut |tx| tx.bind_actor(&change.actor, "dA", 1)).unwrap();
+    let stored = st.doc("h1").unwrap().expect("stored");
+    assert_eq!((stored.kind, stored.first_seq, stored.last_seq), (DocKind::Household, 1, 1));
+    assert_eq!(stored.placement, place("h1", "v1", "t1"));
+    assert_eq!(stored.heads, vec![change.hash.clone()]);
+    assert_eq!(stored.document().unwrap().read::<doorstep_core::model::Household>().unwrap(), h);
+    let infos = st.doc_changes("h1").unwrap();
+    assert_eq!(infos.len(), 1);
+    assert_eq!((infos[0].seq, &infos[0].hash, &infos[0].device_id), (1, &change.hash, &"dA".to_string()));
+    assert_eq!(st.change_bytes(&[5, 1]).unwrap(), vec![(1, change.bytes.clone())], "missing sequences left out");
+    assert_eq!(st.docs(&["nope".into(), "h1".into()]).unwrap(), vec![stored]);
+    let mut owner = None;
+    st.write(&mut |tx| {
+        owner = tx.actor_device(&change.actor)?;
+        // The same change twice violates the content address: the unit of work fails and stores nothing.
+        let seq = tx.next_seq()?;
+        tx.insert_change(&NewChange {
+            seq,
+            hash: change.hash.clone(),
+            doc_id: "h1".into(),
+            actor: change.actor.clone(),
+            device_id: "dA".into(),
+            received_ms: 1,
+            bytes: change.bytes.clone(),
+        })
+    })
+    .unwrap_err();
+    assert_eq!(owner.as_deref(), Some("dA"));
+    assert_eq!(st.doc_changes("h1").unwrap().len(), 1);
+    assert_eq!(st.pull_candidates(&everything(0, "x")).unwrap().0, 1, "the failed unit left the head at 1");
+}
+
+pub fn pull_candidates_after_a_cursor(s: &UnderTest) {
+    let st = s.open();
+    let st = st.as_ref();
+    let (p1, p2) = (place("H1", "V1", "T1"), place("H2", "V2", "T2"));
+    let (mut h1, c1) = create(&household("H1", "V1", "T1"), "dA");
+    let (mut h2, c2) = create(&household("H2", "V2", "T2"), "dB");
+    assert_eq!(commit(st, "H1", DocKind::Household, &p1, "dA", &[c1], &h1.save()), vec![1]);
+    assert_eq!(commit(st, "H2", DocKind::Household, &p2, "dB", &[c2], &h2.save()), vec![2]);
+    let mut h1b = household("H1", "V1", "T1");
+    h1b.phone = "13800000000".into();
+    let c3 = h1.update(&h1b, &author("dB"), 2).unwrap().unwrap();
+    assert_eq!(commit(st, "H1", DocKind::Household, &p1, "dB", &[c3], &h1.save()), vec![3]);
+    let rules =
+        doorstep_core::model::RulesDoc { id: SCHEDULE_RULES_ID.into(), rules: Default::default(), deleted: false };
+    let (mut r, c4) = create(&rules, "dB");
+    assert_eq!(commit(st, SCHEDULE_RULES_ID, DocKind::Rules, &Placement::default(), "dB", &[c4], &r.save()), vec![4]);
+    let mut five = 0;
+    st.write(&mut |tx| {
+        five =
+            tx.scope_event(&ScopeEvent { subject: Subject::User("u".into()), target: Target::Household("H2".into()) })?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(five, 5);
+    let mut h2b = household("H2", "V2", "T2");
+    h2b.phone = "13900000000".into();
+    let c6 = h2.update(&h2b, &author("dA"), 3).unwrap().unwrap();
+    assert_eq!(commit(st, "H2", DocKind::Household, &p2, "dA", &[c6.clone()], &h2.save()), vec![6]);
+    let mut v = samples::visit();
+    v.id = "X".into();
+    v.household_id = "H2".into();
+    let (mut x, c7) = create(&v, "dB");
+    assert_eq!(commit(st, "X", DocKind::Visit, &p2, "dB", &[c7], &x.save()), vec![7]);
+
+    let doc_len = |id: &str| st.doc(id).unwrap().unwrap().bytes.len() as u64;
+    let got = |q: PullQuery| -> (u64, Vec<(u64, String, CandidateKind, u64)>) {
+        let (head, c) = st.pull_candidates(&q).unwrap();
+        (head, c.into_iter().map(|c| (c.seq, c.doc_id, c.how, c.len)).collect())
+    };
+    let vis = |households: &[&str], villages: &[&str]| Visibility {
+        all: false,
+        households: households.iter().map(|s| s.to_string()).collect(),
+        villages: villages.iter().map(|s| s.to_string()).collect(),
+        townships: Default::default(),
+    };
+    use CandidateKind::*;
+
+    // Fresh device in V1: H1 (it has another device's change) and the rules, as whole documents.
+    let q = PullQuery { cursor: 0, device_id: "dA".into(), user: "a".into(), team: None, visible: vis(&[], &["V1"]) };
+    assert_eq!(
+        got(q),
+        (
+            7,
+            vec![
+                (1, "H1".into(), NewDoc, doc_len("H1")),
+                (4, SCHEDULE_RULES_ID.into(), NewDoc, doc_len(SCHEDULE_RULES_ID))
+            ]
+        ),
+        "{}",
+        s.name
+    );
+    // A helper whose scope gained H2 at 5: H2 whole at 5 (its own change at 6 not sent back), the new visit X at 7.
+    let q = PullQuery { cursor: 4, device_id: "dA".into(), user: "u".into(), team: None, visible: vis(&["H2"], &[]) };
+    assert_eq!(got(q), (7, vec![(5, "H2".into(), EnteredScope, doc_len("H2")), (7, "X".into(), NewDoc, doc_len("X"))]));
+    // Everything after 1 for device dA: other devices' documents whole, and dB's change to H1 on its own.
+    let c3_len = st.change_bytes(&[3]).unwrap()[0].1.len() as u64;
+    assert_eq!(
+        got(everything(1, "dA")),
+        (
+            7,
+            vec![
+                (2, "H2".into(), NewDoc, doc_len("H2")),
+                (3, "H1".into(), Change, c3_len),
+                (4, SCHEDULE_RULES_ID.into(), NewDoc, doc_len(SCHEDULE_RULES_ID)),
+                (7, "X".into(), NewDoc, doc_len("X")),
+            ]
+        )
+    );
+    // Device dB after 5: only dA's change to H2 (its own visit is not echoed).
+    let c6_len = c6.bytes.len() as u64;
+    assert_eq!(got(everything(5, "dB")), (7, vec![(6, "H2".into(), Change, c6_len)]));
+    // Up to date: nothing, cursor at the head.
+    assert_eq!(got(everything(7, "dA")), (7, vec![]));
+    // A team gains V2 at 8: both documents in V2 enter a team doctor's scope, at 8, ordered by id.
+    st.assign_team("team1", &["V2".into()]).unwrap();
+    let q = PullQuery {
+        cursor: 7,
+        device_id: "dD".into(),
+        user: "doc".into(),
+        team: Some("team1".into()),
+        visible: vis(&[], &["V2"]),
+    };
+    assert_eq!(
+        got(q),
+        (8, vec![(8, "H2".into(), EnteredScope, doc_len("H2")), (8, "X".into(), EnteredScope, doc_len("X"))])
+    );
+    // Another team's doctor sees nothing of it.
+    let q = PullQuery {
+        cursor: 7,
+        device_id: "dE".into(),
+        user: "doc2".into(),
+        team: Some("team2".into()),
+        visible: vis(&[], &["V2"]),
+    };
+    assert_eq!(got(q), (8, vec![]));
+    // A household moves village: its visit moves with it.
+    st.write(&mut |tx| tx.move_dependents("H2", &place("H2", "V3", "T3"))).unwrap();
+    assert_eq!(st.doc("X").unwrap().unwrap().placement, place("H2", "V3", "T3"));
+}
+
+pub fn derived_rows_follow_the_document(s: &UnderTest) {
+    let st = s.open();
+    let ix = |t: &str| s.ix.as_ref()(t);
+    let mut h = household("H1", "V1", "T1");
+    h.helper_ids = vec!["zhao".into(), "zhao".into(), "qian".into()];
+    let (mut hd, c1) = create(&h, "dA");
+    commit(st.as_ref(), "H1", DocKind::Household, &place("H1", "V1", "T1"), "dA", &[c1], &hd.save());
+    let rows = ix("ix_households");
+    assert_eq!(rows.len(), 1, "{}", s.name);
+    assert!(rows[0].contains("4306210010001") && rows[0].contains("张建国"), "{}", rows[0]);
+    assert_eq!(ix("ix_household_helpers").len(), 2, "duplicates collapse");
+    assert_eq!(ix("ix_members").len(), h.members.len());
+
+    let mut v = samples::visit();
+    v.id = "X1".into();
+    v.household_id = "H1".into();
+    v.problems.insert(
+        "p1".into(),
+        Problem {
+            description: "屋顶漏雨".into(),
+            assurance: None,
+            status: ProblemStatus::Open,
+            resolved_date: None,
+            action: String::new(),
+        },
+    );
+    let (mut vd, c2) = create(&v, "dA");
+    commit(st.as_ref(), "X1", DocKind::Visit, &place("H1", "V1", "T1"), "dA", &[c2], &vd.save());
+    let mut sc = samples::screening();
+    sc.id = "S1".into();
+    sc.household_id = "H1".into();
+    let (mut sd, c3) = create(&sc, "dA");
+    commit(st.as_ref(), "S1", DocKind::Screening, &place("H1", "V1", "T1"), "dA", &[c3], &sd.save());
+    assert_eq!((ix("ix_visits").len(), ix("ix_problems").len(), ix("ix_screenings").len()), (1, 1, 1));
+    assert!(ix("ix_problems")[0].contains("屋顶漏雨"));
+
+    // An edit replaces the rows: one member fewer, one helper fewer, the problem resolved.
+    let gone = h.members.iter().find(|(_, m)| m.name == "李秀英").map(|(id, _)| id.clone()).expect("sample spouse");
+    h.members.remove(&gone);
+    h.helper_ids = vec!["zhao".into()];
+    let c4 = hd.update(&h, &author("dA"), 2).unwrap().unwrap();
+    commit(st.as_ref(), "H1", DocKind::Household, &place("H1", "V1", "T1"), "dA", &[c4], &hd.save());
+    assert_eq!(ix("ix_members").len(), h.members.len());
+    assert!(!ix("ix_members").iter().any(|r| r.contains(&gone)));
+    assert_eq!(ix("ix_household_helpers").len(), 1);
+    v.problems.get_mut("p1").unwrap().status = ProblemStatus::Resolved;
+    let c5 = vd.update(&v, &author("dA"), 2).unwrap().unwrap();
+    commit(st.as_ref(), "X1", DocKind::Visit, &place("H1", "V1", "T1"), "dA", &[c5], &vd.save());
+    assert!(ix("ix_problems")[0].contains("resolved"), "{:?}", ix("ix_problems"));
+    assert_eq!(ix("ix_households").len(), 1);
+}
+
+/// Several writers (threads, spread over several handles where the store allows) push changes to one document at
+/// once, each a read-merge-write, while a reader pulls: sequences are gap-free and unique, every pull's head has
+/// every change below it in the same answer, and the merged document holds every change.
+pub fn concurrent_writers_get_gap_free_sequences_and_lose_nothing(s: &UnderTest) {
+    const WRITERS: usize = 4;
+    const EACH: usize = 12;
+    let handles: Vec<Arc<dyn Storage>> = (0..s.processes).map(|_| s.open()).collect();
+    let mut base = samples::visit();
+    base.id = "V".into();
+    base.household_id = "H".into();
+    let (mut doc, c0) = create(&base, "seed");
+    let saved = doc.save();
+    assert_eq!(commit(handles[0].as_ref(), "V", DocKind::Visit, &place("H", "v", "t"), "seed", &[c0], &saved), vec![1]);
+
+    let done = AtomicBool::new(false);
+    let (all_seqs, all_hashes, reads) = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let st = handles[w % handles.len()].clone();
+                let (saved, base) = (&saved, &base);
+                scope.spawn(move || {
+                    let device = format!("w{w}");
+                    let mut mine = Document::load(saved, &ActorId::random()).unwrap();
+                    let mut record = base.clone();
+                    let mut out: Vec<(u64, String)> = Vec::new();
+                    for k in 0..EACH {
+                        record.note = format!("{device}-{k}");
+                        let c = mine.update(&record, &author(&device), k as i64).unwrap().unwrap();
+                        let mut seq = 0;
+                        st.write(&mut |tx| {
+                            let existing = tx.doc("V")?.expect("base document");
+                            let mut merged = existing.document()?;
+                            merged.apply(&[c.bytes.clone()])?;
+                            seq = tx.next_seq()?;
+                            tx.insert_change(&NewChange {
+                                seq,
+                                hash: c.hash.clone(),
+                                doc_id: "V".into(),
+                                actor: c.actor.clone(),
+                                device_id: device.clone(),
+                                received_ms: 1,
+                                bytes: c.bytes.clone(),
+                            })?;
+                            let stored = StoredDoc {
+                                bytes: merged.save(),
+                                heads: merged.heads(),
+                                last_seq: seq,
+                                updated_ms: 2,
+                                ..existing
+                            };
+                            tx.save_doc(&stored, &mut merged)
+                        })
+                        .expect("concurrent write");
+                        out.push((seq, c.hash));
+                    }
+                    out
+                })
+            })
+            .collect();
+        let reader = {
+            let st = handles[handles.len() - 1].clone();
+            let done = &done;
+            scope.spawn(move || {
+                let mut last = 0;
+                let mut reads = 0;
+                // Bounded: stops when the writers are done (one last read), or after many reads regardless.
+                for _ in 0..100_000 {
+                    let finished = done.load(Ordering::SeqCst);
+                    let (head, c) = st.pull_candidates(&everything(1, "reader")).expect("pull");
+                    let seqs: Vec<u64> = c.iter().map(|c| c.seq).collect();
+                    assert!(head >= last, "head went back from {last} to {head}");
+                    assert_eq!(seqs, (2..=head).collect::<Vec<_>>(), "a pull at head {head} misses a committed change");
+                    last = head;
+                    reads += 1;
+                    if finished {
+                        break;
+                    }
+                }
+                reads
+            })
+        };
+        let mut seqs = Vec::new();
+        let mut hashes: Vec<String> = Vec::new();
+        for w in writers {
+            for (seq, hash) in w.join().expect("writer") {
+                seqs.push(seq);
+                hashes.push(hash);
+            }
+        }
+        done.store(true, Ordering::SeqCst);
+        (seqs, hashes, reader.join().expect("reader"))
+    });
+    let total = WRITERS * EACH;
+    let mut sorted = all_seqs.clone();
+    sorted.sort();
+    assert_eq!(sorted, (2..=(total as u64 + 1)).collect::<Vec<_>>(), "{}: unique and gap-free", s.name);
+    assert!(reads >= 1);
+    let st = s.open();
+    assert_eq!(st.doc_changes("V").unwrap().len(), total + 1, "no change lost");
+    let stored = st.doc("V").unwrap().unwrap();
+    assert_eq!(stored.last_seq, total as u64 + 1);
+    let mut merged = stored.document().unwrap();
+    for h in &all_hashes {
+        assert!(merged.has_change(h), "{}: the merged document lost change {h}", s.name);
+    }
+}
+
+pub fn reopening_keeps_everything(s: &UnderTest) {
+    let first = s.open();
+    first.add_user(&user("zhao", Role::Helper, None)).unwrap();
+    first.assign_helper("zhao", &["h1".into()]).unwrap();
+    let (mut d, c) = create(&household("h1", "v1", "t1"), "dA");
+    commit(first.as_ref(), "h1", DocKind::Household, &place("h1", "v1", "t1"), "dA", &[c], &d.save());
+    let second = s.open(); // a restart, or a second server process on the same database
+    assert!(second.user("zhao").unwrap().is_some());
+    assert_eq!(second.scope_facts("zhao").unwrap().households.len(), 1);
+    assert_eq!(second.doc("h1").unwrap(), first.doc("h1").unwrap());
+    let mut next = 0;
+    second
+        .write(&mut |tx| {
+            next = tx.next_seq()?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(next, 3, "{}: the sequence continues where it was", s.name);
+    assert_eq!(first.pull_candidates(&everything(0, "x")).unwrap().0, 3, "and the first handle sees it");
+}
+
+/// The server's own conformance checks (`storage::conformance`), which drive the store through `sync::push`.
+pub fn the_conformance_checks(s: &UnderTest) {
+    crate::storage::conformance::check_all(s.open().as_ref());
+}
+
+// ---- PostgreSQL only ----
+
+/// The PostgreSQL store holds exactly the derived rows the SQLite store holds for the same documents.
+#[test]
+fn postgres_derives_the_same_rows_as_sqlite() {
+    let Some(pg) = postgres() else { return };
+    let lite = sqlite();
+    derived_rows_follow_the_document(&lite);
+    derived_rows_follow_the_document(&pg);
+    for table in INDEX_TABLES {
+        // Member ids are random per run; compare rows with them and each document's own random parts masked.
+        let mask = |rows: Vec<String>| -> Vec<String> {
+            let mut rows: Vec<String> = rows
+                .into_iter()
+                .map(|r| {
+                    let mut v: serde_json::Value = serde_json::from_str(&r).unwrap();
+                    if let Some(o) = v.as_object_mut() {
+                        for k in ["member_id", "search", "masked_id"] {
+                            if o.contains_key(k) {
+                                o.insert(k.into(), serde_json::Value::Null);
+                            }
+                        }
+                    }
+                    v.to_string()
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(mask(lite.ix.as_ref()(table)), mask(pg.ix.as_ref()(table)), "{table}");
+    }
+}
+
+#[test]
+fn postgres_refuses_a_newer_schema() {
+    let Some(pg) = postgres() else { return };
+    let _ = pg.open();
+    let url = std::env::var("DOORSTEP_TEST_PG").unwrap();
+    let guard = pg._guard.downcast_ref::<SchemaGuard>().expect("schema guard");
+    let mut c = super::pg::Client::connect(&url, super::pg::NoTls).unwrap();
+    c.batch_execute(&format!("UPDATE {}.schema_version SET version = 99", guard.schema)).unwrap();
+    let mut config: super::pg::Config = url.parse().unwrap();
+    config.options(&format!("-c search_path={}", guard.schema));
+    match PostgresStorage::connect(config) {
+        Err(StorageError::Internal(m)) => assert!(m.contains("newer"), "{m}"),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a newer schema was accepted"),
+    }
+}
+
+#[test]
+fn postgres_unreachable_is_unavailable() {
+    let Some(_pg) = postgres() else { return };
+    // A closed loopback port: nothing listens on port 1.
+    match PostgresStorage::open("postgres://nobody@127.0.0.1:1/none?connect_timeout=2") {
+        Err(StorageError::Unavailable(_)) => {}
+        Err(e) => panic!("expected Unavailable, got {e}"),
+        Ok(_) => panic!("connected to nothing"),
+    }
+}

@@ -1,0 +1,126 @@
+//! The PostgreSQL schema and its migrations, tracked in a `schema_version` table.
+//!
+//! Tables and columns mirror the SQLite store's one for one (BYTEA for BLOB, BIGINT for sequences and times,
+//! BOOLEAN for flags), so both stores answer the `Storage` trait the same way. The derived `ix_*` tables are the
+//! core's own DDL (`INDEX_DDL`), which is plain SQL that PostgreSQL accepts as written.
+//!
+//! Several server processes may start at once against one database: each migration runs in one transaction under a
+//! transaction-scoped advisory lock, so exactly one process migrates and the others then find the work done.
+
+use super::{pg, Pg};
+use crate::storage::{Result, StorageError};
+use doorstep_core::store::schema::INDEX_DDL;
+
+/// The schema version this build writes.
+pub const VERSION: i32 = 1;
+
+/// Advisory lock key serialising migrations ("doorstep" in ASCII).
+const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
+
+const V1: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The last sequence handed out; one row. Changes and scope events share the sequence. Every writing transaction
+-- locks this row first (see `lock_writers`), which serialises sequence assignment with commit order.
+CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), last_seq BIGINT NOT NULL);
+INSERT INTO counter (id, last_seq) VALUES (1, 0);
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    team TEXT,
+    password_hash TEXT NOT NULL,
+    disabled BOOLEAN NOT NULL DEFAULT FALSE,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users (name),
+    name TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    revoked BOOLEAN NOT NULL DEFAULT FALSE,
+    created_ms BIGINT NOT NULL,
+    last_seen_ms BIGINT
+);
+CREATE TABLE actors (actor TEXT PRIMARY KEY, device_id TEXT NOT NULL, bound_ms BIGINT NOT NULL);
+CREATE TABLE changes (
+    seq BIGINT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    received_ms BIGINT NOT NULL,
+    bytes BYTEA NOT NULL
+);
+CREATE INDEX changes_doc ON changes (doc_id, seq);
+CREATE TABLE docs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    bytes BYTEA NOT NULL,
+    heads TEXT NOT NULL,
+    first_seq BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    household_id TEXT,
+    village TEXT NOT NULL,
+    township TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
+CREATE INDEX docs_household ON docs (household_id);
+CREATE INDEX docs_village ON docs (village);
+CREATE INDEX docs_township ON docs (township);
+CREATE INDEX docs_first_seq ON docs (first_seq);
+CREATE TABLE assignments (
+    helper TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    PRIMARY KEY (helper, household_id)
+);
+CREATE TABLE team_villages (team TEXT NOT NULL, village TEXT NOT NULL, PRIMARY KEY (team, village));
+CREATE TABLE areas (
+    user_name TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('township', 'village')),
+    name TEXT NOT NULL,
+    PRIMARY KEY (user_name, level, name)
+);
+CREATE TABLE inspector_grants (
+    user_name TEXT NOT NULL,
+    village TEXT NOT NULL,
+    until TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    PRIMARY KEY (user_name, village)
+);
+CREATE TABLE scope_events (
+    seq BIGINT PRIMARY KEY,
+    subject_kind TEXT NOT NULL CHECK (subject_kind IN ('user', 'team', 'anyone')),
+    subject TEXT NOT NULL,
+    target_kind TEXT NOT NULL CHECK (target_kind IN ('household', 'village', 'township')),
+    target TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"#;
+
+/// Brings the database (the first schema on the connection's `search_path`) to [`VERSION`], refusing a database
+/// written by a newer server.
+pub fn migrate(client: &mut pg::Client) -> Result<()> {
+    let mut tx = client.transaction().pg()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).pg()?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").pg()?;
+    let found: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[]).pg()?.get(0);
+    if found > VERSION {
+        return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
+    }
+    let steps: &[(i32, &[&str])] = &[(1, &[V1, INDEX_DDL])];
+    for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
+        for sql in *sqls {
+            tx.batch_execute(sql).pg()?;
+        }
+        tx.execute("DELETE FROM schema_version", &[]).pg()?;
+        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[version]).pg()?;
+    }
+    tx.commit().pg()?;
+    Ok(())
+}
