@@ -3,8 +3,9 @@
 # temporary directory, listening only on 127.0.0.1 (and a Unix socket in that directory) on a free port, run by an
 # unprivileged user (PostgreSQL refuses to run as root), trusted local logins, one database `doorstep_test`.
 #
-#   scripts/pg-throwaway.sh run CMD [ARG...]   start a cluster, run CMD with DOORSTEP_TEST_PG set to its URL, stop
-#                                              the cluster and delete its directory however CMD ends; exit with CMD's
+#   scripts/pg-throwaway.sh run CMD [ARG...]   start a cluster, run CMD with DOORSTEP_TEST_PG set to its URL (and
+#                                              DOORSTEP_PG_BIN to the PostgreSQL programs' directory), stop the
+#                                              cluster and delete its directory however CMD ends; exit with CMD's
 #                                              status
 #   scripts/pg-throwaway.sh start              start one and print `DIR URL` (for interactive work)
 #   scripts/pg-throwaway.sh stop DIR           stop the cluster started in DIR and delete DIR
@@ -109,7 +110,8 @@ case "${1:-}" in
         read -r PG_DIR DOORSTEP_TEST_PG < <(start)
         [ -n "${DOORSTEP_TEST_PG:-}" ] || { echo "could not start a throwaway PostgreSQL" >&2; exit 1; }
         trap 'stop "$PG_DIR"' EXIT INT TERM
-        export DOORSTEP_TEST_PG
+        DOORSTEP_PG_BIN=$(pg_bindir)
+        export DOORSTEP_TEST_PG DOORSTEP_PG_BIN
         echo "throwaway PostgreSQL at $DOORSTEP_TEST_PG ($PG_DIR)" >&2
         set +e
         "$@"

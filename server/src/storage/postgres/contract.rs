@@ -768,3 +768,104 @@ fn postgres_unreachable_is_unavailable() {
         Ok(_) => panic!("connected to nothing"),
     }
 }
+
+/// The directory of PostgreSQL's client programs (`pg_dump`, `pg_restore`): `DOORSTEP_PG_BIN` (set by
+/// `scripts/pg-throwaway.sh`), else the newest Debian install.
+fn pg_bin() -> Option<std::path::PathBuf> {
+    if let Ok(dir) = std::env::var("DOORSTEP_PG_BIN") {
+        return Some(dir.into());
+    }
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("pg_dump").exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// Drops a restored database when the test ends.
+struct DatabaseGuard {
+    url: String,
+    name: String,
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        if let Ok(mut c) = super::pg::Client::connect(&self.url, super::pg::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// Backup with `pg_dump`, restore with `pg_restore` into a new database, and sync on against the restored copy:
+/// documents, changes, accounts and the sequence are all there, and a device pushes and pulls as before.
+#[test]
+fn postgres_backup_restores_and_sync_goes_on() {
+    use crate::scope::Scope;
+    use doorstep_core::sync::protocol::WireChange;
+    use std::process::Command;
+    let Some(pg) = postgres() else { return };
+    let bin = pg_bin().expect("pg_dump and pg_restore (DOORSTEP_PG_BIN or /usr/lib/postgresql/*/bin)");
+    let url = std::env::var("DOORSTEP_TEST_PG").unwrap();
+    let schema = pg._guard.downcast_ref::<SchemaGuard>().expect("schema guard").schema.clone();
+    let st = pg.open();
+    st.add_user(&user("zhao", Role::Helper, None)).unwrap();
+    let scope = |st: &dyn Storage| Scope::new("zhao", Role::Helper, st.scope_facts("zhao").unwrap(), "2026-11-29");
+    let mut h = household("H1", "V1", "T1");
+    h.helper_ids = vec!["zhao".into()];
+    let (mut doc, c1) = create(&h, "dA");
+    let wire = |c: &ChangeRecord| WireChange { doc_id: "H1".into(), kind: "household".into(), bytes: c.bytes.clone() };
+    crate::sync::push(st.as_ref(), "dA", &scope(st.as_ref()), &[wire(&c1)]).unwrap();
+    let before = st.doc("H1").unwrap().expect("pushed");
+
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("doorstep.dump");
+    let out = Command::new(bin.join("pg_dump"))
+        .args(["--format=custom", "--schema", &schema, "--file"])
+        .arg(&dump)
+        .arg(&url)
+        .output()
+        .expect("run pg_dump");
+    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+    let name = format!("doorstep_restore_{:016x}", rand::random::<u64>());
+    let mut admin = super::pg::Client::connect(&url, super::pg::NoTls).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let _guard = DatabaseGuard { url: url.clone(), name: name.clone() };
+    let mut config: super::pg::Config = url.parse().unwrap();
+    config.dbname(&name);
+    let out = Command::new(bin.join("pg_restore"))
+        .args(["--no-owner", "--exit-on-error", "--host", "127.0.0.1"])
+        .args(["--port", &config.get_ports()[0].to_string()])
+        .args(["--username", config.get_user().unwrap_or("postgres"), "--dbname", &name])
+        .arg(&dump)
+        .output()
+        .expect("run pg_restore");
+    assert!(out.status.success(), "pg_restore: {}", String::from_utf8_lossy(&out.stderr));
+
+    // The restored copy, opened as a server would.
+    config.options(&format!("-c search_path={schema}"));
+    let restored = PostgresStorage::connect(config).expect("open the restored database");
+    assert_eq!(restored.doc("H1").unwrap(), Some(before.clone()));
+    assert_eq!(restored.user("zhao").unwrap().map(|u| u.name), Some("zhao".into()));
+    assert_eq!(restored.scope_facts("zhao").unwrap().households.len(), 1, "the recorded assignment");
+    // Sync goes on: the same device pushes an edit, another device of the helper pulls everything.
+    h.phone = "13800000000".into();
+    let c2 = doc.update(&h, &author("dA"), 2).unwrap().unwrap();
+    let acked = crate::sync::push(&restored, "dA", &scope(&restored), &[wire(&c1), wire(&c2)]).unwrap();
+    assert_eq!(acked.len(), 2, "the old change again (harmless) and the new one");
+    assert_eq!(restored.doc_changes("H1").unwrap().iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 3]);
+    let q = PullQuery {
+        cursor: 0,
+        device_id: "dB".into(),
+        user: "zhao".into(),
+        team: None,
+        visible: scope(&restored).visible,
+    };
+    let page = crate::sync::pull(&restored, q, 1 << 20).unwrap();
+    assert_eq!((page.cursor, page.more, page.docs.len()), (3, false, 1));
+    let snapshot = page.docs[0].snapshot.as_ref().expect("a fresh device gets a snapshot");
+    let got = Document::load(snapshot, &ActorId::random()).unwrap().read::<doorstep_core::model::Household>().unwrap();
+    assert_eq!(got.phone, "13800000000");
+    assert_eq!(st.doc("H1").unwrap(), Some(before), "the original database is untouched");
+}
