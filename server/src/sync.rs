@@ -271,15 +271,23 @@ pub fn page_bytes(asked: u32) -> u32 {
     }
 }
 
+/// Candidates read at most per pull, so a first sync over a whole county does not hold them all in memory.
+pub const CANDIDATE_LIMIT: usize = 50_000;
+
 /// Cuts the page after `query.cursor`, at most about `max_bytes` of documents (at least one position).
-pub fn pull(storage: &dyn Storage, mut query: PullQuery, max_bytes: u32) -> Result<Page> {
-    let (mut head, mut candidates) = storage.pull_candidates(&query)?;
+pub fn pull(storage: &dyn Storage, query: PullQuery, max_bytes: u32) -> Result<Page> {
+    pull_limited(storage, query, max_bytes, CANDIDATE_LIMIT)
+}
+
+/// `pull` with a chosen candidate limit (small in tests).
+pub fn pull_limited(storage: &dyn Storage, mut query: PullQuery, max_bytes: u32, limit: usize) -> Result<Page> {
+    let (mut head, mut candidates, mut truncated) = storage.pull_candidates_limited(&query, limit)?;
     if query.cursor > head {
         // The device's cursor comes from another history (a restored or replaced server): bootstrap it again.
         query.cursor = 0;
-        (head, candidates) = storage.pull_candidates(&query)?;
+        (head, candidates, truncated) = storage.pull_candidates_limited(&query, limit)?;
     }
-    let plan = plan_page(candidates, head, max_bytes as u64);
+    let plan = plan_page(candidates, head, max_bytes as u64, truncated);
     let snapshot_ids: Vec<String> = plan.items.iter().filter(|i| i.snapshot).map(|i| i.doc_id.clone()).collect();
     let change_seqs: Vec<u64> = plan.items.iter().filter(|i| !i.snapshot).map(|i| i.seq).collect();
     let mut snapshots: HashMap<String, Vec<u8>> =
@@ -323,8 +331,9 @@ struct Plan {
     more: bool,
 }
 
-/// Decides what goes into a page, from candidates in sequence order. Pure, so it is tested on its own.
-fn plan_page(candidates: Vec<Candidate>, head: u64, max_bytes: u64) -> Plan {
+/// Decides what goes into a page, from candidates in sequence order, complete up to `head` (and possibly beyond it
+/// when `truncated`: the store stopped early and more follows). Pure, so it is tested on its own.
+fn plan_page(candidates: Vec<Candidate>, head: u64, max_bytes: u64, truncated: bool) -> Plan {
     // A document sent whole travels once, at its earliest candidate; its snapshot covers its other candidates.
     let mut whole: HashMap<String, u64> = HashMap::new();
     for c in &candidates {
@@ -355,6 +364,11 @@ fn plan_page(candidates: Vec<Candidate>, head: u64, max_bytes: u64) -> Plan {
         }
     }
     items.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.doc_id.cmp(&b.doc_id)));
+    if truncated {
+        // A document travelling whole sits at its earliest candidate, so dropping positions beyond `head` never
+        // drops the snapshot a kept change would need.
+        items.retain(|i| i.seq <= head);
+    }
     let mut total = 0u64;
     let mut taken = 0usize;
     let mut cursor = head;
@@ -373,7 +387,7 @@ fn plan_page(candidates: Vec<Candidate>, head: u64, max_bytes: u64) -> Plan {
         taken = end;
     }
     items.truncate(taken);
-    Plan { items, cursor, more }
+    Plan { items, cursor, more: more || truncated }
 }
 
 #[cfg(test)]
@@ -391,19 +405,23 @@ mod tests {
             cand(2, "b", CandidateKind::Change, 40),
             cand(3, "c", CandidateKind::Change, 40),
         ];
-        let plan = plan_page(c.clone(), 9, 100);
+        let plan = plan_page(c.clone(), 9, 100, false);
         assert_eq!(plan.items.len(), 2);
         assert_eq!((plan.cursor, plan.more), (2, true));
-        let gap =
-            plan_page(vec![cand(1, "a", CandidateKind::NewDoc, 90), cand(6, "b", CandidateKind::Change, 90)], 9, 100);
+        let gap = plan_page(
+            vec![cand(1, "a", CandidateKind::NewDoc, 90), cand(6, "b", CandidateKind::Change, 90)],
+            9,
+            100,
+            false,
+        );
         assert_eq!((gap.cursor, gap.more), (5, true));
-        let all = plan_page(c, 9, 1000);
+        let all = plan_page(c, 9, 1000, false);
         assert_eq!((all.cursor, all.more, all.items.len()), (9, false, 3));
     }
 
     #[test]
     fn at_least_one_position_even_when_too_big() {
-        let plan = plan_page(vec![cand(5, "a", CandidateKind::NewDoc, 5000)], 5, 10);
+        let plan = plan_page(vec![cand(5, "a", CandidateKind::NewDoc, 5000)], 5, 10, false);
         assert_eq!((plan.items.len(), plan.cursor, plan.more), (1, 5, false));
     }
 
@@ -414,7 +432,7 @@ mod tests {
             cand(4, "b", CandidateKind::Change, 10),
             cand(7, "a", CandidateKind::EnteredScope, 50),
         ];
-        let plan = plan_page(c, 8, 1000);
+        let plan = plan_page(c, 8, 1000, false);
         let got: Vec<(u64, &str, bool, u64)> =
             plan.items.iter().map(|i| (i.seq, i.doc_id.as_str(), i.snapshot, i.len)).collect();
         assert_eq!(got, vec![(3, "a", true, 50), (4, "b", false, 10)]);
@@ -423,7 +441,7 @@ mod tests {
 
     #[test]
     fn an_empty_pull_moves_the_cursor_to_the_head() {
-        let plan = plan_page(vec![], 12, 10);
+        let plan = plan_page(vec![], 12, 10, false);
         assert_eq!((plan.items.len(), plan.cursor, plan.more), (0, 12, false));
     }
 }

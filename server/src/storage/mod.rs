@@ -312,6 +312,14 @@ pub trait Storage: Send + Sync + 'static {
     fn doc_changes(&self, id: &str) -> Result<Vec<ChangeInfo>>;
     /// The highest sequence committed, and everything a pull after `query.cursor` may send, in sequence order.
     fn pull_candidates(&self, query: &PullQuery) -> Result<(u64, Vec<Candidate>)>;
+    /// Like `pull_candidates`, but a store may stop after about `limit` candidates to bound memory. It then returns
+    /// the sequence up to which the candidates are complete and `true`; candidates above that sequence may be
+    /// included and are ignored. The default reads everything.
+    fn pull_candidates_limited(&self, query: &PullQuery, limit: usize) -> Result<(u64, Vec<Candidate>, bool)> {
+        let _ = limit;
+        let (head, candidates) = self.pull_candidates(query)?;
+        Ok((head, candidates, false))
+    }
     /// Raw bytes of changes by sequence.
     fn change_bytes(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>>;
     /// Saved documents by id (snapshots).

@@ -659,10 +659,14 @@ impl Storage for SqliteStorage {
     }
 
     fn pull_candidates(&self, q: &PullQuery) -> Result<(u64, Vec<Candidate>)> {
+        self.pull_candidates_limited(q, usize::MAX).map(|(head, candidates, _)| (head, candidates))
+    }
+
+    fn pull_candidates_limited(&self, q: &PullQuery, limit: usize) -> Result<(u64, Vec<Candidate>, bool)> {
         self.with_reader(|c| {
             // One read transaction: the head and every candidate come from the same snapshot of the database.
             c.execute_batch("BEGIN")?;
-            let out = pull_candidates(c, q);
+            let out = pull_candidates(c, q, limit);
             let _ = c.execute_batch("COMMIT");
             out
         })
@@ -694,7 +698,7 @@ impl Storage for SqliteStorage {
     }
 }
 
-fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>)> {
+fn pull_candidates(c: &Connection, q: &PullQuery, limit: usize) -> Result<(u64, Vec<Candidate>, bool)> {
     let head: i64 = c.query_row("SELECT last_seq FROM counter WHERE id = 1", [], |r| r.get(0))?;
     let (visible, [households, villages, townships]) = visible_sql(&q.visible);
     let cursor = q.cursor as i64;
@@ -708,6 +712,9 @@ fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>
             len: len as u64,
         });
     };
+    // Each query of new documents and changes yields rows of distinct, growing sequences; when one stops early at
+    // `limit` rows, everything up to its last row is complete.
+    let mut complete_to = head;
     let mut base: Vec<(&str, &dyn rusqlite::ToSql)> =
         vec![(":cursor", &cursor), (":head", &head), (":device", &q.device_id)];
     if !q.visible.all {
@@ -725,8 +732,15 @@ fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>
         );
         let mut stmt = c.prepare(&sql)?;
         let mut rows = stmt.query(base.as_slice())?;
+        let (mut read, mut last) = (0, 0);
         while let Some(r) = rows.next()? {
-            push(r.get(0)?, r.get(1)?, r.get(2)?, CandidateKind::NewDoc, r.get(3)?);
+            if read == limit {
+                complete_to = complete_to.min(last);
+                break;
+            }
+            last = r.get(0)?;
+            read += 1;
+            push(last, r.get(1)?, r.get(2)?, CandidateKind::NewDoc, r.get(3)?);
         }
     }
     if cursor > 0 {
@@ -738,8 +752,15 @@ fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>
         );
         let mut stmt = c.prepare(&sql)?;
         let mut rows = stmt.query(base.as_slice())?;
+        let (mut read, mut last) = (0, 0);
         while let Some(r) = rows.next()? {
-            push(r.get(0)?, r.get(1)?, r.get(2)?, CandidateKind::Change, r.get(3)?);
+            if read == limit {
+                complete_to = complete_to.min(last);
+                break;
+            }
+            last = r.get(0)?;
+            read += 1;
+            push(last, r.get(1)?, r.get(2)?, CandidateKind::Change, r.get(3)?);
         }
         // Documents that entered the device's scope after its cursor.
         let team = q.team.clone().unwrap_or_default();
@@ -765,7 +786,7 @@ fn pull_candidates(c: &Connection, q: &PullQuery) -> Result<(u64, Vec<Candidate>
         }
     }
     out.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.doc_id.cmp(&b.doc_id)));
-    Ok((head as u64, out))
+    Ok((complete_to as u64, out, complete_to < head))
 }
 
 #[cfg(test)]
@@ -803,6 +824,73 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStorage::open(dir.path()).unwrap();
         crate::storage::conformance::check_all(&s);
+    }
+
+    #[test]
+    fn a_pull_limited_to_few_candidates_still_delivers_everything_once() {
+        use crate::scope::Scope;
+        use doorstep_core::doc::Author;
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path()).unwrap();
+        let admin = Scope::new("admin", Role::Admin, ScopeFacts::default(), "2026-01-01");
+        let author = Author { user: "a".into(), device: "a".into() };
+        let actor = automerge::ActorId::random();
+        let mut docs = Vec::new();
+        for _ in 0..30 {
+            let h = doorstep_core::model::samples::household();
+            let (doc, c) = Document::create(&h, &actor, &author, 1).unwrap();
+            let wire = doorstep_core::sync::protocol::WireChange {
+                doc_id: h.id.clone(),
+                kind: "household".into(),
+                bytes: c.bytes,
+            };
+            crate::sync::push(&s, "dev-a", &admin, &[wire]).unwrap();
+            docs.push((h, doc));
+        }
+        let pull_all = |cursor: u64| {
+            let mut cursor = cursor;
+            let mut seen = Vec::new();
+            let mut pages = 0;
+            for _ in 0..100 {
+                let q = PullQuery {
+                    cursor,
+                    device_id: "dev-b".into(),
+                    user: "b".into(),
+                    team: None,
+                    visible: Visibility { all: true, ..Default::default() },
+                };
+                let page = crate::sync::pull_limited(&s, q, u32::MAX, 7).unwrap();
+                pages += 1;
+                seen.extend(page.docs.into_iter().map(|d| (d.doc_id, d.snapshot.is_some(), d.changes.len())));
+                assert!(page.cursor > cursor || !page.more, "the cursor moves while pages remain");
+                cursor = page.cursor;
+                if !page.more {
+                    return (seen, pages, cursor);
+                }
+            }
+            panic!("unbounded paging");
+        };
+        let (seen, pages, cursor) = pull_all(0);
+        assert_eq!(seen.len(), 30);
+        assert!(seen.iter().all(|(_, snapshot, _)| *snapshot));
+        let unique: BTreeSet<&String> = seen.iter().map(|(id, _, _)| id).collect();
+        assert_eq!(unique.len(), 30);
+        assert!(pages >= 5, "{pages} pages");
+        // Later edits arrive as changes, each once, in limited pulls too.
+        for (h, doc) in &mut docs {
+            let mut edited = h.clone();
+            edited.phone = "1".into();
+            let c = doc.update(&edited, &author, 2).unwrap().unwrap();
+            let wire = doorstep_core::sync::protocol::WireChange {
+                doc_id: h.id.clone(),
+                kind: "household".into(),
+                bytes: c.bytes,
+            };
+            crate::sync::push(&s, "dev-a", &admin, &[wire]).unwrap();
+        }
+        let (seen, _, _) = pull_all(cursor);
+        assert_eq!(seen.len(), 30);
+        assert!(seen.iter().all(|(_, snapshot, changes)| !*snapshot && *changes == 1));
     }
 
     #[test]
