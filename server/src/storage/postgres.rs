@@ -29,6 +29,8 @@ use std::time::Duration;
 mod contract;
 #[path = "postgres/index.rs"]
 mod index;
+#[path = "postgres/reports.rs"]
+pub mod reports;
 #[path = "postgres/schema.rs"]
 pub mod schema;
 
@@ -67,6 +69,11 @@ impl PostgresStorage {
         let this = Self { pool };
         schema::migrate(&mut *this.conn()?)?;
         Ok(this)
+    }
+
+    /// The supervisors' pages' report queries over the same database (and connection pool).
+    pub fn reports(&self) -> reports::PostgresReports {
+        reports::PostgresReports::new(self.pool.clone())
     }
 
     fn conn(&self) -> Result<Conn> {

@@ -869,3 +869,118 @@ fn postgres_backup_restores_and_sync_goes_on() {
     assert_eq!(got.phone, "13800000000");
     assert_eq!(st.doc("H1").unwrap(), Some(before), "the original database is untouched");
 }
+
+/// A connection configuration for the subject's own schema.
+fn schema_config(pg: &UnderTest) -> super::pg::Config {
+    let url = std::env::var("DOORSTEP_TEST_PG").unwrap();
+    let schema = &pg._guard.downcast_ref::<SchemaGuard>().expect("schema guard").schema;
+    let mut config: super::pg::Config = url.parse().unwrap();
+    config.options(&format!("-c search_path={schema}"));
+    config
+}
+
+/// The pages' report snapshots (live and as of a past moment) are the same from both stores after the same pushes.
+#[test]
+fn postgres_reports_match_sqlite_reports() {
+    use crate::scope::Scope;
+    use crate::storage::sqlite_reports::SqliteReports;
+    use crate::web::reports::{AsOf, Reports, Snapshot};
+    use doorstep_core::sync::protocol::WireChange;
+    let Some(pg) = postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lite = SqliteStorage::open(dir.path()).unwrap();
+    let post = PostgresStorage::connect(schema_config(&pg)).unwrap();
+    let stores: [&dyn Storage; 2] = [&lite, &post];
+    let admin = Scope::new("root", Role::Admin, ScopeFacts::default(), "2026-11-29");
+    let push = |changes: &[(&str, &str, &ChangeRecord)]| {
+        let wire: Vec<WireChange> = changes
+            .iter()
+            .map(|(id, kind, c)| WireChange { doc_id: id.to_string(), kind: kind.to_string(), bytes: c.bytes.clone() })
+            .collect();
+        for s in stores {
+            crate::sync::push(s, "dA", &admin, &wire).unwrap();
+        }
+    };
+    let mut h = household("H1", "V1", "T1");
+    h.helper_ids = vec!["zhao".into()];
+    let (mut hd, c1) = create(&h, "dA");
+    let mut v = samples::visit();
+    v.id = "X1".into();
+    v.household_id = "H1".into();
+    v.problems.insert(
+        "p1".into(),
+        Problem {
+            description: "饮水不安全".into(),
+            assurance: None,
+            status: ProblemStatus::Open,
+            resolved_date: None,
+            action: String::new(),
+        },
+    );
+    let (mut vd, c2) = create(&v, "dA");
+    let mut sc = samples::screening();
+    sc.id = "S1".into();
+    sc.household_id = "H1".into();
+    sc.systolic = Some(165.0);
+    let (_, c3) = create(&sc, "dA");
+    push(&[("H1", "household", &c1), ("X1", "visit", &c2), ("S1", "screening", &c3)]);
+
+    // A moment after the first pushes; the next ones are received after it.
+    let cutoff = now_ms();
+    for _ in 0..1000 {
+        if now_ms() > cutoff {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    h.phone = "13800000000".into();
+    let c4 = hd.update(&h, &author("dA"), 2).unwrap().unwrap();
+    v.problems.get_mut("p1").unwrap().status = ProblemStatus::Resolved;
+    let c5 = vd.update(&v, &author("dA"), 2).unwrap().unwrap();
+    let mut v2 = samples::visit();
+    v2.id = "X2".into();
+    v2.household_id = "H1".into();
+    let (_, c6) = create(&v2, "dA");
+    push(&[("H1", "household", &c4), ("X1", "visit", &c5), ("X2", "visit", &c6)]);
+
+    let summary = |s: &Snapshot| -> String {
+        let households: Vec<_> = s
+            .households
+            .iter()
+            .map(|(id, e)| (id.clone(), e.record.phone.clone(), e.helpers.clone(), e.placement.clone()))
+            .collect();
+        let screenings: Vec<_> = s
+            .screenings
+            .iter()
+            .map(|e| {
+                (e.record.id.clone(), format!("{:?} {:?} {:?} {}", e.bp_grade, e.glucose_band, e.referral, e.abnormal))
+            })
+            .collect();
+        let mut conflicts: Vec<_> = s.conflicts.iter().collect();
+        conflicts.sort();
+        format!(
+            "households {households:?}\nvisits {:?}\nproblems {:?}\nscreenings {screenings:?}\nconflicts {conflicts:?}\nrules {:?}\nhead {}",
+            s.visits, s.problems, s.rules, s.head
+        )
+    };
+    let lite_reports = SqliteReports::open(dir.path()).unwrap();
+    let pg_reports = post.reports();
+    let as_of = AsOf { day: "2026-11-29".into(), cutoff_ms: cutoff };
+    for when in [None, Some(&as_of), None] {
+        let a = summary(&lite_reports.snapshot(when).unwrap());
+        let b = summary(&pg_reports.snapshot(when).unwrap());
+        assert_eq!(a, b, "as of {when:?}");
+    }
+    let live = pg_reports.snapshot(None).unwrap();
+    assert_eq!(live.visits.len(), 2);
+    assert_eq!(live.problems[0].status, ProblemStatus::Resolved);
+    assert_eq!(live.households["H1"].record.phone, "13800000000");
+    assert_eq!(live.households["H1"].helpers, vec!["zhao".to_string()]);
+    let past = pg_reports.snapshot(Some(&as_of)).unwrap();
+    assert_eq!(past.visits.len(), 1, "the second visit came after the cutoff");
+    assert_eq!(past.problems[0].status, ProblemStatus::Open);
+    assert_eq!(past.households["H1"].record.phone, samples::household().phone, "the phone before the edit");
+    assert_eq!((live.screenings.len(), past.screenings.len()), (1, 1));
+    assert!(live.screenings[0].abnormal, "systolic 165");
+    assert!(past.head < live.head);
+}
