@@ -1,0 +1,4 @@
+#![no_main]
+//! cargo-fuzz target: see `doorstep_fuzz::bodies::decode_sync_response`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| doorstep_fuzz::bodies::decode_sync_response(data));
