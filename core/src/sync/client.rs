@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::model::DocKind;
 use crate::store::{now_ms, Incoming, Store};
 use serde::{Deserialize, Serialize};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Keys of the store's metadata that the client owns.
@@ -118,6 +119,9 @@ fn json_text(v: &serde_json::Value) -> String {
 pub struct Client {
     http: reqwest::Client,
     config: SyncConfig,
+    /// The push size this server accepts: `config.push_max_bytes` until a 413 teaches a smaller one, which later
+    /// syncs of this client keep using instead of being refused again.
+    push_budget: Arc<AtomicUsize>,
 }
 
 fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {
@@ -146,7 +150,8 @@ impl Client {
             .user_agent(concat!("doorstep/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SyncError::Network { message: format!("HTTP client: {e}"), retryable: false })?;
-        Ok(Self { http, config })
+        let push_budget = Arc::new(AtomicUsize::new(config.push_max_bytes));
+        Ok(Self { http, config, push_budget })
     }
 
     pub fn config(&self) -> &SyncConfig {
@@ -206,7 +211,7 @@ impl Client {
     ) -> Result<SyncResult> {
         let session = Session::load(&*lock(store)?)?;
         let mut result = SyncResult::default();
-        let mut push_budget = self.config.push_max_bytes;
+        let mut push_budget = self.push_budget.load(Ordering::Relaxed);
         loop {
             if result.round_trips >= self.config.max_round_trips {
                 result.incomplete = true;
@@ -229,6 +234,7 @@ impl Client {
                 Err(Error::Sync(e)) if e.code() == Some(ErrorCode::TooLarge) && pushed > 1 => {
                     result.round_trips += 1;
                     push_budget = (pushed_bytes / 2).max(1);
+                    self.push_budget.store(push_budget, Ordering::Relaxed);
                     continue;
                 }
                 other => other?,

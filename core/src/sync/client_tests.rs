@@ -24,6 +24,8 @@ struct FakeState {
     refuse: Option<(u16, ErrorBody)>,
     /// Bodies larger than this are refused with 413, as a server with a small limit does.
     max_body: Option<usize>,
+    /// How many requests were refused for their size.
+    too_large: u32,
 }
 
 type Fake = Arc<Mutex<FakeState>>;
@@ -48,6 +50,7 @@ async fn sync(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Resp
         return (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
     }
     if s.max_body.is_some_and(|max| body.len() > max) {
+        s.too_large += 1;
         let (status, body) = error(413, ErrorCode::TooLarge);
         return (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
     }
@@ -306,10 +309,18 @@ async fn a_server_with_a_small_body_limit_gets_the_backlog_in_halves_and_a_singl
     let a = device(&dir, "a");
     client().login(&a, &url, "helper1", "secret").await.unwrap();
     record_visits(&a, 300);
-    let r = client().sync_once(&a, &mut |_| {}).await.unwrap();
+    let c = client();
+    let r = c.sync_once(&a, &mut |_| {}).await.unwrap();
     assert_eq!(r.sent, 300);
     assert!(r.round_trips > 2, "{r:?}");
     assert_eq!(fake.lock().unwrap().log.len(), 300);
+    // The same client remembers the size that fits: the next backlog is not refused first.
+    assert!(fake.lock().unwrap().too_large > 0);
+    fake.lock().unwrap().too_large = 0;
+    record_visits(&a, 300);
+    let r = c.sync_once(&a, &mut |_| {}).await.unwrap();
+    assert_eq!(r.sent, 300);
+    assert_eq!(fake.lock().unwrap().too_large, 0, "{r:?}");
 
     // One change that alone exceeds the limit: a typed refusal, and the change stays pending.
     let mut v = samples::visit();
