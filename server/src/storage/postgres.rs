@@ -599,6 +599,10 @@ impl Storage for PostgresStorage {
     }
 
     fn pull_candidates(&self, q: &PullQuery) -> Result<(u64, Vec<Candidate>)> {
+        self.pull_candidates_limited(q, usize::MAX).map(|(head, candidates, _)| (head, candidates))
+    }
+
+    fn pull_candidates_limited(&self, q: &PullQuery, limit: usize) -> Result<(u64, Vec<Candidate>, bool)> {
         let mut conn = self.conn()?;
         // One snapshot: the head and every candidate agree (writers commit in sequence order, see the module
         // comment, so everything up to the head is in this snapshot).
@@ -608,7 +612,7 @@ impl Storage for PostgresStorage {
             .read_only(true)
             .start()
             .pg()?;
-        let out = pull_candidates(&mut tx, q)?;
+        let out = pull_candidates(&mut tx, q, limit)?;
         tx.commit().pg()?;
         Ok(out)
     }
@@ -646,7 +650,10 @@ impl Storage for PostgresStorage {
 /// townships, `$8` the schedule-rules id.
 const VISIBLE: &str = "($4 OR d.id = $8 OR d.household_id = ANY($5) OR d.village = ANY($6) OR d.township = ANY($7))";
 
-fn pull_candidates(tx: &mut pg::Transaction<'_>, q: &PullQuery) -> Result<(u64, Vec<Candidate>)> {
+/// Candidates after the cursor, as the SQLite store reads them. The queries of new documents and of changes each
+/// stop after `limit` rows (rows of distinct, growing sequences), and the answer is then complete only up to the
+/// last row read: that sequence comes back instead of the head, with `true`.
+fn pull_candidates(tx: &mut pg::Transaction<'_>, q: &PullQuery, limit: usize) -> Result<(u64, Vec<Candidate>, bool)> {
     let head: i64 = tx.query_one("SELECT last_seq FROM counter WHERE id = 1", &[]).pg()?.get(0);
     let cursor = q.cursor as i64;
     let v = &q.visible;
@@ -657,20 +664,32 @@ fn pull_candidates(tx: &mut pg::Transaction<'_>, q: &PullQuery) -> Result<(u64, 
     // $3 is the device for the first two queries and the user for the third; $9 the team.
     let by_device: Vec<&(dyn ToSql + Sync)> =
         vec![&cursor, &head, &q.device_id, &v.all, &households, &villages, &townships, &rules];
+    // One row more than the limit tells whether the query stopped early.
+    let fetch = limit.saturating_add(1).min(i64::MAX as usize) as i64;
+    let mut limited = by_device.clone();
+    limited.push(&fetch);
     let mut by_user = by_device.clone();
     by_user[2] = &q.user;
     by_user.push(&team);
     let mut out = Vec::new();
-    let mut push = |rows: Vec<pg::Row>, how: CandidateKind| {
-        for r in rows {
+    let mut complete_to = head;
+    // Appends candidates from `rows`, at most `cap`; when rows were left over, the sequence of the last one taken.
+    let mut push = |rows: Vec<pg::Row>, how: CandidateKind, cap: usize| -> Option<i64> {
+        let mut last = 0;
+        for (read, r) in rows.iter().enumerate() {
+            if read == cap {
+                return Some(last);
+            }
+            last = r.get(0);
             out.push(Candidate {
-                seq: r.get::<_, i64>(0) as u64,
+                seq: last as u64,
                 doc_id: r.get(1),
                 kind: DocKind::parse(r.get(2)).unwrap_or_default(),
                 how,
                 len: r.get::<_, i64>(3) as u64,
             });
         }
+        None
     };
     // Documents new to the device: created after its cursor and holding some change of another device.
     let rows = tx
@@ -679,12 +698,14 @@ fn pull_candidates(tx: &mut pg::Transaction<'_>, q: &PullQuery) -> Result<(u64, 
                 "SELECT d.first_seq, d.id, d.kind, octet_length(d.bytes)::bigint FROM docs d
              WHERE d.first_seq > $1 AND d.first_seq <= $2 AND {VISIBLE}
                AND EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = d.id AND c.device_id <> $3 AND c.seq <= $2)
-             ORDER BY d.first_seq"
+             ORDER BY d.first_seq LIMIT $9"
             ),
-            &by_device,
+            &limited,
         )
         .pg()?;
-    push(rows, CandidateKind::NewDoc);
+    if let Some(last) = push(rows, CandidateKind::NewDoc, limit) {
+        complete_to = complete_to.min(last);
+    }
     if cursor > 0 {
         // Other devices' changes to documents the device has.
         let rows = tx
@@ -692,12 +713,14 @@ fn pull_candidates(tx: &mut pg::Transaction<'_>, q: &PullQuery) -> Result<(u64, 
                 &format!(
                 "SELECT c.seq, d.id, d.kind, octet_length(c.bytes)::bigint FROM changes c JOIN docs d ON d.id = c.doc_id
                  WHERE c.seq > $1 AND c.seq <= $2 AND c.device_id <> $3 AND d.first_seq <= $1 AND {VISIBLE}
-                 ORDER BY c.seq"
+                 ORDER BY c.seq LIMIT $9"
             ),
-                &by_device,
+                &limited,
             )
             .pg()?;
-        push(rows, CandidateKind::Change);
+        if let Some(last) = push(rows, CandidateKind::Change, limit) {
+            complete_to = complete_to.min(last);
+        }
         // Documents that entered the device's scope after its cursor.
         let rows = tx
             .query(
@@ -714,8 +737,8 @@ fn pull_candidates(tx: &mut pg::Transaction<'_>, q: &PullQuery) -> Result<(u64, 
                 &by_user,
             )
             .pg()?;
-        push(rows, CandidateKind::EnteredScope);
+        push(rows, CandidateKind::EnteredScope, usize::MAX);
     }
     out.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.doc_id.cmp(&b.doc_id)));
-    Ok((head as u64, out))
+    Ok((complete_to as u64, out, complete_to < head))
 }

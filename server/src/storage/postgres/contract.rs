@@ -140,6 +140,7 @@ contract!(
     concurrent_writers_get_gap_free_sequences_and_lose_nothing,
     reopening_keeps_everything,
     the_conformance_checks,
+    limited_pulls_are_complete_up_to_their_cursor,
 );
 
 // ---- helpers ----
@@ -701,6 +702,34 @@ pub fn reopening_keeps_everything(s: &UnderTest) {
         .unwrap();
     assert_eq!(next, 3, "{}: the sequence continues where it was", s.name);
     assert_eq!(first.pull_candidates(&everything(0, "x")).unwrap().0, 3, "and the first handle sees it");
+}
+
+/// A pull limited to a number of candidates says up to where it is complete: new documents and changes alike.
+pub fn limited_pulls_are_complete_up_to_their_cursor(s: &UnderTest) {
+    let st = s.open();
+    let mut docs = Vec::new();
+    for i in 0..10 {
+        let id = format!("L{i:02}");
+        let h = household(&id, "V1", "T1");
+        let (mut d, c) = create(&h, "dA");
+        commit(st.as_ref(), &id, DocKind::Household, &place(&id, "V1", "T1"), "dA", &[c], &d.save());
+        docs.push((id, h, d));
+    }
+    let seqs = |c: &[Candidate]| c.iter().map(|c| c.seq).collect::<Vec<_>>();
+    let (to, c, cut) = st.pull_candidates_limited(&everything(0, "dB"), 4).unwrap();
+    assert_eq!((to, cut, seqs(&c)), (4, true, vec![1, 2, 3, 4]), "{}", s.name);
+    let (to, c, cut) = st.pull_candidates_limited(&everything(0, "dB"), 10).unwrap();
+    assert_eq!((to, cut, c.len()), (10, false, 10));
+    for (id, h, d) in docs.iter_mut().take(5) {
+        h.phone = "13700000000".into();
+        let c = d.update(h, &author("dB"), 2).unwrap().unwrap();
+        commit(st.as_ref(), id, DocKind::Household, &place(id, "V1", "T1"), "dB", &[c], &d.save());
+    }
+    let (to, c, cut) = st.pull_candidates_limited(&everything(10, "dA"), 2).unwrap();
+    assert_eq!((to, cut, seqs(&c)), (12, true, vec![11, 12]));
+    let (to, c, cut) = st.pull_candidates_limited(&everything(12, "dA"), 100).unwrap();
+    assert_eq!((to, cut, seqs(&c)), (15, false, vec![13, 14, 15]));
+    assert_eq!(st.pull_candidates(&everything(10, "dA")).unwrap().0, 15, "unlimited: complete to the head");
 }
 
 /// The server's own conformance checks (`storage::conformance`), which drive the store through `sync::push`.
