@@ -538,12 +538,12 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
         let born = birth(rng, today, 0, max);
         members.push(person(rng, surname, sex, Relation::Child, born, &v.region));
     }
-    if head_age > 45 && rng.random_bool(0.2) {
+    if head_age > 45 && rng.random_bool(0.4) {
         let sex = if rng.random_bool(0.5) { Sex::Male } else { Sex::Female };
         let born = birth(rng, today, 0, 6);
         members.push(person(rng, surname, sex, Relation::Grandchild, born, &v.region));
     }
-    if head_age < 50 && rng.random_bool(0.25) {
+    if head_age < 55 && rng.random_bool(0.45) {
         let born = birth(rng, today, head_age as i64 + 22, (head_age as i64 + 30).min(95));
         members.push(person(rng, surname, Sex::Female, Relation::Parent, born, &v.region));
     }
@@ -824,11 +824,11 @@ fn helper_visit(
 ) -> Visit {
     let mut problems = HashMap::new();
     let mut findings = ok_assurances();
-    if rng.random_bool(0.07) {
+    if rng.random_bool(0.05) {
         let (desc, assurance) = PROBLEMS[rng.random_range(0..PROBLEMS.len())];
         let age = (today - date).num_days();
         // Older problems are mostly resolved; recent ones are often still open.
-        let status = if age > 120 && rng.random_bool(0.85) {
+        let status = if (age > 120 && rng.random_bool(0.92)) || (age > 30 && rng.random_bool(0.6)) {
             ProblemStatus::Resolved
         } else if rng.random_bool(0.4) {
             ProblemStatus::InProgress
