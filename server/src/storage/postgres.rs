@@ -72,7 +72,7 @@ impl PostgresStorage {
     }
 
     /// The supervisors' pages' report queries over the same database (and connection pool).
-    pub fn reports(&self) -> reports::PostgresReports {
+    pub fn report_queries(&self) -> reports::PostgresReports {
         reports::PostgresReports::new(self.pool.clone())
     }
 

@@ -993,7 +993,7 @@ fn postgres_reports_match_sqlite_reports() {
         )
     };
     let lite_reports = SqliteReports::open(dir.path()).unwrap();
-    let pg_reports = post.reports();
+    let pg_reports = post.report_queries();
     let as_of = AsOf { day: "2026-11-29".into(), cutoff_ms: cutoff };
     for when in [None, Some(&as_of), None] {
         let a = summary(&lite_reports.snapshot(when).unwrap());
