@@ -447,7 +447,7 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
     // A few households edited on two devices before either synced: the conflicts stay for a supervisor to see.
     bar.set_message("concurrent edits");
     for (helper, household) in conflict_households {
-        concurrent_edit(&devices, &url, &helper, &household).await?;
+        concurrent_edit(&devices, url, &helper, &household).await?;
     }
     bar.finish_with_message("built");
     let (households, members, visits, screenings) = *counts.lock().map_err(|e| e.to_string())?;
