@@ -276,7 +276,7 @@ async fn overview_shows_the_supervisors_area_in_chinese_and_english() {
     let mut t = Browser::signed_in(&server.url, "sup1", SUP.1).await;
     let p = t.get("/overview").await;
     assert!(p.body.contains("<span class=\"big\">24</span>"), "24 households in 石门镇");
-    assert!(p.body.contains("石门村") && !p.body.contains("河口村"));
+    assert!(p.body.contains("石门村") && !p.body.contains("龙潭村"), "青山乡 is not theirs");
 }
 
 #[tokio::test]
@@ -572,4 +572,20 @@ async fn as_of_a_past_day_shows_that_days_values() {
     assert!(o.body.contains("<span class=\"big\">72</span>"));
     let o = sup.get("/overview?asof=2020-01-01").await;
     assert!(o.body.contains("<span class=\"big\">0</span>"));
+}
+
+#[tokio::test]
+async fn a_doctor_sees_the_teams_villages_with_masked_ids() {
+    let (_d, server) = serve();
+    let mut doctor = Browser::signed_in(&server.url, "doctor01", "doctor-2026").await;
+    let o = doctor.get("/overview").await;
+    assert!(o.body.contains("<span class=\"big\">36</span>"), "three villages of twelve households");
+    assert!(o.body.contains(">石门村</a>") && !o.body.contains(">桃源村</a>"));
+    let id = o.household_ids().into_iter().next().expect("a household");
+    let h = doctor.get(&format!("/household/{id}")).await;
+    assert_eq!(h.status, 200);
+    assert!(nid_cells(&h.body).iter().all(|c| c.contains("************")), "doctors see masked numbers");
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let elsewhere = sup.get(&format!("/village/{}", enc("桃源村"))).await.household_ids()[0].clone();
+    assert_eq!(doctor.get(&format!("/household/{elsewhere}")).await.status, 403);
 }
