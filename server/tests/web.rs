@@ -589,3 +589,26 @@ async fn a_doctor_sees_the_teams_villages_with_masked_ids() {
     let elsewhere = sup.get(&format!("/village/{}", enc("桃源村"))).await.household_ids()[0].clone();
     assert_eq!(doctor.get(&format!("/household/{elsewhere}")).await.status, 403);
 }
+
+#[test]
+fn the_demo_serves_an_already_built_county_again() {
+    let dir = county();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--size", "small", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let lines: Vec<String> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("listening on "))
+        .take(50)
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(lines.iter().any(|l| l.contains("already built")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("county") && l.contains("supervise-2026")), "accounts printed: {lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("72 households")), "{lines:?}");
+}
