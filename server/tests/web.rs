@@ -472,6 +472,9 @@ async fn ledgers_are_csv_with_bom_for_the_filter_and_masked_by_role() {
 
     let en = csv_rows(&sup.get("/ledger/households.csv?lang=en").await);
     assert_eq!(en[0][0], "Number");
+    assert_eq!(csv_rows(&sup.get("/ledger/visits.csv?lang=en").await)[0][..2], ["Date", "Number"]);
+    assert!(csv_rows(&sup.get("/ledger/screenings.csv?lang=en").await)[0].contains(&"BP grade".to_string()));
+    assert!(csv_rows(&sup.get("/ledger/problems.csv?lang=en").await)[0].contains(&"Problem".to_string()));
     let mut helper = Browser::signed_in(&server.url, "helper01", HELPER_PW).await;
     let hrows = csv_rows(&helper.get("/ledger/households.csv").await);
     assert!(hrows.len() > 24);
@@ -520,6 +523,16 @@ async fn admin_pages_show_users_assignments_rules_grants_review_and_audit() {
     assert!(en.body.contains("Dynamic review 2026-04") && en.body.contains("Reviewed"));
     let audit = admin.get("/admin/audit").await;
     assert!(audit.body.contains("rules.set") && audit.body.contains("grant.inspector"));
+    for (path, text) in [
+        ("/admin/users?lang=en", "Add a user"),
+        ("/admin/assignments?lang=en", "24 households"),
+        ("/admin/rules?lang=en", "Helper visits a month per household"),
+        ("/admin/grants?lang=en", "Inspector grants"),
+        ("/admin/audit?lang=en", "Audit log"),
+    ] {
+        let p = admin.get(path).await;
+        assert!(p.status == 200 && p.body.contains(text), "{path} lacks {text}");
+    }
     // Not for helpers.
     let mut helper = Browser::signed_in(&server.url, "helper01", HELPER_PW).await;
     assert_eq!(helper.get("/admin/users").await.status, 403);
