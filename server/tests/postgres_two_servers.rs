@@ -22,10 +22,22 @@ fn fresh_schema() -> Option<(String, String)> {
         return None;
     };
     let schema = format!("doorstep_e2e_{:016x}", rand::random::<u64>());
-    let mut c = r2d2_postgres::postgres::Client::connect(&base, r2d2_postgres::postgres::NoTls).expect("connect");
-    c.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
+    sql(&base, &format!("CREATE SCHEMA {schema}")).expect("create the test schema");
     let sep = if base.contains('?') { '&' } else { '?' };
     Some((format!("{base}{sep}options=-c%20search_path%3D{schema}"), schema))
+}
+
+/// Runs one statement with the blocking client, on a thread of its own (it starts its own runtime, which must not
+/// happen inside the test's).
+fn sql(url: &str, statement: &str) -> Result<(), String> {
+    let (url, statement) = (url.to_string(), statement.to_string());
+    std::thread::spawn(move || {
+        let mut c = r2d2_postgres::postgres::Client::connect(&url, r2d2_postgres::postgres::NoTls)
+            .map_err(|e| e.to_string())?;
+        c.batch_execute(&statement).map_err(|e| e.to_string())
+    })
+    .join()
+    .map_err(|_| "the database thread panicked".to_string())?
 }
 
 struct DropSchema(String);
@@ -33,9 +45,7 @@ struct DropSchema(String);
 impl Drop for DropSchema {
     fn drop(&mut self) {
         if let Ok(base) = std::env::var("DOORSTEP_TEST_PG") {
-            if let Ok(mut c) = r2d2_postgres::postgres::Client::connect(&base, r2d2_postgres::postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0));
-            }
+            let _ = sql(&base, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0));
         }
     }
 }
