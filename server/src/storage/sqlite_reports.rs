@@ -228,9 +228,12 @@ impl Reports for SqliteReports {
                 return Ok(s.clone());
             }
             let past = Arc::new(self.past(&conn, &live, as_of)?);
-            cache.past.push((as_of.clone(), past.clone()));
-            if cache.past.len() > AS_OF_CACHE {
-                cache.past.remove(0);
+            // Only a day that has ended is final: today's changes may still arrive.
+            if as_of.cutoff_ms < super::now_ms() {
+                cache.past.push((as_of.clone(), past.clone()));
+                if cache.past.len() > AS_OF_CACHE {
+                    cache.past.remove(0);
+                }
             }
             Ok(past)
         })();
