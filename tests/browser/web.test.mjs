@@ -70,6 +70,9 @@ after(async () => {
 
 test('a supervisor signs in, follows a village to a household, switches language and downloads a ledger', async () => {
   const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
   await page.goto(`${url}/overview`);
   assert.match(page.url(), /\/login$/, 'not signed in: sent to the sign-in page');
   assert.equal(await page.locator('h1').textContent(), '入户帮扶');
@@ -112,6 +115,7 @@ test('a supervisor signs in, follows a village to a household, switches language
   assert.ok(lines.length > 72, `one line per member: ${lines.length}`);
   await page.screenshot({ path: join(out, 'overview-en.png'), fullPage: true });
 
+  assert.deepEqual(problems, [], 'no console errors (a CSP violation would show here)');
   const outside = requests.filter((r) => !r.startsWith('http://127.0.0.1:'));
   assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
   assert.ok(requests.some((r) => r.endsWith('/static/style.css')), 'the embedded stylesheet is loaded');

@@ -84,6 +84,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 const STYLE: &str = include_str!("static/style.css");
+const ICON: &str = include_str!("static/icon.svg");
 
 /// The strictest policy the pages work under: nothing from outside, no scripts at all.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
@@ -109,6 +110,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/review", get(admin::review))
         .route("/admin/audit", get(admin::audit_log))
         .route("/static/style.css", get(style))
+        .route("/static/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .layer(middleware::from_fn(headers))
         .layer(Extension(web))
 }
@@ -117,6 +120,13 @@ async fn style() -> Response {
     let mut r = STYLE.into_response();
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+    r
+}
+
+async fn icon() -> Response {
+    let mut r = ICON.into_response();
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("max-age=86400"));
     r
 }
 
