@@ -20,7 +20,28 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_path_buf()
 }
 
+/// Runs one input; a panic is saved under `target/test-out/fuzz-failures/<target>/` (to keep as a regression in
+/// `fuzz/regressions/<target>/` once fixed) and fails the test naming the file.
 fn run(target: &str, data: &[u8]) {
+    let result = std::panic::catch_unwind(|| run_body(target, data));
+    if let Err(panic) = result {
+        let dir = root().join("target/test-out/fuzz-failures").join(target);
+        std::fs::create_dir_all(&dir).expect("failure dir");
+        let name = format!("input-{:016x}", {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            data.hash(&mut h);
+            h.finish()
+        });
+        std::fs::write(dir.join(&name), data).expect("save the failing input");
+        std::panic::resume_unwind(Box::new(format!(
+            "{target} panicked on target/test-out/fuzz-failures/{target}/{name}: {:?}",
+            panic.downcast_ref::<String>().map(String::as_str).or(panic.downcast_ref::<&str>().copied())
+        )));
+    }
+}
+
+fn run_body(target: &str, data: &[u8]) {
     match target {
         "decode_sync_request" => bodies::decode_sync_request(data),
         "decode_sync_response" => bodies::decode_sync_response(data),
