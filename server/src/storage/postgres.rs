@@ -104,9 +104,16 @@ impl PostgresStorage {
     }
 }
 
-/// Takes the writer lock: the counter row, held until commit or rollback.
+/// How long a writer waits for the writer lock before answering "unavailable" (503, the device retries later).
+const LOCK_TIMEOUT: &str = "30s";
+
+/// Takes the writer lock: the counter row, held until commit or rollback (a crashed process's connection closes,
+/// which rolls its transaction back and frees the lock).
 fn lock_writers(tx: &mut pg::Transaction<'_>) -> Result<()> {
-    tx.query_one("SELECT last_seq FROM counter WHERE id = 1 FOR UPDATE", &[]).pg()?;
+    tx.batch_execute(&format!(
+        "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT last_seq FROM counter WHERE id = 1 FOR UPDATE"
+    ))
+    .pg()?;
     Ok(())
 }
 
