@@ -16,7 +16,7 @@ use doorstep_core::model::{
     SCHEDULE_RULES_ID,
 };
 use doorstep_core::store::{index, schema::INDEX_DDL};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -50,7 +50,9 @@ struct DocMeta {
 impl SqliteReports {
     /// Opens a read connection to the database in `dir` (created by `SqliteStorage::open`).
     pub fn open(dir: &Path) -> Result<Self> {
-        let conn = Connection::open(dir.join("doorstep.db"))?;
+        // Never creates a database: the pages read the one the storage made (and fail clearly without it).
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(dir.join("doorstep.db"), flags)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "query_only", true)?;
         Ok(Self { conn: Mutex::new(conn), cache: Mutex::new(Cache::default()) })
