@@ -55,7 +55,8 @@ impl Web {
         Self { env, sessions: Sessions::default(), reports: Mutex::new(None) }
     }
 
-    /// The report queries, opened on first use over the server's database.
+    /// The SQLite report queries, opened on first use over the server's database (used unless the router gives
+    /// its own `Extension<Arc<dyn Reports>>`, as a PostgreSQL deployment does).
     fn reports(&self, st: &AppState) -> Result<Arc<dyn Reports>, PageError> {
         let mut slot = self.reports.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = slot.as_ref() {
@@ -302,6 +303,8 @@ pub struct Viewer {
     pub as_of: Option<AsOf>,
     pub web: Arc<Web>,
     pub state: AppState,
+    /// Report queries given by the router (`Extension<Arc<dyn Reports>>`, e.g. PostgreSQL's); else SQLite's.
+    reports: Option<Arc<dyn Reports>>,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -328,7 +331,8 @@ impl FromRequestParts<AppState> for Viewer {
             Some(day) => Some(as_of_day(day)?),
             None => None,
         };
-        Ok(Viewer { user, scope, session, lang, query, as_of, web, state: st.clone() })
+        let reports = parts.extensions.get::<Arc<dyn Reports>>().cloned();
+        Ok(Viewer { user, scope, session, lang, query, as_of, web, state: st.clone(), reports })
     }
 }
 
@@ -346,7 +350,10 @@ impl Viewer {
 
     /// The snapshot the page reads (now, or as of the chosen day).
     pub fn snapshot(&self) -> Result<Arc<reports::Snapshot>, PageError> {
-        let reports = self.web.reports(&self.state)?;
+        let reports = match &self.reports {
+            Some(r) => r.clone(),
+            None => self.web.reports(&self.state)?,
+        };
         Ok(reports.snapshot(self.as_of.as_ref())?)
     }
 
