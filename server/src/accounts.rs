@@ -30,10 +30,6 @@ fn invalid<T>(message: impl Into<String>) -> Result<T> {
     Err(AccountsError::Invalid(message.into()))
 }
 
-fn audit(storage: &dyn Storage, action: &str, detail: String) -> Result<()> {
-    audit_by(storage, CONSOLE, action, detail)
-}
-
 fn audit_by(storage: &dyn Storage, by: &str, action: &str, detail: String) -> Result<()> {
     storage.audit(&AuditEntry { at_ms: now_ms(), actor: by.into(), action: action.into(), detail })?;
     Ok(())
@@ -48,7 +44,14 @@ pub fn check_name(name: &str) -> Result<()> {
 }
 
 /// Creates an account. Doctors need a team (their scope is the team's villages).
-pub fn add_user(storage: &dyn Storage, name: &str, role: Role, team: Option<String>, password: &str) -> Result<()> {
+pub fn add_user(
+    storage: &dyn Storage,
+    by: &str,
+    name: &str,
+    role: Role,
+    team: Option<String>,
+    password: &str,
+) -> Result<()> {
     check_name(name)?;
     if role == Role::Doctor && team.as_deref().is_none_or(str::is_empty) {
         return invalid("--team: a doctor needs a family-doctor team");
@@ -60,12 +63,12 @@ pub fn add_user(storage: &dyn Storage, name: &str, role: Role, team: Option<Stri
     let user =
         User { name: name.into(), role, team: team.clone(), password_hash, disabled: false, created_ms: now_ms() };
     storage.add_user(&user)?;
-    audit(storage, "user.add", format!("{name} role={} team={}", role.code(), team.unwrap_or_default()))
+    audit_by(storage, by, "user.add", format!("{name} role={} team={}", role.code(), team.unwrap_or_default()))
 }
 
-pub fn disable_user(storage: &dyn Storage, name: &str) -> Result<()> {
+pub fn disable_user(storage: &dyn Storage, by: &str, name: &str) -> Result<()> {
     storage.set_disabled(name, true)?;
-    audit(storage, "user.disable", name.into())
+    audit_by(storage, by, "user.disable", name.into())
 }
 
 fn require_role(storage: &dyn Storage, name: &str, role: Role) -> Result<()> {
@@ -83,23 +86,29 @@ fn require_some(what: &str, items: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn assign_helper(storage: &dyn Storage, helper: &str, households: &[String]) -> Result<()> {
+pub fn assign_helper(storage: &dyn Storage, by: &str, helper: &str, households: &[String]) -> Result<()> {
     require_some("HOUSEHOLD_ID", households)?;
     require_role(storage, helper, Role::Helper)?;
     storage.assign_helper(helper, households)?;
-    audit(storage, "assign.helper", format!("{helper}: {}", households.join(" ")))
+    audit_by(storage, by, "assign.helper", format!("{helper}: {}", households.join(" ")))
 }
 
-pub fn assign_team(storage: &dyn Storage, team: &str, villages: &[String]) -> Result<()> {
+pub fn assign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[String]) -> Result<()> {
     require_some("VILLAGE", villages)?;
     if team.trim().is_empty() {
         return invalid("TEAM: must not be empty");
     }
     storage.assign_team(team, villages)?;
-    audit(storage, "assign.team", format!("{team}: {}", villages.join(" ")))
+    audit_by(storage, by, "assign.team", format!("{team}: {}", villages.join(" ")))
 }
 
-pub fn assign_area(storage: &dyn Storage, user: &str, townships: &[String], villages: &[String]) -> Result<()> {
+pub fn assign_area(
+    storage: &dyn Storage,
+    by: &str,
+    user: &str,
+    townships: &[String],
+    villages: &[String],
+) -> Result<()> {
     if townships.is_empty() && villages.is_empty() {
         return invalid("give --township T or --village V (at least one)");
     }
@@ -110,10 +119,10 @@ pub fn assign_area(storage: &dyn Storage, user: &str, townships: &[String], vill
         .chain(villages.iter().map(|v| Area::Village(v.clone())))
         .collect();
     storage.assign_area(user, &areas)?;
-    audit(storage, "assign.area", format!("{user}: townships={townships:?} villages={villages:?}"))
+    audit_by(storage, by, "assign.area", format!("{user}: townships={townships:?} villages={villages:?}"))
 }
 
-pub fn grant_inspector(storage: &dyn Storage, user: &str, village: &str, until: &str) -> Result<()> {
+pub fn grant_inspector(storage: &dyn Storage, by: &str, user: &str, village: &str, until: &str) -> Result<()> {
     if chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").is_err() {
         return invalid(format!("--until {until:?}: expected a date YYYY-MM-DD"));
     }
@@ -122,16 +131,16 @@ pub fn grant_inspector(storage: &dyn Storage, user: &str, village: &str, until: 
     }
     require_role(storage, user, Role::Inspector)?;
     storage.grant_inspector(&Grant { user: user.into(), village: village.into(), until: until.into() })?;
-    audit(storage, "grant.inspector", format!("{user}: {village} until {until}"))
+    audit_by(storage, by, "grant.inspector", format!("{user}: {village} until {until}"))
 }
 
 pub fn devices(storage: &dyn Storage) -> Result<Vec<Device>> {
     Ok(storage.devices()?)
 }
 
-pub fn revoke_device(storage: &dyn Storage, id: &str) -> Result<()> {
+pub fn revoke_device(storage: &dyn Storage, by: &str, id: &str) -> Result<()> {
     storage.revoke_device(id)?;
-    audit(storage, "device.revoke", id.into())
+    audit_by(storage, by, "device.revoke", id.into())
 }
 
 /// Which schedule rules to change; `None` keeps the current value.

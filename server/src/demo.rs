@@ -378,22 +378,24 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
             let s: &dyn Storage = storage.as_ref();
             let e = |e: accounts::AccountsError| e.to_string();
             for u in &users {
-                accounts::add_user(s, &u.name, u.role, u.team.clone(), &u.password).map_err(e)?;
+                accounts::add_user(s, accounts::CONSOLE, &u.name, u.role, u.team.clone(), &u.password).map_err(e)?;
                 bar.inc(1);
             }
             for (team, vs) in &teams {
-                accounts::assign_team(s, team, vs).map_err(e)?;
+                accounts::assign_team(s, accounts::CONSOLE, team, vs).map_err(e)?;
             }
-            accounts::assign_area(s, "county", &townships, &[]).map_err(e)?;
+            accounts::assign_area(s, accounts::CONSOLE, "county", &townships, &[]).map_err(e)?;
             for (i, t) in townships.iter().enumerate() {
-                accounts::assign_area(s, &format!("sup{}", i + 1), std::slice::from_ref(t), &[]).map_err(e)?;
+                accounts::assign_area(s, accounts::CONSOLE, &format!("sup{}", i + 1), std::slice::from_ref(t), &[])
+                    .map_err(e)?;
             }
             // One inspector's cross-check grant is running, the other's ended yesterday.
             let later = (today + Duration::days(30)).format("%Y-%m-%d").to_string();
             let ended = (today - Duration::days(1)).format("%Y-%m-%d").to_string();
-            accounts::grant_inspector(s, "inspector1", &villages[0].name, &later).map_err(e)?;
-            accounts::grant_inspector(s, "inspector1", &villages[villages.len() - 1].name, &later).map_err(e)?;
-            accounts::grant_inspector(s, "inspector2", &villages[1].name, &ended).map_err(e)?;
+            accounts::grant_inspector(s, accounts::CONSOLE, "inspector1", &villages[0].name, &later).map_err(e)?;
+            accounts::grant_inspector(s, accounts::CONSOLE, "inspector1", &villages[villages.len() - 1].name, &later)
+                .map_err(e)?;
+            accounts::grant_inspector(s, accounts::CONSOLE, "inspector2", &villages[1].name, &ended).map_err(e)?;
             Ok(())
         })
         .await

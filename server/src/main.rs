@@ -199,7 +199,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                             return Err(AccountsError::Invalid("give --password-stdin or --password P".into()))
                         }
                     };
-                    accounts::add_user(&s, &name, role, team, &password)?;
+                    accounts::add_user(&s, CONSOLE, &name, role, team, &password)?;
                     println!("added {name} ({})", role.code());
                 }
                 UserOp::List => {
@@ -209,7 +209,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                     }
                 }
                 UserOp::Disable { name } => {
-                    accounts::disable_user(&s, &name)?;
+                    accounts::disable_user(&s, CONSOLE, &name)?;
                     println!("disabled {name}");
                 }
             }
@@ -218,16 +218,20 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
         Command::Assign { op } => {
             let s = open(&cli.data)?;
             match op {
-                AssignOp::Helper { user, household_ids } => accounts::assign_helper(&s, &user, &household_ids)?,
-                AssignOp::Team { team, villages } => accounts::assign_team(&s, &team, &villages)?,
-                AssignOp::Area { user, township, village } => accounts::assign_area(&s, &user, &township, &village)?,
+                AssignOp::Helper { user, household_ids } => {
+                    accounts::assign_helper(&s, CONSOLE, &user, &household_ids)?
+                }
+                AssignOp::Team { team, villages } => accounts::assign_team(&s, CONSOLE, &team, &villages)?,
+                AssignOp::Area { user, township, village } => {
+                    accounts::assign_area(&s, CONSOLE, &user, &township, &village)?
+                }
             }
             println!("assigned");
             Ok(())
         }
         Command::Grant { op: GrantOp::Inspector { user, village, until } } => {
             let s = open(&cli.data)?;
-            accounts::grant_inspector(&s, &user, &village, &until)?;
+            accounts::grant_inspector(&s, CONSOLE, &user, &village, &until)?;
             println!("granted {user} {village} until {until}");
             Ok(())
         }
@@ -242,7 +246,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                     }
                 }
                 DeviceOp::Revoke { device_id } => {
-                    accounts::revoke_device(&s, &device_id)?;
+                    accounts::revoke_device(&s, CONSOLE, &device_id)?;
                     println!("revoked {device_id}");
                 }
             }

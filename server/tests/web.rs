@@ -433,6 +433,8 @@ async fn a_disabled_user_is_signed_out() {
     assert_eq!(Browser::new(&server.url).sign_in("helper03", HELPER_PW).await.status, 401);
     let audit = admin.get("/admin/audit").await;
     assert!(audit.body.contains("user.disable") && audit.body.contains("helper03"));
+    let row = audit.body.split("<tr>").find(|r| r.contains("user.disable")).expect("an audit row for the disable");
+    assert!(row.contains(&format!("<td>{}</td>", ADMIN.0)), "the audit log names the admin who acted: {row}");
 }
 
 fn csv_rows(p: &Page) -> Vec<Vec<String>> {

@@ -87,13 +87,13 @@ pub async fn users_post(viewer: Viewer, body: Bytes) -> Result<Response, PageErr
         "add" => {
             let role = Role::parse(&get("role")).ok_or_else(|| PageError::BadRequest("role: unknown".into()))?;
             let (password, team) = (get("password"), Some(get("team")).filter(|t| !t.is_empty()));
-            let n = name.clone();
-            storage::run(&viewer.state.storage, move |s| Ok(accounts::add_user(s, &n, role, team, &password)))
+            let (n, by) = (name.clone(), viewer.user.name.clone());
+            storage::run(&viewer.state.storage, move |s| Ok(accounts::add_user(s, &by, &n, role, team, &password)))
                 .await??;
         }
         "disable" => {
-            let n = name.clone();
-            storage::run(&viewer.state.storage, move |s| Ok(accounts::disable_user(s, &n))).await??;
+            let (n, by) = (name.clone(), viewer.user.name.clone());
+            storage::run(&viewer.state.storage, move |s| Ok(accounts::disable_user(s, &by, &n))).await??;
             viewer.web.sessions.end_user(&name);
         }
         "enable" => {
@@ -182,12 +182,13 @@ pub async fn assignments_post(viewer: Viewer, body: Bytes) -> Result<Response, P
         "team" | "township" | "village" => list,
         _ => return Err(PageError::BadRequest("kind: unknown".into())),
     };
+    let by = viewer.user.name.clone();
     storage::run(&viewer.state.storage, move |s| {
         Ok(match kind.as_str() {
-            "helper" => accounts::assign_helper(s, &who, &targets),
-            "team" => accounts::assign_team(s, &who, &targets),
-            "township" => accounts::assign_area(s, &who, &targets, &[]),
-            _ => accounts::assign_area(s, &who, &[], &targets),
+            "helper" => accounts::assign_helper(s, &by, &who, &targets),
+            "team" => accounts::assign_team(s, &by, &who, &targets),
+            "township" => accounts::assign_area(s, &by, &who, &targets, &[]),
+            _ => accounts::assign_area(s, &by, &who, &[], &targets),
         })
     })
     .await??;
@@ -290,7 +291,9 @@ pub async fn grants_post(viewer: Viewer, body: Bytes) -> Result<Response, PageEr
             return Err(PageError::Forbidden);
         }
     }
-    storage::run(&viewer.state.storage, move |s| Ok(accounts::grant_inspector(s, &user, &village, &until))).await??;
+    let by = viewer.user.name.clone();
+    storage::run(&viewer.state.storage, move |s| Ok(accounts::grant_inspector(s, &by, &user, &village, &until)))
+        .await??;
     Ok(redirect("/admin/grants?saved=1"))
 }
 
