@@ -12,10 +12,13 @@ if [ -z "$lib" ]; then
         [ -f "$candidate" ] && lib="$candidate" && break
     done
 fi
-[ -n "$lib" ] && [ -f "$lib" ] || { echo "error: no built core; run 'cargo build -p doorstep-core' first" >&2; exit 1; }
+[ -n "$lib" ] && [ -f "$lib" ] || { echo "error: no built core; run 'cargo build --workspace --all-targets' first" >&2; exit 1; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-(cd "$repo" && cargo run -q -p uniffi-bindgen -- generate "$lib" --language swift --no-format --out-dir "$tmp")
+bindgen="$repo/target/debug/uniffi-bindgen"
+# The workspace build makes it; `cargo run -p uniffi-bindgen` would rebuild dependencies with other features.
+[ -x "$bindgen" ] || (cd "$repo" && cargo build -q --workspace --all-targets)
+(cd "$repo" && "$bindgen" generate "$lib" --language swift --no-format --out-dir "$tmp")
 mkdir -p "$here/Sources/DoorstepCore"
 cp "$tmp/doorstep_core.swift" "$here/Sources/DoorstepCore/doorstep_core.swift"
 mkdir -p "$here/Generated/include"

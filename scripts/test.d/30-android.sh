@@ -17,8 +17,9 @@ if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
     fi
 fi
 
-# The library JNA loads (a no-op after `cargo build --workspace`, which also builds the server the sync tests start).
-cargo build -q -p doorstep-core
+# The workspace build (a no-op after the test command's): building one package alone would resolve dependency
+# features differently and rebuild much of the tree.
+cargo build -q --workspace --all-targets
 [ -x target/debug/doorstep-server ] ||
     echo "warning: target/debug/doorstep-server is missing; build the workspace first or the sync tests are skipped"
 bash android/generate-bindings.sh target/debug/libdoorstep_core.so
@@ -26,7 +27,7 @@ bash android/generate-bindings.sh target/debug/libdoorstep_core.so
 # Coverage: the exported surface comes from the C header of the Swift bindings (the same metadata).
 hdr="$out/bindings-header"
 rm -rf "$hdr"
-cargo run -q -p uniffi-bindgen -- generate target/debug/libdoorstep_core.so --language swift --no-format --out-dir "$hdr"
+target/debug/uniffi-bindgen generate target/debug/libdoorstep_core.so --language swift --no-format --out-dir "$hdr"
 python3 scripts/check-wrapper-coverage.py "$hdr/doorstep_coreFFI.h" --kotlin android/doorstep-kotlin/src/main/kotlin
 # The check itself must fail, naming the function, when the core grows a function nobody wrapped.
 printf 'RustBuffer uniffi_doorstep_core_fn_func_brand_new_thing(RustCallStatus *_Nonnull out_status);\n' \

@@ -14,7 +14,9 @@ else
         python3 -m pip install --quiet tree-sitter==0.25.2 tree-sitter-swift==0.7.4
 fi
 
-cargo build -q -p doorstep-core
+# The workspace build (a no-op after the test command's): building one package alone would resolve dependency
+# features differently and rebuild much of the tree.
+cargo build -q --workspace --all-targets
 bash ios/generate-bindings.sh target/debug/libdoorstep_core.so
 
 echo "-- Swift syntax (tree-sitter-swift)"

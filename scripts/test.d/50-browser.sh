@@ -22,7 +22,9 @@ else
     fi
 fi
 
-cargo build -p doorstep-server
+# The workspace build (a no-op after the test command's): building one package alone would resolve dependency
+# features differently and rebuild much of the tree.
+cargo build -q --workspace --all-targets
 mkdir -p tests/out
 cd tests/browser
 # The committed lock file pins playwright-core; `npm ci` installs exactly it (and nothing when already there).

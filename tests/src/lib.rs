@@ -28,7 +28,8 @@ pub fn bin_dir() -> PathBuf {
 static BUILD: Once = Once::new();
 
 /// Path of a workspace binary. Once per test process the server and the CLI are brought up to date with
-/// `cargo build -p doorstep-server -p doorstep-cli` (a no-op when the workspace was just built), so a test never
+/// `cargo build --workspace --all-targets` (a no-op after the test command's identical build; selecting single
+/// packages would resolve dependency features differently and rebuild much of the tree), so a test never
 /// runs a stale binary; `DOORSTEP_E2E_NO_BUILD=1` skips that when the binaries are known to be fresh.
 pub fn binary(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
@@ -37,11 +38,11 @@ pub fn binary(name: &str) -> PathBuf {
         if missing || std::env::var_os("DOORSTEP_E2E_NO_BUILD").is_none() {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args(["build", "-q", "-p", "doorstep-server", "-p", "doorstep-cli"])
+                .args(["build", "-q", "--workspace", "--all-targets"])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
                 .expect("run cargo build");
-            assert!(status.success(), "cargo build -p doorstep-server -p doorstep-cli failed");
+            assert!(status.success(), "cargo build --workspace --all-targets failed");
         }
     });
     assert!(path.exists(), "{} is missing", path.display());
