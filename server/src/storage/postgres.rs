@@ -39,8 +39,41 @@ const POOL_SIZE: u32 = 8;
 /// How long a call waits for a connection before answering "unavailable" (503, retryable).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Pool = r2d2::Pool<PostgresConnectionManager<pg::NoTls>>;
-type Conn = r2d2::PooledConnection<PostgresConnectionManager<pg::NoTls>>;
+type Manager = PostgresConnectionManager<pg::NoTls>;
+type Conn = r2d2::PooledConnection<Manager>;
+
+/// The connection pool. The blocking client drives each connection with a small runtime of its own, which tokio
+/// forbids on a thread that is running async tasks; so when the last handle is dropped there (a server shutting
+/// down inside its runtime), the connections are closed on a plain thread instead.
+#[derive(Clone)]
+struct Pool(Option<r2d2::Pool<Manager>>);
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("the pool is present until dropped")
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(pool)).join();
+            }
+        }
+    }
+}
+
+/// Runs blocking client work off async code: on a plain thread when called from a thread of a tokio runtime (the
+/// pages call report queries directly from their handlers), in place otherwise.
+fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    std::thread::scope(|s| s.spawn(work).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+}
 
 /// The PostgreSQL implementation of [`Storage`].
 pub struct PostgresStorage {
@@ -66,7 +99,7 @@ impl PostgresStorage {
             .connection_timeout(CONNECT_TIMEOUT)
             .build(manager)
             .map_err(|e| StorageError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
-        let this = Self { pool };
+        let this = Self { pool: Pool(Some(pool)) };
         schema::migrate(&mut *this.conn()?)?;
         Ok(this)
     }

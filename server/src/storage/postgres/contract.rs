@@ -1013,3 +1013,20 @@ fn postgres_reports_match_sqlite_reports() {
     assert!(live.screenings[0].abnormal, "systolic 165");
     assert!(past.head < live.head);
 }
+
+/// The pages call report queries straight from async handlers, and a server drops its store inside its runtime:
+/// neither may trip over the blocking client's own runtime.
+#[test]
+fn postgres_reports_and_shutdown_work_inside_an_async_runtime() {
+    use crate::web::reports::Reports;
+    let Some(pg) = postgres() else { return };
+    let storage = PostgresStorage::connect(schema_config(&pg)).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    rt.block_on(async move {
+        let reports = storage.report_queries();
+        let snapshot = reports.snapshot(None).expect("a snapshot from async code");
+        assert_eq!((snapshot.head, snapshot.households.len()), (0, 0));
+        drop(reports);
+        drop(storage);
+    });
+}

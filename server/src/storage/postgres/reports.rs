@@ -7,7 +7,7 @@
 //! `index::reindex` (through `index::derived_rows`). Rows are read as JSON objects both from PostgreSQL
 //! (`row_to_json`) and from the derived rows, so one set of converters serves both paths.
 
-use super::{index, pg, Pg, Pool};
+use super::{index, off_runtime, pg, Pg, Pool};
 use crate::storage::{Placement, Result};
 use crate::web::reports::{AsOf, HouseholdEntry, ProblemRow, Reports, ScreeningEntry, Snapshot, VisitRow};
 use automerge::ActorId;
@@ -252,6 +252,12 @@ impl PostgresReports {
 
 impl Reports for PostgresReports {
     fn snapshot(&self, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>> {
+        off_runtime(|| self.snapshot_now(as_of))
+    }
+}
+
+impl PostgresReports {
+    fn snapshot_now(&self, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>> {
         let mut conn = self.pool.get().map_err(|e| crate::storage::StorageError::Unavailable(e.to_string()))?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         // One snapshot of the database for every row of a report.
