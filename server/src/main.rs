@@ -5,8 +5,10 @@ use doorstep_core::model::Role;
 use doorstep_server::accounts::{self, AccountsError, RulesUpdate, CONSOLE};
 use doorstep_server::api::{self, AppState};
 use doorstep_server::config::{Config, DEFAULT_MAX_BODY};
+use doorstep_server::storage::postgres::PostgresStorage;
 use doorstep_server::storage::sqlite::SqliteStorage;
-use doorstep_server::storage::Storage;
+use doorstep_server::storage::SharedStorage;
+use doorstep_server::web::reports::Reports;
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +21,10 @@ struct Cli {
     /// Directory of the server's database.
     #[arg(long, env = "DOORSTEP_DATA", default_value = "doorstep-data", global = true)]
     data: PathBuf,
+    /// A PostgreSQL database (`postgres://user:password@host:port/db`) shared by several server processes; when
+    /// given, it is used instead of the SQLite file in `--data`.
+    #[arg(long, env = "DOORSTEP_DATABASE", global = true)]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -174,8 +180,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(data: &std::path::Path) -> Result<SqliteStorage, AccountsError> {
-    Ok(SqliteStorage::open(data)?)
+fn open(data: &std::path::Path, database: Option<&str>) -> Result<SharedStorage, AccountsError> {
+    Ok(match database {
+        Some(url) => Arc::new(PostgresStorage::open(url)?),
+        None => Arc::new(SqliteStorage::open(data)?),
+    })
 }
 
 fn run(cli: Cli) -> Result<(), AccountsError> {
@@ -187,9 +196,9 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size })
                 .map_err(AccountsError::Invalid)
         }
-        Command::Serve { listen, max_body } => serve(Config { data_dir: cli.data, listen, max_body }),
+        Command::Serve { listen, max_body } => serve(Config { data_dir: cli.data, listen, max_body }, cli.database),
         Command::User { op } => {
-            let s = open(&cli.data)?;
+            let s = open(&cli.data, cli.database.as_deref())?;
             match op {
                 UserOp::Add { name, role, team, password_stdin, password } => {
                     let password = match (password_stdin, password) {
@@ -199,7 +208,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                             return Err(AccountsError::Invalid("give --password-stdin or --password P".into()))
                         }
                     };
-                    accounts::add_user(&s, CONSOLE, &name, role, team, &password)?;
+                    accounts::add_user(&*s, CONSOLE, &name, role, team, &password)?;
                     println!("added {name} ({})", role.code());
                 }
                 UserOp::List => {
@@ -209,53 +218,53 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                     }
                 }
                 UserOp::Disable { name } => {
-                    accounts::disable_user(&s, CONSOLE, &name)?;
+                    accounts::disable_user(&*s, CONSOLE, &name)?;
                     println!("disabled {name}");
                 }
             }
             Ok(())
         }
         Command::Assign { op } => {
-            let s = open(&cli.data)?;
+            let s = open(&cli.data, cli.database.as_deref())?;
             match op {
                 AssignOp::Helper { user, household_ids } => {
-                    accounts::assign_helper(&s, CONSOLE, &user, &household_ids)?
+                    accounts::assign_helper(&*s, CONSOLE, &user, &household_ids)?
                 }
-                AssignOp::Team { team, villages } => accounts::assign_team(&s, CONSOLE, &team, &villages)?,
+                AssignOp::Team { team, villages } => accounts::assign_team(&*s, CONSOLE, &team, &villages)?,
                 AssignOp::Area { user, township, village } => {
-                    accounts::assign_area(&s, CONSOLE, &user, &township, &village)?
+                    accounts::assign_area(&*s, CONSOLE, &user, &township, &village)?
                 }
             }
             println!("assigned");
             Ok(())
         }
         Command::Grant { op: GrantOp::Inspector { user, village, until } } => {
-            let s = open(&cli.data)?;
-            accounts::grant_inspector(&s, CONSOLE, &user, &village, &until)?;
+            let s = open(&cli.data, cli.database.as_deref())?;
+            accounts::grant_inspector(&*s, CONSOLE, &user, &village, &until)?;
             println!("granted {user} {village} until {until}");
             Ok(())
         }
         Command::Device { op } => {
-            let s = open(&cli.data)?;
+            let s = open(&cli.data, cli.database.as_deref())?;
             match op {
                 DeviceOp::List => {
-                    for d in accounts::devices(&s)? {
+                    for d in accounts::devices(&*s)? {
                         let state = if d.revoked { "revoked" } else { "active" };
                         let seen = d.last_seen_ms.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
                         println!("{}\t{}\t{}\t{state}\t{seen}", d.id, d.user, d.name);
                     }
                 }
                 DeviceOp::Revoke { device_id } => {
-                    accounts::revoke_device(&s, CONSOLE, &device_id)?;
+                    accounts::revoke_device(&*s, CONSOLE, &device_id)?;
                     println!("revoked {device_id}");
                 }
             }
             Ok(())
         }
         Command::Rules { op } => {
-            let s = open(&cli.data)?;
+            let s = open(&cli.data, cli.database.as_deref())?;
             let rules = match op {
-                RulesOp::Show => accounts::rules(&s)?,
+                RulesOp::Show => accounts::rules(&*s)?,
                 RulesOp::Set {
                     monthly_visits,
                     monitored_monthly_visits,
@@ -279,7 +288,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                             "give at least one rule to set, e.g. --monthly-visits 2".into(),
                         ));
                     }
-                    accounts::set_rules(&s, CONSOLE, &update)?
+                    accounts::set_rules(&*s, CONSOLE, &update)?
                 }
             };
             println!("{}", serde_json::to_string_pretty(&rules).unwrap_or_default());
@@ -297,7 +306,7 @@ fn read_password_line() -> Result<String, AccountsError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn serve(config: Config) -> Result<(), AccountsError> {
+fn serve(config: Config, database: Option<String>) -> Result<(), AccountsError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -305,7 +314,15 @@ fn serve(config: Config) -> Result<(), AccountsError> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let storage = Arc::new(open(&config.data_dir)?);
+    // PostgreSQL also answers the pages' report queries; without it the pages read SQLite's file in --data.
+    let (storage, reports): (SharedStorage, Option<Arc<dyn Reports>>) = match database.as_deref() {
+        Some(url) => {
+            let pg = Arc::new(PostgresStorage::open(url)?);
+            let reports: Arc<dyn Reports> = Arc::new(pg.report_queries());
+            (pg, Some(reports))
+        }
+        None => (open(&config.data_dir, None)?, None),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -317,7 +334,10 @@ fn serve(config: Config) -> Result<(), AccountsError> {
         let addr = listener.local_addr().map_err(|e| AccountsError::Invalid(e.to_string()))?;
         println!("listening on http://{addr}");
         let _ = std::io::stdout().flush();
-        let app = api::router(AppState::new(storage, config));
+        let mut app = api::router(AppState::new(storage, config));
+        if let Some(reports) = reports {
+            app = app.layer(axum::Extension(reports));
+        }
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await

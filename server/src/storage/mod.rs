@@ -12,6 +12,7 @@
 //! acknowledged one is durable.
 
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
 pub mod sqlite_reports;
 
