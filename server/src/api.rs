@@ -385,7 +385,7 @@ async fn sync_handler(
     let device_id = device.id.clone();
     let push_scope = scope.clone();
     let acked = storage::run(&st.storage, move |s| sync::push(s, &device_id, &push_scope, &changes)).await?;
-    let query = PullQuery {
+    let mut query = PullQuery {
         cursor,
         device_id: device.id.clone(),
         user: user.name.clone(),
@@ -393,7 +393,23 @@ async fn sync_handler(
         visible: scope.visible,
     };
     let max_bytes = sync::page_bytes(max_bytes);
-    let page = storage::run(&st.storage, move |s| sync::pull(s, query, max_bytes)).await?;
+    let (name, role) = (user.name.clone(), user.role);
+    let page = storage::run(&st.storage, move |s| {
+        // The scope must hold every assignment committed before the page's snapshot: one committed in between (a
+        // household created by the same helper on another phone, pushed meanwhile) would hide that household while
+        // the cursor moves past it. Scope facts only grow, so facts read after the page that equal the ones it used
+        // prove the page complete.
+        for _ in 0..8 {
+            let page = sync::pull(s, query.clone(), max_bytes)?;
+            let visible = Scope::new(&name, role, s.scope_facts(&name)?, &scope::today()).visible;
+            if visible == query.visible {
+                return Ok(page);
+            }
+            query.visible = visible;
+        }
+        Err(StorageError::Unavailable("the account's scope keeps changing; retry".into()))
+    })
+    .await?;
     // "Last seen" to the minute is enough, and saves a disk flush on most syncs.
     let now = now_ms();
     if device.last_seen_ms.is_none_or(|seen| now - seen > 60_000) {
