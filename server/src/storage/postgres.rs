@@ -305,6 +305,25 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
+    fn actor_owner(&mut self, actor: &str) -> Result<Option<ActorOwner>> {
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT a.device_id, COALESCE(d.user_name, ''), COALESCE(d.revoked, FALSE) FROM actors a
+                 LEFT JOIN devices d ON d.id = a.device_id WHERE a.actor = $1",
+                &[&actor],
+            )
+            .pg()?;
+        Ok(row.map(|r| ActorOwner { device_id: r.get(0), user: r.get(1), revoked: r.get(2) }))
+    }
+
+    fn rebind_actor(&mut self, actor: &str, device_id: &str, now_ms: i64) -> Result<()> {
+        self.tx
+            .execute("UPDATE actors SET device_id = $2, bound_ms = $3 WHERE actor = $1", &[&actor, &device_id, &now_ms])
+            .pg()?;
+        Ok(())
+    }
+
     fn next_seq(&mut self) -> Result<u64> {
         next_seq(&mut self.tx)
     }

@@ -141,6 +141,7 @@ contract!(
     reopening_keeps_everything,
     the_conformance_checks,
     limited_pulls_are_complete_up_to_their_cursor,
+    actors_know_their_owner_and_move_to_a_new_device,
 );
 
 // ---- helpers ----
@@ -730,6 +731,35 @@ pub fn limited_pulls_are_complete_up_to_their_cursor(s: &UnderTest) {
     let (to, c, cut) = st.pull_candidates_limited(&everything(12, "dA"), 100).unwrap();
     assert_eq!((to, cut, seqs(&c)), (15, false, vec![13, 14, 15]));
     assert_eq!(st.pull_candidates(&everything(10, "dA")).unwrap().0, 15, "unlimited: complete to the head");
+}
+
+/// An actor's owner (device, account, revoked), and moving it to another device of the same account.
+pub fn actors_know_their_owner_and_move_to_a_new_device(s: &UnderTest) {
+    let st = s.open();
+    st.add_user(&user("zhao", Role::Helper, None)).unwrap();
+    st.add_device(&device("d1", "zhao", 1), "tok1").unwrap();
+    st.add_device(&device("d2", "zhao", 2), "tok2").unwrap();
+    let owner = |st: &dyn Storage, actor: &str| {
+        let mut found = None;
+        st.write(&mut |tx| {
+            found = tx.actor_owner(actor)?.map(|o| (o.device_id, o.user, o.revoked));
+            Ok(())
+        })
+        .unwrap();
+        found
+    };
+    st.write(&mut |tx| {
+        tx.bind_actor("aa", "d1", 5)?;
+        tx.bind_actor("bb", "ghost", 5)
+    })
+    .unwrap();
+    assert_eq!(owner(st.as_ref(), "aa"), Some(("d1".into(), "zhao".into(), false)), "{}", s.name);
+    assert_eq!(owner(st.as_ref(), "bb"), Some(("ghost".into(), String::new(), false)), "an unknown device");
+    assert_eq!(owner(st.as_ref(), "cc"), None);
+    st.revoke_device("d1").unwrap();
+    assert_eq!(owner(st.as_ref(), "aa"), Some(("d1".into(), "zhao".into(), true)));
+    st.write(&mut |tx| tx.rebind_actor("aa", "d2", 6)).unwrap();
+    assert_eq!(owner(st.as_ref(), "aa"), Some(("d2".into(), "zhao".into(), false)));
 }
 
 /// The server's own conformance checks (`storage::conformance`), which drive the store through `sync::push`.
