@@ -274,9 +274,12 @@ impl PostgresReports {
                 Some((_, s)) => s.clone(),
                 None => {
                     let past = Arc::new(self.past(&mut tx, &live, as_of)?);
-                    cache.past.push((as_of.clone(), past.clone()));
-                    if cache.past.len() > AS_OF_CACHE {
-                        cache.past.remove(0);
+                    // Only a day that has ended is final: today's changes may still arrive.
+                    if as_of.cutoff_ms < crate::storage::now_ms() {
+                        cache.past.push((as_of.clone(), past.clone()));
+                        if cache.past.len() > AS_OF_CACHE {
+                            cache.past.remove(0);
+                        }
                     }
                     past
                 }
