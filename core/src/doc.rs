@@ -147,12 +147,25 @@ impl Document {
         self.doc.get_heads().iter().map(ToString::to_string).collect()
     }
 
-    /// Applies changes received from elsewhere; ones already present are ignored.
+    /// Applies changes received from elsewhere; ones already present are ignored. A change whose dependencies are
+    /// neither in the document nor in the same batch is refused: Automerge would hold it back in a queue, and reading
+    /// the history of a document with a queued change fails deep inside Automerge.
     pub fn apply(&mut self, changes: &[Vec<u8>]) -> Result<()> {
         let parsed = changes
             .iter()
             .map(|b| Change::from_bytes(b.clone()).map_err(|e| Error::Document(format!("bad change: {e}"))))
             .collect::<Result<Vec<_>>>()?;
+        let in_batch: std::collections::HashSet<ChangeHash> = parsed.iter().map(Change::hash).collect();
+        for change in &parsed {
+            for dep in change.deps() {
+                if !in_batch.contains(dep) && self.doc.get_change_by_hash(dep).is_none() {
+                    return Err(Error::Document(format!(
+                        "change {} depends on {dep}, which is missing",
+                        change.hash()
+                    )));
+                }
+            }
+        }
         self.doc.apply_changes(parsed).map_err(|e| Error::Document(e.to_string()))
     }
 
@@ -586,6 +599,21 @@ mod tests {
                 ("\"2\"".into(), "b".into(), 30)
             ]
         );
+    }
+
+    #[test]
+    fn a_change_with_a_missing_dependency_is_refused_and_history_stays_readable() {
+        let (mut h, mut a, _) = two_copies();
+        h.phone = "1".into();
+        a.update(&h, &author("a"), 2).unwrap();
+        h.phone = "2".into();
+        let second = a.update(&h, &author("a"), 3).unwrap().unwrap();
+        let mut fresh = Document::empty(&ActorId::random());
+        assert!(matches!(fresh.apply(&[second.bytes]), Err(Error::Document(_))));
+        assert!(fresh.changes().is_empty(), "nothing was queued");
+        let all: Vec<Vec<u8>> = a.changes().into_iter().map(|c| c.bytes).collect();
+        fresh.apply(&all).unwrap();
+        assert_eq!(fresh.read::<Household>().unwrap().phone, "2");
     }
 
     #[test]
