@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/sync", post(sync_handler))
         .route("/api/v1/health", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
         .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
@@ -235,7 +236,8 @@ impl From<JsonRejection> for ApiError {
 }
 
 /// Gives every error answer under `/api/` an `ErrorBody`, including those of layers and extractors (413 of the
-/// body limit, 404, 405), and turns any 500 into a retryable 503.
+/// body limit, 404, 405, keeping their status), gives the pages' bare ones a message page, and turns any 500 into
+/// a retryable 503.
 async fn json_errors(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     let response = next.run(req).await;
@@ -243,9 +245,17 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_json = response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if (api && !is_json) || status == StatusCode::INTERNAL_SERVER_ERROR {
+    let content_type = response.headers().get(CONTENT_TYPE).map(|v| v.as_bytes().to_vec()).unwrap_or_default();
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
         return ApiError::from_status(status).into_response();
+    }
+    if api && !content_type.starts_with(b"application/json") {
+        let mut r = ApiError::from_status(status).into_response();
+        *r.status_mut() = status;
+        return r;
+    }
+    if !api && !content_type.starts_with(b"text/html") && !content_type.starts_with(b"text/csv") {
+        return crate::web::error_page(status);
     }
     response
 }
@@ -278,6 +288,11 @@ pub struct LoginResponse {
     pub user: String,
     pub role: String,
     pub device_id: String,
+}
+
+/// The API's OpenAPI description, for clients and for schemathesis (`scripts/test.d/70-reliability.sh`).
+async fn openapi() -> Response {
+    ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], include_str!("openapi.json")).into_response()
 }
 
 async fn health() -> Json<serde_json::Value> {

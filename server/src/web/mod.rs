@@ -288,6 +288,19 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The error page for a status a layer or extractor answered with a bare body (an unknown path, a wrong method, a
+/// body too large, a path segment that is not UTF-8), with the same status.
+pub fn error_page(status: StatusCode) -> Response {
+    let error = match status {
+        StatusCode::NOT_FOUND => PageError::NotFound,
+        StatusCode::FORBIDDEN => PageError::Forbidden,
+        s => PageError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+    };
+    let mut r = error.into_response();
+    *r.status_mut() = status;
+    r
+}
+
 /// Escapes text for HTML outside templates (error pages, SVG).
 pub fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
