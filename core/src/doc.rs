@@ -95,8 +95,8 @@ impl Document {
 
     /// Loads a saved document (or a compacted snapshot from the server) and sets this device's actor.
     pub fn load(bytes: &[u8], actor: &ActorId) -> Result<Self> {
-        let doc = AutoCommit::load(bytes).map_err(|e| Error::Document(e.to_string()))?.with_actor(actor.clone());
-        Ok(Self { doc })
+        let doc = guard(|| AutoCommit::load(bytes).map_err(|e| Error::Document(e.to_string())))?;
+        Ok(Self { doc: doc.with_actor(actor.clone()) })
     }
 
     /// An empty document, into which received changes are applied.
@@ -166,12 +166,16 @@ impl Document {
                 }
             }
         }
-        self.doc.apply_changes(parsed).map_err(|e| Error::Document(e.to_string()))
+        // Automerge panics on some malformed changes (found by fuzzing, `fuzz/regressions/apply_changes/`): an
+        // error instead; after an error the document is dropped and reloaded, as every caller does.
+        let doc = &mut self.doc;
+        guard(move || doc.apply_changes(parsed).map_err(|e| Error::Document(e.to_string())))
     }
 
     /// Merges another copy of the same document.
     pub fn merge(&mut self, other: &mut Document) -> Result<()> {
-        self.doc.merge(&mut other.doc).map(|_| ()).map_err(|e| Error::Document(e.to_string()))
+        let (doc, other) = (&mut self.doc, &mut other.doc);
+        guard(move || doc.merge(other).map(|_| ()).map_err(|e| Error::Document(e.to_string())))
     }
 
     /// Every change of the document, oldest first.
@@ -479,6 +483,14 @@ impl ChangeIndex {
             None => Default::default(),
         }
     }
+}
+
+/// Runs Automerge on bytes from elsewhere, turning a panic inside it into `Error::Document`.
+fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic.downcast_ref::<String>().map(String::as_str).or(panic.downcast_ref::<&str>().copied());
+        Err(Error::Document(format!("malformed document data: {}", what.unwrap_or("rejected"))))
+    })
 }
 
 #[cfg(test)]
