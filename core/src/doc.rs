@@ -96,7 +96,11 @@ impl Document {
     /// Loads a saved document (or a compacted snapshot from the server) and sets this device's actor.
     pub fn load(bytes: &[u8], actor: &ActorId) -> Result<Self> {
         let doc = guard(|| AutoCommit::load(bytes).map_err(|e| Error::Document(e.to_string())))?;
-        Ok(Self { doc: doc.with_actor(actor.clone()) })
+        // Bytes that are a run of loose changes load too; one whose dependencies are absent would be queued, and
+        // reading such a document's history later fails inside Automerge. Refuse it here.
+        let mut this = Self { doc: doc.with_actor(actor.clone()) };
+        this.check_complete()?;
+        Ok(this)
     }
 
     /// An empty document, into which received changes are applied.
@@ -166,16 +170,39 @@ impl Document {
                 }
             }
         }
-        // Automerge panics on some malformed changes (found by fuzzing, `fuzz/regressions/apply_changes/`): an
-        // error instead; after an error the document is dropped and reloaded, as every caller does.
+        // Automerge panics on some malformed changes (found by fuzzing, `fuzz/regressions/apply_changes/`), or
+        // accepts them into a change graph whose history then panics when read: apply and read the history here,
+        // an error instead of a panic; after an error the document is dropped and reloaded, as every caller does.
         let doc = &mut self.doc;
-        guard(move || doc.apply_changes(parsed).map_err(|e| Error::Document(e.to_string())))
+        guard(move || {
+            doc.apply_changes(parsed).map_err(|e| Error::Document(e.to_string()))?;
+            doc.get_changes(&[]);
+            Ok(())
+        })?;
+        self.check_complete()
+    }
+
+    /// Refuses a document holding a change whose dependencies are absent: Automerge keeps such a change in a queue,
+    /// and reading the history of that document later fails inside Automerge. Callers drop the document on error.
+    fn check_complete(&mut self) -> Result<()> {
+        if let Some(dep) = self.doc.get_missing_deps(&[]).first() {
+            return Err(Error::Document(format!("a change depends on {dep}, which is missing")));
+        }
+        // Malformed input can also leave a change graph whose history cannot be read back (Automerge panics
+        // there): read it once now, under the guard, so such data is refused at the door.
+        let doc = &mut self.doc;
+        guard(move || Ok(doc.get_changes(&[]).len())).map(|_| ())
     }
 
     /// Merges another copy of the same document.
     pub fn merge(&mut self, other: &mut Document) -> Result<()> {
         let (doc, other) = (&mut self.doc, &mut other.doc);
-        guard(move || doc.merge(other).map(|_| ()).map_err(|e| Error::Document(e.to_string())))
+        guard(move || {
+            doc.merge(other).map_err(|e| Error::Document(e.to_string()))?;
+            doc.get_changes(&[]);
+            Ok(())
+        })?;
+        self.check_complete()
     }
 
     /// Every change of the document, oldest first.
@@ -620,6 +647,8 @@ mod tests {
         a.update(&h, &author("a"), 2).unwrap();
         h.phone = "2".into();
         let second = a.update(&h, &author("a"), 3).unwrap().unwrap();
+        // Loose change bytes load as a document too; the same refusal applies there.
+        assert!(matches!(Document::load(&second.bytes, &ActorId::random()), Err(Error::Document(_))));
         let mut fresh = Document::empty(&ActorId::random());
         assert!(matches!(fresh.apply(&[second.bytes]), Err(Error::Document(_))));
         assert!(fresh.changes().is_empty(), "nothing was queued");
