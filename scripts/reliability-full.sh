@@ -22,7 +22,7 @@ DOORSTEP_FAULT_RUNS="$DOORSTEP_FAULT_RUNS" cargo test -p doorstep-e2e --test fau
 DOORSTEP_FAULT_RUNS=20 cargo test -p doorstep-e2e --test faults_sync the_server_killed -- --nocapture 2>&1 |
     tee -a "$log"
 cargo test -p doorstep-e2e --test faults_sync -- --nocapture sync_through locked 2>&1 | tee -a "$log"
-for t in faults_disk_full hostile_http hostile_decoder security_server; do
+for t in faults_disk_full hostile_http hostile_ingest hostile_decoder security_server; do
     [ -e "tests/tests/$t.rs" ] && cargo test -p doorstep-e2e --test "$t" -- --nocapture 2>&1 | tee -a "$log"
 done
 
