@@ -13,17 +13,17 @@ log="$out/reliability-full.log"
 export DOORSTEP_FAULT_RUNS="${DOORSTEP_FAULT_RUNS:-50}"
 fuzz_seconds="${DOORSTEP_FUZZ_SECONDS:-60}"
 
-cargo build -q -p doorstep-server -p doorstep-cli
+cargo build -q --workspace --all-targets  # one package alone would rebuild dependencies with other features
 export DOORSTEP_E2E_NO_BUILD=1
 # The device-kill test takes DOORSTEP_FAULT_RUNS as is; the server-kill test gets 20 (ingest from three devices
 # at once, each run a restart); the network test runs 2 rounds per unit.
-DOORSTEP_FAULT_RUNS="$DOORSTEP_FAULT_RUNS" cargo test -p doorstep-e2e --test faults_sync a_device_killed \
+DOORSTEP_FAULT_RUNS="$DOORSTEP_FAULT_RUNS" cargo test --workspace --test faults_sync a_device_killed \
     -- --nocapture 2>&1 | tee -a "$log"
-DOORSTEP_FAULT_RUNS=20 cargo test -p doorstep-e2e --test faults_sync the_server_killed -- --nocapture 2>&1 |
+DOORSTEP_FAULT_RUNS=20 cargo test --workspace --test faults_sync the_server_killed -- --nocapture 2>&1 |
     tee -a "$log"
-cargo test -p doorstep-e2e --test faults_sync -- --nocapture sync_through locked 2>&1 | tee -a "$log"
+cargo test --workspace --test faults_sync -- --nocapture sync_through locked 2>&1 | tee -a "$log"
 for t in faults_disk_full hostile_http hostile_ingest hostile_decoder security_server; do
-    [ -e "tests/tests/$t.rs" ] && cargo test -p doorstep-e2e --test "$t" -- --nocapture 2>&1 | tee -a "$log"
+    [ -e "tests/tests/$t.rs" ] && cargo test --workspace --test "$t" -- --nocapture 2>&1 | tee -a "$log"
 done
 
 if [ "${DOORSTEP_SKIP_FUZZ:-0}" != 1 ]; then

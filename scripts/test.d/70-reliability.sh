@@ -12,12 +12,12 @@ mkdir -p "$out"
 log="$out/reliability.log"
 : >"$log"
 
-cargo build -q -p doorstep-server -p doorstep-cli
+cargo build -q --workspace --all-targets  # one package alone would rebuild dependencies with other features
 export DOORSTEP_E2E_NO_BUILD=1
 for t in faults_sync faults_disk_full hostile_http hostile_ingest hostile_decoder security_server; do
     echo "--- $t"
     one="$out/reliability-$t.log"
-    if ! cargo test -q -p doorstep-e2e --test "$t" -- --nocapture >"$one" 2>&1; then
+    if ! cargo test -q --workspace --test "$t" -- --nocapture >"$one" 2>&1; then
         cat "$one" >>"$log"
         grep -E '^(test .*FAILED|thread .*panicked)' -A 6 "$one" | tail -n 60
         echo "FAILED: $t (full output in $one)"
