@@ -703,15 +703,6 @@ fn pull_candidates(c: &Connection, q: &PullQuery, limit: usize) -> Result<(u64, 
     let (visible, [households, villages, townships]) = visible_sql(&q.visible);
     let cursor = q.cursor as i64;
     let mut out = Vec::new();
-    let mut push = |seq: i64, doc_id: String, kind: String, how: CandidateKind, len: i64| {
-        out.push(Candidate {
-            seq: seq as u64,
-            doc_id,
-            kind: DocKind::parse(&kind).unwrap_or_default(),
-            how,
-            len: len as u64,
-        });
-    };
     // Each query of new documents and changes yields rows of distinct, growing sequences; when one stops early at
     // `limit` rows, everything up to its last row is complete.
     let mut complete_to = head;
@@ -723,26 +714,13 @@ fn pull_candidates(c: &Connection, q: &PullQuery, limit: usize) -> Result<(u64, 
         base.push((":townships", &townships));
     }
     // Documents new to the device: created after its cursor and holding some change of another device.
-    {
-        let sql = format!(
-            "SELECT d.first_seq, d.id, d.kind, length(d.bytes) FROM docs d
-             WHERE d.first_seq > :cursor AND d.first_seq <= :head AND {visible}
-               AND EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = d.id AND c.device_id != :device AND c.seq <= :head)
-             ORDER BY d.first_seq"
-        );
-        let mut stmt = c.prepare(&sql)?;
-        let mut rows = stmt.query(base.as_slice())?;
-        let (mut read, mut last) = (0, 0);
-        while let Some(r) = rows.next()? {
-            if read == limit {
-                complete_to = complete_to.min(last);
-                break;
-            }
-            last = r.get(0)?;
-            read += 1;
-            push(last, r.get(1)?, r.get(2)?, CandidateKind::NewDoc, r.get(3)?);
-        }
-    }
+    let sql = format!(
+        "SELECT d.first_seq, d.id, d.kind, length(d.bytes) FROM docs d
+         WHERE d.first_seq > :cursor AND d.first_seq <= :head AND {visible}
+           AND EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = d.id AND c.device_id != :device AND c.seq <= :head)
+         ORDER BY d.first_seq"
+    );
+    read_candidates(c, &sql, &base, CandidateKind::NewDoc, Some(limit), &mut complete_to, &mut out)?;
     if cursor > 0 {
         // Other devices' changes to documents the device has.
         let sql = format!(
@@ -750,18 +728,7 @@ fn pull_candidates(c: &Connection, q: &PullQuery, limit: usize) -> Result<(u64, 
              WHERE c.seq > :cursor AND c.seq <= :head AND c.device_id != :device AND d.first_seq <= :cursor AND {visible}
              ORDER BY c.seq"
         );
-        let mut stmt = c.prepare(&sql)?;
-        let mut rows = stmt.query(base.as_slice())?;
-        let (mut read, mut last) = (0, 0);
-        while let Some(r) = rows.next()? {
-            if read == limit {
-                complete_to = complete_to.min(last);
-                break;
-            }
-            last = r.get(0)?;
-            read += 1;
-            push(last, r.get(1)?, r.get(2)?, CandidateKind::Change, r.get(3)?);
-        }
+        read_candidates(c, &sql, &base, CandidateKind::Change, Some(limit), &mut complete_to, &mut out)?;
         // Documents that entered the device's scope after its cursor.
         let team = q.team.clone().unwrap_or_default();
         let sql = format!(
@@ -774,19 +741,48 @@ fn pull_candidates(c: &Connection, q: &PullQuery, limit: usize) -> Result<(u64, 
                     OR e.subject_kind = 'anyone')
              ORDER BY e.seq"
         );
-        let mut stmt = c.prepare(&sql)?;
         // This query has no :device; SQLite refuses a named parameter the statement lacks.
         let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
             base.iter().filter(|(n, _)| *n != ":device").cloned().collect();
         params.push((":user", &q.user));
         params.push((":team", &team));
-        let mut rows = stmt.query(params.as_slice())?;
-        while let Some(r) = rows.next()? {
-            push(r.get(0)?, r.get(1)?, r.get(2)?, CandidateKind::EnteredScope, r.get(3)?);
-        }
+        read_candidates(c, &sql, &params, CandidateKind::EnteredScope, None, &mut complete_to, &mut out)?;
     }
     out.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.doc_id.cmp(&b.doc_id)));
     Ok((complete_to as u64, out, complete_to < head))
+}
+
+/// Reads candidate rows `(seq, doc id, kind, length)` in sequence order, at most `limit` of them; a query cut short
+/// lowers `complete_to` to the last sequence it read, up to which the page is still complete.
+fn read_candidates(
+    c: &Connection,
+    sql: &str,
+    params: &[(&str, &dyn rusqlite::ToSql)],
+    how: CandidateKind,
+    limit: Option<usize>,
+    complete_to: &mut i64,
+    out: &mut Vec<Candidate>,
+) -> Result<()> {
+    let mut stmt = c.prepare(sql)?;
+    let mut rows = stmt.query(params)?;
+    let (mut read, mut last) = (0, 0i64);
+    while let Some(r) = rows.next()? {
+        if Some(read) == limit {
+            *complete_to = (*complete_to).min(last);
+            break;
+        }
+        last = r.get(0)?;
+        read += 1;
+        let kind: String = r.get(2)?;
+        out.push(Candidate {
+            seq: last as u64,
+            doc_id: r.get(1)?,
+            kind: DocKind::parse(&kind).unwrap_or_default(),
+            how,
+            len: r.get::<_, i64>(3)? as u64,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
