@@ -1049,3 +1049,27 @@ async fn concurrent_edit(dir: &Path, url: &str, helper: &str, household: &str) -
     sign_in_and_sync(&own, url, helper, "helper-2026").await?;
     Ok(())
 }
+
+/// The demo county's record generators, for the benchmark program (`bench/`): its figures are measured on the same
+/// households and visits the demo shows, not on records written a second time.
+pub mod generate {
+    use super::*;
+
+    /// Household `n` of the demo county's `village`-th village (ten villages a township, the demo's names and ID
+    /// regions; village names repeat past the thirtieth).
+    pub fn household(rng: &mut StdRng, village: usize, n: usize, today: NaiveDate) -> Household {
+        let t = (village / 10) % TOWNSHIPS.len();
+        let v = Village {
+            name: VILLAGES[village % VILLAGES.len()].to_string(),
+            township: TOWNSHIPS[t].0.to_string(),
+            region: TOWNSHIPS[t].1.to_string(),
+            index: village,
+        };
+        make_household(rng, &v, n, today)
+    }
+
+    /// A helper's monthly visit of `h` on `date`, as the demo's helpers record them.
+    pub fn visit(rng: &mut StdRng, h: &Household, user: &str, date: NaiveDate, today: NaiveDate) -> Visit {
+        helper_visit(rng, h, user, VisitKind::Monthly, date, today)
+    }
+}
