@@ -1,6 +1,7 @@
 //! doorstep-core: everything a field phone does, in one crate, exposed to Android and iOS through uniffi.
 //!
 //! Data flows one way through its modules:
+//! - `attachment`: what a valid photo, signature or scanned form is, and its content address;
 //! - `model`: typed records, validation and classification (what the user entered, and whether it may be saved);
 //! - `doc`: typed records ⇄ Automerge documents, conflicts and field history;
 //! - `store`: the encrypted SQLite store: documents, the change log and derived index rows, one transaction a write;
@@ -11,6 +12,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod attachment;
 pub mod doc;
 pub mod error;
 pub mod ffi;

@@ -118,7 +118,9 @@ impl ApiError {
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
             ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::NotFound | ErrorCode::BlobMissing => StatusCode::NOT_FOUND,
+            ErrorCode::HashMismatch => StatusCode::BAD_REQUEST,
+            ErrorCode::UploadOffset => StatusCode::CONFLICT,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

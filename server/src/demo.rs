@@ -883,6 +883,7 @@ fn helper_visit(
         },
         gps: None,
         signed_by_household: rng.random_bool(0.9),
+        attachments: Default::default(),
         deleted: false,
     }
 }
@@ -968,6 +969,7 @@ async fn doctor_device(
                         waist_cm: None,
                         findings: String::new(),
                         referral: Referral::default(),
+                        attachments: Default::default(),
                         deleted: false,
                     };
                     let c = classify(&sc, &t);

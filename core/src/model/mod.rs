@@ -223,6 +223,11 @@ pub struct Visit {
     pub gps: Option<Gps>,
     #[serde(default)]
     pub signed_by_household: bool,
+    /// Photos, signatures and scanned forms, keyed by the blob's hash; the bytes live beside the store, never here.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    #[uniffi(default)]
+    pub attachments: HashMap<String, crate::attachment::AttachmentRef>,
     #[serde(default)]
     pub deleted: bool,
 }
@@ -267,6 +272,11 @@ pub struct Screening {
     pub findings: String,
     #[serde(default)]
     pub referral: Referral,
+    /// Photos, signatures and scanned forms, keyed by the blob's hash; the bytes live beside the store, never here.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    #[uniffi(default)]
+    pub attachments: HashMap<String, crate::attachment::AttachmentRef>,
     #[serde(default)]
     pub deleted: bool,
 }

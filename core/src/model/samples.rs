@@ -93,6 +93,7 @@ pub fn visit() -> Visit {
         note: "家中情况稳定".into(),
         gps: None,
         signed_by_household: true,
+        attachments: Default::default(),
         deleted: false,
     }
 }
@@ -117,6 +118,7 @@ pub fn screening() -> Screening {
         waist_cm: None,
         findings: String::new(),
         referral: Referral::default(),
+        attachments: Default::default(),
         deleted: false,
     }
 }

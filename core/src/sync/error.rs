@@ -152,6 +152,9 @@ mod tests {
             TooLarge,
             TooManyAttempts,
             NotFound,
+            HashMismatch,
+            UploadOffset,
+            BlobMissing,
             Unavailable,
         ] {
             let e = SyncError::from_response(400, &body(code, false));

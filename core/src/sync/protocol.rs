@@ -88,6 +88,12 @@ pub enum ErrorCode {
     TooLarge,
     TooManyAttempts,
     NotFound,
+    /// An uploaded blob's bytes do not hash to its name, or its size is not the size its documents give.
+    HashMismatch,
+    /// A blob upload chunk does not start where the server's copy ends: ask the upload status and resume there.
+    UploadOffset,
+    /// The blob is referenced but its bytes have not reached the server yet: try again later.
+    BlobMissing,
     /// The server could not store the data now (disk full, database busy): retry later, nothing is lost.
     Unavailable,
 }
