@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod proxy;
+pub mod store_choice;
 
 use doorstep_core::ffi::Doorstep;
 use doorstep_core::sync::SyncResult;
@@ -49,7 +50,8 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// A running `doorstep-server` with its own data directory.
+/// A running `doorstep-server` with its own data directory (and, under `DOORSTEP_TEST_PG`, its own PostgreSQL
+/// schema: see [`store_choice`]).
 pub struct Server {
     child: Option<Child>,
     pub data: PathBuf,
@@ -71,7 +73,9 @@ impl Server {
     /// Starts a server with extra `serve` arguments.
     pub fn start_with(data: &Path, listen: &str, extra: &[&str]) -> Server {
         std::fs::create_dir_all(data).expect("data dir");
-        let mut child = Command::new(binary("doorstep-server"))
+        let mut cmd = Command::new(binary("doorstep-server"));
+        store_choice::choose_store(&mut cmd, data);
+        let mut child = cmd
             .args(["serve", "--data"])
             .arg(data)
             .args(["--listen", listen])
@@ -144,13 +148,9 @@ impl Drop for Server {
 
 /// Runs `doorstep-server --data DIR <args>`; panics with its output on failure.
 pub fn admin(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(binary("doorstep-server"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run doorstep-server");
+    let mut cmd = Command::new(binary("doorstep-server"));
+    store_choice::choose_store(&mut cmd, data);
+    let out = cmd.args(args).arg("--data").arg(data).stdin(Stdio::null()).output().expect("run doorstep-server");
     assert!(
         out.status.success(),
         "doorstep-server {args:?} failed: {}{}",

@@ -13,6 +13,9 @@ use doorstep_e2e::*;
 
 #[test]
 fn changes_that_once_crashed_ingestion_are_refused_as_bad_requests_and_nothing_is_stored() {
+    if doorstep_e2e::store_choice::sqlite_only("crashing ingestion inputs", "it counts rows in the SQLite file") {
+        return;
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/apply_changes");
     let mut inputs: Vec<_> = std::fs::read_dir(&dir).map(|d| d.filter_map(|e| e.ok()).collect()).unwrap_or_default();
     inputs.sort_by_key(|e| e.path());

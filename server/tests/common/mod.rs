@@ -11,20 +11,27 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+#[path = "../../../tests/src/store_choice.rs"]
+pub mod store_choice;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_doorstep-server");
 pub const PASSWORD: &str = "correct horse 1";
 pub const TODAY: &str = "2026-11-29";
 
 /// Runs an administration command; panics with its stderr when it fails.
 pub fn cli(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN).arg("--data").arg(data).args(args).output().expect("run doorstep-server");
+    let mut cmd = Command::new(BIN);
+    store_choice::choose_store(&mut cmd, data);
+    let out = cmd.arg("--data").arg(data).args(args).output().expect("run doorstep-server");
     assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs an administration command expected to fail; returns its stderr.
 pub fn cli_fails(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN).arg("--data").arg(data).args(args).output().expect("run doorstep-server");
+    let mut cmd = Command::new(BIN);
+    store_choice::choose_store(&mut cmd, data);
+    let out = cmd.arg("--data").arg(data).args(args).output().expect("run doorstep-server");
     assert!(!out.status.success(), "{args:?} should have failed");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -50,7 +57,9 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        let mut cmd = Command::new(BIN);
+        store_choice::choose_store(&mut cmd, data);
+        let mut child = cmd
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
