@@ -14,10 +14,11 @@
 
 use crate::scope::Scope;
 use crate::storage::{
-    now_ms, Candidate, CandidateKind, NewChange, Placement, PullQuery, Refusal, Result, ScopeEvent, Storage, StoredDoc,
-    Subject, Target, WriteTx,
+    now_ms, BlobRef, Candidate, CandidateKind, NewChange, Placement, PullQuery, Refusal, Result, ScopeEvent, Storage,
+    StoredDoc, Subject, Target, WriteTx,
 };
 use automerge::{ActorId, Change};
+use doorstep_core::attachment;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{DocKind, Household, RulesDoc, Screening, Visit};
 use doorstep_core::sync::protocol::{WireChange, WireDoc};
@@ -191,6 +192,9 @@ fn ingest(
         updated_ms: now,
     };
     tx.save_doc(&stored, &mut document)?;
+    if matches!(group.kind, DocKind::Visit | DocKind::Screening) {
+        tx.set_blob_refs(id, &blob_refs(id, group.kind, &document)?)?;
+    }
     if group.kind == DocKind::Household {
         if helpers.iter().any(|h| h == &scope.user) {
             scope.add_household(id);
@@ -244,6 +248,34 @@ fn placement_of(tx: &mut dyn WriteTx, id: &str, kind: DocKind, doc: &Document) -
             Ok((Placement::default(), vec![]))
         }
     }
+}
+
+/// The blobs a merged visit or screening refers to (none once it is tombstoned), read with the core's model.
+/// References whose hash is not a well-formed blob name are ignored: they can never be uploaded or served.
+pub fn blob_refs(id: &str, kind: DocKind, doc: &Document) -> Result<Vec<BlobRef>> {
+    let bad = |e: doorstep_core::Error| Refusal::BadChange(format!("document {id}: {e}"));
+    let (deleted, attachments) = match kind {
+        DocKind::Visit => {
+            let v: Visit = doc.read().map_err(bad)?;
+            (v.deleted, v.attachments)
+        }
+        DocKind::Screening => {
+            let s: Screening = doc.read().map_err(bad)?;
+            (s.deleted, s.attachments)
+        }
+        DocKind::Household | DocKind::Rules => return Ok(vec![]),
+    };
+    if deleted {
+        return Ok(vec![]);
+    }
+    let mut refs: Vec<BlobRef> = attachments
+        .into_values()
+        .filter(|a| attachment::is_valid_hash(&a.hash))
+        .map(|a| BlobRef { hash: a.hash, media_type: a.media_type, size: a.size })
+        .collect();
+    refs.sort();
+    refs.dedup_by(|a, b| a.hash == b.hash);
+    Ok(refs)
 }
 
 /// A record's own id must be the id it is pushed under, so a copy cannot pose as another document.

@@ -17,6 +17,7 @@ pub fn check_all(s: &dyn Storage) {
     assignments(s);
     units_of_work(s);
     pulls(s);
+    blobs(s);
 }
 
 fn user(name: &str, role: Role, team: Option<&str>) -> User {
@@ -186,4 +187,82 @@ pub fn pulls(s: &dyn Storage) {
     assert_eq!(entered.len(), 1);
     assert_eq!(entered[0].how, CandidateKind::EnteredScope);
     assert!(entered[0].seq > head);
+}
+
+/// Blob references follow the live documents: written with each stored change, dropped with an attachment or a
+/// tombstone; a blob's record is forgotten only when nothing live refers to it.
+pub fn blobs(s: &dyn Storage) {
+    use doorstep_core::attachment::{hash_hex, AttachmentKind, AttachmentRef};
+    let admin = scope("c-admin", Role::Admin, ScopeFacts::default());
+    let author = Author { user: "c-admin".into(), device: "c-dev-blobs".into() };
+    let actor = automerge::ActorId::random();
+    let mut h = samples::household();
+    h.village = "cb1".into();
+    h.township = "ct1".into();
+    let (wire, _) = household_change(&h, &actor);
+    sync::push(s, "c-dev-blobs", &admin, &[wire]).unwrap();
+    let (a, b) = (hash_hex(b"c-blob-a"), hash_hex(b"c-blob-b"));
+    let reference = |hash: &str, size: u64| AttachmentRef {
+        hash: hash.into(),
+        media_type: "image/jpeg".into(),
+        size,
+        kind: AttachmentKind::Photo,
+        caption: String::new(),
+    };
+    let mut visit = samples::visit();
+    visit.household_id = h.id.clone();
+    visit.attachments = [(a.clone(), reference(&a, 8)), (b.clone(), reference(&b, 9))].into();
+    let mut screening = samples::screening();
+    screening.household_id = h.id.clone();
+    screening.attachments = [(a.clone(), reference(&a, 8))].into();
+    let (mut visit_doc, c1) = Document::create(&visit, &actor, &author, 1).unwrap();
+    let (mut screening_doc, c2) = Document::create(&screening, &actor, &author, 1).unwrap();
+    let wire = |id: &str, kind: &str, bytes: Vec<u8>| WireChange { doc_id: id.into(), kind: kind.into(), bytes };
+    sync::push(
+        s,
+        "c-dev-blobs",
+        &admin,
+        &[wire(&visit.id, "visit", c1.bytes), wire(&screening.id, "screening", c2.bytes)],
+    )
+    .unwrap();
+
+    let info = s.blob(&a).unwrap().expect("a referenced blob is recorded");
+    assert_eq!((info.size, info.complete, info.media_type.as_str()), (8, false, "image/jpeg"));
+    let referrers = s.blob_referrers(&a).unwrap();
+    let mut ids: Vec<&str> = referrers.iter().map(|r| r.doc_id.as_str()).collect();
+    ids.sort();
+    let mut want = vec![visit.id.as_str(), screening.id.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(referrers.iter().all(|r| r.placement.village == "cb1" && r.placement.household_id == Some(h.id.clone())));
+    assert!(s.referenced_blobs().unwrap().is_superset(&[a.clone(), b.clone()].into()));
+    assert!(!s.forget_blob(&a).unwrap(), "a referenced blob is kept");
+    assert_eq!(s.blob(&hash_hex(b"c-never")).unwrap(), None);
+
+    s.blob_stored(&a, "image/jpeg", 8, 77).unwrap();
+    let info = s.blob(&a).unwrap().unwrap();
+    assert_eq!((info.complete, info.stored_ms), (true, Some(77)));
+
+    // The visit drops B: nothing refers to B any more.
+    visit.attachments.remove(&b);
+    let c3 = visit_doc.update(&visit, &author, 2).unwrap().unwrap();
+    sync::push(s, "c-dev-blobs", &admin, &[wire(&visit.id, "visit", c3.bytes)]).unwrap();
+    assert!(s.blob_referrers(&b).unwrap().is_empty());
+    assert!(!s.referenced_blobs().unwrap().contains(&b));
+    assert!(s.forget_blob(&b).unwrap());
+    assert_eq!(s.blob(&b).unwrap(), None);
+
+    // Tombstones refer to nothing: A stays while the visit lives, and may go once both are deleted.
+    screening.deleted = true;
+    let c4 = screening_doc.update(&screening, &author, 3).unwrap().unwrap();
+    sync::push(s, "c-dev-blobs", &admin, &[wire(&screening.id, "screening", c4.bytes)]).unwrap();
+    let left: Vec<String> = s.blob_referrers(&a).unwrap().into_iter().map(|r| r.doc_id).collect();
+    assert_eq!(left, vec![visit.id.clone()]);
+    assert!(!s.forget_blob(&a).unwrap());
+    visit.deleted = true;
+    let c5 = visit_doc.update(&visit, &author, 4).unwrap().unwrap();
+    sync::push(s, "c-dev-blobs", &admin, &[wire(&visit.id, "visit", c5.bytes)]).unwrap();
+    assert!(s.blob_referrers(&a).unwrap().is_empty());
+    assert!(s.forget_blob(&a).unwrap());
+    assert_eq!(s.blob(&a).unwrap(), None);
 }

@@ -247,6 +247,35 @@ pub struct Candidate {
     pub len: u64,
 }
 
+/// One attachment a live visit or screening refers to, as the server learns it when it stores a change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BlobRef {
+    /// Lowercase hex SHA-256 of the bytes (`doorstep_core::attachment::is_valid_hash`).
+    pub hash: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// What the server records of one blob: metadata from the first reference, and whether its bytes are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub hash: String,
+    pub media_type: String,
+    pub size: u64,
+    /// True once the bytes were verified and moved into the blob store.
+    pub complete: bool,
+    pub stored_ms: Option<i64>,
+}
+
+/// A live document that refers to a blob, with where it belongs (to decide scope) and what it says of the blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobReferrer {
+    pub doc_id: String,
+    pub placement: Placement,
+    pub media_type: String,
+    pub size: u64,
+}
+
 /// The unit of work of a push (and of server-authored edits): reads and writes inside one transaction.
 pub trait WriteTx {
     /// The merged document with this id.
@@ -276,6 +305,9 @@ pub trait WriteTx {
     fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool>;
     /// Records a scope event at a fresh sequence number.
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64>;
+    /// Replaces the set of blobs a document refers to (empty for a tombstoned one), recording a blob not seen
+    /// before as not yet uploaded.
+    fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()>;
 }
 
 /// Everything the server stores. One implementation per database; `sqlite::SqliteStorage` is the default.
@@ -325,6 +357,18 @@ pub trait Storage: Send + Sync + 'static {
     fn change_bytes(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>>;
     /// Saved documents by id (snapshots).
     fn docs(&self, ids: &[String]) -> Result<Vec<StoredDoc>>;
+
+    // Blobs (attachments): references are written by `WriteTx::set_blob_refs`, bytes live in `crate::blobs`.
+    /// What is recorded of a blob; None when no document ever referred to it.
+    fn blob(&self, hash: &str) -> Result<Option<BlobInfo>>;
+    /// The live documents that refer to a blob, with their placement (scope is decided on it).
+    fn blob_referrers(&self, hash: &str) -> Result<Vec<BlobReferrer>>;
+    /// Records that a blob's bytes are verified and stored, with the media type and size they were checked for.
+    fn blob_stored(&self, hash: &str, media_type: &str, size: u64, now_ms: i64) -> Result<()>;
+    /// Every hash at least one live document refers to (garbage collection keeps exactly these).
+    fn referenced_blobs(&self) -> Result<BTreeSet<String>>;
+    /// Forgets a blob's record if no live document refers to it; true when it did (its bytes may then go).
+    fn forget_blob(&self, hash: &str) -> Result<bool>;
 }
 
 /// Storage shared by every request handler.

@@ -379,6 +379,28 @@ impl WriteTx for PgTx<'_> {
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
         insert_event(&mut self.tx, event)
     }
+
+    fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()> {
+        self.tx.execute("DELETE FROM blob_refs WHERE doc_id = $1", &[&doc_id]).pg()?;
+        for r in refs {
+            let size = r.size as i64;
+            self.tx
+                .execute(
+                    "INSERT INTO blob_refs (hash, doc_id, media_type, size) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (hash, doc_id) DO UPDATE SET media_type = excluded.media_type, size = excluded.size",
+                    &[&r.hash, &doc_id, &r.media_type, &size],
+                )
+                .pg()?;
+            self.tx
+                .execute(
+                    "INSERT INTO blobs (hash, media_type, size, complete) VALUES ($1, $2, $3, FALSE)
+                     ON CONFLICT (hash) DO NOTHING",
+                    &[&r.hash, &r.media_type, &size],
+                )
+                .pg()?;
+        }
+        Ok(())
+    }
 }
 
 impl Storage for PostgresStorage {
@@ -701,6 +723,73 @@ impl Storage for PostgresStorage {
                 })
                 .collect();
             Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        })
+    }
+
+    fn blob(&self, hash: &str) -> Result<Option<BlobInfo>> {
+        self.read(|c| {
+            let row = c
+                .query_opt("SELECT hash, media_type, size, complete, stored_ms FROM blobs WHERE hash = $1", &[&hash])
+                .pg()?;
+            Ok(row.map(|r| BlobInfo {
+                hash: r.get(0),
+                media_type: r.get(1),
+                size: r.get::<_, i64>(2) as u64,
+                complete: r.get(3),
+                stored_ms: r.get(4),
+            }))
+        })
+    }
+
+    fn blob_referrers(&self, hash: &str) -> Result<Vec<BlobReferrer>> {
+        self.read(|c| {
+            let rows = c
+                .query(
+                    "SELECT d.id, d.household_id, d.village, d.township, r.media_type, r.size FROM blob_refs r
+                     JOIN docs d ON d.id = r.doc_id WHERE r.hash = $1 ORDER BY d.id COLLATE \"C\"",
+                    &[&hash],
+                )
+                .pg()?;
+            Ok(rows
+                .iter()
+                .map(|r| BlobReferrer {
+                    doc_id: r.get(0),
+                    placement: Placement { household_id: r.get(1), village: r.get(2), township: r.get(3) },
+                    media_type: r.get(4),
+                    size: r.get::<_, i64>(5) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn blob_stored(&self, hash: &str, media_type: &str, size: u64, now_ms: i64) -> Result<()> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO blobs (hash, media_type, size, complete, stored_ms) VALUES ($1, $2, $3, TRUE, $4)
+                 ON CONFLICT (hash) DO UPDATE SET media_type = excluded.media_type, size = excluded.size,
+                    complete = TRUE, stored_ms = COALESCE(blobs.stored_ms, excluded.stored_ms)",
+                &[&hash, &media_type, &(size as i64), &now_ms],
+            )
+            .pg()?;
+            Ok(())
+        })
+    }
+
+    fn referenced_blobs(&self) -> Result<BTreeSet<String>> {
+        self.read(|c| {
+            let rows = c.query("SELECT DISTINCT hash FROM blob_refs", &[]).pg()?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    fn forget_blob(&self, hash: &str) -> Result<bool> {
+        // Under the writer lock, so no push adds a reference between the check and the delete.
+        self.writing_tx(|tx| {
+            if tx.query_opt("SELECT 1 FROM blob_refs WHERE hash = $1", &[&hash]).pg()?.is_some() {
+                return Ok(false);
+            }
+            tx.execute("DELETE FROM blobs WHERE hash = $1", &[&hash]).pg()?;
+            Ok(true)
         })
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema version this build writes.
-const VERSION: i64 = 1;
+const VERSION: i64 = 2;
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,6 +99,25 @@ CREATE TABLE audit_log (
 );
 "#;
 
+/// Attachments: what is recorded of each blob, and which live documents refer to which blob.
+const V2: &str = r#"
+CREATE TABLE blobs (
+    hash TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0,
+    stored_ms INTEGER
+);
+CREATE TABLE blob_refs (
+    hash TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (hash, doc_id)
+);
+CREATE INDEX blob_refs_doc ON blob_refs (doc_id);
+"#;
+
 /// How many read connections serve pulls and pages next to the writer.
 const READERS: usize = 4;
 
@@ -168,7 +187,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if found > VERSION {
         return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
     }
-    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL])];
+    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2])];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
         for sql in *sqls {
@@ -408,6 +427,21 @@ impl WriteTx for SqliteTx<'_> {
 
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
         insert_event(self.tx, event)
+    }
+
+    fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()> {
+        self.tx.execute("DELETE FROM blob_refs WHERE doc_id = ?1", [doc_id])?;
+        for r in refs {
+            self.tx.execute(
+                "INSERT OR REPLACE INTO blob_refs (hash, doc_id, media_type, size) VALUES (?1, ?2, ?3, ?4)",
+                params![r.hash, doc_id, r.media_type, r.size as i64],
+            )?;
+            self.tx.execute(
+                "INSERT OR IGNORE INTO blobs (hash, media_type, size, complete) VALUES (?1, ?2, ?3, 0)",
+                params![r.hash, r.media_type, r.size as i64],
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -694,6 +728,75 @@ impl Storage for SqliteStorage {
                 }
             }
             Ok(out)
+        })
+    }
+
+    fn blob(&self, hash: &str) -> Result<Option<BlobInfo>> {
+        self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT hash, media_type, size, complete, stored_ms FROM blobs WHERE hash = ?1",
+                [hash],
+                |r| {
+                    Ok(BlobInfo {
+                        hash: r.get(0)?,
+                        media_type: r.get(1)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                        complete: r.get(3)?,
+                        stored_ms: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn blob_referrers(&self, hash: &str) -> Result<Vec<BlobReferrer>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(
+                "SELECT d.id, d.household_id, d.village, d.township, r.media_type, r.size FROM blob_refs r
+                 JOIN docs d ON d.id = r.doc_id WHERE r.hash = ?1 ORDER BY d.id",
+            )?;
+            let rows = stmt
+                .query_map([hash], |r| {
+                    Ok(BlobReferrer {
+                        doc_id: r.get(0)?,
+                        placement: Placement { household_id: r.get(1)?, village: r.get(2)?, township: r.get(3)? },
+                        media_type: r.get(4)?,
+                        size: r.get::<_, i64>(5)? as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn blob_stored(&self, hash: &str, media_type: &str, size: u64, now_ms: i64) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO blobs (hash, media_type, size, complete, stored_ms) VALUES (?1, ?2, ?3, 1, ?4)
+                 ON CONFLICT (hash) DO UPDATE SET media_type = excluded.media_type, size = excluded.size,
+                    complete = 1, stored_ms = COALESCE(blobs.stored_ms, excluded.stored_ms)",
+                params![hash, media_type, size as i64, now_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn referenced_blobs(&self) -> Result<BTreeSet<String>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare("SELECT DISTINCT hash FROM blob_refs")?;
+            let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn forget_blob(&self, hash: &str) -> Result<bool> {
+        self.tx(|tx| {
+            if tx.query_row("SELECT 1 FROM blob_refs WHERE hash = ?1", [hash], |_| Ok(())).optional()?.is_some() {
+                return Ok(false);
+            }
+            tx.execute("DELETE FROM blobs WHERE hash = ?1", [hash])?;
+            Ok(true)
         })
     }
 }

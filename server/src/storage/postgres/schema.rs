@@ -12,7 +12,7 @@ use crate::storage::{Result, StorageError};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i32 = 1;
+pub const VERSION: i32 = 2;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -103,6 +103,25 @@ CREATE TABLE audit_log (
 );
 "#;
 
+/// Attachments: what is recorded of each blob, and which live documents refer to which blob.
+const V2: &str = r#"
+CREATE TABLE blobs (
+    hash TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    complete BOOLEAN NOT NULL DEFAULT FALSE,
+    stored_ms BIGINT
+);
+CREATE TABLE blob_refs (
+    hash TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    PRIMARY KEY (hash, doc_id)
+);
+CREATE INDEX blob_refs_doc ON blob_refs (doc_id);
+"#;
+
 /// Brings the database (the first schema on the connection's `search_path`) to [`VERSION`], refusing a database
 /// written by a newer server.
 pub fn migrate(client: &mut pg::Client) -> Result<()> {
@@ -113,7 +132,7 @@ pub fn migrate(client: &mut pg::Client) -> Result<()> {
     if found > VERSION {
         return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
     }
-    let steps: &[(i32, &[&str])] = &[(1, &[V1, INDEX_DDL])];
+    let steps: &[(i32, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2])];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         for sql in *sqls {
             tx.batch_execute(sql).pg()?;
