@@ -75,6 +75,15 @@ impl From<DoorstepError> for CliError {
             DoorstepError::UpdateRequired { message, message_zh } => {
                 (exit::UPDATE_REQUIRED, "update_required".into(), format!("update required: {message} / {message_zh}"))
             }
+            // A refused attachment is a validation failure of the file: exit 3, kind = the check that failed.
+            DoorstepError::AttachmentRefused { code, limit, detail, detail_zh } => (
+                exit::VALIDATION,
+                code,
+                format!(
+                    "attachment not saved / 附件未保存: {detail} / {detail_zh}{}",
+                    if limit > 0 { format!(" (limit {limit})") } else { String::new() }
+                ),
+            ),
             DoorstepError::NotSignedIn => (
                 exit::USAGE,
                 "not_signed_in".into(),

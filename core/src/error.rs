@@ -25,6 +25,20 @@ pub enum Error {
     /// Logging in or syncing with the server failed.
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
+    /// Bytes that may not be attached (size, media type, caption); nothing was stored.
+    #[error(transparent)]
+    Attachment(#[from] crate::attachment::AttachmentError),
+    /// Attaching would pass the device quota of bytes waiting for upload; nothing was stored.
+    #[error(
+        "attachment: {size} more bytes would pass the device quota of {quota} bytes ({used} bytes wait for upload)"
+    )]
+    AttachmentQuota { used: u64, size: u64, quota: u64 },
+    /// The document already holds the most attachments allowed; nothing was stored.
+    #[error("attachment: a document holds at most {limit} attachments")]
+    TooManyAttachments { limit: u32 },
+    /// A blob file or download whose bytes are damaged (or encrypted under another key).
+    #[error("blob {hash}: {reason}")]
+    BlobCorrupt { hash: String, reason: String },
 }
 
 /// Results inside the core.
@@ -81,6 +95,11 @@ pub enum DoorstepError {
     /// The device is not signed in to a server yet.
     #[error("not signed in")]
     NotSignedIn,
+    /// The attachment was refused and nothing was stored: `code` names the check (`too_large`, `empty`,
+    /// `media_type`, `content_mismatch`, `caption_too_long`, `quota_exceeded`, `too_many`, `bad_hash`), `limit` its
+    /// bound (0 when it has none). Show `detail` / `detail_zh`.
+    #[error("attachment refused ({code}): {detail}")]
+    AttachmentRefused { code: String, limit: u64, detail: String, detail_zh: String },
 }
 
 impl From<Error> for DoorstepError {
@@ -94,8 +113,36 @@ impl From<Error> for DoorstepError {
             e @ Error::NewerSchema { .. } => DoorstepError::Storage { message: e.to_string() },
             Error::Document(m) => DoorstepError::Internal { message: m },
             Error::Sync(e) => e.into(),
+            Error::Attachment(e) => attachment_refused(&e),
+            e @ Error::AttachmentQuota { quota, .. } => DoorstepError::AttachmentRefused {
+                code: "quota_exceeded".into(),
+                limit: quota,
+                detail: e.to_string(),
+                detail_zh: "待上传的附件已达本机上限，请先联网同步".into(),
+            },
+            e @ Error::TooManyAttachments { limit } => DoorstepError::AttachmentRefused {
+                code: "too_many".into(),
+                limit: limit.into(),
+                detail: e.to_string(),
+                detail_zh: format!("每条记录最多 {limit} 个附件"),
+            },
+            e @ Error::BlobCorrupt { .. } => DoorstepError::Storage { message: e.to_string() },
         }
     }
+}
+
+/// The public form of a refused attachment, naming the check and its limit.
+fn attachment_refused(e: &crate::attachment::AttachmentError) -> DoorstepError {
+    use crate::attachment::AttachmentError as A;
+    let (code, limit, detail_zh) = match e {
+        A::TooLarge { limit, .. } => ("too_large", *limit, format!("附件超过 {limit} 字节的上限")),
+        A::Empty => ("empty", 0, "附件为空".to_string()),
+        A::MediaTypeNotAllowed { .. } => ("media_type", 0, "此类附件不允许该文件类型".to_string()),
+        A::ContentMismatch { .. } => ("content_mismatch", 0, "文件内容与声明的类型不符".to_string()),
+        A::CaptionTooLong { limit } => ("caption_too_long", u64::from(*limit), format!("说明最多 {limit} 个字")),
+        A::BadHash => ("bad_hash", 0, "附件标识无效".to_string()),
+    };
+    DoorstepError::AttachmentRefused { code: code.into(), limit, detail: e.to_string(), detail_zh }
 }
 
 impl From<crate::sync::SyncError> for DoorstepError {

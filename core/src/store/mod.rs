@@ -4,6 +4,7 @@
 //! finds either the whole write or none of it. Opening a store reads no document: lists come from index rows and a
 //! document is parsed only when it is written or shown in detail.
 
+pub mod blobs;
 pub mod index;
 pub mod schema;
 
@@ -41,6 +42,9 @@ pub struct Store {
     conn: Connection,
     actor: ActorId,
     author: Author,
+    /// Encrypted attachment bytes beside the SQLite file (`blobs`).
+    blobs: blobs::BlobDir,
+    limits: crate::attachment::AttachmentLimits,
 }
 
 impl Store {
@@ -69,15 +73,23 @@ impl Store {
         };
         meta_set(&conn, "device", device)?;
         let user = meta_get(&conn, "user")?.unwrap_or_default();
-        Ok(Self { conn, actor, author: Author { user, device: device.to_string() } })
+        let blobs = blobs::BlobDir::new(path, key)?;
+        let author = Author { user, device: device.to_string() };
+        let mut store = Self { conn, actor, author, blobs, limits: Default::default() };
+        // Files an attach or a rekey was killed in the middle of; a failure here only leaves them for next time.
+        let _ = store.sweep_blobs();
+        Ok(store)
     }
 
-    /// Changes the store key (after the app rotates it in the keystore).
-    pub fn rekey(&self, new_key: &[u8]) -> Result<()> {
+    /// Changes the store key (after the app rotates it in the keystore); blob files are re-encrypted under it.
+    pub fn rekey(&mut self, new_key: &[u8]) -> Result<()> {
         if new_key.len() != KEY_LEN {
             return Err(Error::invalid("key", &format!("must be {KEY_LEN} bytes")));
         }
-        apply_key(&self.conn, "rekey", new_key)
+        let next = self.rekey_blobs(new_key)?;
+        apply_key(&self.conn, "rekey", new_key)?;
+        let old = std::mem::replace(&mut self.blobs, next);
+        self.drop_old_blobs(&old)
     }
 
     /// The signed-in user, written into every change this device makes.
@@ -122,6 +134,15 @@ impl Store {
 
     /// Saves without validation, for tombstones and merges of records that were valid when written.
     fn write<R: Record>(&mut self, record: &R) -> Result<Option<ChangeRecord>> {
+        self.write_with(record, |_| Ok(()))
+    }
+
+    /// `write`, with more rows written by `also` in the same transaction (an attachment and its reference).
+    fn write_with<R: Record>(
+        &mut self,
+        record: &R,
+        also: impl FnOnce(&Transaction) -> Result<()>,
+    ) -> Result<Option<ChangeRecord>> {
         let id = record.id().to_string();
         let now = now_ms();
         let (mut doc, change) = match self.load_doc(&id)? {
@@ -142,6 +163,8 @@ impl Store {
         save_doc(&tx, &id, R::KIND, &mut doc, now)?;
         insert_change(&tx, &id, &change, true, now)?;
         index::reindex(&tx, &id, R::KIND, &mut doc)?;
+        blobs::refresh_refs(&tx, &id, R::KIND, &mut doc)?;
+        also(&tx)?;
         tx.commit()?;
         Ok(Some(change))
     }
@@ -159,6 +182,8 @@ impl Store {
         let mut record: R = self.get(id)?;
         record.set_deleted(true);
         self.write(&record)?;
+        // A tombstone drops the document's references; blobs another live document refers to stay.
+        self.sweep_blobs()?;
         Ok(())
     }
 
@@ -200,6 +225,7 @@ impl Store {
         save_doc(&tx, id, kind, &mut doc, now)?;
         insert_change(&tx, id, &change, true, now)?;
         index::reindex(&tx, id, kind, &mut doc)?;
+        blobs::refresh_refs(&tx, id, kind, &mut doc)?;
         tx.commit()?;
         Ok(change)
     }
@@ -282,6 +308,7 @@ impl Store {
                 insert_change_ref(&tx, &item.doc_id, &change, now)?;
             }
             index::reindex(&tx, &item.doc_id, item.kind, doc)?;
+            blobs::refresh_refs(&tx, &item.doc_id, item.kind, doc)?;
         }
         tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![cursor_key, cursor])?;
         tx.commit()?;
@@ -303,6 +330,7 @@ impl Store {
             let kind = DocKind::parse(&kind).ok_or_else(|| Error::Document(format!("unknown kind {kind}")))?;
             let mut doc = Document::load(&bytes, &self.actor)?;
             index::reindex(&tx, &id, kind, &mut doc)?;
+            blobs::refresh_refs(&tx, &id, kind, &mut doc)?;
         }
         tx.commit()?;
         Ok(())

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Version 1: documents, the change log and device metadata (the derived index tables follow in `INDEX_DDL`).
 const V1: &str = r#"
@@ -30,6 +30,27 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_pending ON changes (created_ms) WHERE acked = 0;
 CREATE INDEX changes_doc ON changes (doc_id);
+"#;
+
+/// Version 2: the attachments the device knows (their bytes are files beside the store, see `blobs`) and which live
+/// documents refer to each. Device-only: the server keeps its own blob tables.
+const V2_ATTACHMENTS: &str = r#"
+CREATE TABLE attachments (
+    hash TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    -- 1 when the encrypted bytes are in the blob directory.
+    local INTEGER NOT NULL DEFAULT 0,
+    -- none (another device's), pending, done, broken (the server refused the bytes).
+    upload TEXT NOT NULL DEFAULT 'none',
+    -- Bytes the server has confirmed receiving.
+    confirmed INTEGER NOT NULL DEFAULT 0,
+    added_ms INTEGER NOT NULL
+);
+CREATE INDEX attachments_upload ON attachments (upload, added_ms);
+CREATE TABLE attachment_refs (doc_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (doc_id, hash));
+CREATE INDEX attachment_refs_hash ON attachment_refs (hash);
 "#;
 
 /// The derived index tables (`ix_*`), part of version 1. Public so the server keeps the same rows with the same
@@ -108,7 +129,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     if found > VERSION {
         return Err(Error::NewerSchema { found, supported: VERSION });
     }
-    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL])];
+    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2_ATTACHMENTS])];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
         for sql in *sqls {
