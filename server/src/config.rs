@@ -2,9 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Largest request body accepted by default; a sync push of a long offline stretch fits well within it.
 pub const DEFAULT_MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// How long a web session lasts after sign-in unless `serve --session-hours` says otherwise: a working day.
+pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 
 /// What `serve` needs to know.
 #[derive(Debug, Clone)]
@@ -14,4 +18,7 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Largest request body in bytes; larger ones get 413 too_large.
     pub max_body: usize,
+    /// How long a supervisors' page session lasts after sign-in; afterwards it is refused and the browser signs
+    /// in again.
+    pub session_max_age: Duration,
 }

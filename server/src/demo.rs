@@ -148,7 +148,12 @@ pub fn run(opts: Options) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let config = Config { data_dir: opts.data.clone(), listen: addr, max_body: DEFAULT_MAX_BODY };
+        let config = Config {
+            data_dir: opts.data.clone(),
+            listen: addr,
+            max_body: DEFAULT_MAX_BODY,
+            session_max_age: crate::config::DEFAULT_SESSION_MAX_AGE,
+        };
         let app = api::router(AppState::new(storage.clone(), config));
         let server = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await

@@ -70,6 +70,12 @@ enum Command {
         /// Largest request body in bytes.
         #[arg(long, default_value_t = DEFAULT_MAX_BODY)]
         max_body: usize,
+        /// Hours a supervisors' page session lasts after sign-in.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=24 * 30))]
+        session_hours: u64,
+        /// The same in seconds, overriding `--session-hours` (for tests of expiry).
+        #[arg(long, hide = true)]
+        session_seconds: Option<u64>,
     },
 }
 
@@ -196,7 +202,10 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size })
                 .map_err(AccountsError::Invalid)
         }
-        Command::Serve { listen, max_body } => serve(Config { data_dir: cli.data, listen, max_body }, cli.database),
+        Command::Serve { listen, max_body, session_hours, session_seconds } => {
+            let session_max_age = std::time::Duration::from_secs(session_seconds.unwrap_or(session_hours * 3600));
+            serve(Config { data_dir: cli.data, listen, max_body, session_max_age }, cli.database)
+        }
         Command::User { op } => {
             let s = open(&cli.data, cli.database.as_deref())?;
             match op {

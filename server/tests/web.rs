@@ -413,6 +413,37 @@ async fn an_inspectors_grant_stops_at_its_expiry() {
 }
 
 #[tokio::test]
+async fn an_expired_session_is_refused_and_the_cookie_says_how_long_it_lives() {
+    let dir = copy_of_county();
+    // A one-second lifetime (`--session-seconds` exists for this test; deployments give `--session-hours`).
+    let server = Server::start_with(dir.path(), &["--session-seconds", "1"]);
+    let mut b = Browser::new(&server.url);
+    let _ = b.get("/login").await;
+    let ok = b.sign_in(SUP.0, SUP.1).await;
+    assert_eq!(ok.status, 303);
+    let cookie =
+        ok.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("ds_session="));
+    assert!(cookie.expect("a session cookie").contains("Max-Age=1"), "the browser is told the lifetime too");
+    assert_eq!(b.get("/overview").await.status, 200, "fresh");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let p = b.get("/overview").await;
+    assert_eq!((p.status, p.location().as_str()), (303, "/login"), "refused once older than its lifetime");
+    // Signing in again starts a new session.
+    let _ = b.get("/login").await;
+    assert_eq!(b.sign_in(SUP.0, SUP.1).await.status, 303);
+    assert_eq!(b.get("/overview").await.status, 200);
+
+    // The default lifetime is 12 hours, given in the cookie.
+    let (_d, default) = serve();
+    let mut b = Browser::new(&default.url);
+    let _ = b.get("/login").await;
+    let ok = b.sign_in(SUP.0, SUP.1).await;
+    let cookie =
+        ok.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("ds_session="));
+    assert!(cookie.expect("a session cookie").contains("Max-Age=43200"));
+}
+
+#[tokio::test]
 async fn a_disabled_user_is_signed_out() {
     let (_d, server) = serve();
     let mut helper = Browser::signed_in(&server.url, "helper03", HELPER_PW).await;

@@ -326,7 +326,7 @@ impl FromRequestParts<AppState> for Viewer {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
         let web = parts.extensions.get::<Arc<Web>>().cloned().ok_or(PageError::Unavailable("no web state".into()))?;
         let token = session::cookie(&parts.headers, session::SESSION_COOKIE).ok_or(PageError::SignIn)?;
-        let session = web.sessions.get(&token).ok_or(PageError::SignIn)?;
+        let session = web.sessions.get(&token, st.config.session_max_age).ok_or(PageError::SignIn)?;
         let name = session.user.clone();
         // The account is read on every request: a disabled account is signed out at once.
         let user = storage::run(&st.storage, move |s| s.user(&name)).await?;

@@ -93,11 +93,11 @@ pub async fn login(
         return fail("login_failed");
     };
     st.limiter.succeeded(&account.name);
-    let token = web.sessions.start(&account.name);
+    let token = web.sessions.start(&account.name, st.config.session_max_age);
     let mut r = redirect("/overview");
     let secure = session::is_https(&headers);
     for c in [
-        session::set_cookie(SESSION_COOKIE, &token, Some(session::MAX_AGE), secure),
+        session::set_cookie(SESSION_COOKIE, &token, Some(st.config.session_max_age), secure),
         session::set_cookie(LOGIN_CSRF_COOKIE, "", Some(std::time::Duration::ZERO), secure),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {

@@ -2,7 +2,8 @@
 //!
 //! A session is a random 32-byte token in an HttpOnly, SameSite=Lax cookie (Secure when the request came over
 //! HTTPS, as a TLS proxy says with `X-Forwarded-Proto`); the server keeps only the token's SHA-256. Sessions live
-//! in memory (a restart signs everyone out) and end after `MAX_AGE`. Every form carries the session's CSRF token;
+//! in memory (a restart signs everyone out) and end after the configured lifetime (`serve --session-hours`, 12 by
+//! default: `Config::session_max_age`). Every form carries the session's CSRF token;
 //! the login form, made before any session exists, carries a token that must match a cookie set with the form
 //! (double submit). The account is read again on every request, so a disabled account's session stops at once.
 
@@ -18,8 +19,6 @@ pub const SESSION_COOKIE: &str = "ds_session";
 pub const LOGIN_CSRF_COOKIE: &str = "ds_login_csrf";
 /// Name of the language cookie.
 pub const LANG_COOKIE: &str = "ds_lang";
-/// How long a session lasts after sign-in.
-pub const MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 /// Most sessions kept; the oldest go first.
 const MAX_SESSIONS: usize = 10_000;
 
@@ -38,12 +37,13 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Starts a session for `user`; returns the token for the cookie.
-    pub fn start(&self, user: &str) -> String {
+    /// Starts a session for `user`; returns the token for the cookie. Sessions older than `max_age` are dropped
+    /// first when the table is full.
+    pub fn start(&self, user: &str, max_age: Duration) -> String {
         let token = random_hex();
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_SESSIONS {
-            map.retain(|_, s| s.created.elapsed() < MAX_AGE);
+            map.retain(|_, s| s.created.elapsed() < max_age);
             if map.len() >= MAX_SESSIONS {
                 map.clear();
             }
@@ -52,12 +52,12 @@ impl Sessions {
         token
     }
 
-    /// The live session of a token.
-    pub fn get(&self, token: &str) -> Option<Session> {
+    /// The live session of a token: none once it is `max_age` old (and it is forgotten then).
+    pub fn get(&self, token: &str, max_age: Duration) -> Option<Session> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let key = digest(token);
         match map.get(&key) {
-            Some(s) if s.created.elapsed() < MAX_AGE => Some(s.clone()),
+            Some(s) if s.created.elapsed() < max_age => Some(s.clone()),
             Some(_) => {
                 map.remove(&key);
                 None
@@ -123,11 +123,21 @@ mod tests {
     #[test]
     fn sessions_start_find_and_end() {
         let s = Sessions::default();
-        let t = s.start("ann");
-        assert_eq!(s.get(&t).unwrap().user, "ann");
-        assert!(s.get("nope").is_none());
+        let day = Duration::from_secs(86_400);
+        let t = s.start("ann", day);
+        assert_eq!(s.get(&t, day).unwrap().user, "ann");
+        assert!(s.get("nope", day).is_none());
         s.end_user("ann");
-        assert!(s.get(&t).is_none());
+        assert!(s.get(&t, day).is_none());
+    }
+
+    #[test]
+    fn a_session_older_than_its_lifetime_is_refused_and_forgotten() {
+        let s = Sessions::default();
+        let t = s.start("ann", Duration::from_secs(3600));
+        assert!(s.get(&t, Duration::from_secs(3600)).is_some());
+        assert!(s.get(&t, Duration::ZERO).is_none(), "expired");
+        assert!(s.get(&t, Duration::from_secs(3600)).is_none(), "and gone");
     }
 
     #[test]
