@@ -4,7 +4,10 @@
 #   - the storage contract suite (storage::postgres: every case on SQLite and on PostgreSQL, backup and restore,
 #     report snapshots, concurrent writers from two connection pools), and
 #   - the end-to-end test with two server processes on one database and devices syncing through either,
-# with DOORSTEP_REQUIRE_PG=1 so that a PostgreSQL test can never pass by skipping.
+#   - the HTTP sync suites again, the same tests as on SQLite (server/tests/sync_api.rs and the end-to-end
+#     tests/tests/{sync,security_server,ffi}.rs): with DOORSTEP_TEST_PG set, every test server gets a fresh schema
+#     of its own on the cluster (tests/src/store_choice.rs); tests that only make sense on SQLite skip themselves,
+# with DOORSTEP_REQUIRE_PG=1 so that a PostgreSQL test can never pass by skipping, and guards that count what ran.
 set -euo pipefail
 cd "${DOORSTEP_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
 out="${DOORSTEP_TEST_OUT:-target/test-out}"
@@ -16,10 +19,19 @@ command -v python3 >/dev/null || { command -v ensure_debian_packages >/dev/null 
 # features differently and rebuild much of the tree.
 cargo build -q --workspace --all-targets
 
+# Run inside the cluster's lifetime. The sync suites' part ends by counting the test servers' schemas, so a run
+# whose servers silently used SQLite cannot pass.
+inner='
+cargo test --workspace --lib storage::postgres -- --test-threads=2 &&
+cargo test --workspace --test postgres_two_servers &&
+echo "== sync suites on PostgreSQL ==" &&
+start=$(date +%s) &&
+cargo test --workspace --test sync_api --test sync --test security_server --test ffi &&
+echo "SYNC_SUITES_SECONDS $(( $(date +%s) - start ))" &&
+echo "PG_TEST_SCHEMAS $("${DOORSTEP_PG_BIN:+$DOORSTEP_PG_BIN/}psql" "$DOORSTEP_TEST_PG" -Atc \
+    "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '"'"'doorstep_t_%'"'"'")"'
 set +e
-DOORSTEP_REQUIRE_PG=1 bash scripts/pg-throwaway.sh run bash -c '
-    cargo test --workspace --lib storage::postgres -- --test-threads=2 &&
-    cargo test --workspace --test postgres_two_servers' 2>&1 | tee "$log"
+DOORSTEP_REQUIRE_PG=1 bash scripts/pg-throwaway.sh run bash -c "$inner" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 [ "$status" -eq 0 ] || exit "$status"
@@ -29,3 +41,10 @@ passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ 
 pg_ok=$(grep -cE '^test .*(postgres_store::|contract::postgres_|two_servers_on_one_database).* \.\.\. ok$' "$log" || true)
 echo "PostgreSQL: $passed tests passed, $pg_ok of them on PostgreSQL"
 [ "$passed" -ge 20 ] && [ "$pg_ok" -ge 10 ]
+
+# The sync suites: every test listed as passed after the marker, and each server on a schema of its own.
+suites_ok=$(sed -n '/^== sync suites on PostgreSQL ==$/,$p' "$log" | grep -cE '^test .* \.\.\. ok$' || true)
+schemas=$(sed -n 's/^PG_TEST_SCHEMAS \([0-9]*\)$/\1/p' "$log")
+echo "PostgreSQL sync suites: $suites_ok tests passed (SQLite-only ones return early), $schemas test servers'" \
+    "schemas, $(sed -n 's/^SYNC_SUITES_SECONDS //p' "$log") s"
+[ "$suites_ok" -ge 30 ] && [ "${schemas:-0}" -ge 25 ]

@@ -305,6 +305,13 @@ pub trait WriteTx {
     fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool>;
     /// Records a scope event at a fresh sequence number.
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64>;
+    /// Whether the account (or its team) lost a scope holding `placement` after sequence `cursor`: a device that
+    /// has not yet synced past that loss wrote its changes while the document was still its own, so they are
+    /// accepted rather than lost. The default knows of no loss.
+    fn lost_after(&mut self, user: &str, team: Option<&str>, cursor: u64, placement: &Placement) -> Result<bool> {
+        let _ = (user, team, cursor, placement);
+        Ok(false)
+    }
     /// Replaces the set of blobs a document refers to (empty for a tombstoned one), recording a blob not seen
     /// before as not yet uploaded.
     fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()>;
@@ -332,6 +339,18 @@ pub trait Storage: Send + Sync + 'static {
     fn assign_area(&self, user: &str, areas: &[Area]) -> Result<()>;
     fn grant_inspector(&self, grant: &Grant) -> Result<()>;
     fn scope_facts(&self, user: &str) -> Result<ScopeFacts>;
+    /// Takes households away from a helper and records each loss as a [`ScopeEvent`] in the scope-loss log, at a
+    /// fresh sequence number, so that the helper's devices learn at their next sync what to wipe.
+    fn unassign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
+        let _ = household_ids;
+        Err(StorageError::Internal(format!("this store cannot unassign households from {helper}")))
+    }
+    /// The documents under the scope losses of `query`'s account (or team) recorded after `query.cursor` and up to
+    /// `up_to`, with their placement (the sync logic keeps those the account no longer sees). The default: none.
+    fn lost_docs(&self, query: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>> {
+        let _ = (query, up_to);
+        Ok(vec![])
+    }
 
     // Audit log of admin actions.
     fn audit(&self, entry: &AuditEntry) -> Result<()>;
