@@ -32,11 +32,14 @@ pub struct AppState {
     pub storage: SharedStorage,
     pub limiter: Arc<Limiter>,
     pub config: Arc<Config>,
+    /// Attachment bytes on disk (`config.blobs_dir`).
+    pub blobs: Arc<crate::blobs::BlobStore>,
 }
 
 impl AppState {
     pub fn new(storage: SharedStorage, config: Config) -> Self {
-        Self { storage, limiter: Arc::new(Limiter::default()), config: Arc::new(config) }
+        let blobs = Arc::new(crate::blobs::BlobStore::new(config.blobs_dir.clone()));
+        Self { storage, limiter: Arc::new(Limiter::default()), config: Arc::new(config), blobs }
     }
 }
 
@@ -49,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sync", post(sync_handler))
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
+        .merge(crate::blob_api::routes())
         .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
@@ -87,6 +91,15 @@ pub enum ApiError {
     NotFound,
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// An upload's size or bytes do not match the blob's hash or its referencing document.
+    #[error("hash mismatch: {0}")]
+    HashMismatch(String),
+    /// A chunk does not start where the server's copy of the blob ends.
+    #[error("upload must continue at byte {received}")]
+    UploadOffset { received: u64 },
+    /// The blob is referenced and in scope but its bytes have not (all) arrived yet.
+    #[error("blob {0} is not uploaded yet")]
+    BlobMissing(String),
 }
 
 impl ApiError {
@@ -105,6 +118,9 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::Unavailable(_) => ErrorCode::Unavailable,
+            ApiError::HashMismatch(_) => ErrorCode::HashMismatch,
+            ApiError::UploadOffset { .. } => ErrorCode::UploadOffset,
+            ApiError::BlobMissing(_) => ErrorCode::BlobMissing,
         }
     }
 
@@ -156,13 +172,25 @@ impl ApiError {
                 "The server cannot store data right now; your data is kept on the device. Try again later.".into(),
                 "服务器暂时无法保存数据，数据仍保存在设备上，请稍后再试。".into(),
             ),
+            ApiError::HashMismatch(m) => (
+                format!("The attachment's bytes do not match its record ({m}); nothing was kept."),
+                format!("附件内容与记录不符（{m}），服务器未保留。"),
+            ),
+            ApiError::UploadOffset { received } => {
+                (format!("The upload must continue at byte {received}."), format!("上传应从第 {received} 字节继续。"))
+            }
+            ApiError::BlobMissing(h) => (
+                format!("Attachment {h} has not reached the server yet; try again later."),
+                format!("附件 {h} 尚未上传到服务器，请稍后再试。"),
+            ),
         }
     }
 
     /// The error body sent for this error.
     pub fn body(&self) -> ErrorBody {
         let (message_en, message_zh) = self.messages();
-        let retryable = matches!(self, ApiError::Unavailable(_) | ApiError::TooManyAttempts { .. });
+        let retryable =
+            matches!(self, ApiError::Unavailable(_) | ApiError::TooManyAttempts { .. } | ApiError::BlobMissing(_));
         ErrorBody { code: self.code(), message_en, message_zh, retryable }
     }
 

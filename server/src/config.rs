@@ -21,4 +21,21 @@ pub struct Config {
     /// How long a supervisors' page session lasts after sign-in; afterwards it is refused and the browser signs
     /// in again.
     pub session_max_age: Duration,
+    /// Directory of attachment bytes (`<data>/blobs` unless `serve --blobs DIR`); shared storage when several
+    /// server processes share one PostgreSQL database.
+    pub blobs_dir: PathBuf,
+    /// Largest blob accepted in an upload (`serve --max-blob`), by default the largest attachment kind's limit.
+    pub max_blob: u64,
+}
+
+impl Config {
+    /// The default blob directory for a data directory.
+    pub fn default_blobs_dir(data_dir: &std::path::Path) -> PathBuf {
+        data_dir.join("blobs")
+    }
+}
+
+/// The largest blob a server accepts unless `serve --max-blob` says otherwise.
+pub fn default_max_blob() -> u64 {
+    doorstep_core::attachment::AttachmentLimits::default().max_any()
 }

@@ -152,6 +152,8 @@ pub fn run(opts: Options) -> Result<(), String> {
             data_dir: opts.data.clone(),
             listen: addr,
             max_body: DEFAULT_MAX_BODY,
+            blobs_dir: Config::default_blobs_dir(&opts.data),
+            max_blob: crate::config::default_max_blob(),
             session_max_age: crate::config::DEFAULT_SESSION_MAX_AGE,
         };
         let app = api::router(AppState::new(storage.clone(), config));

@@ -8,6 +8,8 @@
 //! - `auth`: passwords (argon2id), device tokens, the login attempt limiter;
 //! - `scope`: who may see and write which documents;
 //! - `sync`: a sync round trip — push as one unit of work, pull cut into pages;
+//! - `blobs`: attachment bytes on disk (chunked, resumable, verified uploads; range reads; thumbnails);
+//! - `blob_api`: the blob endpoints (upload status, chunked upload, ranged download), scope-checked;
 //! - `api`: HTTP routes, layers and `ApiError` (every failure becomes a status and an `ErrorBody` there);
 //! - `web`: the supervisors' pages, merged into the same router.
 //!
@@ -16,6 +18,8 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod blob_api;
+pub mod blobs;
 pub mod config;
 pub mod demo;
 pub mod scope;

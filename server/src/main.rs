@@ -25,6 +25,10 @@ struct Cli {
     /// given, it is used instead of the SQLite file in `--data`.
     #[arg(long, env = "DOORSTEP_DATABASE", global = true)]
     database: Option<String>,
+    /// Directory of attachment bytes (default: `blobs` in `--data`). Several server processes over one PostgreSQL
+    /// database must share it (network or shared storage).
+    #[arg(long, env = "DOORSTEP_BLOBS", global = true)]
+    blobs: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,6 +80,9 @@ enum Command {
         /// The same in seconds, overriding `--session-hours` (for tests of expiry).
         #[arg(long, hide = true)]
         session_seconds: Option<u64>,
+        /// Largest attachment accepted in an upload, in bytes (default: the largest attachment kind's limit).
+        #[arg(long, default_value_t = doorstep_server::config::default_max_blob())]
+        max_blob: u64,
     },
 }
 
@@ -202,9 +209,11 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size })
                 .map_err(AccountsError::Invalid)
         }
-        Command::Serve { listen, max_body, session_hours, session_seconds } => {
+        Command::Serve { listen, max_body, session_hours, session_seconds, max_blob } => {
             let session_max_age = std::time::Duration::from_secs(session_seconds.unwrap_or(session_hours * 3600));
-            serve(Config { data_dir: cli.data, listen, max_body, session_max_age }, cli.database)
+            let blobs_dir = cli.blobs.unwrap_or_else(|| Config::default_blobs_dir(&cli.data));
+            let config = Config { data_dir: cli.data, listen, max_body, session_max_age, blobs_dir, max_blob };
+            serve(config, cli.database)
         }
         Command::User { op } => {
             let s = open(&cli.data, cli.database.as_deref())?;
