@@ -12,6 +12,7 @@
 //! it appends, so two requests — even from two server processes sharing the directory — never interleave bytes.
 //! Every hash reaching this module has passed `attachment::is_valid_hash`, so it is safe as a file name.
 
+use crate::storage::{now_ms, AuditEntry, Storage, StorageError};
 use doorstep_core::attachment::{self, JPEG, PNG, WEBP};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
@@ -236,6 +237,61 @@ impl BlobStore {
         fs::rename(&tmp, &path)?;
         Ok(thumb)
     }
+}
+
+/// What a garbage collection found (and, unless a dry run, deleted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    pub complete: u64,
+    pub partial: u64,
+    pub bytes: u64,
+    /// Blob files kept because a live document refers to them.
+    pub kept: u64,
+}
+
+/// Deletes the complete and partial blobs no live document refers to (a tombstoned document's references do not
+/// count), logging each, and writes one audit-log entry with the counts. Explicit only: never run by the server
+/// on its own. A blob a push references while the collection runs is kept (`Storage::forget_blob` re-checks).
+pub fn gc(storage: &dyn Storage, store: &BlobStore, dry_run: bool, by: &str) -> Result<GcReport, GcError> {
+    let referenced = storage.referenced_blobs()?;
+    let mut report = GcReport::default();
+    for file in store.list()? {
+        if referenced.contains(&file.hash) {
+            report.kept += 1;
+            continue;
+        }
+        if !dry_run {
+            if !file.partial && !storage.forget_blob(&file.hash)? {
+                report.kept += 1;
+                continue;
+            }
+            store.remove(&file)?;
+            tracing::info!(hash = file.hash, bytes = file.bytes, partial = file.partial, "blob deleted");
+        }
+        if file.partial {
+            report.partial += 1;
+        } else {
+            report.complete += 1;
+        }
+        report.bytes += file.bytes;
+    }
+    if !dry_run {
+        let detail = format!(
+            "deleted {} complete and {} partial blobs, {} bytes; kept {}",
+            report.complete, report.partial, report.bytes, report.kept
+        );
+        storage.audit(&AuditEntry { at_ms: now_ms(), actor: by.into(), action: "blobs.gc".into(), detail })?;
+    }
+    Ok(report)
+}
+
+/// Why a garbage collection stopped (what it deleted before stays deleted and logged).
+#[derive(Debug, thiserror::Error)]
+pub enum GcError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("blob store: {0}")]
+    Io(#[from] io::Error),
 }
 
 /// Makes a directory's entries durable (a new or renamed file survives power loss).

@@ -67,6 +67,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "full")]
         size: doorstep_server::demo::Size,
     },
+    /// Attachment bytes on the server.
+    Blobs {
+        #[command(subcommand)]
+        op: BlobsOp,
+    },
     /// Runs the server; prints `listening on http://ADDR` as its first line.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -153,6 +158,16 @@ enum DeviceOp {
 }
 
 #[derive(Subcommand)]
+enum BlobsOp {
+    /// Deletes blobs no live visit or screening refers to (each deletion logged, one audit-log entry).
+    Gc {
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum RulesOp {
     /// Shows the rules in force.
     Show,
@@ -214,6 +229,26 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             let blobs_dir = cli.blobs.unwrap_or_else(|| Config::default_blobs_dir(&cli.data));
             let config = Config { data_dir: cli.data, listen, max_body, session_max_age, blobs_dir, max_blob };
             serve(config, cli.database)
+        }
+        Command::Blobs { op: BlobsOp::Gc { dry_run } } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let s = open(&cli.data, cli.database.as_deref())?;
+            let dir = cli.blobs.unwrap_or_else(|| Config::default_blobs_dir(&cli.data));
+            let store = doorstep_server::blobs::BlobStore::new(dir);
+            let r = doorstep_server::blobs::gc(&*s, &store, dry_run, CONSOLE)
+                .map_err(|e| AccountsError::Invalid(e.to_string()))?;
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            println!(
+                "{verb} {} complete and {} partial blobs ({} bytes); kept {}",
+                r.complete, r.partial, r.bytes, r.kept
+            );
+            Ok(())
         }
         Command::User { op } => {
             let s = open(&cli.data, cli.database.as_deref())?;
