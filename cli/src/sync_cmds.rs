@@ -52,6 +52,14 @@ impl SyncListener for Bar {
                 self.0.set_message(format!("sent {sent} · received {received} / 已上传 {sent} · 已下载 {received}"));
                 self.0.tick();
             }
+            SyncEvent::Blobs { done, total, bytes_done, bytes_total } => {
+                self.0.set_message(format!(
+                    "attachments {done}/{total} · {} / {} KiB / 附件 {done}/{total}",
+                    bytes_done / 1024,
+                    bytes_total / 1024
+                ));
+                self.0.tick();
+            }
             SyncEvent::Done { .. } | SyncEvent::Failed { .. } => self.0.finish_and_clear(),
         }
     }

@@ -41,6 +41,13 @@ pub struct SyncConfig {
     pub max_round_trips: u32,
     /// Time allowed for one HTTP request, connection included.
     pub timeout: Duration,
+    /// Bytes of one blob upload or download request (see `sync::blobs`).
+    pub blob_chunk_bytes: usize,
+    /// Most blob chunks one sync (or one download) sends or fetches; `None` is no limit. Tests cut a transfer
+    /// in the middle with it.
+    pub blob_chunk_limit: Option<u32>,
+    /// Fetch the attachments of the device's own households after each sync, instead of when they are opened.
+    pub prefetch_own_households: bool,
 }
 
 impl Default for SyncConfig {
@@ -50,6 +57,9 @@ impl Default for SyncConfig {
             pull_max_bytes: 4 * 1024 * 1024,
             max_round_trips: 1000,
             timeout: Duration::from_secs(60),
+            blob_chunk_bytes: 256 * 1024,
+            blob_chunk_limit: None,
+            prefetch_own_households: false,
         }
     }
 }
@@ -62,6 +72,9 @@ pub struct SyncResult {
     pub round_trips: u32,
     /// True when the round-trip limit stopped the sync before the server said it was done.
     pub incomplete: bool,
+    /// The blob phase after the documents.
+    #[serde(default)]
+    pub blobs: super::blobs::BlobResult,
 }
 
 /// Who the device is signed in as, from the login answer.
@@ -156,6 +169,11 @@ impl Client {
 
     pub fn config(&self) -> &SyncConfig {
         &self.config
+    }
+
+    /// The HTTP client, for the blob transfers of `sync::blobs`.
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// Signs in with a password and keeps the issued device token, user, role, device id and server in the store.

@@ -25,6 +25,13 @@ pub enum SyncEvent {
         received: u64,
         round_trips: u32,
     },
+    /// Running totals of the blob upload phase (after the documents): blobs and their bytes.
+    Blobs {
+        done: u64,
+        total: u64,
+        bytes_done: u64,
+        bytes_total: u64,
+    },
     /// `retryable`: the engine tries again by itself; otherwise the user must act (sign in, update the app).
     Failed {
         reason: String,
@@ -96,6 +103,8 @@ pub struct SyncEngine {
     listener: Mutex<Option<Arc<dyn SyncListener>>>,
     wake: Notify,
     one_at_a_time: tokio::sync::Mutex<()>,
+    /// Which attachments may upload on the current network.
+    network: Mutex<super::blobs::NetworkPolicy>,
 }
 
 impl SyncEngine {
@@ -109,6 +118,7 @@ impl SyncEngine {
             listener: Mutex::new(None),
             wake: Notify::new(),
             one_at_a_time: tokio::sync::Mutex::new(()),
+            network: Mutex::new(Default::default()),
         }))
     }
 
@@ -124,7 +134,10 @@ impl SyncEngine {
         let _one = self.one_at_a_time.lock().await;
         self.emit(SyncEvent::Started);
         let mut progress = |r: &SyncResult| self.emit(SyncEvent::Progress { sent: r.sent, received: r.received });
-        let outcome = self.client.sync_once(&self.store, &mut progress).await;
+        let outcome = match self.client.sync_once(&self.store, &mut progress).await {
+            Ok(r) => super::blobs::sync_blobs(&self.client, &self.store, self.network(), &|e| self.emit(e), r).await,
+            Err(e) => Err(e),
+        };
         match &outcome {
             Ok(r) => self.emit(SyncEvent::Done { sent: r.sent, received: r.received, round_trips: r.round_trips }),
             Err(e) => self.emit(SyncEvent::Failed { reason: e.to_string(), retryable: e.retryable() }),
@@ -142,6 +155,24 @@ impl SyncEngine {
 
     pub fn is_online(&self) -> bool {
         self.online.load(Ordering::SeqCst)
+    }
+
+    /// The app reports the kind of network (and the user's choice about metered data); a change wakes the
+    /// background task, which then uploads what the new policy allows.
+    pub fn set_network(&self, policy: super::blobs::NetworkPolicy) {
+        if let Ok(mut p) = self.network.lock() {
+            *p = policy;
+        }
+        self.request_sync();
+    }
+
+    pub fn network(&self) -> super::blobs::NetworkPolicy {
+        self.network.lock().map(|p| *p).unwrap_or_default()
+    }
+
+    /// The bytes of an attachment, downloaded first when they are not on this device.
+    pub async fn open_attachment(&self, hash: &str) -> Result<Vec<u8>> {
+        super::blobs::open_attachment(&self.client, &self.store, hash).await
     }
 
     /// Asks the background task to sync soon, even after a failure that needed the user.

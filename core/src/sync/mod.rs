@@ -6,12 +6,14 @@
 //! - `engine`: one sync at a time, events to the app, the background task with backoff;
 //! - `runtime`: the core's one tokio runtime.
 
+pub mod blobs;
 pub mod client;
 pub mod engine;
 pub mod error;
 pub mod protocol;
 pub mod runtime;
 
+pub use blobs::{BlobResult, NetworkKind, NetworkPolicy};
 pub use client::{Client, LoginInfo, SyncConfig, SyncResult};
 pub use engine::{BackgroundOptions, SyncEngine, SyncEvent, SyncListener, SyncTaskHandle};
 pub use error::SyncError;

@@ -250,6 +250,8 @@ public final class SyncModel: ObservableObject {
         case .offline: return UiText(zh: "离线，数据保存在手机上", en: "Offline; data is kept on the phone")
         case .syncing(let sent, let received):
             return UiText(zh: "正在同步（已发送 \(sent)，已接收 \(received)）", en: "Syncing (sent \(sent), received \(received))")
+        case .attachments(let done, let total, _, _):
+            return UiText(zh: "正在上传附件（\(done)/\(total)）", en: "Uploading attachments (\(done)/\(total))")
         case .synced: return UiText(zh: "已同步", en: "Synced")
         case .failed(let reason, _): return UiText(zh: "同步失败：\(reason)", en: "Sync failed: \(reason)")
         }

@@ -10,6 +10,8 @@ public enum SyncState: Equatable, Sendable {
     case offline
     /// A sync is running; running totals of changes sent and received.
     case syncing(sent: UInt64, received: UInt64)
+    /// The documents are synced and attachments are uploading: blobs and bytes done of the total.
+    case attachments(done: UInt64, total: UInt64, bytesDone: UInt64, bytesTotal: UInt64)
     /// The last sync finished.
     case synced(sent: UInt64, received: UInt64, roundTrips: UInt32)
     /// The last sync failed; when `retryable` the core tries again by itself, otherwise the user must act.
@@ -32,6 +34,8 @@ final class SyncStateBroadcaster: SyncListener, @unchecked Sendable {
         switch event {
         case .started: publish(.syncing(sent: 0, received: 0))
         case .progress(let sent, let received): publish(.syncing(sent: sent, received: received))
+        case .blobs(let done, let total, let bytesDone, let bytesTotal):
+            publish(.attachments(done: done, total: total, bytesDone: bytesDone, bytesTotal: bytesTotal))
         case .done(let sent, let received, let roundTrips):
             publish(.synced(sent: sent, received: received, roundTrips: roundTrips))
         case .failed(let reason, let retryable): publish(.failed(reason: reason, retryable: retryable))

@@ -22,6 +22,7 @@ class SyncViewModel(private val client: DoorstepClient) {
         SyncState.Idle -> UiText("待同步 ${_status.value?.pending ?: 0} 条", "${_status.value?.pending ?: 0} changes to send")
         SyncState.Offline -> UiText("离线，数据保存在手机上", "Offline; data is kept on the phone")
         is SyncState.Syncing -> UiText("正在同步（已发送 ${s.sent}，已接收 ${s.received}）", "Syncing (sent ${s.sent}, received ${s.received})")
+        is SyncState.Attachments -> UiText("正在上传附件（${s.done}/${s.total}）", "Uploading attachments (${s.done}/${s.total})")
         is SyncState.Synced -> UiText("已同步", "Synced")
         is SyncState.Failed -> UiText("同步失败：${s.reason}", "Sync failed: ${s.reason}")
     }

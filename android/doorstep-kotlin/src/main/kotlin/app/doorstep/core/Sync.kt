@@ -22,6 +22,9 @@ sealed interface SyncState {
     /** A sync is running; running totals of changes sent and received. */
     data class Syncing(val sent: Long, val received: Long) : SyncState
 
+    /** The documents are synced and attachments are uploading: blobs and bytes done of the total. */
+    data class Attachments(val done: Long, val total: Long, val bytesDone: Long, val bytesTotal: Long) : SyncState
+
     /** The last sync finished. */
     data class Synced(val sent: Long, val received: Long, val roundTrips: Int) : SyncState
 
@@ -37,6 +40,9 @@ internal class SyncStateListener : SyncListener {
         state.value = when (event) {
             is SyncEvent.Started -> SyncState.Syncing(0, 0)
             is SyncEvent.Progress -> SyncState.Syncing(event.sent.toLong(), event.received.toLong())
+            is SyncEvent.Blobs -> SyncState.Attachments(
+                event.done.toLong(), event.total.toLong(), event.bytesDone.toLong(), event.bytesTotal.toLong(),
+            )
             is SyncEvent.Done -> SyncState.Synced(event.sent.toLong(), event.received.toLong(), event.roundTrips.toInt())
             is SyncEvent.Failed -> SyncState.Failed(event.reason, event.retryable)
         }
