@@ -17,6 +17,7 @@ pub fn check_all(s: &dyn Storage) {
     assignments(s);
     units_of_work(s);
     pulls(s);
+    losses(s);
     blobs(s);
 }
 
@@ -187,6 +188,42 @@ pub fn pulls(s: &dyn Storage) {
     assert_eq!(entered.len(), 1);
     assert_eq!(entered[0].how, CandidateKind::EnteredScope);
     assert!(entered[0].seq > head);
+}
+
+/// Scope losses: unassigning records one loss per household actually taken away, in the change sequence; the
+/// documents under a loss after a cursor are listed with their placement; a push predating the loss is recognised.
+pub fn losses(s: &dyn Storage) {
+    let mut h = samples::household();
+    h.helper_ids = vec!["c-helper".into()];
+    h.village = "cv-loss".into();
+    let (wire, _) = household_change(&h, &automerge::ActorId::random());
+    sync::push(s, "c-dev-l", &scope("c-helper", Role::Helper, ScopeFacts::default()), &[wire]).unwrap();
+    assert!(s.scope_facts("c-helper").unwrap().households.contains(&h.id));
+    let all = Visibility { all: true, ..Default::default() };
+    let (before, _) = s.pull_candidates(&query("c-dev-l", "c-helper", 0, all.clone())).unwrap();
+
+    s.unassign_helper("c-helper", std::slice::from_ref(&h.id)).unwrap();
+    assert!(!s.scope_facts("c-helper").unwrap().households.contains(&h.id));
+    let (after, _) = s.pull_candidates(&query("c-dev-l", "c-helper", 0, all.clone())).unwrap();
+    assert_eq!(after, before + 1, "one loss, one sequence number");
+    s.unassign_helper("c-helper", std::slice::from_ref(&h.id)).unwrap();
+    let (again, _) = s.pull_candidates(&query("c-dev-l", "c-helper", 0, all.clone())).unwrap();
+    assert_eq!(again, after, "nothing to lose twice");
+    assert!(matches!(s.unassign_helper("c-nobody", std::slice::from_ref(&h.id)), Err(StorageError::NotFound(_))));
+
+    let lost = s.lost_docs(&query("c-dev-l", "c-helper", before, all.clone()), after).unwrap();
+    let placement = Placement { household_id: Some(h.id.clone()), village: "cv-loss".into(), township: h.township };
+    assert_eq!(lost, vec![(h.id.clone(), placement.clone())]);
+    assert!(s.lost_docs(&query("c-dev-l", "c-helper", after, all.clone()), after).unwrap().is_empty(), "seen");
+    assert!(s.lost_docs(&query("c-dev-l", "c-helper", before, all.clone()), before).unwrap().is_empty(), "not yet");
+    assert!(s.lost_docs(&query("c-dev-x", "c-doctor", before, all), after).unwrap().is_empty(), "not theirs");
+    s.write(&mut |tx| {
+        assert!(tx.lost_after("c-helper", None, before, &placement)?, "pushed before the loss was seen");
+        assert!(!tx.lost_after("c-helper", None, after, &placement)?, "pushed after the loss was seen");
+        assert!(!tx.lost_after("c-doctor", Some("CT"), before, &placement)?, "another account");
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// Blob references follow the live documents: written with each stored change, dropped with an attachment or a

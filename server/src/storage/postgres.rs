@@ -270,6 +270,16 @@ fn add_assignment(tx: &mut pg::Transaction<'_>, helper: &str, household_id: &str
     Ok(n > 0)
 }
 
+/// The SQL condition: a scope loss (alias `e`) of the user `$2` or the team `$3` covers the placement given as
+/// `h`, `v`, `t` (household id, village, township).
+fn loss_covers(h: &str, v: &str, t: &str) -> String {
+    format!(
+        "((e.subject_kind = 'user' AND e.subject = $2) OR (e.subject_kind = 'team' AND e.subject = $3))
+         AND ((e.target_kind = 'household' AND {h} = e.target) OR (e.target_kind = 'village' AND {v} = e.target)
+              OR (e.target_kind = 'township' AND {t} = e.target))"
+    )
+}
+
 fn require_user(tx: &mut pg::Transaction<'_>, name: &str) -> Result<()> {
     match tx.query_opt("SELECT 1 FROM users WHERE name = $1", &[&name]).pg()? {
         Some(_) => Ok(()),
@@ -378,6 +388,15 @@ impl WriteTx for PgTx<'_> {
 
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
         insert_event(&mut self.tx, event)
+    }
+
+    fn lost_after(&mut self, user: &str, team: Option<&str>, cursor: u64, p: &Placement) -> Result<bool> {
+        let sql =
+            format!("SELECT 1 FROM scope_losses e WHERE e.seq > $1 AND {} LIMIT 1", loss_covers("$4", "$5", "$6"));
+        let cursor = cursor.min(i64::MAX as u64) as i64;
+        let (team, household) = (team.unwrap_or_default(), p.household_id.clone().unwrap_or_default());
+        let found = self.tx.query_opt(&sql, &[&cursor, &user, &team, &household, &p.village, &p.township]).pg()?;
+        Ok(found.is_some())
     }
 
     fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()> {
@@ -491,6 +510,43 @@ impl Storage for PostgresStorage {
         self.read(|c| {
             c.execute("UPDATE devices SET last_seen_ms = $2 WHERE id = $1", &[&id, &now_ms]).pg()?;
             Ok(())
+        })
+    }
+
+    fn unassign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
+        self.writing_tx(|tx| {
+            require_user(tx, helper)?;
+            for h in household_ids {
+                let n = tx
+                    .execute("DELETE FROM assignments WHERE helper = $1 AND household_id = $2", &[&helper, h])
+                    .pg()?;
+                if n > 0 {
+                    let seq = next_seq(tx)? as i64;
+                    tx.execute(
+                        "INSERT INTO scope_losses (seq, subject_kind, subject, target_kind, target)
+                         VALUES ($1, 'user', $2, 'household', $3)",
+                        &[&seq, &helper, h],
+                    )
+                    .pg()?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn lost_docs(&self, q: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>> {
+        let sql = format!(
+            "SELECT DISTINCT d.id, d.household_id, d.village, d.township FROM scope_losses e JOIN docs d ON {}
+             WHERE e.seq > $1 AND e.seq <= $4 ORDER BY d.id",
+            loss_covers("d.household_id", "d.village", "d.township")
+        );
+        let team = q.team.clone().unwrap_or_default();
+        self.read(|c| {
+            let rows = c.query(&sql, &[&(q.cursor as i64), &q.user, &team, &(up_to as i64)]).pg()?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get(0), Placement { household_id: r.get(1), village: r.get(2), township: r.get(3) }))
+                .collect())
         })
     }
 

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema version this build writes.
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -118,6 +118,18 @@ CREATE TABLE blob_refs (
 CREATE INDEX blob_refs_doc ON blob_refs (doc_id);
 "#;
 
+/// Scope losses: who lost which households, villages or townships, at which sequence (see `Storage::lost_docs`).
+const V3_SCOPE_LOSSES: &str = r#"
+CREATE TABLE scope_losses (
+    seq INTEGER PRIMARY KEY,
+    subject_kind TEXT NOT NULL CHECK (subject_kind IN ('user', 'team')),
+    subject TEXT NOT NULL,
+    target_kind TEXT NOT NULL CHECK (target_kind IN ('household', 'village', 'township')),
+    target TEXT NOT NULL
+);
+CREATE INDEX scope_losses_subject ON scope_losses (subject, seq);
+"#;
+
 /// How many read connections serve pulls and pages next to the writer.
 const READERS: usize = 4;
 
@@ -187,7 +199,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if found > VERSION {
         return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
     }
-    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2])];
+    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2]), (3, &[V3_SCOPE_LOSSES])];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
         for sql in *sqls {
@@ -429,6 +441,10 @@ impl WriteTx for SqliteTx<'_> {
         insert_event(self.tx, event)
     }
 
+    fn lost_after(&mut self, user: &str, team: Option<&str>, cursor: u64, p: &Placement) -> Result<bool> {
+        lost_after(self.tx, user, team, cursor, p)
+    }
+
     fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()> {
         self.tx.execute("DELETE FROM blob_refs WHERE doc_id = ?1", [doc_id])?;
         for r in refs {
@@ -542,6 +558,24 @@ impl Storage for SqliteStorage {
             tx.execute("UPDATE devices SET last_seen_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
             Ok(())
         })
+    }
+
+    fn unassign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
+        self.tx(|tx| {
+            require_user(tx, helper)?;
+            for h in household_ids {
+                let n =
+                    tx.execute("DELETE FROM assignments WHERE helper = ?1 AND household_id = ?2", params![helper, h])?;
+                if n > 0 {
+                    insert_loss(tx, helper, h)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn lost_docs(&self, q: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>> {
+        self.with_reader(|c| lost_docs(c, q, up_to))
     }
 
     fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
@@ -799,6 +833,59 @@ impl Storage for SqliteStorage {
             Ok(true)
         })
     }
+}
+
+/// Records that a helper lost a household, at a fresh sequence number.
+fn insert_loss(tx: &Connection, helper: &str, household_id: &str) -> Result<u64> {
+    let seq = next_seq(tx)?;
+    tx.execute(
+        "INSERT INTO scope_losses (seq, subject_kind, subject, target_kind, target) VALUES (?1, 'user', ?2, 'household', ?3)",
+        params![seq as i64, helper, household_id],
+    )?;
+    Ok(seq)
+}
+
+/// The SQL condition: a scope loss of `:user` or `:team` (alias `e`) covers the placement given as `{h}`, `{v}`,
+/// `{t}` (household id, village, township).
+fn loss_covers(h: &str, v: &str, t: &str) -> String {
+    format!(
+        "((e.subject_kind = 'user' AND e.subject = :user) OR (e.subject_kind = 'team' AND e.subject = :team))
+         AND ((e.target_kind = 'household' AND {h} = e.target) OR (e.target_kind = 'village' AND {v} = e.target)
+              OR (e.target_kind = 'township' AND {t} = e.target))"
+    )
+}
+
+fn lost_after(c: &Connection, user: &str, team: Option<&str>, cursor: u64, p: &Placement) -> Result<bool> {
+    let sql = format!(
+        "SELECT 1 FROM scope_losses e WHERE e.seq > :cursor AND {} LIMIT 1",
+        loss_covers(":household", ":village", ":township")
+    );
+    let household = p.household_id.clone().unwrap_or_default();
+    let params: &[(&str, &dyn rusqlite::ToSql)] = &[
+        (":cursor", &(cursor.min(i64::MAX as u64) as i64)),
+        (":user", &user),
+        (":team", &team.unwrap_or_default()),
+        (":household", &household),
+        (":village", &p.village),
+        (":township", &p.township),
+    ];
+    Ok(c.query_row(&sql, params, |_| Ok(())).optional()?.is_some())
+}
+
+fn lost_docs(c: &Connection, q: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>> {
+    let sql = format!(
+        "SELECT DISTINCT d.id, d.household_id, d.village, d.township FROM scope_losses e JOIN docs d ON {}
+         WHERE e.seq > :cursor AND e.seq <= :up_to ORDER BY d.id",
+        loss_covers("d.household_id", "d.village", "d.township")
+    );
+    let team = q.team.clone().unwrap_or_default();
+    let params: &[(&str, &dyn rusqlite::ToSql)] =
+        &[(":cursor", &(q.cursor as i64)), (":up_to", &(up_to as i64)), (":user", &q.user), (":team", &team)];
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok((r.get(0)?, Placement { household_id: r.get(1)?, village: r.get(2)?, township: r.get(3)? }))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn pull_candidates(c: &Connection, q: &PullQuery, limit: usize) -> Result<(u64, Vec<Candidate>, bool)> {

@@ -12,7 +12,7 @@ use crate::storage::{Result, StorageError};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i32 = 2;
+pub const VERSION: i32 = 3;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -122,6 +122,18 @@ CREATE TABLE blob_refs (
 CREATE INDEX blob_refs_doc ON blob_refs (doc_id);
 "#;
 
+/// Scope losses: who lost which households, villages or townships, at which sequence (as in the SQLite store).
+const V3_SCOPE_LOSSES: &str = r#"
+CREATE TABLE scope_losses (
+    seq BIGINT PRIMARY KEY,
+    subject_kind TEXT NOT NULL CHECK (subject_kind IN ('user', 'team')),
+    subject TEXT NOT NULL,
+    target_kind TEXT NOT NULL CHECK (target_kind IN ('household', 'village', 'township')),
+    target TEXT NOT NULL
+);
+CREATE INDEX scope_losses_subject ON scope_losses (subject, seq);
+"#;
+
 /// Brings the database (the first schema on the connection's `search_path`) to [`VERSION`], refusing a database
 /// written by a newer server.
 pub fn migrate(client: &mut pg::Client) -> Result<()> {
@@ -132,7 +144,7 @@ pub fn migrate(client: &mut pg::Client) -> Result<()> {
     if found > VERSION {
         return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
     }
-    let steps: &[(i32, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2])];
+    let steps: &[(i32, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2]), (3, &[V3_SCOPE_LOSSES])];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         for sql in *sqls {
             tx.batch_execute(sql).pg()?;
