@@ -1,0 +1,375 @@
+//! The blob endpoints of the real server binary over loopback HTTP: chunked and resumed uploads, hash checks,
+//! ranged downloads, scope, storing once, tombstones and garbage collection.
+
+mod common;
+
+use common::*;
+use doorstep_core::attachment::{self, AttachmentKind, AttachmentLimits, AttachmentRef};
+use doorstep_core::model::Visit;
+use serde_json::Value;
+use std::path::Path;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A deterministic JPEG photo of about `edge`×`edge` pixels, noisy enough not to compress to nothing.
+fn photo(edge: u32, seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(edge, edge * 3 / 4, |x, y| {
+        let v =
+            (x.wrapping_mul(31) ^ y.wrapping_mul(17) ^ seed.wrapping_mul(2_654_435_761)).wrapping_mul(2_246_822_519);
+        image::Rgb([(v >> 24) as u8, (v >> 16) as u8, (x + y + seed) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).expect("encode jpeg");
+    out
+}
+
+fn reference(bytes: &[u8]) -> AttachmentRef {
+    attachment::prepare(
+        bytes,
+        attachment::JPEG,
+        AttachmentKind::Photo,
+        "水窖 water cellar",
+        &AttachmentLimits::default(),
+    )
+    .expect("a valid photo")
+}
+
+/// helper1's phone with a household in 石门村 (team T1's village, in super1's township) and visits referring to
+/// `refs`, all synced.
+async fn visits_with(url: &str, refs: &[Vec<AttachmentRef>]) -> (Phone, Vec<Visit>) {
+    let mut phone = Phone::login(url, "helper1").await;
+    let h = phone.new_household("石门村", &["helper1"]);
+    let mut visits = Vec::new();
+    for r in refs {
+        let mut v = phone.new_visit(&h.id);
+        v.attachments = r.iter().map(|a| (a.hash.clone(), a.clone())).collect();
+        phone.store.put(&v, TODAY).expect("visit with attachments");
+        visits.push(v);
+    }
+    phone.sync_all(url).await;
+    assert_eq!(phone.store.pending_count().unwrap(), 0);
+    (phone, visits)
+}
+
+async fn status(url: &str, token: &str, hash: &str) -> (u16, Value) {
+    let res = http().get(format!("{url}/api/v1/blobs/{hash}/upload")).bearer_auth(token).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+/// Sends bytes `start..start+chunk.len()` of a blob of `total` bytes.
+async fn put(url: &str, token: &str, hash: &str, start: u64, chunk: &[u8], total: u64) -> (u16, Value) {
+    let end = start + chunk.len() as u64 - 1;
+    let res = http()
+        .put(format!("{url}/api/v1/blobs/{hash}"))
+        .bearer_auth(token)
+        .header("content-range", format!("bytes {start}-{end}/{total}"))
+        .header("content-type", "application/octet-stream")
+        .body(chunk.to_vec())
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+/// Uploads in chunks of `chunk` bytes; returns how many body bytes were sent.
+async fn upload(url: &str, token: &str, bytes: &[u8], chunk: usize) -> u64 {
+    let hash = attachment::hash_hex(bytes);
+    let mut sent = 0;
+    for (i, part) in bytes.chunks(chunk).enumerate() {
+        let start = (i * chunk) as u64;
+        let (code, body) = put(url, token, &hash, start, part, bytes.len() as u64).await;
+        sent += part.len() as u64;
+        let last = start + part.len() as u64 == bytes.len() as u64;
+        assert_eq!(code, if last { 201 } else { 202 }, "{body}");
+        assert_eq!(body["received"], start + part.len() as u64);
+        assert_eq!(body["complete"], last);
+    }
+    sent
+}
+
+async fn get(url: &str, token: &str, hash: &str, range: Option<&str>) -> reqwest::Response {
+    let mut req = http().get(format!("{url}/api/v1/blobs/{hash}")).bearer_auth(token);
+    if let Some(r) = range {
+        req = req.header("range", r);
+    }
+    req.send().await.unwrap()
+}
+
+async fn error_code(res: reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    (status, body["code"].as_str().unwrap_or_default().to_string())
+}
+
+/// Complete and partial blob files on disk.
+fn blob_files(data: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(data.join("blobs")) else { return out };
+    for d in dirs.flatten() {
+        for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+            out.push(format!("{}/{}", d.file_name().to_string_lossy(), f.file_name().to_string_lossy()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_chunked_upload_comes_down_byte_identical_whole_or_in_ranges() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let bytes = photo(400, 1);
+    let r = reference(&bytes);
+    let (phone, _) = visits_with(&server.url, &[vec![r.clone()]]).await;
+
+    let (code, body) = status(&server.url, &phone.token, &r.hash).await;
+    assert_eq!(code, 200);
+    assert_eq!(body, serde_json::json!({"hash": r.hash, "size": r.size, "received": 0, "complete": false}));
+    let doctor = login(&server.url, "doctor1").await;
+    let (code, missing) = error_code(get(&server.url, &doctor.token, &r.hash, None).await).await;
+    assert_eq!((code, missing.as_str()), (404, "blob_missing"), "referenced but not uploaded yet");
+
+    assert_eq!(upload(&server.url, &phone.token, &bytes, 7000).await, bytes.len() as u64);
+    let (_, body) = status(&server.url, &phone.token, &r.hash).await;
+    assert_eq!((body["received"].as_u64(), body["complete"].as_bool()), (Some(r.size), Some(true)));
+
+    // The doctor of the village downloads it.
+    let res = get(&server.url, &doctor.token, &r.hash, None).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let h = res.headers().clone();
+    assert_eq!(h["content-type"], "image/jpeg");
+    assert_eq!(h["etag"].to_str().unwrap(), format!("\"{}\"", r.hash));
+    assert_eq!(h["accept-ranges"], "bytes");
+    assert_eq!(h["cache-control"], "private, max-age=31536000, immutable");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), bytes, "byte-identical");
+
+    let n = bytes.len();
+    for (range, want, from) in [
+        ("bytes=0-99", 100, 0),
+        ("bytes=100-", n - 100, 100),
+        ("bytes=-10", 10, n - 10),
+        ("bytes=5-999999999", n - 5, 5),
+    ] {
+        let res = get(&server.url, &doctor.token, &r.hash, Some(range)).await;
+        assert_eq!(res.status().as_u16(), 206, "{range}");
+        let cr = res.headers()["content-range"].to_str().unwrap().to_string();
+        assert_eq!(cr, format!("bytes {from}-{}/{n}", from + want - 1), "{range}");
+        assert_eq!(res.bytes().await.unwrap().to_vec(), bytes[from..from + want], "{range}");
+    }
+    let res = get(&server.url, &doctor.token, &r.hash, Some(&format!("bytes={n}-"))).await;
+    assert_eq!(res.headers()["content-range"].to_str().unwrap(), format!("bytes */{n}"));
+    assert_eq!(error_code(res).await, (416, "bad_request".to_string()));
+
+    let head = http().head(format!("{}/api/v1/blobs/{}", server.url, r.hash)).bearer_auth(&doctor.token);
+    let head = head.send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(head.headers()["content-length"].to_str().unwrap(), n.to_string());
+    assert!(head.bytes().await.unwrap().is_empty());
+    let cached = http()
+        .get(format!("{}/api/v1/blobs/{}", server.url, r.hash))
+        .bearer_auth(&doctor.token)
+        .header("if-none-match", format!("\"{}\"", r.hash))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status().as_u16(), 304);
+}
+
+/// Sends a PUT whose body stops after `send` of its announced bytes, then drops the connection.
+async fn cut_put(url: &str, token: &str, hash: &str, start: u64, chunk: &[u8], total: u64, send: usize) {
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PUT /api/v1/blobs/{hash} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Range: bytes {start}-{}/{total}\r\n\
+         Content-Length: {}\r\n\r\n",
+        start + chunk.len() as u64 - 1,
+        chunk.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&chunk[..send]).await.unwrap();
+    s.flush().await.unwrap();
+    s.shutdown().await.unwrap();
+    // Wait for the server to notice (it closes or answers); bounded by the client's read.
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut sink)).await;
+}
+
+#[tokio::test]
+async fn an_upload_cut_after_the_first_half_resumes_with_only_the_second_half() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let bytes = photo(500, 2);
+    let r = reference(&bytes);
+    let (phone, _) = visits_with(&server.url, &[vec![r.clone()]]).await;
+    let half = bytes.len() / 2;
+    let total = bytes.len() as u64;
+
+    let mut sent = 0u64;
+    let (code, body) = put(&server.url, &phone.token, &r.hash, 0, &bytes[..half], total).await;
+    assert_eq!((code, body["received"].as_u64()), (202, Some(half as u64)));
+    sent += half as u64;
+    // The second chunk is cut in the middle of its body: the connection drops.
+    let cut = (bytes.len() - half) / 3;
+    cut_put(&server.url, &phone.token, &r.hash, half as u64, &bytes[half..], total, cut).await;
+    sent += cut as u64;
+
+    // The device asks where to continue: exactly the first half is held, nothing of the cut chunk.
+    let (_, body) = status(&server.url, &phone.token, &r.hash).await;
+    assert_eq!(body["received"].as_u64(), Some(half as u64));
+    // Resending from zero is refused with the offset to continue at.
+    let (code, body) = put(&server.url, &phone.token, &r.hash, 0, &bytes[..half], total).await;
+    assert_eq!((code, body["code"].as_str()), (409, Some("upload_offset")));
+    let (_, body) = status(&server.url, &phone.token, &r.hash).await;
+    let at = body["received"].as_u64().unwrap() as usize;
+    assert_eq!(at, half);
+    let (code, body) = put(&server.url, &phone.token, &r.hash, at as u64, &bytes[at..], total).await;
+    assert_eq!((code, body["complete"].as_bool()), (201, Some(true)), "{body}");
+    let resumed = (bytes.len() - at) as u64;
+    sent += resumed;
+    assert_eq!(resumed, total - half as u64, "only the second half is sent again");
+    assert_eq!(sent, total + cut as u64, "first half once, the cut part, the second half once");
+
+    let got = get(&server.url, &phone.token, &r.hash, None).await.bytes().await.unwrap().to_vec();
+    assert_eq!(got, bytes);
+}
+
+#[tokio::test]
+async fn wrong_bytes_or_a_wrong_total_are_refused_and_nothing_is_kept() {
+    let bytes = photo(300, 3);
+    let r = reference(&bytes);
+    let big = photo(600, 4);
+    assert!(big.len() > bytes.len(), "{}", big.len());
+    let rb = reference(&big);
+    let dir = county();
+    let server = Server::start_with(dir.path(), &["--max-blob", &bytes.len().to_string()]);
+    let (phone, _) = visits_with(&server.url, &[vec![r.clone()], vec![rb.clone()]]).await;
+    let total = bytes.len() as u64;
+
+    // Same length, other bytes: refused at the last chunk, the partial file deleted.
+    let mut forged = bytes.clone();
+    forged[total as usize / 2] ^= 0xff;
+    let (code, _) = put(&server.url, &phone.token, &r.hash, 0, &forged[..1000], total).await;
+    assert_eq!(code, 202);
+    let (code, body) = put(&server.url, &phone.token, &r.hash, 1000, &forged[1000..], total).await;
+    assert_eq!((code, body["code"].as_str()), (400, Some("hash_mismatch")), "{body}");
+    let (_, body) = status(&server.url, &phone.token, &r.hash).await;
+    assert_eq!((body["received"].as_u64(), body["complete"].as_bool()), (Some(0), Some(false)));
+    assert!(blob_files(dir.path()).iter().all(|f| !f.contains(&r.hash)), "{:?}", blob_files(dir.path()));
+
+    // A total other than the record's size.
+    let (code, body) = put(&server.url, &phone.token, &r.hash, 0, &bytes, total + 1).await;
+    assert_eq!((code, body["code"].as_str()), (400, Some("hash_mismatch")));
+    // Over the server's blob limit.
+    let (code, body) = put(&server.url, &phone.token, &rb.hash, 0, &big[..100], rb.size).await;
+    assert_eq!((code, body["code"].as_str()), (413, Some("too_large")));
+    // A body that is not what Content-Range announces, and no Content-Range at all.
+    let res = http()
+        .put(format!("{}/api/v1/blobs/{}", server.url, r.hash))
+        .bearer_auth(&phone.token)
+        .header("content-range", format!("bytes 0-99/{total}"))
+        .body(bytes[..50].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res).await, (400, "bad_request".to_string()));
+    let res = http()
+        .put(format!("{}/api/v1/blobs/{}", server.url, r.hash))
+        .bearer_auth(&phone.token)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res).await, (400, "bad_request".to_string()));
+    assert!(blob_files(dir.path()).iter().all(|f| f.starts_with("partial/") && !f.contains(&r.hash)));
+
+    // The right bytes still go up afterwards.
+    upload(&server.url, &phone.token, &bytes, 100_000).await;
+}
+
+#[tokio::test]
+async fn scope_decides_who_uploads_and_downloads() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let bytes = photo(200, 5);
+    let r = reference(&bytes);
+    let (phone, _) = visits_with(&server.url, &[vec![r.clone()]]).await;
+    let outsider = login(&server.url, "helper2").await;
+
+    let (code, body) = status(&server.url, &outsider.token, &r.hash).await;
+    assert_eq!((code, body["code"].as_str()), (403, Some("out_of_scope")));
+    let (code, body) = put(&server.url, &outsider.token, &r.hash, 0, &bytes, r.size).await;
+    assert_eq!((code, body["code"].as_str()), (403, Some("out_of_scope")));
+    assert!(blob_files(dir.path()).is_empty(), "nothing stored for an outsider");
+    upload(&server.url, &phone.token, &bytes, 1 << 20).await;
+    assert_eq!(error_code(get(&server.url, &outsider.token, &r.hash, None).await).await.1, "out_of_scope");
+    for user in ["doctor1", "super1", "admin"] {
+        let who = login(&server.url, user).await;
+        assert_eq!(get(&server.url, &who.token, &r.hash, None).await.status().as_u16(), 200, "{user}");
+    }
+
+    // Bytes no document refers to are never taken.
+    let stray = photo(100, 6);
+    let stray_hash = attachment::hash_hex(&stray);
+    let (code, body) = put(&server.url, &phone.token, &stray_hash, 0, &stray, stray.len() as u64).await;
+    assert_eq!((code, body["code"].as_str()), (403, Some("out_of_scope")));
+    assert_eq!(error_code(get(&server.url, &phone.token, &stray_hash, None).await).await.1, "out_of_scope");
+    // A malformed hash, and no token.
+    let (code, body) = status(&server.url, &phone.token, "ABCDEF").await;
+    assert_eq!((code, body["code"].as_str()), (400, Some("bad_request")));
+    let (code, body) = status(&server.url, &phone.token, &r.hash.to_uppercase()).await;
+    assert_eq!((code, body["code"].as_str()), (400, Some("bad_request")));
+    let res = http().get(format!("{}/api/v1/blobs/{}", server.url, r.hash)).send().await.unwrap();
+    assert_eq!(error_code(res).await, (401, "unauthorized".to_string()));
+}
+
+#[tokio::test]
+async fn the_same_photo_on_two_visits_is_stored_and_sent_once_and_kept_until_gc() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let bytes = photo(300, 7);
+    let r = reference(&bytes);
+    let (mut phone, visits) = visits_with(&server.url, &[vec![r.clone()], vec![r.clone()]]).await;
+
+    upload(&server.url, &phone.token, &bytes, 1 << 20).await;
+    // The second visit's upload finds it complete: 200, nothing rewritten.
+    let (_, body) = status(&server.url, &phone.token, &r.hash).await;
+    assert_eq!(body["complete"], true);
+    let (code, body) = put(&server.url, &phone.token, &r.hash, 0, &bytes, r.size).await;
+    assert_eq!((code, body["complete"].as_bool()), (200, Some(true)));
+    let files = blob_files(dir.path());
+    assert_eq!(files, vec![format!("{}/{}", &r.hash[..2], r.hash)], "stored once");
+
+    // A stray partial upload nobody refers to any more: a visit that dropped its attachment.
+    let other = photo(200, 8);
+    let ro = reference(&other);
+    let mut third = phone.new_visit(&visits[0].household_id);
+    third.attachments = [(ro.hash.clone(), ro.clone())].into();
+    phone.store.put(&third, TODAY).unwrap();
+    phone.sync_all(&server.url).await;
+    put(&server.url, &phone.token, &ro.hash, 0, &other[..500], ro.size).await;
+    third.attachments.clear();
+    phone.store.put(&third, TODAY).unwrap();
+    phone.sync_all(&server.url).await;
+
+    // One visit deleted: the other still refers to the photo.
+    phone.store.delete::<Visit>(&visits[0].id).unwrap();
+    phone.sync_all(&server.url).await;
+    let doctor = login(&server.url, "doctor1").await;
+    assert_eq!(get(&server.url, &doctor.token, &r.hash, None).await.status().as_u16(), 200);
+    let out = cli(dir.path(), &["blobs", "gc", "--dry-run"]);
+    assert!(out.contains("would delete 0 complete and 1 partial"), "{out}");
+    assert_eq!(blob_files(dir.path()).len(), 2, "a dry run deletes nothing");
+
+    // Both deleted: out of reach at once, but the bytes stay until an explicit gc.
+    phone.store.delete::<Visit>(&visits[1].id).unwrap();
+    phone.sync_all(&server.url).await;
+    assert_eq!(error_code(get(&server.url, &doctor.token, &r.hash, None).await).await.1, "out_of_scope");
+    assert_eq!(blob_files(dir.path()).len(), 2);
+    let out = cli(dir.path(), &["blobs", "gc", "--dry-run"]);
+    assert!(out.contains(&format!("would delete 1 complete and 1 partial blobs ({} bytes)", bytes.len() + 500)));
+    let out = cli(dir.path(), &["blobs", "gc"]);
+    assert!(out.contains("deleted 1 complete and 1 partial"), "{out}");
+    assert!(blob_files(dir.path()).is_empty(), "{:?}", blob_files(dir.path()));
+    let again = cli(dir.path(), &["blobs", "gc"]);
+    assert!(again.contains("deleted 0 complete and 0 partial"), "{again}");
+}
