@@ -274,6 +274,13 @@ pub fn blobs(s: &dyn Storage) {
     assert!(referrers.iter().all(|r| r.placement.village == "cb1" && r.placement.household_id == Some(h.id.clone())));
     assert!(s.referenced_blobs().unwrap().is_superset(&[a.clone(), b.clone()].into()));
     assert!(!s.forget_blob(&a).unwrap(), "a referenced blob is kept");
+    let of = s.blob_refs_of(&[visit.id.clone(), screening.id.clone(), "c-none".into()]).unwrap();
+    assert_eq!(of.len(), 3, "{of:?}");
+    let of_visit: Vec<&str> = of.iter().filter(|(d, _)| *d == visit.id).map(|(_, r)| r.hash.as_str()).collect();
+    let mut both = vec![a.as_str(), b.as_str()];
+    both.sort();
+    assert_eq!(of_visit, both, "ordered by hash");
+    assert!(of.iter().any(|(d, r)| *d == screening.id && r.hash == a && r.size == 8));
     assert_eq!(s.blob(&hash_hex(b"c-never")).unwrap(), None);
 
     s.blob_stored(&a, "image/jpeg", 8, 77).unwrap();

@@ -384,6 +384,8 @@ pub trait Storage: Send + Sync + 'static {
     fn blob_referrers(&self, hash: &str) -> Result<Vec<BlobReferrer>>;
     /// Records that a blob's bytes are verified and stored, with the media type and size they were checked for.
     fn blob_stored(&self, hash: &str, media_type: &str, size: u64, now_ms: i64) -> Result<()>;
+    /// The blobs these documents refer to, as `(doc_id, reference)` ordered by document and hash (pages, ledgers).
+    fn blob_refs_of(&self, doc_ids: &[String]) -> Result<Vec<(String, BlobRef)>>;
     /// Every hash at least one live document refers to (garbage collection keeps exactly these).
     fn referenced_blobs(&self) -> Result<BTreeSet<String>>;
     /// Forgets a blob's record if no live document refers to it; true when it did (its bytes may then go).

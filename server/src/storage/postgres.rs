@@ -831,6 +831,25 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn blob_refs_of(&self, doc_ids: &[String]) -> Result<Vec<(String, BlobRef)>> {
+        self.read(|c| {
+            let rows = c
+                .query(
+                    "SELECT doc_id, hash, media_type, size FROM blob_refs WHERE doc_id = ANY($1)
+                     ORDER BY doc_id COLLATE \"C\", hash",
+                    &[&doc_ids],
+                )
+                .pg()?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let reference = BlobRef { hash: r.get(1), media_type: r.get(2), size: r.get::<_, i64>(3) as u64 };
+                    (r.get(0), reference)
+                })
+                .collect())
+        })
+    }
+
     fn referenced_blobs(&self) -> Result<BTreeSet<String>> {
         self.read(|c| {
             let rows = c.query("SELECT DISTINCT hash FROM blob_refs", &[]).pg()?;

@@ -816,6 +816,23 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn blob_refs_of(&self, doc_ids: &[String]) -> Result<Vec<(String, BlobRef)>> {
+        let ids = serde_json::to_string(doc_ids).unwrap_or_else(|_| "[]".into());
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(
+                "SELECT doc_id, hash, media_type, size FROM blob_refs
+                 WHERE doc_id IN (SELECT value FROM json_each(?1)) ORDER BY doc_id, hash",
+            )?;
+            let rows = stmt
+                .query_map([ids], |r| {
+                    let hash = r.get(1)?;
+                    Ok((r.get(0)?, BlobRef { hash, media_type: r.get(2)?, size: r.get::<_, i64>(3)? as u64 }))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
     fn referenced_blobs(&self) -> Result<BTreeSet<String>> {
         self.with_reader(|c| {
             let mut stmt = c.prepare("SELECT DISTINCT hash FROM blob_refs")?;
