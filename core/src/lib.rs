@@ -8,7 +8,7 @@
 //! - `schedule`: what is due and overdue, from rules that are themselves a document;
 //! - `query`: the lists and details the app shows, read from the index rows;
 //! - `sync`: the device's side of sync with the server (protocol, client, background engine);
-//! - `ffi`, `ffi_sync`: the uniffi surface, which only converts types and errors.
+//! - `ffi`, `ffi_sync`, `ffi_attachments`: the uniffi surface, which only converts types and errors.
 
 uniffi::setup_scaffolding!();
 
@@ -16,6 +16,7 @@ pub mod attachment;
 pub mod doc;
 pub mod error;
 pub mod ffi;
+pub mod ffi_attachments;
 pub mod ffi_sync;
 pub mod model;
 pub mod query;

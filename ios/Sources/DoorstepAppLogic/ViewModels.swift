@@ -26,6 +26,7 @@ public func uiText(_ error: Error) -> UiText {
     case .network?: return UiText(zh: "网络不可用，稍后自动重试", en: "No connection; will retry by itself")
     case .refused(_, let message, let messageZh, _)?: return UiText(zh: messageZh, en: message)
     case .updateRequired(let message, let messageZh)?: return UiText(zh: messageZh, en: message)
+    case .attachmentRefused(_, _, let detail, let detailZh)?: return UiText(zh: detailZh, en: detail)
     case .notSignedIn?: return UiText(zh: "请先登录", en: "Please sign in first")
     default: return UiText(zh: "内部错误", en: "Internal error")
     }

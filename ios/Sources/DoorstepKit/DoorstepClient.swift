@@ -159,6 +159,52 @@ public final class DoorstepClient: @unchecked Sendable {
     public func startBackgroundSync() async throws -> BackgroundSync {
         BackgroundSync(handle: try await call { try $0.startBackgroundSync() })
     }
+
+    /// Tells the core the kind of network (NWPath.isExpensive) and whether the user allows photos over mobile
+    /// data; signatures upload on any network.
+    public func setNetwork(_ kind: NetworkKind, allowMetered: Bool = false) async throws {
+        try await call { try $0.setNetwork(kind: kind, allowMetered: allowMetered) }
+    }
+
+    // MARK: Attachments
+
+    /// Attaches the file at `url` to a visit or screening; `mediaType` is sniffed from the bytes when nil.
+    public func attachFile(
+        to docId: String, url: URL, kind: AttachmentKind, caption: String = "", mediaType: String? = nil
+    ) async throws -> AttachmentRef {
+        try await call {
+            try $0.attachFile(docId: docId, path: url.path, kind: kind, caption: caption, mediaType: mediaType)
+        }
+    }
+
+    /// Attaches bytes (a downscaled photo, a drawn signature) to a visit or screening.
+    public func attachBytes(
+        to docId: String, bytes: Data, kind: AttachmentKind, caption: String = "", mediaType: String? = nil
+    ) async throws -> AttachmentRef {
+        try await call {
+            try $0.attachBytes(docId: docId, bytes: bytes, kind: kind, caption: caption, mediaType: mediaType)
+        }
+    }
+
+    /// The attachments of a visit or screening, with whether each is on the phone and uploaded.
+    public func attachments(of docId: String) async throws -> [Attachment] {
+        try await call { try $0.listAttachments(docId: docId) }
+    }
+
+    /// The bytes of an attachment, downloaded first when they are not on the phone.
+    public func openAttachment(_ hash: String) async throws -> Data { try await call { try $0.openAttachment(hash: hash) } }
+
+    /// Removes an attachment from a visit or screening.
+    public func detach(_ hash: String, from docId: String) async throws {
+        try await call { try $0.detach(docId: docId, hash: hash) }
+    }
+
+    public func attachmentLimits() async throws -> AttachmentLimits { try await call { try $0.attachmentLimits() } }
+
+    /// Sets the size limits and the device quota of attachments.
+    public func setAttachmentLimits(_ limits: AttachmentLimits) async throws {
+        try await call { try $0.setAttachmentLimits(limits: limits) }
+    }
 }
 
 /// Checks a form runs while the user types: quick, pure computations in the core, callable on any thread.

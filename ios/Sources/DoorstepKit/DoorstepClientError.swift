@@ -17,6 +17,9 @@ public enum DoorstepClientError: Error, Equatable {
     case refused(code: String, message: String, messageZh: String, retryable: Bool)
     /// The server speaks another protocol version: ask the user to update the app.
     case updateRequired(message: String, messageZh: String)
+    /// The attachment was refused and nothing was stored: `code` names the check (`too_large`, `quota_exceeded`, …),
+    /// `limit` its bound (0 if none).
+    case attachmentRefused(code: String, limit: UInt64, detail: String, detailZh: String)
     /// The device has not signed in to a server yet: show the login screen.
     case notSignedIn
     /// Anything else inside the core; the detail is for support.
@@ -41,6 +44,8 @@ public enum DoorstepClientError: Error, Equatable {
         case .Refused(let code, let message, let messageZh, let retryable):
             return .refused(code: code, message: message, messageZh: messageZh, retryable: retryable)
         case .UpdateRequired(let message, let messageZh): return .updateRequired(message: message, messageZh: messageZh)
+        case .AttachmentRefused(let code, let limit, let detail, let detailZh):
+            return .attachmentRefused(code: code, limit: limit, detail: detail, detailZh: detailZh)
         case .NotSignedIn: return .notSignedIn
         @unknown default: return .internal(String(describing: core))
         }

@@ -3,6 +3,12 @@
 import DoorstepCore
 
 public typealias Household = DoorstepCore.Household
+public typealias Attachment = DoorstepCore.Attachment
+public typealias AttachmentRef = DoorstepCore.AttachmentRef
+public typealias AttachmentKind = DoorstepCore.AttachmentKind
+public typealias AttachmentLimits = DoorstepCore.AttachmentLimits
+public typealias UploadState = DoorstepCore.UploadState
+public typealias NetworkKind = DoorstepCore.NetworkKind
 public typealias Member = DoorstepCore.Member
 public typealias Visit = DoorstepCore.Visit
 public typealias Screening = DoorstepCore.Screening

@@ -14,6 +14,7 @@ fun DoorstepError.toUiText(): UiText = when (this) {
     is DoorstepError.Network -> UiText("网络不可用，稍后自动重试", "No connection; will retry by itself")
     is DoorstepError.Refused -> UiText(messageZh.ifEmpty { "服务器拒绝了请求" }, detail)
     is DoorstepError.UpdateRequired -> UiText(messageZh.ifEmpty { "请更新应用" }, detail)
+    is DoorstepError.AttachmentRefused -> UiText(detailZh, detail)
     is DoorstepError.NotSignedIn -> UiText("请先登录", "Please sign in first")
     is DoorstepError.Internal -> UiText("内部错误", "Internal error")
 }

@@ -126,6 +126,48 @@ class DoorstepClient private constructor(
     /** Starts syncing in the background whenever online and something changed. */
     suspend fun startBackgroundSync(): BackgroundSync = BackgroundSync(call { it.startBackgroundSync() })
 
+    /**
+     * Attaches the file at [path] to a visit or screening; [mediaType] is sniffed from the bytes when null. Limits
+     * and the device quota fail with [DoorstepError.AttachmentRefused], naming the limit.
+     */
+    suspend fun attachFile(
+        docId: String,
+        path: File,
+        kind: AttachmentKind,
+        caption: String = "",
+        mediaType: String? = null,
+    ): AttachmentRef = call { it.attachFile(docId, path.path, kind, caption, mediaType) }
+
+    /** Attaches bytes (a downscaled photo, a drawn signature) to a visit or screening. */
+    suspend fun attachBytes(
+        docId: String,
+        bytes: ByteArray,
+        kind: AttachmentKind,
+        caption: String = "",
+        mediaType: String? = null,
+    ): AttachmentRef = call { it.attachBytes(docId, bytes, kind, caption, mediaType) }
+
+    /** The attachments of a visit or screening, with whether each is on the phone and uploaded. */
+    suspend fun attachments(docId: String): List<Attachment> = call { it.listAttachments(docId) }
+
+    /** The bytes of an attachment, downloaded first when they are not on the phone. */
+    suspend fun openAttachment(hash: String): ByteArray = call { it.openAttachment(hash) }
+
+    /** Removes an attachment from a visit or screening. */
+    suspend fun detach(docId: String, hash: String) = call { it.detach(docId, hash) }
+
+    suspend fun attachmentLimits(): AttachmentLimits = call { it.attachmentLimits() }
+
+    /** Sets the size limits and the device quota of attachments. */
+    suspend fun setAttachmentLimits(limits: AttachmentLimits) = call { it.setAttachmentLimits(limits) }
+
+    /**
+     * Tells the core the kind of network (from ConnectivityManager's NET_CAPABILITY_NOT_METERED) and whether the
+     * user allows photos over mobile data; signatures upload on any network.
+     */
+    suspend fun setNetwork(kind: NetworkKind, allowMetered: Boolean = false) =
+        call { it.setNetwork(kind, allowMetered) }
+
     override fun close() {
         runCatching { core.clearSyncListener() }
         core.close()

@@ -46,6 +46,18 @@ sealed class DoorstepError(message: String, cause: Throwable? = null) : Exceptio
     class UpdateRequired(val detail: String, val messageZh: String, cause: Throwable? = null) :
         DoorstepError("update required: $detail", cause)
 
+    /**
+     * The attachment was refused and nothing was stored: [code] names the check (`too_large`, `quota_exceeded`,
+     * `too_many`, `media_type`, `content_mismatch`, `caption_too_long`, `empty`), [limit] its bound (0 if none).
+     */
+    class AttachmentRefused(
+        val code: String,
+        val limit: Long,
+        val detail: String,
+        val detailZh: String,
+        cause: Throwable? = null,
+    ) : DoorstepError("attachment refused ($code): $detail", cause)
+
     /** The device has not signed in to a server yet: show the login screen. */
     class NotSignedIn(cause: Throwable? = null) : DoorstepError("not signed in", cause)
 
@@ -64,5 +76,7 @@ internal fun DoorstepException.toDoorstepError(): DoorstepError = when (this) {
     is DoorstepException.Refused -> DoorstepError.Refused(code, detail, messageZh, retryable, this)
     is DoorstepException.UpdateRequired -> DoorstepError.UpdateRequired(detail, messageZh, this)
     is DoorstepException.NotSignedIn -> DoorstepError.NotSignedIn(this)
+    is DoorstepException.AttachmentRefused ->
+        DoorstepError.AttachmentRefused(code, limit.toLong(), detail, detailZh, this)
     else -> DoorstepError.Internal(this.toString(), this)
 }

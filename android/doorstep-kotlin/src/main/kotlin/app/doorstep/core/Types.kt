@@ -28,6 +28,12 @@ typealias HouseholdDetail = uniffi.doorstep_core.HouseholdDetail
 typealias OpenProblem = uniffi.doorstep_core.OpenProblem
 typealias PendingReferral = uniffi.doorstep_core.PendingReferral
 typealias ScheduleRules = uniffi.doorstep_core.ScheduleRules
+typealias Attachment = uniffi.doorstep_core.Attachment
+typealias AttachmentRef = uniffi.doorstep_core.AttachmentRef
+typealias AttachmentKind = uniffi.doorstep_core.AttachmentKind
+typealias AttachmentLimits = uniffi.doorstep_core.AttachmentLimits
+typealias UploadState = uniffi.doorstep_core.UploadState
+typealias NetworkKind = uniffi.doorstep_core.NetworkKind
 
 typealias AlertLevel = uniffi.doorstep_core.AlertLevel
 typealias AssuranceKind = uniffi.doorstep_core.AssuranceKind
