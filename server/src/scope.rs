@@ -47,12 +47,7 @@ impl Scope {
 
     /// Whether a document with this placement is readable.
     pub fn sees(&self, doc_id: &str, p: &Placement) -> bool {
-        let v = &self.visible;
-        v.all
-            || doc_id == SCHEDULE_RULES_ID
-            || p.household_id.as_ref().is_some_and(|h| v.households.contains(h))
-            || (!p.village.is_empty() && v.villages.contains(&p.village))
-            || (!p.township.is_empty() && v.townships.contains(&p.township))
+        self.visible.sees(doc_id, p)
     }
 
     /// Whether this account may write a document that is placed at `before` (None: new) and at `after` once the
@@ -82,6 +77,18 @@ impl Scope {
         if self.role == Role::Helper {
             self.visible.households.insert(id.to_string());
         }
+    }
+}
+
+impl Visibility {
+    /// Whether a document with this placement is readable (the rule of [`Scope::sees`], also used on the plain
+    /// visibility a pull carries).
+    pub fn sees(&self, doc_id: &str, p: &Placement) -> bool {
+        self.all
+            || doc_id == SCHEDULE_RULES_ID
+            || p.household_id.as_ref().is_some_and(|h| self.households.contains(h))
+            || (!p.village.is_empty() && self.villages.contains(&p.village))
+            || (!p.township.is_empty() && self.townships.contains(&p.township))
     }
 }
 

@@ -11,6 +11,11 @@
 //! created after the cursor, or entered the scope after it) travels as one compacted snapshot placed at its earliest
 //! candidate, other documents as individual changes. The page takes whole sequence positions while they fit in
 //! `max_bytes` (at least one), so the returned cursor means "everything up to here is in this page or earlier".
+//!
+//! Scope losses (a household reassigned to another helper) sit in the same sequence: a page lists the documents
+//! under the losses up to its cursor that the account no longer sees (`Page::removed`), and the device wipes them.
+//! A push from a device whose cursor is still before such a loss was written while the document was its own, so
+//! it is accepted ([`Grace`]): the device uploads first, then wipes.
 
 use crate::scope::Scope;
 use crate::storage::{
@@ -86,6 +91,27 @@ fn parse(changes: &[WireChange]) -> Result<Vec<Group>> {
 /// Validates and stores every pushed change in one transaction; returns the hashes now durably stored (including
 /// ones the server already had). Nothing is stored when any change is refused.
 pub fn push(storage: &dyn Storage, device_id: &str, scope: &Scope, changes: &[WireChange]) -> Result<Vec<[u8; 32]>> {
+    push_within(storage, device_id, scope, None, changes)
+}
+
+/// What a device's push may still write after its account lost the document: changes from a device that has not
+/// yet synced past the loss (its cursor is before it) were made while the document was in its scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grace {
+    /// The cursor the device sent with the push.
+    pub cursor: u64,
+    /// The account's family-doctor team (a team's losses count for its doctors).
+    pub team: Option<String>,
+}
+
+/// `push`, accepting changes to documents lost after `grace.cursor` (see [`Grace`]).
+pub fn push_within(
+    storage: &dyn Storage,
+    device_id: &str,
+    scope: &Scope,
+    grace: Option<&Grace>,
+    changes: &[WireChange],
+) -> Result<Vec<[u8; 32]>> {
     if changes.is_empty() {
         return Ok(vec![]);
     }
@@ -96,7 +122,7 @@ pub fn push(storage: &dyn Storage, device_id: &str, scope: &Scope, changes: &[Wi
         let mut scope = scope.clone();
         let mut own_actors = HashSet::new();
         for group in &groups {
-            ingest(tx, device_id, &mut scope, &mut own_actors, group, &mut acked)?;
+            ingest(tx, device_id, &mut scope, grace, &mut own_actors, group, &mut acked)?;
         }
         Ok(())
     })?;
@@ -107,6 +133,7 @@ fn ingest(
     tx: &mut dyn WriteTx,
     device_id: &str,
     scope: &mut Scope,
+    grace: Option<&Grace>,
     own_actors: &mut HashSet<String>,
     group: &Group,
     acked: &mut Vec<[u8; 32]>,
@@ -162,7 +189,10 @@ fn ingest(
         return Err(Refusal::BadChange(format!("document {id} does not hold a {} record", group.kind)).into());
     }
     let (placement, helpers) = placement_of(tx, id, group.kind, &document)?;
-    if !scope.may_write(id, group.kind, existing.as_ref().map(|e| &e.placement), &placement, &helpers) {
+    let before = existing.as_ref().map(|e| &e.placement);
+    if !scope.may_write(id, group.kind, before, &placement, &helpers)
+        && !written_before_loss(tx, scope, grace, group.kind, before, &placement)?
+    {
         return Err(Refusal::OutOfScope(id.clone()).into());
     }
     let mut first = 0;
@@ -213,6 +243,29 @@ fn ingest(
         }
     }
     Ok(())
+}
+
+/// Whether a push outside the scope comes from a device that has not yet synced past the loss of the document (at
+/// its placement before and after the push; the schedule rules are never lost).
+fn written_before_loss(
+    tx: &mut dyn WriteTx,
+    scope: &Scope,
+    grace: Option<&Grace>,
+    kind: DocKind,
+    before: Option<&Placement>,
+    after: &Placement,
+) -> Result<bool> {
+    let Some(g) = grace else { return Ok(false) };
+    if kind == DocKind::Rules || after.household_id.is_none() {
+        return Ok(false);
+    }
+    let mut lost = |p: &Placement| tx.lost_after(&scope.user, g.team.as_deref(), g.cursor, p);
+    let after_ok = lost(after)?;
+    let before_ok = match before {
+        Some(b) if b != after => scope.visible.sees("", b) || lost(b)?,
+        _ => true,
+    };
+    Ok(after_ok && before_ok)
 }
 
 /// Where a merged document belongs, read from its record: a household's own village, a visit's or screening's
@@ -292,6 +345,9 @@ pub struct Page {
     pub docs: Vec<WireDoc>,
     pub cursor: u64,
     pub more: bool,
+    /// Documents that left the account's scope after the request's cursor and up to this page's: the device wipes
+    /// them (after uploading or setting aside what it has not synced).
+    pub removed: Vec<String>,
 }
 
 /// Clamps the page size a device asked for.
@@ -343,7 +399,14 @@ pub fn pull_limited(storage: &dyn Storage, mut query: PullQuery, max_bytes: u32,
             docs[slot].changes.push(bytes);
         }
     }
-    Ok(Page { docs, cursor: plan.cursor, more: plan.more })
+    // A device at cursor 0 holds nothing to wipe.
+    let removed = if query.cursor == 0 {
+        vec![]
+    } else {
+        let lost = storage.lost_docs(&query, plan.cursor)?;
+        lost.into_iter().filter(|(id, p)| !query.visible.sees(id, p)).map(|(id, _)| id).collect()
+    };
+    Ok(Page { docs, cursor: plan.cursor, more: plan.more, removed })
 }
 
 /// One thing a page sends.
