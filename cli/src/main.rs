@@ -3,9 +3,11 @@
 //! - `home`: the device home (store, key file, device name);
 //! - `records`: households, members, visits, screenings, due list, conflicts;
 //! - `sync_cmds`: login, sync, status;
+//! - `attachments`: attach, list and open photos, signatures and scanned forms;
 //! - `input` / `output`: JSON in (`--json FILE|-`), tables or JSON out;
 //! - `fail`: errors and exit codes.
 
+mod attachments;
 mod fail;
 mod home;
 mod input;
@@ -70,7 +72,22 @@ enum Command {
     },
     /// Settle a conflicted field: DOC id, FIELD path (as `conflicts` lists it), VALUE_JSON (e.g. '"13800000000"').
     Resolve { doc: String, field: String, value_json: String },
-    /// Push unsent changes and pull what is new.
+    /// Attach a photo, signature or scanned form to a visit or screening; prints the attachment's hash.
+    Attach(attachments::AttachArgs),
+    /// The attachments of a visit or screening.
+    Attachments {
+        /// The visit or screening id.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write an attachment's bytes to a file, downloading them when they are not on this device.
+    OpenAttachment {
+        hash: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Push unsent changes and pull what is new, then upload attachments the network allows.
     Sync(sync_cmds::SyncArgs),
     /// Pending changes, last sync, server and user.
     Status {
@@ -114,6 +131,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
             println!("resolved");
             Ok(())
         }
+        Command::Attach(args) => attachments::attach(&app, args),
+        Command::Attachments { id, json } => attachments::list(&app, id, json),
+        Command::OpenAttachment { hash, out } => attachments::open(&app, hash, out),
         Command::Sync(args) => sync_cmds::sync(&app, args),
         Command::Status { json } => sync_cmds::status(&app, json),
     }

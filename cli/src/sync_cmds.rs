@@ -4,7 +4,7 @@ use crate::fail::{CliError, CliResult};
 use crate::output::print_json;
 use clap::Args;
 use doorstep_core::ffi::Doorstep;
-use doorstep_core::sync::{SyncConfig, SyncEvent, SyncListener};
+use doorstep_core::sync::{NetworkKind, SyncConfig, SyncEvent, SyncListener};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
@@ -40,6 +40,21 @@ pub struct SyncArgs {
     /// Most bytes of changes per pushed request (default 4 MiB).
     #[arg(long, value_name = "BYTES")]
     push_bytes: Option<usize>,
+    /// The network is metered (mobile data): only signatures upload; photos and forms wait.
+    #[arg(long)]
+    metered: bool,
+    /// With `--metered`: upload photos and forms over metered data too.
+    #[arg(long)]
+    allow_metered: bool,
+    /// Bytes of one attachment upload or download request (default 256 KiB).
+    #[arg(long, value_name = "BYTES")]
+    blob_chunk_bytes: Option<usize>,
+    /// Stop the attachment phase after this many chunks (the rest goes at the next sync).
+    #[arg(long, value_name = "N")]
+    blob_chunk_limit: Option<u32>,
+    /// Also download the attachments of the households assigned to the signed-in user.
+    #[arg(long)]
+    prefetch: bool,
 }
 
 struct Bar(ProgressBar);
@@ -73,7 +88,14 @@ pub fn sync(app: &Doorstep, args: SyncArgs) -> CliResult<()> {
     if let Some(p) = args.push_bytes {
         config.push_max_bytes = p.max(1);
     }
+    if let Some(b) = args.blob_chunk_bytes {
+        config.blob_chunk_bytes = b.max(1);
+    }
+    config.blob_chunk_limit = args.blob_chunk_limit;
+    config.prefetch_own_households = args.prefetch;
     app.sync_engine_with(config)?;
+    let kind = if args.metered { NetworkKind::Metered } else { NetworkKind::Unmetered };
+    app.set_network(kind, args.allow_metered)?;
     if std::io::stderr().is_terminal() && !args.json {
         let bar = ProgressBar::new_spinner();
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
@@ -93,6 +115,19 @@ pub fn sync(app: &Doorstep, args: SyncArgs) -> CliResult<()> {
         result.round_trips,
         if result.incomplete { " (more waiting: run sync again)" } else { "" }
     );
+    let b = result.blobs;
+    if b.uploaded + b.deferred + b.broken + b.refused + b.downloaded > 0 || b.incomplete {
+        println!(
+            "attachments: {} uploaded ({} bytes sent), {} waiting for an unmetered network, {} refused, {} broken, {} downloaded{}",
+            b.uploaded,
+            b.bytes_sent,
+            b.deferred,
+            b.refused,
+            b.broken,
+            b.downloaded,
+            if b.incomplete { " (more waiting: run sync again)" } else { "" }
+        );
+    }
     Ok(())
 }
 
