@@ -860,7 +860,7 @@ impl Storage for PostgresStorage {
     fn forget_blob(&self, hash: &str) -> Result<bool> {
         // Under the writer lock, so no push adds a reference between the check and the delete.
         self.writing_tx(|tx| {
-            if tx.query_opt("SELECT 1 FROM blob_refs WHERE hash = $1", &[&hash]).pg()?.is_some() {
+            if tx.query_opt("SELECT 1 FROM blob_refs WHERE hash = $1 LIMIT 1", &[&hash]).pg()?.is_some() {
                 return Ok(false);
             }
             tx.execute("DELETE FROM blobs WHERE hash = $1", &[&hash]).pg()?;
