@@ -191,7 +191,11 @@ impl ApiError {
         let (message_en, message_zh) = self.messages();
         let retryable =
             matches!(self, ApiError::Unavailable(_) | ApiError::TooManyAttempts { .. } | ApiError::BlobMissing(_));
-        ErrorBody { code: self.code(), message_en, message_zh, retryable }
+        let doc_id = match self {
+            ApiError::OutOfScope(id) => Some(id.clone()),
+            _ => None,
+        };
+        ErrorBody { code: self.code(), message_en, message_zh, retryable, doc_id }
     }
 
     /// The error for a status some layer produced without a body of ours.
@@ -429,7 +433,11 @@ async fn sync_handler(
     let scope = scope_of(&st, &user).await?;
     let device_id = device.id.clone();
     let push_scope = scope.clone();
-    let acked = storage::run(&st.storage, move |s| sync::push(s, &device_id, &push_scope, &changes)).await?;
+    // A device not yet past the loss of a document may still upload what it wrote while it held it.
+    let grace = sync::Grace { cursor, team: user.team.clone() };
+    let acked =
+        storage::run(&st.storage, move |s| sync::push_within(s, &device_id, &push_scope, Some(&grace), &changes))
+            .await?;
     let mut query = PullQuery {
         cursor,
         device_id: device.id.clone(),
@@ -463,7 +471,8 @@ async fn sync_handler(
             tracing::warn!("could not record last sync of a device: {e}");
         }
     }
-    let response = SyncResponse { acked, docs: page.docs, cursor: page.cursor, more: page.more };
+    let response =
+        SyncResponse { acked, docs: page.docs, cursor: page.cursor, more: page.more, removed: page.removed };
     let bytes = protocol::encode(MessageType::SyncResponse, &response);
     Ok(([(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE))], bytes).into_response())
 }

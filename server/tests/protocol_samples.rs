@@ -50,6 +50,7 @@ fn sample_response() -> SyncResponse {
         }],
         cursor: 1,
         more: false,
+        removed: vec![HOUSEHOLD_ID.into()],
     }
 }
 
@@ -77,6 +78,7 @@ fn committed_samples_decode() {
     let decoded: SyncResponse = protocol::decode(MessageType::SyncResponse, &response).unwrap();
     assert_eq!(decoded.acked, vec![change.hash().0]);
     assert_eq!((decoded.cursor, decoded.more), (1, false));
+    assert_eq!(decoded.removed, vec![HOUSEHOLD_ID.to_string()]);
     let snapshot = decoded.docs[0].snapshot.as_ref().unwrap();
     let visit: doorstep_core::model::Visit = Document::load(snapshot, &ActorId::random()).unwrap().read().unwrap();
     assert_eq!((visit.id.as_str(), visit.household_id.as_str()), (DOC_ID, HOUSEHOLD_ID));

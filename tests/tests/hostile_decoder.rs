@@ -206,6 +206,10 @@ fn postcard_response(r: &SyncResponse) -> Vec<u8> {
     }
     varint(&mut out, r.cursor);
     out.push(r.more as u8);
+    varint(&mut out, r.removed.len() as u64);
+    for id in &r.removed {
+        bytes(&mut out, id.as_bytes());
+    }
     out
 }
 
@@ -247,9 +251,9 @@ fn write_seed_corpus() {
     ];
     let requests = [request_with(vec![]), request_with(changes.clone()), request_with(changes[..1].to_vec())];
     let responses = [
-        SyncResponse { acked: vec![], docs: vec![], cursor: 0, more: false },
-        SyncResponse { acked: vec![[7u8; 32], [9u8; 32]], docs: docs.clone(), cursor: 17, more: true },
-        SyncResponse { acked: vec![], docs: docs[..1].to_vec(), cursor: 3, more: false },
+        SyncResponse { acked: vec![], docs: vec![], cursor: 0, more: false, removed: vec![] },
+        SyncResponse { acked: vec![[7u8; 32], [9u8; 32]], docs: docs.clone(), cursor: 17, more: true, removed: vec![] },
+        SyncResponse { acked: vec![], docs: docs[..1].to_vec(), cursor: 3, more: false, removed: vec![s.id.clone()] },
     ];
     let write = |target: &str, name: &str, data: &[u8]| {
         let d = root().join("fuzz/corpus").join(target);

@@ -69,6 +69,10 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// More pages are waiting: sync again at once.
     pub more: bool,
+    /// Documents that left the device's scope up to `cursor` (a household reassigned to another helper, with its
+    /// visits and screenings): the device wipes them, in the same step as it applies the page, after its pending
+    /// changes to them went up (or were set aside).
+    pub removed: Vec<String>,
 }
 
 /// Why a request was refused; the JSON error body of every non-2xx answer carries one.
@@ -106,6 +110,10 @@ pub struct ErrorBody {
     pub message_zh: String,
     /// True when the same request may succeed later unchanged.
     pub retryable: bool,
+    /// The document a refusal is about (`out_of_scope`), so the device can set that document's changes aside and
+    /// sync the rest; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
 }
 
 /// Why a message could not be decoded.
@@ -181,6 +189,7 @@ mod tests {
             }],
             cursor: 9,
             more: false,
+            removed: vec!["gone".into()],
         };
         let bytes = encode(MessageType::SyncResponse, &resp);
         assert_eq!(decode::<SyncResponse>(MessageType::SyncResponse, &bytes).unwrap(), resp);
