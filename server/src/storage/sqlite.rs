@@ -843,7 +843,8 @@ impl Storage for SqliteStorage {
 
     fn forget_blob(&self, hash: &str) -> Result<bool> {
         self.tx(|tx| {
-            if tx.query_row("SELECT 1 FROM blob_refs WHERE hash = ?1 LIMIT 1", [hash], |_| Ok(())).optional()?.is_some() {
+            let referenced = tx.query_row("SELECT 1 FROM blob_refs WHERE hash = ?1 LIMIT 1", [hash], |_| Ok(()));
+            if referenced.optional()?.is_some() {
                 return Ok(false);
             }
             tx.execute("DELETE FROM blobs WHERE hash = ?1", [hash])?;
