@@ -7,7 +7,7 @@ use crate::storage::{now_ms, Area, AuditEntry, Device, Grant, ScopeFacts, Storag
 use crate::sync;
 use automerge::ActorId;
 use doorstep_core::doc::{Author, Document};
-use doorstep_core::model::{validate_rules, DocKind, Role, RulesDoc, ScheduleRules, SCHEDULE_RULES_ID};
+use doorstep_core::model::{validate_rules, DocKind, Household, Role, RulesDoc, ScheduleRules, SCHEDULE_RULES_ID};
 use doorstep_core::sync::protocol::WireChange;
 
 /// The device id under which server-authored changes (schedule rules edited here) are stored.
@@ -91,6 +91,45 @@ pub fn assign_helper(storage: &dyn Storage, by: &str, helper: &str, households: 
     require_role(storage, helper, Role::Helper)?;
     storage.assign_helper(helper, households)?;
     audit_by(storage, by, "assign.helper", format!("{helper}: {}", households.join(" ")))
+}
+
+/// Takes households away from helper `from` and, with `to`, gives them to that helper. Each household document's
+/// `helper_ids` is edited first (a server-authored change, so every device sees who is responsible now and no
+/// later push names `from` again), then the assignment moves: `from`'s loss is recorded in the change sequence, so
+/// `from`'s devices upload what they wrote for these households at their next sync and then wipe them.
+pub fn reassign_helper(
+    storage: &dyn Storage,
+    by: &str,
+    from: &str,
+    to: Option<&str>,
+    households: &[String],
+) -> Result<()> {
+    require_some("HOUSEHOLD_ID", households)?;
+    require_role(storage, from, Role::Helper)?;
+    if let Some(to) = to {
+        require_role(storage, to, Role::Helper)?;
+    }
+    let author = Author { user: by.into(), device: SERVER_DEVICE.into() };
+    let admin = Scope::new(by, Role::Admin, ScopeFacts::default(), &scope::today());
+    let bad = |e: doorstep_core::Error| AccountsError::Invalid(e.to_string());
+    for id in households {
+        let Some(stored) = storage.doc(id)?.filter(|d| d.kind == DocKind::Household) else { continue };
+        let mut doc = Document::load(&stored.bytes, &ActorId::random()).map_err(bad)?;
+        let mut h: Household = doc.read().map_err(bad)?;
+        h.helper_ids.retain(|x| x != from);
+        if let Some(to) = to.filter(|t| !h.helper_ids.iter().any(|x| x == t)) {
+            h.helper_ids.push(to.to_string());
+        }
+        if let Some(change) = doc.update(&h, &author, now_ms()).map_err(bad)? {
+            let wire = WireChange { doc_id: id.clone(), kind: DocKind::Household.code().into(), bytes: change.bytes };
+            sync::push(storage, SERVER_DEVICE, &admin, &[wire])?;
+        }
+    }
+    storage.unassign_helper(from, households)?;
+    if let Some(to) = to {
+        storage.assign_helper(to, households)?;
+    }
+    audit_by(storage, by, "assign.reassign", format!("{}: {from} → {}", households.join(" "), to.unwrap_or("-")))
 }
 
 pub fn assign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[String]) -> Result<()> {

@@ -121,6 +121,16 @@ enum AssignOp {
         #[arg(required = true)]
         household_ids: Vec<String>,
     },
+    /// Moves households from one helper to another (without --to: only away from --from); the old helper's
+    /// devices upload what they wrote for them at their next sync, then wipe them.
+    Reassign {
+        #[arg(required = true)]
+        household_ids: Vec<String>,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Gives a family-doctor team villages.
     Team {
         team: String,
@@ -282,6 +292,9 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             match op {
                 AssignOp::Helper { user, household_ids } => {
                     accounts::assign_helper(&*s, CONSOLE, &user, &household_ids)?
+                }
+                AssignOp::Reassign { household_ids, from, to } => {
+                    accounts::reassign_helper(&*s, CONSOLE, &from, to.as_deref(), &household_ids)?
                 }
                 AssignOp::Team { team, villages } => accounts::assign_team(&*s, CONSOLE, &team, &villages)?,
                 AssignOp::Area { user, township, village } => {

@@ -158,6 +158,55 @@ async fn pull_never_returns_other_helpers_households_and_assignment_brings_them_
 }
 
 #[tokio::test]
+async fn a_reassigned_household_is_uploaded_first_then_removed_from_the_old_helpers_devices() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut h1 = Phone::login(&server.url, "helper1").await;
+    let a = h1.new_household("石门村", &["helper1"]);
+    let b = h1.new_household("石门村", &["helper1"]);
+    let old_visit = h1.new_visit(&a.id);
+    h1.sync_all(&server.url).await;
+    let mut h1b = Phone::login(&server.url, "helper1").await; // a second phone, already past everything
+    h1b.sync_all(&server.url).await;
+    // Offline, helper1 records another visit to A; meanwhile the admin gives A to helper2.
+    let unsynced = h1.new_visit(&a.id);
+    cli(dir.path(), &["assign", "reassign", &a.id, "--from", "helper1", "--to", "helper2"]);
+
+    // The next sync uploads the visit (the device had not yet seen the loss) and lists what to wipe.
+    let resp = h1.sync_once(&server.url).await.ok();
+    assert_eq!(resp.acked.len(), 1, "the visit written while A was still helper1's is accepted");
+    let mut removed = resp.removed.clone();
+    removed.sort();
+    let mut want = vec![a.id.clone(), old_visit.id.clone(), unsynced.id.clone()];
+    want.sort();
+    assert_eq!(removed, want, "A with its visits, not B");
+    assert!(resp.docs.iter().all(|d| d.doc_id != a.id), "nothing of A is sent any more");
+    // The other phone of helper1 is told too; a sync after that lists nothing again.
+    let other = h1b.sync_once(&server.url).await.ok();
+    let mut removed = other.removed.clone();
+    removed.sort();
+    assert_eq!(removed, want);
+    assert!(h1b.sync_once(&server.url).await.ok().removed.is_empty());
+    // helper1 may no longer write A now that the device is past the loss.
+    let late = h1b.new_visit(&a.id);
+    assert_eq!(h1b.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope));
+    let _ = late;
+
+    // helper2 receives A with both visits, naming helper2 as its helper.
+    let mut h2 = Phone::login(&server.url, "helper2").await;
+    let got = h2.sync_all(&server.url).await;
+    for id in [&a.id, &old_visit.id, &unsynced.id] {
+        assert!(got.contains(id), "{id} reaches the new helper");
+    }
+    assert!(!got.contains(&b.id));
+    let moved: doorstep_core::model::Household = h2.store.get(&a.id).unwrap();
+    assert_eq!(moved.helper_ids, vec!["helper2".to_string()]);
+    // Reassigning an unknown helper or a non-helper is a clear error.
+    assert!(cli_fails(dir.path(), &["assign", "reassign", &b.id, "--from", "helper1", "--to", "doctor1"])
+        .contains("not a helper"));
+}
+
+#[tokio::test]
 async fn forged_actor_is_refused() {
     let dir = county();
     let server = Server::start(dir.path());
