@@ -164,6 +164,26 @@ def test_open_save_list_and_typed_errors(store_path):
     assert [h.id for h in again.list_households(no_filter())] == [household_id]
 
 
+def test_attach_list_open_and_a_refused_attachment(store_path, tmp_path):
+    app = ds.Doorstep.open(store_path, KEY, "python-test")
+    visit_id = app.save_visit(visit(app.save_household(household())))
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 20
+    path = tmp_path / "house.jpg"
+    path.write_bytes(photo)
+    ref = app.attach_file(visit_id, str(path), ds.AttachmentKind.PHOTO, "房屋", None)
+    assert ref.media_type == "image/jpeg" and ref.size == len(photo)
+    listed = app.list_attachments(visit_id)
+    assert [(a.reference.hash, a.local, a.upload) for a in listed] == [(ref.hash, True, ds.UploadState.PENDING)]
+    assert app.open_attachment(ref.hash) == photo
+    with pytest.raises(ds.DoorstepError.AttachmentRefused) as err:
+        app.attach_bytes(visit_id, photo, ds.AttachmentKind.SIGNATURE, "", None)
+    assert err.value.code == "media_type"
+    assert len(app.list_attachments(visit_id)) == 1
+    # The file beside the store holds no plaintext JPEG header.
+    blobs = Path(store_path + ".blobs")
+    assert all(b"\xff\xd8\xff" not in f.read_bytes() for f in blobs.iterdir() if f.is_file())
+
+
 def test_classification_and_masking_without_a_store():
     s = ds.Screening(
         id="",
