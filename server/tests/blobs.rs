@@ -373,3 +373,124 @@ async fn the_same_photo_on_two_visits_is_stored_and_sent_once_and_kept_until_gc(
     let again = cli(dir.path(), &["blobs", "gc"]);
     assert!(again.contains("deleted 0 complete and 0 partial"), "{again}");
 }
+
+/// A browser session on the supervisors' pages (cookies kept by hand, no redirects followed).
+struct Browser {
+    http: reqwest::Client,
+    url: String,
+    cookies: Vec<String>,
+}
+
+impl Browser {
+    async fn signed_in(url: &str, user: &str) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut b = Self { http, url: url.into(), cookies: vec![] };
+        let form = b.get("/login").await;
+        let body = String::from_utf8_lossy(&form.2).to_string();
+        let marker = "name=\"csrf\" value=\"";
+        let at = body.find(marker).expect("csrf field") + marker.len();
+        let csrf = body[at..at + body[at..].find('"').unwrap()].to_string();
+        let res = b
+            .http
+            .post(format!("{url}/login"))
+            .header("cookie", b.cookies.join("; "))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&user={user}&password={}", PASSWORD.replace(' ', "+")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 303, "{user} signs in");
+        b.keep_cookies(res.headers());
+        b
+    }
+
+    fn keep_cookies(&mut self, headers: &reqwest::header::HeaderMap) {
+        for c in headers.get_all("set-cookie") {
+            let pair = c.to_str().unwrap().split(';').next().unwrap().to_string();
+            let name = pair.split('=').next().unwrap().to_string();
+            self.cookies.retain(|k| !k.starts_with(&format!("{name}=")));
+            self.cookies.push(pair);
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("cookie", self.cookies.join("; "))
+            .send()
+            .await
+            .unwrap();
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        self.keep_cookies(&headers);
+        (status, headers, res.bytes().await.unwrap().to_vec())
+    }
+}
+
+#[tokio::test]
+async fn supervisors_see_thumbnails_in_scope_and_ledgers_link_the_attachments() {
+    let dir = county();
+    add_user(dir.path(), "super2", "supervisor", None);
+    cli(dir.path(), &["assign", "area", "super2", "--township", "东山镇"]);
+    let server = Server::start(dir.path());
+    let big = photo(800, 9);
+    let r = reference(&big);
+    let signature = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><path d=\"M0 0L9 9\"/></svg>".to_vec();
+    let rs =
+        attachment::prepare(&signature, attachment::SVG, AttachmentKind::Signature, "", &Default::default()).unwrap();
+    let pending = photo(100, 10);
+    let rp = reference(&pending);
+    let (phone, visits) = visits_with(&server.url, &[vec![r.clone(), rs.clone(), rp.clone()]]).await;
+    upload(&server.url, &phone.token, &big, 1 << 20).await;
+    upload(&server.url, &phone.token, &signature, 1 << 20).await;
+
+    let mut sup = Browser::signed_in(&server.url, "super1").await;
+    let (code, _, page) = sup.get(&format!("/household/{}", visits[0].household_id)).await;
+    let page = String::from_utf8_lossy(&page).to_string();
+    assert_eq!(code, 200);
+    assert!(page.contains(&format!("<a class=\"attachment\" href=\"/attachment/{}\"", r.hash)), "{page}");
+    assert!(page.contains(&format!("<img src=\"/attachment/{}/thumb\"", r.hash)));
+    assert!(page.contains("水窖 water cellar"));
+    assert!(!page.contains(&format!("/attachment/{}/thumb", rp.hash)), "no broken image for a missing upload");
+    assert!(page.contains("尚未上传"));
+
+    let (code, headers, thumb) = sup.get(&format!("/attachment/{}/thumb", r.hash)).await;
+    assert_eq!((code, headers["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    assert_eq!(attachment::sniff_media_type(&thumb), Some(attachment::JPEG));
+    assert!(thumb.len() < big.len(), "{} < {}", thumb.len(), big.len());
+    let decoded = image::load_from_memory(&thumb).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (240, 180));
+    let thumb_file = dir.path().join("blobs").join(&r.hash[..2]).join(format!("{}.thumb.jpg", r.hash));
+    assert_eq!(std::fs::read(&thumb_file).unwrap(), thumb, "cached beside the blob");
+    let (_, _, again) = sup.get(&format!("/attachment/{}/thumb", r.hash)).await;
+    assert_eq!(again, thumb);
+    let (code, headers, _) = sup.get(&format!("/attachment/{}/thumb", rs.hash)).await;
+    assert_eq!((code, headers["content-type"].to_str().unwrap()), (200, "image/svg+xml"), "an icon, not the SVG");
+    let (code, headers, full) = sup.get(&format!("/attachment/{}", r.hash)).await;
+    assert_eq!((code, full), (200, big.clone()));
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let (code, _, _) = sup.get(&format!("/attachment/{}", rp.hash)).await;
+    assert_eq!(code, 404, "referenced, not uploaded");
+    let (code, _, _) = sup.get("/attachment/not-a-hash/thumb").await;
+    assert_eq!(code, 400);
+
+    let (code, _, csv) = sup.get("/ledger/visits.csv?month=2026-11").await;
+    let csv = String::from_utf8_lossy(&csv).to_string();
+    assert_eq!(code, 200);
+    assert!(csv.lines().next().unwrap().ends_with(",附件"), "{csv}");
+    assert!(csv.contains(&format!("/attachment/{}", r.hash)), "{csv}");
+
+    // A supervisor of another township: neither the page nor the attachment.
+    let mut other = Browser::signed_in(&server.url, "super2").await;
+    let (code, _, _) = other.get(&format!("/household/{}", visits[0].household_id)).await;
+    assert!(code == 403 || code == 404, "{code}");
+    for path in [format!("/attachment/{}", r.hash), format!("/attachment/{}/thumb", r.hash)] {
+        let (code, _, body) = other.get(&path).await;
+        assert!(code == 403 || code == 404, "{path}: {code}");
+        assert!(!body.starts_with(&[0xff, 0xd8]), "{path}: no image bytes");
+    }
+    // Signed out: sent to sign in.
+    let mut anon = Browser { http: other.http.clone(), url: server.url.clone(), cookies: vec![] };
+    let (code, _, _) = anon.get(&format!("/attachment/{}", r.hash)).await;
+    assert_eq!(code, 303);
+}

@@ -145,6 +145,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("visitor", "走访人", "Visitor"),
     ("problems", "问题", "Problems"),
     ("screenings", "体检筛查", "Screenings"),
+    ("attachments", "附件", "Attachments"),
+    ("not_uploaded", "尚未上传", "not uploaded yet"),
     ("member", "成员", "Member"),
     ("bp", "血压", "Blood pressure"),
     ("glucose", "血糖", "Glucose"),

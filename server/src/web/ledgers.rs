@@ -5,11 +5,13 @@ use super::i18n::Lang;
 use super::indicators::{is_current, Selection};
 use super::pages::{filter_of, today_of};
 use super::{PageError, Viewer};
+use crate::storage;
 use axum::extract::Path;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use doorstep_core::model::{classify, mask_national_id, Thresholds};
+use std::collections::HashMap;
 
 /// The byte-order mark Excel needs to take a CSV file as UTF-8.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -24,7 +26,15 @@ pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Respon
     let full = viewer.sees_full_ids();
     let rows = match name.as_str() {
         "households.csv" => households(&sel, lang, full),
-        "visits.csv" => visits(&sel, lang),
+        "visits.csv" => {
+            let ids: Vec<String> = sel.visits().filter(|v| v.month == sel.month).map(|v| v.id.clone()).collect();
+            let refs = storage::run(&viewer.state.storage, move |s| s.blob_refs_of(&ids)).await?;
+            let mut links: HashMap<String, Vec<String>> = HashMap::new();
+            for (doc_id, r) in refs {
+                links.entry(doc_id).or_default().push(format!("/attachment/{}", r.hash));
+            }
+            visits(&sel, lang, &links)
+        }
         "screenings.csv" => screenings(&sel, lang, full),
         "problems.csv" => problems(&sel, lang),
         _ => return Err(PageError::NotFound),
@@ -110,8 +120,8 @@ fn households(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
     out
 }
 
-/// Visits of the chosen month.
-fn visits(sel: &Selection, lang: Lang) -> Vec<Vec<String>> {
+/// Visits of the chosen month, with links to their attachments (relative to the server's address).
+fn visits(sel: &Selection, lang: Lang, attachments: &HashMap<String, Vec<String>>) -> Vec<Vec<String>> {
     let code = lang.code();
     let mut out = vec![header(
         lang,
@@ -123,6 +133,7 @@ fn visits(sel: &Selection, lang: Lang) -> Vec<Vec<String>> {
             ("类型", "Kind"),
             ("走访人", "Visitor"),
             ("发现问题数", "Problems found"),
+            ("附件", "Attachments"),
         ],
     )];
     for v in sel.visits().filter(|v| v.month == sel.month) {
@@ -136,6 +147,7 @@ fn visits(sel: &Selection, lang: Lang) -> Vec<Vec<String>> {
             v.kind.label(code).into(),
             v.visitor.clone(),
             problems.to_string(),
+            attachments.get(&v.id).map(|l| l.join(" ")).unwrap_or_default(),
         ]);
     }
     out

@@ -4,6 +4,7 @@
 //! - `indicators`: the figures supervisors look at, computed from a snapshot for one scope and filter;
 //! - `pages`: sign-in, overview, village, helper and household pages;
 //! - `ledgers`: CSV downloads (台账);
+//! - `attachments`: photos and signatures of visits and screenings, and their thumbnails;
 //! - `admin`: users, assignments, rules, inspector grants, the dynamic review, the audit log;
 //! - `session`: cookies, sessions, CSRF; `i18n`: the pages' words; `svg`: inline charts.
 //!
@@ -12,6 +13,7 @@
 //! the same rule as sync) allows, optionally as the server knew it at the end of a chosen day.
 
 mod admin;
+mod attachments;
 pub mod i18n;
 mod indicators;
 mod ledgers;
@@ -103,6 +105,8 @@ pub fn router() -> Router<AppState> {
         .route("/helper/{name}", get(pages::helper))
         .route("/household/{id}", get(pages::household))
         .route("/ledger/{name}", get(ledgers::download))
+        .route("/attachment/{hash}", get(attachments::full))
+        .route("/attachment/{hash}/thumb", get(attachments::thumb))
         .route("/admin", get(|| async { redirect("/admin/users") }))
         .route("/admin/users", get(admin::users).post(admin::users_post))
         .route("/admin/assignments", get(admin::assignments).post(admin::assignments_post))

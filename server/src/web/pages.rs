@@ -1,5 +1,6 @@
 //! Sign-in and the reading pages: overview, village, helper and household.
 
+use super::attachments::AttachmentLine;
 use super::i18n::Lang;
 use super::indicators::{self, is_current, Filter, HouseholdLink, Selection};
 use super::reports::Snapshot;
@@ -356,6 +357,7 @@ struct ScreeningLine {
     bmi: String,
     referral: String,
     abnormal: bool,
+    attachments: Vec<AttachmentLine>,
 }
 
 #[derive(Serialize)]
@@ -364,6 +366,7 @@ struct VisitDetail {
     kind: String,
     visitor: String,
     problems: Vec<String>,
+    attachments: Vec<AttachmentLine>,
 }
 
 /// `GET /household/{id}`: everything about one household, with each field's history and open conflicts.
@@ -424,6 +427,15 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
             open_problems.push((p.date.clone(), p.description.clone(), p.status.label(code).to_string()));
         }
     }
+    // Photos and signatures: read from the visits' documents and the screenings' records.
+    let visit_ids: Vec<String> = snap.visits.iter().filter(|v| v.household_id == id).map(|v| v.id.clone()).collect();
+    let screening_refs = snap
+        .screenings
+        .iter()
+        .filter(|s| s.record.household_id == id && !s.record.attachments.is_empty())
+        .map(|s| (s.record.id.clone(), s.record.attachments.clone()))
+        .collect();
+    let mut attachments = super::attachments::lines_of(&st, lang, visit_ids, screening_refs).await?;
     let mut visits: Vec<VisitDetail> = snap
         .visits
         .iter()
@@ -433,6 +445,7 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
             kind: v.kind.label(code).into(),
             visitor: v.visitor.clone(),
             problems: problems_by_visit.remove(v.id.as_str()).unwrap_or_default(),
+            attachments: attachments.remove(&v.id).unwrap_or_default(),
         })
         .collect();
     visits.reverse();
@@ -460,6 +473,7 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
                 },
                 referral: s.referral.label(code).into(),
                 abnormal: c.abnormal,
+                attachments: attachments.remove(&r.id).unwrap_or_default(),
             }
         })
         .collect();
