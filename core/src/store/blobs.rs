@@ -582,7 +582,7 @@ impl Store {
     pub fn pending_uploads(&self) -> Result<Vec<BlobInfo>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {INFO_COLUMNS} FROM attachments a WHERE upload = 'pending' AND local = 1
-               AND EXISTS (SELECT 1 FROM attachment_refs r WHERE r.hash = a.hash)
+               AND EXISTS (SELECT 1 FROM attachment_refs r JOIN docs d ON d.id = r.doc_id WHERE r.hash = a.hash)
                AND NOT EXISTS (SELECT 1 FROM attachment_refs r JOIN changes c ON c.doc_id = r.doc_id
                                WHERE r.hash = a.hash AND c.acked = 0)
              ORDER BY added_ms, hash"
@@ -601,7 +601,7 @@ impl Store {
                      WHERE r.hash = a.hash AND h.helper = ?1)";
         let sql = format!(
             "SELECT {INFO_COLUMNS} FROM attachments a WHERE local = 0
-               AND EXISTS (SELECT 1 FROM attachment_refs r WHERE r.hash = a.hash) {}
+               AND EXISTS (SELECT 1 FROM attachment_refs r JOIN docs d ON d.id = r.doc_id WHERE r.hash = a.hash) {}
              ORDER BY added_ms, hash",
             if helper.is_some() { own } else { "" }
         );
@@ -639,6 +639,8 @@ impl Store {
     /// Deletes blobs and rows no live document refers to any more (a detached or tombstoned attachment), and
     /// files in the blob directory that belong to no known blob. Returns how many files went.
     pub fn sweep_blobs(&mut self) -> Result<u64> {
+        // References of documents no longer on the device (forgotten after leaving its scope) do not count.
+        self.conn.execute("DELETE FROM attachment_refs WHERE doc_id NOT IN (SELECT id FROM docs)", [])?;
         let gone: Vec<String> = {
             let mut stmt = self.conn.prepare(
                 "SELECT hash FROM attachments a WHERE NOT EXISTS (SELECT 1 FROM attachment_refs r WHERE r.hash = a.hash)",

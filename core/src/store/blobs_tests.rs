@@ -304,4 +304,24 @@ fn pulled_documents_make_their_blobs_known_but_not_local() {
     assert_eq!(b.missing_blobs(None).unwrap().len(), 1);
     assert!(b.pending_uploads().unwrap().is_empty());
     assert!(b.blob(&hash).unwrap().is_none());
+
+    // The same bytes attached here too (the document already refers to them): now local, to upload.
+    b.attach(&visit, &photo, JPEG, AttachmentKind::Photo, "").unwrap();
+    let listed = b.attachments(&visit).unwrap();
+    assert_eq!((listed.len(), listed[0].local, listed[0].upload), (1, true, UploadState::Pending));
+    assert_eq!(b.blob(&hash).unwrap().unwrap(), photo);
+}
+
+#[test]
+fn a_document_forgotten_by_the_device_does_not_keep_its_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let visit = saved_visit(&mut s);
+    let hash = s.attach(&visit, &jpeg(1000, 11), JPEG, AttachmentKind::Photo, "").unwrap().hash;
+    // As when a document leaves the device's scope and is wiped: its row goes, the reference row may linger.
+    s.conn().execute("DELETE FROM docs WHERE id = ?1", [&visit]).unwrap();
+    assert!(s.pending_uploads().unwrap().is_empty());
+    assert_eq!(s.sweep_blobs().unwrap(), 1);
+    assert!(s.blob(&hash).unwrap().is_none());
+    assert!(s.blob_info(&hash).unwrap().is_none());
 }

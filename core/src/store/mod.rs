@@ -158,7 +158,13 @@ impl Store {
                 (doc, Some(change))
             }
         };
-        let Some(change) = change else { return Ok(None) };
+        let Some(change) = change else {
+            // The document already says it all (e.g. a reference pulled from another device): only the rows.
+            let tx = self.conn.transaction()?;
+            also(&tx)?;
+            tx.commit()?;
+            return Ok(None);
+        };
         let tx = self.conn.transaction()?;
         save_doc(&tx, &id, R::KIND, &mut doc, now)?;
         insert_change(&tx, &id, &change, true, now)?;

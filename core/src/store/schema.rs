@@ -169,6 +169,24 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_store_gains_the_attachment_tables_and_keeps_its_documents() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.execute_batch(INDEX_DDL).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute("INSERT INTO docs (id, kind, bytes, heads, updated_ms) VALUES ('v1', 'visit', x'00', '', 1)", [])
+            .unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert!(v >= 2);
+        let docs: i64 = conn.query_row("SELECT count(*) FROM docs", [], |r| r.get(0)).unwrap();
+        assert_eq!(docs, 1);
+        for t in ["attachments", "attachment_refs"] {
+            conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0)).unwrap();
+        }
+    }
+
+    #[test]
     fn refuses_a_newer_schema() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", VERSION + 1).unwrap();
