@@ -179,15 +179,22 @@ impl Document {
             doc.get_changes(&[]);
             Ok(())
         })?;
-        self.check_complete()
+        // The history was read back just above, under the guard: only the queue of held-back changes is left to
+        // check (`check_complete` would read the whole history a second time).
+        self.check_no_missing_deps()
+    }
+
+    fn check_no_missing_deps(&mut self) -> Result<()> {
+        match self.doc.get_missing_deps(&[]).first() {
+            Some(dep) => Err(Error::Document(format!("a change depends on {dep}, which is missing"))),
+            None => Ok(()),
+        }
     }
 
     /// Refuses a document holding a change whose dependencies are absent: Automerge keeps such a change in a queue,
     /// and reading the history of that document later fails inside Automerge. Callers drop the document on error.
     fn check_complete(&mut self) -> Result<()> {
-        if let Some(dep) = self.doc.get_missing_deps(&[]).first() {
-            return Err(Error::Document(format!("a change depends on {dep}, which is missing")));
-        }
+        self.check_no_missing_deps()?;
         // Malformed input can also leave a change graph whose history cannot be read back (Automerge panics
         // there): read it once now, under the guard, so such data is refused at the door.
         let doc = &mut self.doc;
@@ -228,6 +235,32 @@ impl Document {
         let mut out = Vec::new();
         self.walk_conflicts(&ROOT, String::new(), doc_id, &authors, &mut out);
         out
+    }
+
+    /// How many fields hold more than one value: what the index keeps. Cheaper than `conflicts().len()`, which
+    /// also reads the whole history to name each value's author; every write and every pushed document counts.
+    pub fn conflict_count(&self) -> usize {
+        self.count_conflicts(&ROOT)
+    }
+
+    fn count_conflicts(&self, obj: &ObjId) -> usize {
+        let mut n = 0;
+        for (prop, _) in self.props(obj, "") {
+            let values = self.doc.get_all(obj, prop.clone()).unwrap_or_default();
+            // One value is the winner itself; with several, ask which one wins, as `walk_conflicts` does.
+            let winner = match values.len() {
+                0 => None,
+                1 => values.into_iter().next(),
+                _ => {
+                    n += 1;
+                    self.doc.get(obj, prop).ok().flatten()
+                }
+            };
+            if let Some((Value::Object(_), id)) = winner {
+                n += self.count_conflicts(&id);
+            }
+        }
+        n
     }
 
     fn walk_conflicts(&self, obj: &ObjId, path: String, doc_id: &str, authors: &ChangeIndex, out: &mut Vec<Conflict>) {
@@ -586,6 +619,7 @@ mod tests {
         a.merge(&mut b).unwrap();
         let conflicts = a.conflicts("doc");
         assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(a.conflict_count(), 1, "the index's count agrees with the list");
         let c = &conflicts[0];
         assert_eq!(c.field, format!("members.{key}.name"));
         let mut values: Vec<(&str, &str)> =
@@ -594,6 +628,7 @@ mod tests {
         assert_eq!(values, vec![("\"张乙\"", "b"), ("\"张甲\"", "a")]);
         a.resolve(&c.field, "\"张丙\"", &author("a"), 4).unwrap();
         assert!(a.conflicts("doc").is_empty());
+        assert_eq!(a.conflict_count(), 0);
         assert_eq!(a.read::<Household>().unwrap().members[&key].name, "张丙");
         // The resolution travels: b receives it and its conflict is gone too.
         b.merge(&mut a).unwrap();

@@ -17,14 +17,15 @@ pub fn reindex(tx: &Transaction, id: &str, kind: DocKind, doc: &mut Document) ->
         DocKind::Screening => screening(tx, &doc.read::<Screening>()?)?,
         DocKind::Rules => {}
     }
-    let conflicts = doc.conflicts(id).len();
+    let conflicts = doc.conflict_count();
     if conflicts > 0 {
         tx.execute("INSERT INTO ix_conflicts (doc_id, fields) VALUES (?1, ?2)", params![id, conflicts as i64])?;
     }
     Ok(())
 }
 
-fn clear(tx: &Transaction, id: &str) -> Result<()> {
+/// Deletes the index rows of one document.
+pub(crate) fn clear(tx: &Transaction, id: &str) -> Result<()> {
     for sql in [
         "DELETE FROM ix_households WHERE doc_id = ?1",
         "DELETE FROM ix_household_helpers WHERE doc_id = ?1",
