@@ -420,3 +420,7 @@ mod tests {
         assert_eq!(range_start("bytes */1000"), None);
     }
 }
+
+#[cfg(test)]
+#[path = "blobs_tests.rs"]
+mod fake_server_tests;
