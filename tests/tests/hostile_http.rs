@@ -34,6 +34,10 @@ const GET_ROUTES: &[&str] = &[
     "/admin/review",
     "/admin/audit",
     "/static/style.css",
+    "/api/v1/blobs/abababababababababababababababababababababababababababababababab/upload",
+    "/api/v1/blobs/abababababababababababababababababababababababababababababababab",
+    "/attachment/abababababababababababababababababababababababababababababababab",
+    "/attachment/abababababababababababababababababababababababababababababababab/thumb",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -63,6 +67,11 @@ const BAD_PATHS: &[&str] = &[
     "/api/v1/nothing",
     "/api/v2/sync",
     "/static/../Cargo.toml",
+    "/api/v1/blobs/..%2F..%2Fdoorstep.db",
+    "/api/v1/blobs/ABCDEF/upload",
+    "/api/v1/blobs/%00%FF/upload",
+    "/attachment/..%2Fdoorstep.db/thumb",
+    "/attachment/%FF%FE",
     "/%2e%2e/%2e%2e/etc/passwd",
 ];
 
@@ -326,6 +335,34 @@ async fn every_route_answers_hostile_input_with_a_4xx_message_and_never_a_5xx() 
         ),
     ] {
         cases.push(case(what, reqwest::Method::POST, "/api/v1/sync", sync_headers(), body));
+    }
+
+    // Blob uploads and downloads with hostile ranges and bodies, with a valid token.
+    let blob = format!("/api/v1/blobs/{}", "ab".repeat(32));
+    let ranges: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage content range", b"bytes x-y/z".to_vec()),
+        ("reversed content range", b"bytes 9-0/10".to_vec()),
+        ("content range past its total", b"bytes 0-99/10".to_vec()),
+        ("huge content range", format!("bytes 0-0/{}", u64::MAX).into_bytes()),
+        ("overflowing content range", b"bytes 99999999999999999999-1/2".to_vec()),
+        ("non-utf-8 content range", b"bytes \xff-\xfe/1".to_vec()),
+    ];
+    cases.push(case("no content range", reqwest::Method::PUT, &blob, sync_headers(), b"x".to_vec()));
+    for (what, range) in ranges {
+        let headers = vec![("authorization", bearer.clone()), ("content-range", range)];
+        cases.push(case(what, reqwest::Method::PUT, &blob, headers, b"x".to_vec()));
+    }
+    for (what, body) in &bodies {
+        let range = format!("bytes 0-{}/{}", body.len().max(1) - 1, body.len().max(1)).into_bytes();
+        let headers = vec![("authorization", bearer.clone()), ("content-range", range)];
+        cases.push(case(what, reqwest::Method::PUT, &blob, headers, body.clone()));
+    }
+    let page = format!("/attachment/{}", "ab".repeat(32));
+    for range in [&b"bytes=99999999999999999999-"[..], b"bytes=-", b"bytes=0-0,1-1,2-2", b"bytes=\xff-", b"lines=1-2"] {
+        let headers = vec![("authorization", bearer.clone()), ("range", range.to_vec())];
+        cases.push(case("hostile range", reqwest::Method::GET, &blob, headers, vec![]));
+        let headers = vec![("cookie", session.clone().into_bytes()), ("range", range.to_vec())];
+        cases.push(case("hostile range", reqwest::Method::GET, &page, headers, vec![]));
     }
 
     let mut failures = Vec::new();

@@ -1,7 +1,7 @@
 //! Security of the server, over real HTTP against the real binary: device tokens stored only hashed, revocation
 //! stopping the next request without losing the device's data, login guessing slowed per account and per
 //! address, security headers and cookie flags on pages, CSRF on every form, a scope matrix of every role over the
-//! sync API, pages and ledgers with in-scope and out-of-scope data, national ID numbers masked by role, and admin
+//! sync API, blobs, pages and ledgers with in-scope and out-of-scope data, national ID numbers masked by role, and admin
 //! actions in the audit log. (Encryption of the device store at rest: `core/src/store/tests.rs`.)
 
 use doorstep_core::model::with_check_digit;
@@ -334,6 +334,32 @@ fn pulled_households(url: &str, token: &str) -> Vec<String> {
     page.docs.into_iter().filter(|d| d.kind == "household").map(|d| d.doc_id).collect()
 }
 
+/// Records a visit of `household` on `device` carrying a tiny JPEG (distinct per `tag`), syncs it and uploads the
+/// bytes with the device's token; returns the blob's hash.
+async fn attached_photo(url: &str, device: &Device, household: &str, tag: &[u8]) -> String {
+    use doorstep_core::attachment::{self, AttachmentKind};
+    let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0, 0, 16, b'J', b'F', b'I', b'F', 0];
+    bytes.extend_from_slice(tag);
+    let r = attachment::prepare(&bytes, attachment::JPEG, AttachmentKind::Photo, "", &Default::default()).unwrap();
+    let mut v = doorstep_core::model::samples::visit();
+    v.id = String::new();
+    v.household_id = household.to_string();
+    v.attachments = [(r.hash.clone(), r.clone())].into();
+    device.open().save_visit(v).expect("save visit");
+    device.sync();
+    let token = device.meta("sync.token").unwrap();
+    let res = http()
+        .put(format!("{url}/api/v1/blobs/{}", r.hash))
+        .bearer_auth(token)
+        .header("content-range", format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()))
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201, "upload");
+    r.hash
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scope_matrix_of_every_role_over_sync_pages_and_ledgers_with_ids_masked_by_role() {
     let f = Fixture::new();
@@ -387,6 +413,9 @@ async fn scope_matrix_of_every_role_over_sync_pages_and_ledgers_with_ids_masked_
     ]);
     h1.sync();
     h2.sync();
+    // A photo on a visit of each household, uploaded by its helper: blobs follow their documents' scope.
+    let photo_a = attached_photo(&url, &h1, &a, b"A").await;
+    let photo_b = attached_photo(&url, &h2, &b, b"B").await;
 
     // role, sees A, sees B, may see full ID numbers, may open admin pages.
     let matrix = [
@@ -421,6 +450,11 @@ async fn scope_matrix_of_every_role_over_sync_pages_and_ledgers_with_ids_masked_
             }
             checked += 2;
         }
+        for (hash, sees) in [(&photo_a, sees_a), (&photo_b, sees_b)] {
+            let p = br.get(&format!("/attachment/{hash}")).await;
+            assert_eq!(p.status, if sees { 200 } else { 403 }, "{user}: attachment on the pages");
+            checked += 1;
+        }
         for path in ["/admin/users", "/admin/audit", "/admin/assignments"] {
             let p = br.get(path).await;
             assert_eq!(p.status == 200, is_admin, "{user} {path}: {}", p.status);
@@ -442,6 +476,12 @@ async fn scope_matrix_of_every_role_over_sync_pages_and_ledgers_with_ids_masked_
         let (status, body, _) = api_login(&url, user, &format!("pw-{user}")).await;
         assert_eq!(status, 200, "{body}");
         let token = body["token"].as_str().unwrap().to_string();
+        for (id, hash) in [(&a, &photo_a), (&b, &photo_b)] {
+            let res = http().get(format!("{url}/api/v1/blobs/{hash}")).bearer_auth(&token).send().await.unwrap();
+            let want = if expect.contains(id) { 200 } else { 403 };
+            assert_eq!(res.status().as_u16(), want, "{user}: blob download");
+            checked += 1;
+        }
         let u = url.clone();
         let mut got = std::thread::spawn(move || pulled_households(&u, &token)).join().unwrap();
         got.sort();
