@@ -267,3 +267,41 @@ fn documents_sync_while_a_large_photo_waits_for_an_unmetered_network() {
     assert_eq!((r.blobs.uploaded, r.blobs.bytes_sent), (1, big.len() as u64), "{r:?}");
     assert_eq!(open_attachment(&b, &big_hash), big);
 }
+
+#[test]
+fn an_upload_cut_by_a_dying_server_resumes_from_what_the_server_kept() {
+    use doorstep_e2e::proxy::{Proxy, Trigger};
+    let mut f = Fixture::new();
+    let data = f.server.data.clone();
+    let proxy = Proxy::start(f.server.addr);
+    let a = f.device_at("a", "helper1", &proxy.url());
+    let h = a.add_household("4306210010001", VILLAGE_A, "张建国", &["helper1"]);
+    let visit = a.add_visit(&h, "看了水窖");
+    let bytes = photo(1024 * 1024, 7);
+    let hash = attach(&a, &visit, &write(f.tmp.path(), "big.jpg", &bytes), "photo");
+    // The documents first, the photo waiting for Wi-Fi.
+    let r = sync(&a, &["--metered"]);
+    assert_eq!((r.sent, r.blobs.deferred), (3, 1), "{r:?}");
+
+    // On Wi-Fi the upload starts; the server dies about half-way through the photo's bytes.
+    proxy.arm(Trigger::RequestBytes(bytes.len() as u64 / 2), f.server.pid());
+    let cut = a.fails(&["sync", "--json", "--blob-chunk-bytes", "65536"], None);
+    assert!(proxy.fired(), "the server was killed mid-upload: {cut:?}");
+    assert_eq!(cut.kind(), "network", "{cut:?}");
+    proxy.arm(Trigger::RequestBytes(u64::MAX), 0);
+    f.server.kill();
+    f.server = Server::start(&data);
+    proxy.set_upstream(f.server.addr);
+
+    let token = a.meta("sync.token").unwrap();
+    let (_, status) = get_with_token(&format!("{}/api/v1/blobs/{hash}/upload", f.server.url), &token);
+    let kept = status["received"].as_u64().unwrap();
+    assert!(kept > 0 && kept < bytes.len() as u64, "the server kept part of the photo: {status}");
+    let r = sync(&a, &["--blob-chunk-bytes", "65536"]);
+    assert_eq!(r.blobs.uploaded, 1, "{r:?}");
+    assert_eq!(r.blobs.bytes_sent, bytes.len() as u64 - kept, "only what the server did not keep is sent again");
+
+    let b = f.device("b", "doctor1");
+    sync(&b, &[]);
+    assert_eq!(open_attachment(&b, &hash), bytes);
+}
