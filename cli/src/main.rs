@@ -94,6 +94,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Documents set aside for hand-over: refused by the server as out of scope, or out of this account's scope
+    /// with changes not yet synced. `--export FILE` writes them as JSON (mode 0600: it holds personal data).
+    SetAside {
+        #[arg(long)]
+        export: Option<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -136,5 +144,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::OpenAttachment { hash, out } => attachments::open(&app, hash, out),
         Command::Sync(args) => sync_cmds::sync(&app, args),
         Command::Status { json } => sync_cmds::status(&app, json),
+        Command::SetAside { export, json } => sync_cmds::set_aside(&app, export, json),
     }
 }

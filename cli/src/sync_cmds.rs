@@ -138,11 +138,51 @@ pub fn status(app: &Doorstep, json: bool) -> CliResult<()> {
     }
     let last = s.last_sync_ms.and_then(chrono_like).unwrap_or_else(|| "never / 从未".to_string());
     println!("pending changes / 待上传: {}", s.pending);
+    if s.set_aside > 0 {
+        println!("set aside for hand-over / 待移交: {} (doorstep set-aside)", s.set_aside);
+    }
     println!("last sync / 上次同步: {last}");
     println!("server / 服务器: {}", s.server.as_deref().unwrap_or("-"));
     println!("user / 用户: {} ({})", s.user.as_deref().unwrap_or("-"), s.role.as_deref().unwrap_or("-"));
     println!("device / 设备: {}", s.device_id.as_deref().unwrap_or("-"));
     Ok(())
+}
+
+/// Lists the documents set aside on this device, or writes them to a file for hand-over.
+pub fn set_aside(app: &Doorstep, export: Option<std::path::PathBuf>, json: bool) -> CliResult<()> {
+    let docs = app.set_aside_docs()?;
+    if let Some(path) = export {
+        let text = serde_json::to_string_pretty(&docs).map_err(|e| CliError {
+            message: e.to_string(),
+            code: 1,
+            kind: "internal".into(),
+        })?;
+        write_private(&path, text.as_bytes()).map_err(|e| CliError {
+            message: format!("{}: {e}", path.display()),
+            code: 1,
+            kind: "io".into(),
+        })?;
+        println!("exported {} set-aside document(s) to {} / 已导出", docs.len(), path.display());
+        return Ok(());
+    }
+    if json {
+        return print_json(&docs);
+    }
+    for d in &docs {
+        println!("{}\t{}\t{}\tunsynced={}", d.doc_id, d.kind, d.reason, d.unsynced);
+    }
+    println!("{} set aside / 待移交", docs.len());
+    Ok(())
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// Milliseconds since the epoch as local `YYYY-MM-DD HH:MM:SS`.

@@ -25,6 +25,8 @@ pub struct SyncStatus {
     /// The server sequence up to which this device has pulled.
     pub cursor: u64,
     pub online: bool,
+    /// Documents set aside for hand-over (refused as out of scope, or left the scope with unsynced changes).
+    pub set_aside: u64,
 }
 
 impl Doorstep {
@@ -93,6 +95,14 @@ impl Doorstep {
             device_id: text(meta::DEVICE_ID)?,
             cursor: client::cursor(&store)?,
             online,
+            set_aside: store.set_aside_count()?,
         })
+    }
+
+    /// The documents set aside on this device, with their records as JSON: shown to the user and exported for
+    /// hand-over (nothing the server refused is dropped silently).
+    pub fn set_aside_docs(&self) -> FfiResult<Vec<crate::store::scope_exit::SetAsideDoc>> {
+        let store = self.store.lock().map_err(|_| DoorstepError::Internal { message: "store lock poisoned".into() })?;
+        Ok(store.set_aside_docs()?)
     }
 }

@@ -7,6 +7,7 @@
 pub mod blobs;
 pub mod index;
 pub mod schema;
+pub mod scope_exit;
 
 pub use index::effective_referral;
 

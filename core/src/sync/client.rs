@@ -4,11 +4,16 @@
 //! (up to `SyncConfig::pull_max_bytes`). The store lock is taken only to read what to send and to apply what came
 //! back, never across the network, so the app keeps working during a sync. A pulled page is applied together with
 //! its cursor in one transaction: a cut connection or a killed app resumes from the last whole page.
+//!
+//! Leaving the scope: documents a page lists as removed are wiped after the acknowledgements are recorded and
+//! before the page is applied (each step idempotent); a push refused as out of scope has its document set aside
+//! (kept for hand-over, out of the sync queue) so that the next sync carries the rest (see `store::scope_exit`).
 
 use super::error::SyncError;
 use super::protocol::{self, DecodeError, ErrorCode, MessageType, SyncRequest, SyncResponse, WireChange};
 use crate::error::{Error, Result};
 use crate::model::DocKind;
+use crate::store::scope_exit::reason;
 use crate::store::{now_ms, Incoming, Store};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -75,6 +80,13 @@ pub struct SyncResult {
     /// The blob phase after the documents.
     #[serde(default)]
     pub blobs: super::blobs::BlobResult,
+    /// Documents wiped because they left this account's scope (after their changes went up).
+    #[serde(default)]
+    pub removed: u64,
+    /// Documents set aside for hand-over during this sync (refused as out of scope, or left the scope with changes
+    /// still pending); listed by `Doorstep::set_aside_docs`.
+    #[serde(default)]
+    pub set_aside: u64,
 }
 
 /// Who the device is signed in as, from the login answer.
@@ -135,6 +147,8 @@ pub struct Client {
     /// The push size this server accepts: `config.push_max_bytes` until a 413 teaches a smaller one, which later
     /// syncs of this client keep using instead of being refused again.
     push_budget: Arc<AtomicUsize>,
+    /// The document named by the last `out_of_scope` refusal, for `sync_once` to set aside.
+    last_refused_doc: Arc<Mutex<Option<String>>>,
 }
 
 fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {
@@ -164,7 +178,7 @@ impl Client {
             .build()
             .map_err(|e| SyncError::Network { message: format!("HTTP client: {e}"), retryable: false })?;
         let push_budget = Arc::new(AtomicUsize::new(config.push_max_bytes));
-        Ok(Self { http, config, push_budget })
+        Ok(Self { http, config, push_budget, last_refused_doc: Arc::new(Mutex::new(None)) })
     }
 
     pub fn config(&self) -> &SyncConfig {
@@ -255,6 +269,14 @@ impl Client {
                     self.push_budget.store(push_budget, Ordering::Relaxed);
                     continue;
                 }
+                // A document the account may not write (any more): keep it aside for hand-over, so that it no
+                // longer blocks the rest, and report the refusal.
+                Err(Error::Sync(e)) if e.code() == Some(ErrorCode::OutOfScope) => {
+                    if let Some(doc_id) = self.last_refused_doc.lock().ok().and_then(|mut d| d.take()) {
+                        lock(store)?.set_aside(&doc_id, reason::REFUSED)?;
+                    }
+                    return Err(Error::Sync(e));
+                }
                 other => other?,
             };
             result.round_trips += 1;
@@ -272,6 +294,9 @@ impl Client {
             let pending_left = {
                 let mut store = lock(store)?;
                 store.mark_acked(&acked)?;
+                let wiped = store.wipe_docs(&response.removed)?;
+                result.removed += wiped.wiped;
+                result.set_aside += wiped.set_aside;
                 store.apply_incoming(&incoming, meta::CURSOR, &response.cursor.to_string())?;
                 store.pending_count()?
             };
@@ -307,6 +332,11 @@ impl Client {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(|e| SyncError::from_transport(&e))?;
         if status != 200 {
+            if let Ok(body) = serde_json::from_slice::<protocol::ErrorBody>(&bytes) {
+                if let Ok(mut slot) = self.last_refused_doc.lock() {
+                    *slot = body.doc_id.filter(|_| body.code == ErrorCode::OutOfScope);
+                }
+            }
             return Err(SyncError::from_response(status, &bytes).into());
         }
         protocol::decode::<SyncResponse>(MessageType::SyncResponse, &bytes).map_err(|e| match e {

@@ -31,7 +31,12 @@ struct FakeState {
 type Fake = Arc<Mutex<FakeState>>;
 
 fn error(status: u16, code: ErrorCode) -> (u16, ErrorBody) {
-    (status, ErrorBody { code, message_en: format!("{code:?}"), message_zh: "拒绝".into(), retryable: false, doc_id: None })
+    (
+        status,
+        ErrorBody {
+            code, message_en: format!("{code:?}"), message_zh: "拒绝".into(), retryable: false, doc_id: None
+        },
+    )
 }
 
 async fn login(State(fake): State<Fake>, Json(body): Json<serde_json::Value>) -> Response {
@@ -85,7 +90,8 @@ async fn sync(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Resp
         }
     }
     let more = (cursor as usize) < s.log.len();
-    protocol::encode(MessageType::SyncResponse, &SyncResponse { acked, docs, cursor, more, removed: vec![] }).into_response()
+    protocol::encode(MessageType::SyncResponse, &SyncResponse { acked, docs, cursor, more, removed: vec![] })
+        .into_response()
 }
 
 async fn serve() -> (String, Fake) {
