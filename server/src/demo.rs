@@ -5,7 +5,9 @@
 //! two screening campaigns, and sync with the core's sync client over real HTTP to that server, exactly as phones
 //! do. A few households are edited on two devices before either syncs, so their conflicts stay visible. The
 //! county has realistic gaps: households not visited last month, abnormal readings without follow-up, problems
-//! not yet resolved. Users for every role are created first and their passwords printed.
+//! not yet resolved. Users for every role are created first and their passwords printed. About one in sixteen of the
+//! last two months' visits carries a generated photo or signature (`demo_media.rs`), attached with the device's
+//! `Store::attach` and uploaded by its blob phase, so the household pages show thumbnails.
 //!
 //! A demo already built in the same data directory (the file `demo.json` says so) is served again as it is.
 //!
@@ -14,6 +16,9 @@
 //!
 //! Speed: the simulated devices' stores run with `PRAGMA synchronous = OFF` (a simulated phone has no power to
 //! lose); the server keeps its own durable settings. Everything else is the production path.
+
+#[path = "demo_media.rs"]
+mod media;
 
 use crate::accounts;
 use crate::api::{self, AppState};
@@ -28,7 +33,7 @@ use doorstep_core::model::{
     Screening, Sex, StatusTransition, Thresholds, TransitionEvent, Visit, VisitKind,
 };
 use doorstep_core::store::Store;
-use doorstep_core::sync::{Client, SyncConfig};
+use doorstep_core::sync::{Client, NetworkKind, NetworkPolicy, SyncConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -778,6 +783,8 @@ async fn helper_device(
     let (s, user) = (store.clone(), work.user.clone());
     let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), String> {
         let mut rng = StdRng::seed_from_u64(seed);
+        // Attachments draw from their own generator, so the county's records stay the same with or without them.
+        let mut media_rng = StdRng::seed_from_u64(seed ^ 0x5a17_a77a);
         let day = today.format("%Y-%m-%d").to_string();
         let months = months(today);
         let (mut members, mut visits) = (0, 0);
@@ -807,6 +814,13 @@ async fn helper_device(
                     let v = helper_visit(&mut rng, h, &user, kind, date, today);
                     put(&s, &v, &day)?;
                     visits += 1;
+                    if recent && media_rng.random_bool(media::SHARE) {
+                        let m = media::pick(&mut media_rng, v.signed_by_household);
+                        let mut store = s.lock().map_err(|e| e.to_string())?;
+                        store
+                            .attach(&v.id, &m.bytes, m.media_type, m.kind, m.caption)
+                            .map_err(|e| format!("attaching to {}: {e}", v.id))?;
+                    }
                 }
             }
             bar.inc(15);
@@ -816,6 +830,15 @@ async fn helper_device(
     .await
     .map_err(|e| e.to_string())??;
     sign_in_and_sync(&store, url, &work.user, "helper-2026").await?;
+    // Then the photos and signatures, by the device's own blob phase (on Wi-Fi: everything goes).
+    let client = Client::new(SyncConfig::default()).map_err(|e| e.to_string())?;
+    let wifi = NetworkPolicy { kind: NetworkKind::Unmetered, allow_metered: false };
+    let blobs = doorstep_core::sync::blobs::upload_blobs(&client, &store, wifi, &|_| {})
+        .await
+        .map_err(|e| format!("{} blob upload: {e}", work.user))?;
+    if blobs.broken + blobs.refused > 0 || blobs.incomplete {
+        return Err(format!("{}: blob upload left blobs behind: {blobs:?}", work.user));
+    }
     let mut c = counts.lock().map_err(|e| e.to_string())?;
     c.0 += recorded.0;
     c.1 += recorded.1;
