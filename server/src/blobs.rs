@@ -321,7 +321,18 @@ pub fn thumbnail(bytes: &[u8], media_type: &str) -> Result<Vec<u8>, BlobError> {
     limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
     let image = reader.decode().map_err(|e| BlobError::Image(e.to_string()))?;
-    let small = image.thumbnail(THUMB_EDGE, THUMB_EDGE).into_rgb8();
+    let image = if image.width() > THUMB_EDGE || image.height() > THUMB_EDGE {
+        image.thumbnail(THUMB_EDGE, THUMB_EDGE)
+    } else {
+        image
+    };
+    // JPEG has no transparency: a signature drawn on a transparent PNG goes onto white paper, not black.
+    let rgba = image.into_rgba8();
+    let small = image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let over_white = |c: u8| ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
+        image::Rgb([over_white(r), over_white(g), over_white(b)])
+    });
     let mut out = Vec::new();
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80);
     small.write_with_encoder(encoder).map_err(|e| BlobError::Image(e.to_string()))?;
@@ -368,6 +379,29 @@ mod tests {
     }
 
     #[test]
+    fn gc_deletes_only_unreferenced_blobs_and_writes_one_audit_entry() {
+        use crate::storage::sqlite::SqliteStorage;
+        let (dir, s) = store();
+        let storage = SqliteStorage::open(&dir.path().join("db")).unwrap();
+        let stray = b"nobody refers to these bytes";
+        let hash = attachment::hash_hex(stray);
+        s.append(&hash, 0, stray, stray.len() as u64).unwrap();
+        let partial = attachment::hash_hex(b"half");
+        s.append(&partial, 0, b"ha", 4).unwrap();
+        let dry = gc(&storage, &s, true, "test").unwrap();
+        assert_eq!(dry, GcReport { complete: 1, partial: 1, bytes: stray.len() as u64 + 2, kept: 0 });
+        assert_eq!(s.list().unwrap().len(), 2, "a dry run deletes nothing");
+        assert!(storage.audit_log(10).unwrap().is_empty());
+        let done = gc(&storage, &s, false, "test").unwrap();
+        assert_eq!(done, dry);
+        assert!(s.list().unwrap().is_empty());
+        let log = storage.audit_log(10).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!((log[0].action.as_str(), log[0].actor.as_str()), ("blobs.gc", "test"));
+        assert!(log[0].detail.contains("deleted 1 complete and 1 partial"), "{}", log[0].detail);
+    }
+
+    #[test]
     fn thumbnails_are_small_jpegs_and_refuse_what_is_not_an_image() {
         let img = image::RgbImage::from_fn(800, 400, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
         let mut png = Vec::new();
@@ -377,6 +411,14 @@ mod tests {
         let decoded = image::load_from_memory(&thumb).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (240, 120));
         assert!(matches!(thumbnail(b"\xff\xd8\xff garbage", JPEG), Err(BlobError::Image(_))));
+        // A small transparent signature keeps its size and lands on white.
+        let sig = image::RgbaImage::from_fn(100, 40, |x, _| image::Rgba([0, 0, 0, if x == 50 { 255 } else { 0 }]));
+        let mut png = Vec::new();
+        sig.write_to(&mut io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let decoded = image::load_from_memory(&thumbnail(&png, PNG).unwrap()).unwrap().into_rgb8();
+        assert_eq!(decoded.dimensions(), (100, 40));
+        assert!(decoded.get_pixel(10, 10).0.iter().all(|&c| c > 240), "white paper");
+        assert!(decoded.get_pixel(50, 10).0.iter().all(|&c| c < 60), "black ink");
         assert!(matches!(thumbnail(b"<svg/>", attachment::SVG), Err(BlobError::Image(_))));
     }
 }
