@@ -372,6 +372,13 @@ async fn the_same_photo_on_two_visits_is_stored_and_sent_once_and_kept_until_gc(
     assert!(blob_files(dir.path()).is_empty(), "{:?}", blob_files(dir.path()));
     let again = cli(dir.path(), &["blobs", "gc"]);
     assert!(again.contains("deleted 0 complete and 0 partial"), "{again}");
+    // Each run (not the dry ones) left one line in the audit log the admin reads.
+    let mut admin = Browser::signed_in(&server.url, "admin").await;
+    let (code, _, page) = admin.get("/admin/audit").await;
+    let page = String::from_utf8_lossy(&page).to_string();
+    assert_eq!(code, 200);
+    assert_eq!(page.matches("blobs.gc").count(), 2, "{page}");
+    assert!(page.contains(&format!("deleted 1 complete and 1 partial blobs, {} bytes", bytes.len() + 500)));
 }
 
 /// A browser session on the supervisors' pages (cookies kept by hand, no redirects followed).
