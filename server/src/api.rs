@@ -191,8 +191,9 @@ impl ApiError {
         let (message_en, message_zh) = self.messages();
         let retryable =
             matches!(self, ApiError::Unavailable(_) | ApiError::TooManyAttempts { .. } | ApiError::BlobMissing(_));
+        // A refused push names one document (ids hold no spaces); blob refusals name `attachment <hash>` instead.
         let doc_id = match self {
-            ApiError::OutOfScope(id) => Some(id.clone()),
+            ApiError::OutOfScope(id) if !id.contains(' ') => Some(id.clone()),
             _ => None,
         };
         ErrorBody { code: self.code(), message_en, message_zh, retryable, doc_id }
