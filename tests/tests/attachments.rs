@@ -305,3 +305,23 @@ fn an_upload_cut_by_a_dying_server_resumes_from_what_the_server_kept() {
     sync(&b, &[]);
     assert_eq!(open_attachment(&b, &hash), bytes);
 }
+
+#[test]
+fn prefetch_fetches_the_photos_of_the_users_own_households_ahead_of_opening() {
+    let f = Fixture::new();
+    let (a, _h, visit) = helper_with_visit(&f, "a");
+    let bytes = photo(200_000, 8);
+    let hash = attach(&a, &visit, &write(f.tmp.path(), "p.jpg", &bytes), "photo");
+    sync(&a, &[]);
+    // helper1's second phone: the household is its own, so with --prefetch the photo comes down with the sync.
+    let second = f.device("a2", "helper1");
+    let r = sync(&second, &["--prefetch"]);
+    assert_eq!((r.blobs.downloaded, r.blobs.bytes_received), (1, bytes.len() as u64), "{r:?}");
+    assert_eq!(second.json(&["attachments", &visit])[0]["local"], true);
+    // doctor1 sees the visit but the household is not assigned to it: nothing is fetched until opened.
+    let doctor = f.device("d", "doctor1");
+    let r = sync(&doctor, &["--prefetch"]);
+    assert_eq!(r.blobs.downloaded, 0, "{r:?}");
+    assert_eq!(doctor.json(&["attachments", &visit])[0]["local"], false);
+    assert_eq!(open_attachment(&doctor, &hash), bytes);
+}
