@@ -18,6 +18,7 @@ pub fn check_all(s: &dyn Storage) {
     units_of_work(s);
     pulls(s);
     losses(s);
+    login_failures(s);
     blobs(s);
 }
 
@@ -224,6 +225,22 @@ pub fn losses(s: &dyn Storage) {
         Ok(())
     })
     .unwrap();
+}
+
+/// Failed sign-ins are counted per key, forgiven after a quiet period, cleared by a success.
+pub fn login_failures(s: &dyn Storage) {
+    let keys = |k: &[&str]| k.iter().map(|k| k.to_string()).collect::<Vec<String>>();
+    assert!(s.login_failures(&keys(&["u:c-x"])).unwrap().is_empty());
+    s.login_failed(&keys(&["u:c-x", "a:10.0.0.1"]), 1_000, 60_000).unwrap();
+    s.login_failed(&keys(&["u:c-x", "a:10.0.0.1"]), 2_000, 60_000).unwrap();
+    let mut got = s.login_failures(&keys(&["u:c-x", "a:10.0.0.1", "u:c-y"])).unwrap();
+    got.sort();
+    assert_eq!(got, vec![("a:10.0.0.1".to_string(), 2, 2_000), ("u:c-x".to_string(), 2, 2_000)]);
+    s.login_failed(&keys(&["u:c-x"]), 100_000, 60_000).unwrap();
+    assert_eq!(s.login_failures(&keys(&["u:c-x"])).unwrap(), vec![("u:c-x".to_string(), 1, 100_000)], "forgiven");
+    assert!(s.login_failures(&keys(&["a:10.0.0.1"])).unwrap().is_empty(), "old entries are dropped");
+    s.login_succeeded("u:c-x").unwrap();
+    assert!(s.login_failures(&keys(&["u:c-x"])).unwrap().is_empty());
 }
 
 /// Blob references follow the live documents: written with each stored change, dropped with an attachment or a

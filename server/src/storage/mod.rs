@@ -352,6 +352,24 @@ pub trait Storage: Send + Sync + 'static {
         Ok(vec![])
     }
 
+    // Failed sign-ins, kept in the database so that every server process on it slows guessing together.
+    /// Failures recorded under these keys (`u:NAME` per account, `a:ADDRESS` per address): `(key, count, last
+    /// failure in ms)`. The default stores none, leaving the limiter to its process's memory.
+    fn login_failures(&self, keys: &[String]) -> Result<Vec<(String, u32, i64)>> {
+        let _ = keys;
+        Err(StorageError::Internal("this store keeps no login failures".into()))
+    }
+    /// Records one failure under each key at `now_ms`; a key quiet for more than `forgive_ms` starts again at one.
+    fn login_failed(&self, keys: &[String], now_ms: i64, forgive_ms: i64) -> Result<()> {
+        let _ = (keys, now_ms, forgive_ms);
+        Err(StorageError::Internal("this store keeps no login failures".into()))
+    }
+    /// Forgets the failures of a key (a successful sign-in).
+    fn login_succeeded(&self, key: &str) -> Result<()> {
+        let _ = key;
+        Err(StorageError::Internal("this store keeps no login failures".into()))
+    }
+
     // Audit log of admin actions.
     fn audit(&self, entry: &AuditEntry) -> Result<()>;
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;

@@ -550,6 +550,39 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn login_failures(&self, keys: &[String]) -> Result<Vec<(String, u32, i64)>> {
+        self.read(|c| {
+            let rows = c.query("SELECT key, count, last_ms FROM login_failures WHERE key = ANY($1)", &[&keys]).pg()?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i32>(1) as u32, r.get(2))).collect())
+        })
+    }
+
+    fn login_failed(&self, keys: &[String], now_ms: i64, forgive_ms: i64) -> Result<()> {
+        // No writer lock: these rows are not part of the change sequence. Concurrent failures from two processes
+        // both count (the upsert is atomic per row).
+        self.tx(|tx| {
+            for k in keys {
+                tx.execute(
+                    "INSERT INTO login_failures (key, count, last_ms) VALUES ($1, 1, $2)
+                     ON CONFLICT (key) DO UPDATE SET
+                         count = CASE WHEN $2 - login_failures.last_ms > $3 THEN 1 ELSE login_failures.count + 1 END,
+                         last_ms = GREATEST(login_failures.last_ms, $2)",
+                    &[k, &now_ms, &forgive_ms],
+                )
+                .pg()?;
+            }
+            tx.execute("DELETE FROM login_failures WHERE $1 - last_ms > $2", &[&now_ms, &forgive_ms]).pg()?;
+            Ok(())
+        })
+    }
+
+    fn login_succeeded(&self, key: &str) -> Result<()> {
+        self.read(|c| {
+            c.execute("DELETE FROM login_failures WHERE key = $1", &[&key]).pg()?;
+            Ok(())
+        })
+    }
+
     fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
         self.writing_tx(|tx| {
             require_user(tx, helper)?;

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema version this build writes.
-const VERSION: i64 = 3;
+const VERSION: i64 = 4;
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -130,6 +130,11 @@ CREATE TABLE scope_losses (
 CREATE INDEX scope_losses_subject ON scope_losses (subject, seq);
 "#;
 
+/// Failed sign-ins per account and per address, shared by whoever opens the database (`auth::Limiter`).
+const V4_LOGIN_FAILURES: &str = r#"
+CREATE TABLE login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, last_ms INTEGER NOT NULL);
+"#;
+
 /// How many read connections serve pulls and pages next to the writer.
 const READERS: usize = 4;
 
@@ -199,7 +204,8 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if found > VERSION {
         return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
     }
-    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2]), (3, &[V3_SCOPE_LOSSES])];
+    let steps: &[(i64, &[&str])] =
+        &[(1, &[V1, INDEX_DDL]), (2, &[V2]), (3, &[V3_SCOPE_LOSSES]), (4, &[V4_LOGIN_FAILURES])];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
         for sql in *sqls {
@@ -576,6 +582,42 @@ impl Storage for SqliteStorage {
 
     fn lost_docs(&self, q: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>> {
         self.with_reader(|c| lost_docs(c, q, up_to))
+    }
+
+    fn login_failures(&self, keys: &[String]) -> Result<Vec<(String, u32, i64)>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare("SELECT key, count, last_ms FROM login_failures WHERE key = ?1")?;
+            let mut out = Vec::new();
+            for k in keys {
+                if let Some(row) = stmt.query_row([k], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()? {
+                    out.push(row);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn login_failed(&self, keys: &[String], now_ms: i64, forgive_ms: i64) -> Result<()> {
+        self.tx(|tx| {
+            for k in keys {
+                tx.execute(
+                    "INSERT INTO login_failures (key, count, last_ms) VALUES (?1, 1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET
+                         count = CASE WHEN ?2 - last_ms > ?3 THEN 1 ELSE count + 1 END, last_ms = ?2",
+                    params![k, now_ms, forgive_ms],
+                )?;
+            }
+            // Old entries go, so the table stays small.
+            tx.execute("DELETE FROM login_failures WHERE ?1 - last_ms > ?2", params![now_ms, forgive_ms])?;
+            Ok(())
+        })
+    }
+
+    fn login_succeeded(&self, key: &str) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute("DELETE FROM login_failures WHERE key = ?1", [key])?;
+            Ok(())
+        })
     }
 
     fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
