@@ -113,6 +113,12 @@ impl Document {
         autosurgeon::hydrate(&self.doc).map_err(|e| Error::Document(e.to_string()))
     }
 
+    /// One top-level field of the record, `None` when absent, without reading the rest (for checks that run on
+    /// every write, such as the attachment references of a visit).
+    pub fn read_field<T: autosurgeon::Hydrate>(&self, field: &str) -> Result<Option<T>> {
+        autosurgeon::hydrate_prop(&self.doc, ROOT, field).map_err(|e| Error::Document(e.to_string()))
+    }
+
     /// Which kind of record the document holds, read from its fields; used by code that receives documents blind.
     pub fn kind(&self) -> Option<DocKind> {
         let has = |k: &str| self.doc.get(ROOT, k).ok().flatten().is_some();

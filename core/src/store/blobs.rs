@@ -365,20 +365,17 @@ impl WithAttachments for Screening {
     }
 }
 
-/// The references of a document's current state, or none when it is tombstoned or carries no attachments.
+/// The references of a document's current state, or none when it is tombstoned or carries no attachments. Reads
+/// only the two fields, not the whole record: this runs in the transaction of every write and pulled document.
 fn live_refs(kind: DocKind, doc: &mut Document) -> Result<Vec<AttachmentRef>> {
-    let (deleted, refs) = match kind {
-        DocKind::Visit => {
-            let v: Visit = doc.read()?;
-            (v.deleted, v.attachments)
-        }
-        DocKind::Screening => {
-            let s: Screening = doc.read()?;
-            (s.deleted, s.attachments)
-        }
-        DocKind::Household | DocKind::Rules => return Ok(Vec::new()),
-    };
-    Ok(if deleted { Vec::new() } else { refs.into_values().collect() })
+    if !matches!(kind, DocKind::Visit | DocKind::Screening) {
+        return Ok(Vec::new());
+    }
+    if doc.read_field::<bool>("deleted")?.unwrap_or(false) {
+        return Ok(Vec::new());
+    }
+    let refs: Option<HashMap<String, AttachmentRef>> = doc.read_field("attachments")?;
+    Ok(refs.map(|r| r.into_values().collect()).unwrap_or_default())
 }
 
 /// Keeps a document's rows in `attachment_refs` (and the blobs it names in `attachments`) in step with its state;
