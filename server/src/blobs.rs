@@ -232,7 +232,8 @@ impl BlobStore {
         }
         let bytes = fs::read(self.complete_path(hash))?;
         let thumb = thumbnail(&bytes, media_type)?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // A name of its own, so two requests making the same thumbnail never write one file.
+        let tmp = path.with_extension(format!("tmp{}-{:016x}", std::process::id(), rand::random::<u64>()));
         fs::write(&tmp, &thumb)?;
         fs::rename(&tmp, &path)?;
         Ok(thumb)
@@ -261,7 +262,7 @@ pub fn gc(storage: &dyn Storage, store: &BlobStore, dry_run: bool, by: &str) -> 
             continue;
         }
         if !dry_run {
-            if !file.partial && !storage.forget_blob(&file.hash)? {
+            if !storage.forget_blob(&file.hash)? {
                 report.kept += 1;
                 continue;
             }
