@@ -39,7 +39,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(storage: SharedStorage, config: Config) -> Self {
         let blobs = Arc::new(crate::blobs::BlobStore::new(config.blobs_dir.clone()));
-        Self { storage, limiter: Arc::new(Limiter::default()), config: Arc::new(config), blobs }
+        let limiter = Arc::new(Limiter::shared(storage.clone()));
+        Self { storage, limiter, config: Arc::new(config), blobs }
     }
 }
 
@@ -346,18 +347,18 @@ async fn login(
     if req.password.len() > 1024 || req.device_name.len() > 128 {
         return Err(ApiError::BadRequest("password or device_name: too long".into()));
     }
-    if let Some(wait) = st.limiter.wait(&req.user, &addr) {
+    if let Some(wait) = st.limiter.check(&req.user, &addr).await {
         return Err(ApiError::TooManyAttempts { retry_after: wait });
     }
     let user = check_password(&st, &req.user, &req.password).await?;
     let Some(user) = user else {
-        st.limiter.failed(&req.user, &addr);
+        st.limiter.record_failure(&req.user, &addr).await;
         return Err(ApiError::WrongPassword);
     };
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }
-    st.limiter.succeeded(&user.name);
+    st.limiter.record_success(&user.name).await;
     let (token, digest) = auth::new_token();
     let device_name = if req.device_name.is_empty() { "device".to_string() } else { req.device_name };
     let device = Device {

@@ -56,12 +56,67 @@ struct Failures {
 
 /// Slows password guessing per account and per address: after a few failures, each further attempt must wait a
 /// growing time since the last failure, or it is refused with 429 before the password is even checked.
-#[derive(Debug, Default)]
+///
+/// Made with [`Limiter::shared`], the failures live in the database, so every server process on it (several behind
+/// a load balancer over PostgreSQL) counts the same failures; should the database not answer, the process's own
+/// memory keeps counting. `Limiter::default()` counts in memory only.
+#[derive(Default)]
 pub struct Limiter {
     entries: Mutex<HashMap<String, Failures>>,
+    store: Option<crate::storage::SharedStorage>,
 }
 
 impl Limiter {
+    /// A limiter whose counts live in `storage` (see the type's comment).
+    pub fn shared(storage: crate::storage::SharedStorage) -> Self {
+        Self { entries: Mutex::default(), store: Some(storage) }
+    }
+
+    /// How long the caller must still wait before trying this account from this address, if at all.
+    pub async fn check(&self, user: &str, address: &str) -> Option<Duration> {
+        if let Some(store) = &self.store {
+            let keys = vec![account_key(user), address_key(address)];
+            match crate::storage::run(store, move |s| s.login_failures(&keys)).await {
+                Ok(rows) => {
+                    let now = wall_ms();
+                    return rows
+                        .iter()
+                        .filter_map(|(key, count, last_ms)| {
+                            let free = if key.starts_with("a:") { FREE_FAILURES_PER_ADDRESS } else { FREE_FAILURES };
+                            let elapsed = Duration::from_millis(now.saturating_sub(*last_ms).max(0) as u64);
+                            remaining_after(*count, elapsed, free)
+                        })
+                        .max();
+                }
+                Err(e) => tracing::warn!("login failures unreadable, counting in memory: {e}"),
+            }
+        }
+        self.wait(user, address)
+    }
+
+    /// Records a failed attempt.
+    pub async fn record_failure(&self, user: &str, address: &str) {
+        self.failed(user, address);
+        if let Some(store) = &self.store {
+            let keys = vec![account_key(user), address_key(address)];
+            let forgive = MAX_WAIT.as_millis() as i64;
+            if let Err(e) = crate::storage::run(store, move |s| s.login_failed(&keys, wall_ms(), forgive)).await {
+                tracing::warn!("could not record a failed login in the database: {e}");
+            }
+        }
+    }
+
+    /// Forgets the account's failures after a successful login.
+    pub async fn record_success(&self, user: &str) {
+        self.succeeded(user);
+        if let Some(store) = &self.store {
+            let key = account_key(user);
+            if let Err(e) = crate::storage::run(store, move |s| s.login_succeeded(&key)).await {
+                tracing::warn!("could not clear failed logins in the database: {e}");
+            }
+        }
+    }
+
     /// How long the caller must still wait before trying this account from this address, if at all.
     pub fn wait(&self, user: &str, address: &str) -> Option<Duration> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -108,13 +163,22 @@ fn address_key(address: &str) -> String {
 }
 
 fn remaining(f: &Failures, free: u32, now: Instant) -> Option<Duration> {
-    if f.count < free {
+    remaining_after(f.count, now.duration_since(f.last), free)
+}
+
+/// The wait left after `count` failures, the last `elapsed` ago.
+fn remaining_after(count: u32, elapsed: Duration, free: u32) -> Option<Duration> {
+    if count < free {
         return None;
     }
-    let doublings = (f.count - free).min(10);
+    let doublings = (count - free).min(10);
     let wait = FIRST_WAIT.saturating_mul(1 << doublings).min(MAX_WAIT);
-    let elapsed = now.duration_since(f.last);
     (elapsed < wait).then(|| wait - elapsed)
+}
+
+/// The wall clock in ms: shared failures are compared across processes, which share no `Instant`.
+fn wall_ms() -> i64 {
+    crate::storage::now_ms()
 }
 
 #[cfg(test)]

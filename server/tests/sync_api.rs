@@ -43,6 +43,23 @@ async fn login_ok_wrong_password_disabled_and_slowed() {
 }
 
 #[tokio::test]
+async fn login_slowing_is_shared_by_two_server_processes_on_one_database() {
+    let dir = county();
+    let (one, two) = (Server::start(dir.path()), Server::start(dir.path()));
+    // Failures through one process slow the account on the other (the counts live in the database).
+    for _ in 0..5 {
+        assert_eq!(login_raw(&one.url, "doctor1", "guess guess").await.0, 401);
+    }
+    let (status, body) = login_raw(&two.url, "doctor1", PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("too_many_attempts")), "{body}");
+    // Other accounts are not affected, and a restarted process still remembers.
+    assert_eq!(login_raw(&two.url, "helper1", PASSWORD).await.0, 200);
+    drop(one);
+    let three = Server::start(dir.path());
+    assert_eq!(login_raw(&three.url, "doctor1", PASSWORD).await.0, 429);
+}
+
+#[tokio::test]
 async fn push_then_pull_round_trip_and_a_second_push_is_harmless() {
     let dir = county();
     let server = Server::start(dir.path());

@@ -85,15 +85,15 @@ pub async fn login(
     if user.is_empty() || user.len() > 64 || password.len() > 1024 {
         return fail("login_failed");
     }
-    if st.limiter.wait(&user, &addr).is_some() {
+    if st.limiter.check(&user, &addr).await.is_some() {
         return fail("login_wait");
     }
     let found = api::check_password(&st, &user, &password).await?;
     let Some(account) = found.filter(|u| !u.disabled) else {
-        st.limiter.failed(&user, &addr);
+        st.limiter.record_failure(&user, &addr).await;
         return fail("login_failed");
     };
-    st.limiter.succeeded(&account.name);
+    st.limiter.record_success(&account.name).await;
     let token = web.sessions.start(&account.name, st.config.session_max_age);
     let mut r = redirect("/overview");
     let secure = session::is_https(&headers);
