@@ -138,6 +138,7 @@ pub fn status(app: &Doorstep, json: bool) -> CliResult<()> {
     }
     let last = s.last_sync_ms.and_then(chrono_like).unwrap_or_else(|| "never / 从未".to_string());
     println!("pending changes / 待上传: {}", s.pending);
+    println!("pending attachments / 待上传附件: {} ({} bytes)", s.pending_blobs, s.pending_blob_bytes);
     if s.set_aside > 0 {
         println!("set aside for hand-over / 待移交: {} (doorstep set-aside)", s.set_aside);
     }

@@ -27,6 +27,11 @@ pub struct SyncStatus {
     pub online: bool,
     /// Documents set aside for hand-over (refused as out of scope, or left the scope with unsynced changes).
     pub set_aside: u64,
+    /// Attachments added on this device that the server does not have yet, and their bytes.
+    #[serde(default)]
+    pub pending_blobs: u64,
+    #[serde(default)]
+    pub pending_blob_bytes: u64,
 }
 
 impl Doorstep {
@@ -86,6 +91,7 @@ impl Doorstep {
         let online = self.sync.get().is_none_or(|e| e.is_online());
         let store = self.store.lock().map_err(|_| DoorstepError::Internal { message: "store lock poisoned".into() })?;
         let text = |key: &str| -> FfiResult<Option<String>> { Ok(store.meta(key)?.filter(|v| !v.is_empty())) };
+        let (pending_blobs, pending_blob_bytes) = store.pending_blob_totals()?;
         Ok(SyncStatus {
             pending: store.pending_count()?,
             last_sync_ms: text(meta::LAST_SYNC_MS)?.and_then(|v| v.parse().ok()),
@@ -96,6 +102,8 @@ impl Doorstep {
             cursor: client::cursor(&store)?,
             online,
             set_aside: store.set_aside_count()?,
+            pending_blobs,
+            pending_blob_bytes,
         })
     }
 

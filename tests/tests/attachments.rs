@@ -254,6 +254,9 @@ fn documents_sync_while_a_large_photo_waits_for_an_unmetered_network() {
     let r = sync(&a, &["--metered"]);
     assert_eq!(r.sent, 4, "the household, the visit and both references went at once: {r:?}");
     assert_eq!((r.blobs.uploaded, r.blobs.deferred, r.blobs.bytes_sent), (1, 1, sig.len() as u64), "{r:?}");
+    let status = a.status();
+    assert_eq!((status["pending"].as_u64(), status["pending_blobs"].as_u64()), (Some(0), Some(1)), "{status}");
+    assert_eq!(status["pending_blob_bytes"].as_u64(), Some(big.len() as u64));
 
     let b = f.device("b", "doctor1");
     sync(&b, &[]);

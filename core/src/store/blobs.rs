@@ -574,6 +574,16 @@ impl Store {
         )? as u64)
     }
 
+    /// How many blobs added here wait for upload, and their bytes (for the sync screen).
+    pub fn pending_blob_totals(&self) -> Result<(u64, u64)> {
+        let (n, bytes) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(size), 0) FROM attachments WHERE upload = 'pending' AND local = 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )?;
+        Ok((n as u64, bytes as u64))
+    }
+
     /// Blobs to upload, oldest first: added here, not yet on the server, and every document that refers to them
     /// acknowledged by the server (the server learns a blob's references from the documents, so blobs go after).
     pub fn pending_uploads(&self) -> Result<Vec<BlobInfo>> {

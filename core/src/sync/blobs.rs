@@ -109,6 +109,8 @@ pub async fn sync_blobs(
     emit: &(dyn Fn(SyncEvent) + Send + Sync),
     mut result: SyncResult,
 ) -> Result<SyncResult> {
+    // Blobs of documents the pull wiped (they left the scope) or tombstoned go before anything is sent.
+    lock(store)?.sweep_blobs()?;
     result.blobs = upload_blobs(client, store, policy, emit).await?;
     if client.config().prefetch_own_households && !result.blobs.incomplete {
         let (count, bytes) = prefetch_own(client, store, policy).await?;
