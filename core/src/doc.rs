@@ -76,6 +76,9 @@ pub struct FieldVersion {
 /// A record's Automerge document, with the device's actor set so that edits are attributed to it.
 pub struct Document {
     doc: AutoCommit,
+    /// The record last read, until the document changes: a write or a pushed document is read several times
+    /// (placement and scope, attachments, index rows), and hydrating a record is the costliest read there is.
+    read_cache: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 impl Document {
@@ -88,7 +91,7 @@ impl Document {
     ) -> Result<(Self, ChangeRecord)> {
         let mut doc = AutoCommit::new().with_actor(actor.clone());
         autosurgeon::reconcile(&mut doc, record).map_err(|e| Error::Document(e.to_string()))?;
-        let mut this = Self { doc };
+        let mut this = Self::wrap(doc);
         let change = this.commit(author, time_ms).ok_or_else(|| Error::Document("empty record".into()))?;
         Ok((this, change))
     }
@@ -98,19 +101,38 @@ impl Document {
         let doc = guard(|| AutoCommit::load(bytes).map_err(|e| Error::Document(e.to_string())))?;
         // Bytes that are a run of loose changes load too; one whose dependencies are absent would be queued, and
         // reading such a document's history later fails inside Automerge. Refuse it here.
-        let mut this = Self { doc: doc.with_actor(actor.clone()) };
+        let mut this = Self::wrap(doc.with_actor(actor.clone()));
         this.check_complete()?;
         Ok(this)
     }
 
     /// An empty document, into which received changes are applied.
     pub fn empty(actor: &ActorId) -> Self {
-        Self { doc: AutoCommit::new().with_actor(actor.clone()) }
+        Self::wrap(AutoCommit::new().with_actor(actor.clone()))
+    }
+
+    fn wrap(doc: AutoCommit) -> Self {
+        Self { doc, read_cache: std::sync::Mutex::new(None) }
+    }
+
+    /// Forgets the record read last; every method that changes the document calls it first.
+    fn changing(&mut self) -> &mut AutoCommit {
+        if let Ok(cache) = self.read_cache.get_mut() {
+            *cache = None;
+        }
+        &mut self.doc
     }
 
     /// The typed record the document holds now.
     pub fn read<R: Record>(&self) -> Result<R> {
-        autosurgeon::hydrate(&self.doc).map_err(|e| Error::Document(e.to_string()))
+        if let Some(r) = self.read_cache.lock().ok().and_then(|c| c.as_ref()?.downcast_ref::<R>().cloned()) {
+            return Ok(r);
+        }
+        let r: R = autosurgeon::hydrate(&self.doc).map_err(|e| Error::Document(e.to_string()))?;
+        if let Ok(mut cache) = self.read_cache.lock() {
+            *cache = Some(Box::new(r.clone()));
+        }
+        Ok(r)
     }
 
     /// One top-level field of the record, `None` when absent, without reading the rest (for checks that run on
@@ -137,13 +159,13 @@ impl Document {
 
     /// Writes the fields of `record` that differ from the document; `None` when nothing changed.
     pub fn update<R: Record>(&mut self, record: &R, author: &Author, time_ms: i64) -> Result<Option<ChangeRecord>> {
-        autosurgeon::reconcile(&mut self.doc, record).map_err(|e| Error::Document(e.to_string()))?;
+        autosurgeon::reconcile(self.changing(), record).map_err(|e| Error::Document(e.to_string()))?;
         Ok(self.commit(author, time_ms))
     }
 
     fn commit(&mut self, author: &Author, time_ms: i64) -> Option<ChangeRecord> {
         let message = serde_json::to_string(author).unwrap_or_default();
-        self.doc.commit_with(CommitOptions::default().with_message(message).with_time(time_ms))?;
+        self.changing().commit_with(CommitOptions::default().with_message(message).with_time(time_ms))?;
         self.doc.get_last_local_change().map(|c| ChangeRecord::from_change(&c))
     }
 
@@ -179,7 +201,7 @@ impl Document {
         // Automerge panics on some malformed changes (found by fuzzing, `fuzz/regressions/apply_changes/`), or
         // accepts them into a change graph whose history then panics when read: apply and read the history here,
         // an error instead of a panic; after an error the document is dropped and reloaded, as every caller does.
-        let doc = &mut self.doc;
+        let doc = self.changing();
         guard(move || {
             doc.apply_changes(parsed).map_err(|e| Error::Document(e.to_string()))?;
             doc.get_changes(&[]);
@@ -209,7 +231,7 @@ impl Document {
 
     /// Merges another copy of the same document.
     pub fn merge(&mut self, other: &mut Document) -> Result<()> {
-        let (doc, other) = (&mut self.doc, &mut other.doc);
+        let (doc, other) = (self.changing(), &mut other.doc);
         guard(move || {
             doc.merge(other).map_err(|e| Error::Document(e.to_string()))?;
             doc.get_changes(&[]);
@@ -232,7 +254,7 @@ impl Document {
     pub fn at(&mut self, heads: &[String]) -> Result<Document> {
         let heads = parse_heads(heads)?;
         let doc = self.doc.fork_at(&heads).map_err(|e| Error::Document(e.to_string()))?;
-        Ok(Self { doc })
+        Ok(Self::wrap(doc))
     }
 
     /// Every field that holds more than one value after a merge, with who wrote each.
@@ -332,6 +354,7 @@ impl Document {
         let value: serde_json::Value =
             serde_json::from_str(value_json).map_err(|e| Error::invalid("value_json", &format!("not JSON: {e}")))?;
         let (obj, prop) = self.resolve_path(field)?;
+        self.changing();
         let existing = self.doc.get_all(&obj, prop.clone()).unwrap_or_default();
         // Only a field the record has can be settled; anything else would add junk that syncs everywhere.
         if existing.is_empty() {
@@ -662,6 +685,28 @@ mod tests {
         // The resolution travels: b receives it and its conflict is gone too.
         b.merge(&mut a).unwrap();
         assert!(b.conflicts("doc").is_empty());
+    }
+
+    #[test]
+    fn a_read_after_any_change_sees_the_change() {
+        let v = samples::visit();
+        let (mut a, _) = Document::create(&v, &ActorId::random(), &author("a"), 1).unwrap();
+        let mut b = Document::load(&a.save(), &ActorId::random()).unwrap();
+        assert_eq!(a.read::<Visit>().unwrap().note, v.note);
+        let mut edited = v.clone();
+        edited.note = "更新".into();
+        a.update(&edited, &author("a"), 2).unwrap();
+        assert_eq!(a.read::<Visit>().unwrap().note, "更新", "after update");
+        assert_eq!(b.read::<Visit>().unwrap().note, v.note);
+        let changes: Vec<Vec<u8>> = a.changes().into_iter().map(|c| c.bytes).collect();
+        b.apply(&changes).unwrap();
+        assert_eq!(b.read::<Visit>().unwrap().note, "更新", "after apply");
+        edited.time = "17:00".into();
+        a.update(&edited, &author("a"), 3).unwrap();
+        b.merge(&mut a).unwrap();
+        assert_eq!(b.read::<Visit>().unwrap().time, "17:00", "after merge");
+        b.resolve("note", "\"定\"", &author("b"), 4).unwrap();
+        assert_eq!(b.read::<Visit>().unwrap().note, "定", "after resolve");
     }
 
     #[test]

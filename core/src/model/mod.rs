@@ -315,7 +315,7 @@ impl Default for ScheduleRules {
 }
 
 /// Anything that lives in a document of its own, so storage and sync can handle all kinds through one path.
-pub trait Record: Reconcile + Hydrate + Clone {
+pub trait Record: Reconcile + Hydrate + Clone + Send + 'static {
     const KIND: DocKind;
     fn id(&self) -> &str;
     /// Tombstoned records stay in the store and sync like any edit; lists hide them.
