@@ -87,12 +87,14 @@ pub async fn run(ctx: &Ctx) -> Res<Vec<Row>> {
 
     // A day's visits on each phone, synced on mobile data: with the backlog waiting, and without.
     ctx.say("attachments: a day's visits on mobile data");
-    // Three rounds, the two phones alternating; the median round of each.
+    // Three rounds, the two phones alternating (and which goes first); the median round of each.
     let mut measured: [Vec<(Duration, Duration, u64)>; 2] = [Vec::new(), Vec::new()];
-    for _ in 0..3 {
-        for (k, (dev, hs, user)) in
-            [(&with, &households, "helper1"), (&without, &others, "helper2")].into_iter().enumerate()
-        {
+    for round in 0..3 {
+        let mut phones = [(0, &with, &households, "helper1"), (1, &without, &others, "helper2")];
+        if round % 2 == 1 {
+            phones.reverse();
+        }
+        for (k, dev, hs, user) in phones {
             let visits = records::visits(&mut rng, hs, user, n);
             dev.with(|s| {
                 for v in &visits {
