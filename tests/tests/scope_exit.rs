@@ -85,3 +85,23 @@ fn a_push_refused_as_out_of_scope_is_set_aside_and_exported_not_dropped() {
     admin.sync();
     assert!(!admin.doc_ids("visit").contains(&visit));
 }
+
+#[test]
+fn unsynced_work_larger_than_one_request_is_all_uploaded_before_the_wipe() {
+    let f = Fixture::new();
+    let h1 = f.device("h1", "helper1");
+    let a = h1.add_household("4306210010701", VILLAGE_A, "赵桂兰", &["helper1"]);
+    h1.sync();
+    let visits = h1.add_visits_in_process(&a, "helper1", 5);
+    f.server.admin(&["assign", "reassign", &a, "--from", "helper1", "--to", "helper2"]);
+    // One change per request: the page naming A as removed arrives with the first push, but the phone uploads the
+    // other four visits (keeping its cursor) before it wipes.
+    let r = h1.sync_with(&["--push-bytes", "1"]);
+    assert_eq!((r.sent, r.removed, r.set_aside), (5, 6, 0), "{r:?}");
+    assert!(h1.household_ids().is_empty());
+    let h2 = f.device("h2", "helper2");
+    h2.sync();
+    let mut want = visits;
+    want.sort();
+    assert_eq!(h2.doc_ids("visit"), want, "every visit reached the new helper");
+}

@@ -71,8 +71,9 @@ impl Store {
             return Ok(out);
         }
         self.conn.execute_batch(DDL)?;
+        let ids = with_dependents(&self.conn, ids)?;
         let tx = self.conn.transaction()?;
-        for id in ids {
+        for id in &ids {
             let pending: i64 =
                 tx.query_row("SELECT count(*) FROM changes WHERE doc_id = ?1 AND acked = 0", [id], |r| r.get(0))?;
             if pending > 0 && keep(&tx, id, reason::LEFT_SCOPE)? {
@@ -134,11 +135,40 @@ impl Store {
         Ok(out)
     }
 
+    /// How many changes the server has not acknowledged to these documents and to the visits and screenings of
+    /// those that are households (a visit recorded here may be unknown to the server, so not listed by it).
+    pub fn unsynced_count(&self, ids: &[String]) -> Result<u64> {
+        let mut stmt = self.conn.prepare_cached("SELECT count(*) FROM changes WHERE doc_id = ?1 AND acked = 0")?;
+        let mut n = 0u64;
+        for id in with_dependents(&self.conn, ids)? {
+            n += stmt.query_row([&id], |r| r.get::<_, i64>(0))? as u64;
+        }
+        Ok(n)
+    }
+
     /// How many documents are set aside.
     pub fn set_aside_count(&self) -> Result<u64> {
         self.conn.execute_batch(DDL)?;
         Ok(self.conn.query_row("SELECT count(*) FROM set_aside", [], |r| r.get::<_, i64>(0))? as u64)
     }
+}
+
+/// The ids, plus the visits and screenings this device holds of those that are households.
+fn with_dependents(conn: &rusqlite::Connection, ids: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = ids.to_vec();
+    let mut seen: std::collections::HashSet<String> = ids.iter().cloned().collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT doc_id FROM ix_visits WHERE household_id = ?1 UNION SELECT doc_id FROM ix_screenings WHERE household_id = ?1",
+    )?;
+    for id in ids {
+        for dep in stmt.query_map([id], |r| r.get::<_, String>(0))? {
+            let dep = dep?;
+            if seen.insert(dep.clone()) {
+                out.push(dep);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Copies a held document into `set_aside` (merging with an earlier copy of it); false when the device lacks it.

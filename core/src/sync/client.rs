@@ -291,9 +291,20 @@ impl Client {
                 })
                 .collect::<Result<Vec<_>>>()?;
             let acked: Vec<String> = response.acked.iter().map(hex).collect();
-            let pending_left = {
+            let unsynced_leaving = {
                 let mut store = lock(store)?;
                 store.mark_acked(&acked)?;
+                store.unsynced_count(&response.removed)?
+            };
+            if unsynced_leaving > 0 && pushed > 0 {
+                // Work on documents leaving the scope is still waiting beyond this push: upload it first, keeping
+                // the cursor (the server accepts it while the cursor is before the loss), then take the page again.
+                result.sent += acked.len() as u64;
+                progress(&result);
+                continue;
+            }
+            let pending_left = {
+                let mut store = lock(store)?;
                 let wiped = store.wipe_docs(&response.removed)?;
                 result.removed += wiped.wiped;
                 result.set_aside += wiped.set_aside;
