@@ -297,15 +297,21 @@ impl Store {
         let now = now_ms();
         let mut loaded = Vec::with_capacity(items.len());
         for item in items {
-            let mut doc = match self.load_doc(&item.doc_id)? {
-                Some((_, doc)) => doc,
-                None => Document::empty(&self.actor),
+            let mut doc = match (self.load_doc(&item.doc_id)?, &item.snapshot) {
+                (Some((_, mut doc)), Some(snapshot)) => {
+                    let mut remote = Document::load(snapshot, &self.actor)?;
+                    doc.merge(&mut remote)?;
+                    doc
+                }
+                (Some((_, doc)), None) => doc,
+                // A document new here is its snapshot as it is (merging it into an empty one only costs time: a
+                // supervisor's first sync brings a whole county of them).
+                (None, Some(snapshot)) => Document::load(snapshot, &self.actor)?,
+                (None, None) => Document::empty(&self.actor),
             };
-            if let Some(snapshot) = &item.snapshot {
-                let mut remote = Document::load(snapshot, &self.actor)?;
-                doc.merge(&mut remote)?;
+            if !item.changes.is_empty() {
+                doc.apply(&item.changes)?;
             }
-            doc.apply(&item.changes)?;
             loaded.push((item, doc));
         }
         let tx = self.conn.transaction()?;
