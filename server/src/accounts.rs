@@ -132,6 +132,17 @@ pub fn reassign_helper(
     audit_by(storage, by, "assign.reassign", format!("{}: {from} → {}", households.join(" "), to.unwrap_or("-")))
 }
 
+/// Takes villages away from a family-doctor team; the team's doctors' devices upload what they wrote for those
+/// villages at their next sync, then wipe them (the loss is recorded in the change sequence).
+pub fn unassign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[String]) -> Result<()> {
+    require_some("VILLAGE", villages)?;
+    if team.trim().is_empty() {
+        return invalid("TEAM: must not be empty");
+    }
+    storage.unassign_team(team, villages)?;
+    audit_by(storage, by, "assign.remove_team", format!("{team}: {}", villages.join(" ")))
+}
+
 pub fn assign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[String]) -> Result<()> {
     require_some("VILLAGE", villages)?;
     if team.trim().is_empty() {

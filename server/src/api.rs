@@ -432,6 +432,11 @@ async fn sync_handler(
         protocol::decode(MessageType::SyncRequest, &body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     drop(body);
     let SyncRequest { cursor, max_bytes, changes } = req;
+    if user.role == doorstep_core::model::Role::Inspector {
+        // A grant that ran out is recorded as a loss now, so the devices upload what they wrote, then wipe.
+        let name = user.name.clone();
+        storage::run(&st.storage, move |s| s.record_ended_grants(&name, &scope::today())).await?;
+    }
     let scope = scope_of(&st, &user).await?;
     let device_id = device.id.clone();
     let push_scope = scope.clone();

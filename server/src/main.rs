@@ -131,6 +131,12 @@ enum AssignOp {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Takes villages away from a family-doctor team; its doctors' devices upload, then wipe them.
+    RemoveTeam {
+        team: String,
+        #[arg(required = true)]
+        villages: Vec<String>,
+    },
     /// Gives a family-doctor team villages.
     Team {
         team: String,
@@ -297,6 +303,9 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                     accounts::reassign_helper(&*s, CONSOLE, &from, to.as_deref(), &household_ids)?
                 }
                 AssignOp::Team { team, villages } => accounts::assign_team(&*s, CONSOLE, &team, &villages)?,
+                AssignOp::RemoveTeam { team, villages } => {
+                    accounts::unassign_team(&*s, CONSOLE, &team, &villages)?
+                }
                 AssignOp::Area { user, township, village } => {
                     accounts::assign_area(&*s, CONSOLE, &user, &township, &village)?
                 }

@@ -46,7 +46,7 @@ fn a_reassigned_helpers_device_uploads_its_unsynced_visit_then_wipes_the_househo
 }
 
 #[test]
-fn a_push_refused_as_out_of_scope_is_set_aside_and_exported_not_dropped() {
+fn an_inspector_whose_grant_ended_uploads_the_visit_then_wipes_the_village() {
     let f = Fixture::new();
     f.server.admin(&["user", "add", "insp1", "--role", "inspector", "--password", "pw-insp1"]);
     f.server.admin(&["grant", "inspector", "insp1", VILLAGE_A, "--until", "2099-12-31"]);
@@ -56,34 +56,54 @@ fn a_push_refused_as_out_of_scope_is_set_aside_and_exported_not_dropped() {
     let insp = f.device("insp", "insp1");
     insp.sync();
     assert_eq!(insp.household_ids(), vec![a.clone()]);
-    // The inspector records a visit offline; meanwhile the grant is ended (set to a past day).
+    // The inspector records a visit offline; meanwhile the grant ends (set to a past day, as if it ran out).
     let visit = insp.add_visit(&a, "互查：饮水安全已核实");
     f.server.admin(&["grant", "inspector", "insp1", VILLAGE_A, "--until", "2020-01-01"]);
 
-    let refused = insp.fails(&["sync"], None);
+    let r = insp.sync();
+    assert_eq!((r.sent, r.removed, r.set_aside), (1, 2, 0), "{r:?}");
+    assert!(insp.household_ids().is_empty() && insp.doc_ids("visit").is_empty());
+    h1.sync();
+    assert_eq!(h1.doc_ids("visit"), vec![visit], "the inspection reached the household's helper");
+}
+
+#[test]
+fn a_push_refused_as_out_of_scope_is_set_aside_and_exported_not_dropped() {
+    let f = Fixture::new();
+    let h2 = f.device("h2", "helper2");
+    let own = h2.add_household("4306210010801", VILLAGE_B, "刘明", &["helper2"]);
+    h2.sync();
+    // helper2 records a household for helper1 (not theirs to write) and a visit to their own household.
+    let foreign = h2.add_household("4306210010802", VILLAGE_A, "冒名户", &["helper1"]);
+    let visit = h2.add_visit(&own, "本户走访");
+
+    let refused = h2.fails(&["sync"], None);
     assert_eq!(refused.kind(), "out_of_scope", "{}", refused.stderr);
-    let status = insp.status();
-    assert_eq!((status["pending"].as_u64(), status["set_aside"].as_u64()), (Some(0), Some(1)), "{status}");
-    assert!(insp.doc_ids("visit").is_empty(), "off the device's lists");
-    let listed = insp.json(&["set-aside"]);
-    assert_eq!(listed[0]["doc_id"], visit.as_str());
-    assert_eq!(listed[0]["reason"], "out_of_scope");
+    let status = h2.status();
+    assert_eq!((status["pending"].as_u64(), status["set_aside"].as_u64()), (Some(1), Some(1)), "{status}");
+    assert_eq!(h2.household_ids(), vec![own.clone()], "off the device's lists");
+    let listed = h2.json(&["set-aside"]);
+    assert_eq!(
+        (listed[0]["doc_id"].as_str(), listed[0]["reason"].as_str()),
+        (Some(foreign.as_str()), Some("out_of_scope"))
+    );
 
     // Exported for hand-over, readable, private to its owner.
     let file = f.tmp.path().join("handover.json");
-    insp.ok(&["set-aside", "--export", file.to_str().unwrap()]);
+    h2.ok(&["set-aside", "--export", file.to_str().unwrap()]);
     let exported: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let record: Value = serde_json::from_str(exported[0]["record_json"].as_str().unwrap()).unwrap();
-    assert_eq!((record["id"].as_str(), record["note"].as_str()), (Some(visit.as_str()), Some("互查：饮水安全已核实")));
+    assert_eq!((record["id"].as_str(), record["head_name"].as_str()), (Some(foreign.as_str()), Some("冒名户")));
     assert_eq!(exported[0]["unsynced"], 1);
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
 
-    // The refusal no longer blocks the device, and nothing of it reached the server.
-    insp.sync();
+    // The refusal no longer blocks the device's other work, and nothing of it reached the server.
+    assert_eq!(h2.sync().sent, 1);
     let admin = f.device("adm", "admin");
     admin.sync();
-    assert!(!admin.doc_ids("visit").contains(&visit));
+    assert!(admin.doc_ids("visit").contains(&visit));
+    assert!(!admin.household_ids().contains(&foreign));
 }
 
 #[test]

@@ -218,6 +218,24 @@ pub fn losses(s: &dyn Storage) {
     assert!(s.lost_docs(&query("c-dev-l", "c-helper", after, all.clone()), after).unwrap().is_empty(), "seen");
     assert!(s.lost_docs(&query("c-dev-l", "c-helper", before, all.clone()), before).unwrap().is_empty(), "not yet");
     assert!(s.lost_docs(&query("c-dev-x", "c-doctor", before, all), after).unwrap().is_empty(), "not theirs");
+    // A team losing a village, an inspector's grant ending: recorded once each.
+    let (t0, _) = s.pull_candidates(&query("c-dev-l", "c-helper", 0, Visibility::default())).unwrap();
+    s.assign_team("CL", &["cv-loss".into()]).unwrap();
+    s.unassign_team("CL", &["cv-loss".into(), "cv-never".into()]).unwrap();
+    assert!(!s.scope_facts("c-doctor").unwrap().team_villages.contains("cv-loss"));
+    let team_q = PullQuery { team: Some("CL".into()), ..query("c-dev-t", "c-doctor", t0, Visibility::default()) };
+    let (t1, _) = s.pull_candidates(&team_q).unwrap();
+    assert_eq!(t1, t0 + 2, "one gain, one loss");
+    assert_eq!(s.lost_docs(&team_q, t1).unwrap(), vec![(h.id.clone(), placement.clone())], "the team's loss");
+    s.grant_inspector(&Grant { user: "c-insp".into(), village: "cv-loss".into(), until: "2026-01-31".into() }).unwrap();
+    assert_eq!(s.record_ended_grants("c-insp", "2026-01-31").unwrap(), 0, "valid through its last day");
+    assert_eq!(s.record_ended_grants("c-insp", "2026-02-01").unwrap(), 1);
+    assert_eq!(s.record_ended_grants("c-insp", "2026-02-02").unwrap(), 0, "recorded once");
+    let insp_q = query("c-dev-i", "c-insp", t1, Visibility::default());
+    assert_eq!(s.lost_docs(&insp_q, u64::MAX >> 1).unwrap(), vec![(h.id.clone(), placement.clone())]);
+    s.grant_inspector(&Grant { user: "c-insp".into(), village: "cv-loss".into(), until: "2026-01-31".into() }).unwrap();
+    assert_eq!(s.record_ended_grants("c-insp", "2026-02-03").unwrap(), 1, "granted again, ended again");
+
     s.write(&mut |tx| {
         assert!(tx.lost_after("c-helper", None, before, &placement)?, "pushed before the loss was seen");
         assert!(!tx.lost_after("c-helper", None, after, &placement)?, "pushed after the loss was seen");

@@ -345,6 +345,19 @@ pub trait Storage: Send + Sync + 'static {
         let _ = household_ids;
         Err(StorageError::Internal(format!("this store cannot unassign households from {helper}")))
     }
+    /// Takes villages away from a family-doctor team, recording each loss (subject: the team) like
+    /// `unassign_helper`.
+    fn unassign_team(&self, team: &str, villages: &[String]) -> Result<()> {
+        let _ = villages;
+        Err(StorageError::Internal(format!("this store cannot take villages from team {team}")))
+    }
+    /// Records, once, the loss of each village whose inspector grant ended before `today` (`YYYY-MM-DD`) since it
+    /// was last granted; returns how many were recorded. Called when the inspector syncs, so a grant that simply
+    /// runs out also makes the inspector's devices upload, then wipe.
+    fn record_ended_grants(&self, user: &str, today: &str) -> Result<u64> {
+        let _ = (user, today);
+        Ok(0)
+    }
     /// The documents under the scope losses of `query`'s account (or team) recorded after `query.cursor` and up to
     /// `up_to`, with their placement (the sync logic keeps those the account no longer sees). The default: none.
     fn lost_docs(&self, query: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>> {

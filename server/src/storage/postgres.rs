@@ -270,6 +270,26 @@ fn add_assignment(tx: &mut pg::Transaction<'_>, helper: &str, household_id: &str
     Ok(n > 0)
 }
 
+/// The villages of an inspector (`$1`) whose grant ended before a day (`$2`) and whose loss is not recorded since
+/// the village was last granted.
+const ENDED_GRANTS: &str = "SELECT g.village FROM inspector_grants g WHERE g.user_name = $1 AND g.until < $2
+      AND NOT EXISTS (SELECT 1 FROM scope_losses l WHERE l.subject_kind = 'user' AND l.subject = g.user_name
+          AND l.target_kind = 'village' AND l.target = g.village
+          AND l.seq > coalesce((SELECT max(e.seq) FROM scope_events e WHERE e.subject_kind = 'user'
+              AND e.subject = g.user_name AND e.target_kind = 'village' AND e.target = g.village), 0))
+    ORDER BY g.village";
+
+/// Records a scope loss (`sk` user or team, `tk` household, village or township) at a fresh sequence number.
+fn insert_loss_of(tx: &mut pg::Transaction<'_>, sk: &str, subject: &str, tk: &str, target: &str) -> Result<u64> {
+    let seq = next_seq(tx)?;
+    tx.execute(
+        "INSERT INTO scope_losses (seq, subject_kind, subject, target_kind, target) VALUES ($1, $2, $3, $4, $5)",
+        &[&(seq as i64), &sk, &subject, &tk, &target],
+    )
+    .pg()?;
+    Ok(seq)
+}
+
 /// The SQL condition: a scope loss (alias `e`) of the user `$2` or the team `$3` covers the placement given as
 /// `h`, `v`, `t` (household id, village, township).
 fn loss_covers(h: &str, v: &str, t: &str) -> String {
@@ -531,6 +551,33 @@ impl Storage for PostgresStorage {
                 }
             }
             Ok(())
+        })
+    }
+
+    fn unassign_team(&self, team: &str, villages: &[String]) -> Result<()> {
+        self.writing_tx(|tx| {
+            for v in villages {
+                let n = tx.execute("DELETE FROM team_villages WHERE team = $1 AND village = $2", &[&team, v]).pg()?;
+                if n > 0 {
+                    insert_loss_of(tx, "team", team, "village", v)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn record_ended_grants(&self, user: &str, today: &str) -> Result<u64> {
+        let sql = ENDED_GRANTS;
+        let ended = self.read(|c| Ok(c.query(sql, &[&user, &today]).pg()?.len()))?;
+        if ended == 0 {
+            return Ok(0);
+        }
+        self.writing_tx(|tx| {
+            let ended: Vec<String> = tx.query(sql, &[&user, &today]).pg()?.iter().map(|r| r.get(0)).collect();
+            for v in &ended {
+                insert_loss_of(tx, "user", user, "village", v)?;
+            }
+            Ok(ended.len() as u64)
         })
     }
 

@@ -584,6 +584,40 @@ impl Storage for SqliteStorage {
         self.with_reader(|c| lost_docs(c, q, up_to))
     }
 
+    fn unassign_team(&self, team: &str, villages: &[String]) -> Result<()> {
+        self.tx(|tx| {
+            for v in villages {
+                let n = tx.execute("DELETE FROM team_villages WHERE team = ?1 AND village = ?2", params![team, v])?;
+                if n > 0 {
+                    insert_loss_of(tx, "team", team, "village", v)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn record_ended_grants(&self, user: &str, today: &str) -> Result<u64> {
+        let sql = ENDED_GRANTS;
+        let ended: Vec<String> = self.with_reader(|c| {
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map(params![user, today], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+        if ended.is_empty() {
+            return Ok(0);
+        }
+        self.tx(|tx| {
+            // Read again under the writer lock: another request may have recorded them meanwhile.
+            let mut stmt = tx.prepare(sql)?;
+            let ended: Vec<String> =
+                stmt.query_map(params![user, today], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            for v in &ended {
+                insert_loss_of(tx, "user", user, "village", v)?;
+            }
+            Ok(ended.len() as u64)
+        })
+    }
+
     fn login_failures(&self, keys: &[String]) -> Result<Vec<(String, u32, i64)>> {
         self.with_reader(|c| {
             let mut stmt = c.prepare("SELECT key, count, last_ms FROM login_failures WHERE key = ?1")?;
@@ -897,10 +931,24 @@ impl Storage for SqliteStorage {
 
 /// Records that a helper lost a household, at a fresh sequence number.
 fn insert_loss(tx: &Connection, helper: &str, household_id: &str) -> Result<u64> {
+    insert_loss_of(tx, "user", helper, "household", household_id)
+}
+
+/// The villages of an inspector (`?1`) whose grant ended before a day (`?2`) and whose loss is not recorded since
+/// the village was last granted.
+const ENDED_GRANTS: &str = "SELECT g.village FROM inspector_grants g WHERE g.user_name = ?1 AND g.until < ?2
+      AND NOT EXISTS (SELECT 1 FROM scope_losses l WHERE l.subject_kind = 'user' AND l.subject = g.user_name
+          AND l.target_kind = 'village' AND l.target = g.village
+          AND l.seq > coalesce((SELECT max(e.seq) FROM scope_events e WHERE e.subject_kind = 'user'
+              AND e.subject = g.user_name AND e.target_kind = 'village' AND e.target = g.village), 0))
+    ORDER BY g.village";
+
+/// Records a scope loss (`subject_kind` user or team, `target_kind` household, village or township).
+fn insert_loss_of(tx: &Connection, sk: &str, subject: &str, tk: &str, target: &str) -> Result<u64> {
     let seq = next_seq(tx)?;
     tx.execute(
-        "INSERT INTO scope_losses (seq, subject_kind, subject, target_kind, target) VALUES (?1, 'user', ?2, 'household', ?3)",
-        params![seq as i64, helper, household_id],
+        "INSERT INTO scope_losses (seq, subject_kind, subject, target_kind, target) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![seq as i64, sk, subject, tk, target],
     )?;
     Ok(seq)
 }
