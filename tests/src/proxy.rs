@@ -76,6 +76,11 @@ impl Proxy {
         self.state.sync_requests.load(Ordering::SeqCst)
     }
 
+    /// Response bytes forwarded to devices since the last `arm` (headers included): what a download cost.
+    pub fn response_bytes(&self) -> u64 {
+        self.state.response_bytes.load(Ordering::SeqCst)
+    }
+
     /// True once the armed trigger killed the server.
     pub fn fired(&self) -> bool {
         self.state.fired.load(Ordering::SeqCst)

@@ -9,9 +9,18 @@ use doorstep_core::sync::SyncResult;
 use doorstep_e2e::*;
 use std::path::{Path, PathBuf};
 
-/// A JPEG-looking photo of `len` bytes: the JPEG signature, then noise that depends on `seed`.
+/// The start of a JPEG file: SOI, then the JFIF APP0 segment.
+const JFIF_HEADER: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00";
+
+/// True when a file on the phone shows a JPEG in clear: it starts like one, or holds a JPEG header anywhere.
+/// (Three bytes such as ff d8 ff turn up by chance in ciphertext about once in 5 MB, so the whole header is sought.)
+fn shows_a_jpeg(raw: &[u8]) -> bool {
+    raw.starts_with(&[0xff, 0xd8, 0xff]) || raw.windows(JFIF_HEADER.len()).any(|w| w == JFIF_HEADER)
+}
+
+/// A JPEG-looking photo of `len` bytes: a JFIF header, then noise that depends on `seed`.
 fn photo(len: usize, seed: u64) -> Vec<u8> {
-    let mut out = vec![0xff, 0xd8, 0xff, 0xe0];
+    let mut out = JFIF_HEADER.to_vec();
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     while out.len() < len {
         x ^= x << 13;
@@ -133,7 +142,7 @@ fn a_photo_reaches_a_device_in_scope_byte_identical_and_no_other() {
     assert_eq!(files.len(), 1);
     for file in files {
         let raw = std::fs::read(file).unwrap();
-        assert!(!raw.windows(3).any(|w| w == [0xff, 0xd8, 0xff]), "plaintext JPEG header on the device");
+        assert!(!shows_a_jpeg(&raw), "plaintext JPEG header on the device");
     }
 
     // helper2 is not assigned to the household: the visit never reaches the phone, and the server refuses the blob.
@@ -327,4 +336,43 @@ fn prefetch_fetches_the_photos_of_the_users_own_households_ahead_of_opening() {
     assert_eq!(r.blobs.downloaded, 0, "{r:?}");
     assert_eq!(doctor.json(&["attachments", &visit])[0]["local"], false);
     assert_eq!(open_attachment(&doctor, &hash), bytes);
+}
+
+#[test]
+fn a_download_cut_by_a_dying_server_resumes_from_the_bytes_already_on_the_phone() {
+    use doorstep_e2e::proxy::{Proxy, Trigger};
+    let mut f = Fixture::new();
+    let data = f.server.data.clone();
+    let (a, _h, visit) = helper_with_visit(&f, "a");
+    let bytes = photo(1024 * 1024, 9);
+    let hash = attach(&a, &visit, &write(f.tmp.path(), "p.jpg", &bytes), "photo");
+    sync(&a, &[]);
+    let proxy = Proxy::start(f.server.addr);
+    let b = f.device_at("b", "doctor1", &proxy.url());
+    sync(&b, &[]);
+
+    // The server dies after about 600 KB of the photo came down (chunks of 256 KiB: two are whole on the phone).
+    proxy.arm(Trigger::ResponseBytes(600_000), f.server.pid());
+    let out = b.home.join("p.jpg");
+    let cut = b.fails(&["open-attachment", &hash, "--out", out.to_str().unwrap()], None);
+    assert!(proxy.fired(), "{cut:?}");
+    assert_eq!(cut.kind(), "network", "{cut:?}");
+    let held = device_store(&b).blob_dir().partial_len(&hash).unwrap();
+    assert!(held > 0 && held < bytes.len() as u64, "a partial download is kept: {held}");
+    for file in device_blob_files(&b) {
+        let raw = std::fs::read(file).unwrap();
+        assert!(!shows_a_jpeg(&raw), "the partial download is encrypted too");
+    }
+
+    proxy.arm(Trigger::RequestBytes(u64::MAX), 0);
+    f.server.kill();
+    f.server = Server::start(&data);
+    proxy.set_upstream(f.server.addr);
+    proxy.arm(Trigger::ResponseBytes(u64::MAX), 0);
+    assert_eq!(open_attachment(&b, &hash), bytes);
+    // Only the rest came down: the response bytes after the restart are the missing part plus HTTP headers.
+    let rest = bytes.len() as u64 - held;
+    let fetched = proxy.response_bytes();
+    assert!(fetched >= rest && fetched < rest + 16 * 1024, "fetched {fetched} bytes for the missing {rest}");
+    assert_eq!(device_store(&b).blob_dir().partial_len(&hash).unwrap(), 0);
 }
