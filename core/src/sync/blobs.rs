@@ -109,8 +109,9 @@ pub async fn sync_blobs(
     emit: &(dyn Fn(SyncEvent) + Send + Sync),
     mut result: SyncResult,
 ) -> Result<SyncResult> {
-    // Blobs of documents the pull wiped (they left the scope) or tombstoned go before anything is sent.
-    lock(store)?.sweep_blobs()?;
+    // Blobs of documents the pull wiped (they left the scope) or tombstoned go before anything is sent; a file that
+    // cannot be removed now is tried again next time and must not stop the uploads.
+    let _ = lock(store)?.sweep_blobs();
     result.blobs = upload_blobs(client, store, policy, emit).await?;
     if client.config().prefetch_own_households && !result.blobs.incomplete {
         let (count, bytes) = prefetch_own(client, store, policy).await?;
@@ -171,8 +172,8 @@ pub async fn upload_blobs(
             {
                 result.refused += 1
             }
-            Err(Error::BlobCorrupt { .. }) => {
-                // The local file is damaged: the server could only refuse it.
+            Err(Error::BlobCorrupt { .. } | Error::NotFound { .. }) => {
+                // The local file is damaged or gone: the server could only refuse it, and retrying cannot help.
                 lock(store)?.set_blob_upload(&blob.hash, UploadState::Broken)?;
                 result.broken += 1;
             }

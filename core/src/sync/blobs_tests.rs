@@ -272,3 +272,18 @@ async fn a_cut_download_resumes_from_its_partial_file_and_bad_bytes_are_refused(
     assert!(s.blob(&other_hash).unwrap().is_none());
     assert_eq!(s.blob_dir().partial_len(&other_hash).unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_blob_file_lost_from_the_phone_is_marked_broken_instead_of_failing_every_sync() {
+    let (url, fake) = serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (lost, kept) = (jpeg(1500, 7), jpeg(1600, 8));
+    let (store, hashes) =
+        device(&dir, &url, &[(&lost, JPEG, AttachmentKind::Photo), (&kept, JPEG, AttachmentKind::Photo)]);
+    let path = store.lock().unwrap().blob_dir().path_of(&hashes[0]).unwrap();
+    std::fs::remove_file(path).unwrap();
+    let r = upload_blobs(&client(1000), &store, NetworkPolicy::default(), &|_| {}).await.unwrap();
+    assert_eq!((r.broken, r.uploaded, r.bytes_sent), (1, 1, kept.len() as u64), "{r:?}");
+    assert_eq!(state(&store, &hashes[0]), UploadState::Broken);
+    assert_eq!(fake.lock().unwrap().held[&hashes[1]], kept);
+}
