@@ -240,7 +240,7 @@ async fn background(engine: Arc<SyncEngine>, options: BackgroundOptions) {
                     backoff.reset();
                     retry_at = None;
                     last_pull = Some(Instant::now());
-                    if r.incomplete {
+                    if r.incomplete || r.blobs.incomplete {
                         engine.requested.store(true, Ordering::SeqCst);
                     }
                 }
