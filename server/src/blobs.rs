@@ -248,6 +248,8 @@ pub struct GcReport {
     pub bytes: u64,
     /// Blob files kept because a live document refers to them.
     pub kept: u64,
+    /// Records of blobs that never arrived and that nothing refers to any more, forgotten.
+    pub records: u64,
 }
 
 /// Deletes the complete and partial blobs no live document refers to (a tombstoned document's references do not
@@ -276,10 +278,18 @@ pub fn gc(storage: &dyn Storage, store: &BlobStore, dry_run: bool, by: &str) -> 
         }
         report.bytes += file.bytes;
     }
+    // Records without bytes: a document dropped an attachment before its upload finished.
+    let files: std::collections::HashSet<String> = store.list()?.into_iter().map(|f| f.hash).collect();
+    for hash in storage.unreferenced_blob_records()? {
+        if files.contains(&hash) || (!dry_run && !storage.forget_blob(&hash)?) {
+            continue;
+        }
+        report.records += 1;
+    }
     if !dry_run {
         let detail = format!(
-            "deleted {} complete and {} partial blobs, {} bytes; kept {}",
-            report.complete, report.partial, report.bytes, report.kept
+            "deleted {} complete and {} partial blobs, {} bytes; kept {}; forgot {} records without bytes",
+            report.complete, report.partial, report.bytes, report.kept, report.records
         );
         storage.audit(&AuditEntry { at_ms: now_ms(), actor: by.into(), action: "blobs.gc".into(), detail })?;
     }
@@ -390,7 +400,7 @@ mod tests {
         let partial = attachment::hash_hex(b"half");
         s.append(&partial, 0, b"ha", 4).unwrap();
         let dry = gc(&storage, &s, true, "test").unwrap();
-        assert_eq!(dry, GcReport { complete: 1, partial: 1, bytes: stray.len() as u64 + 2, kept: 0 });
+        assert_eq!(dry, GcReport { complete: 1, partial: 1, bytes: stray.len() as u64 + 2, kept: 0, records: 0 });
         assert_eq!(s.list().unwrap().len(), 2, "a dry run deletes nothing");
         assert!(storage.audit_log(10).unwrap().is_empty());
         let done = gc(&storage, &s, false, "test").unwrap();

@@ -261,8 +261,8 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                 .map_err(|e| AccountsError::Invalid(e.to_string()))?;
             let verb = if dry_run { "would delete" } else { "deleted" };
             println!(
-                "{verb} {} complete and {} partial blobs ({} bytes); kept {}",
-                r.complete, r.partial, r.bytes, r.kept
+                "{verb} {} complete and {} partial blobs ({} bytes); kept {}; {} records without bytes",
+                r.complete, r.partial, r.bytes, r.kept, r.records
             );
             Ok(())
         }

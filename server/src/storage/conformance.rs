@@ -328,8 +328,11 @@ pub fn blobs(s: &dyn Storage) {
     sync::push(s, "c-dev-blobs", &admin, &[wire(&visit.id, "visit", c3.bytes)]).unwrap();
     assert!(s.blob_referrers(&b).unwrap().is_empty());
     assert!(!s.referenced_blobs().unwrap().contains(&b));
+    let unreferenced = s.unreferenced_blob_records().unwrap();
+    assert!(unreferenced.contains(&b) && !unreferenced.contains(&a), "{unreferenced:?}");
     assert!(s.forget_blob(&b).unwrap());
     assert_eq!(s.blob(&b).unwrap(), None);
+    assert!(!s.unreferenced_blob_records().unwrap().contains(&b));
 
     // Tombstones refer to nothing: A stays while the visit lives, and may go once both are deleted.
     screening.deleted = true;

@@ -419,6 +419,8 @@ pub trait Storage: Send + Sync + 'static {
     fn blob_refs_of(&self, doc_ids: &[String]) -> Result<Vec<(String, BlobRef)>>;
     /// Every hash at least one live document refers to (garbage collection keeps exactly these).
     fn referenced_blobs(&self) -> Result<BTreeSet<String>>;
+    /// Hashes of blob records no live document refers to (garbage collection forgets those without bytes too).
+    fn unreferenced_blob_records(&self) -> Result<Vec<String>>;
     /// Forgets a blob's record if no live document refers to it; true when it did (its bytes may then go).
     fn forget_blob(&self, hash: &str) -> Result<bool>;
 }

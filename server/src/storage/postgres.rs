@@ -937,6 +937,19 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn unreferenced_blob_records(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let rows = c
+                .query(
+                    "SELECT hash FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.hash = b.hash)
+                     ORDER BY hash COLLATE \"C\"",
+                    &[],
+                )
+                .pg()?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
     fn forget_blob(&self, hash: &str) -> Result<bool> {
         // Under the writer lock, so no push adds a reference between the check and the delete.
         self.writing_tx(|tx| {

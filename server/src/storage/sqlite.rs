@@ -917,6 +917,16 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn unreferenced_blob_records(&self) -> Result<Vec<String>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(
+                "SELECT hash FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.hash = b.hash) ORDER BY hash",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
     fn forget_blob(&self, hash: &str) -> Result<bool> {
         self.tx(|tx| {
             let referenced = tx.query_row("SELECT 1 FROM blob_refs WHERE hash = ?1 LIMIT 1", [hash], |_| Ok(()));
