@@ -87,6 +87,8 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Remove an attachment from a visit or screening (its bytes go once no record on this device refers to them).
+    Detach { id: String, hash: String },
     /// Push unsent changes and pull what is new, then upload attachments the network allows.
     Sync(sync_cmds::SyncArgs),
     /// Pending changes, last sync, server and user.
@@ -142,6 +144,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Attach(args) => attachments::attach(&app, args),
         Command::Attachments { id, json } => attachments::list(&app, id, json),
         Command::OpenAttachment { hash, out } => attachments::open(&app, hash, out),
+        Command::Detach { id, hash } => {
+            app.detach(id, hash)?;
+            println!("detached");
+            Ok(())
+        }
         Command::Sync(args) => sync_cmds::sync(&app, args),
         Command::Status { json } => sync_cmds::status(&app, json),
         Command::SetAside { export, json } => sync_cmds::set_aside(&app, export, json),

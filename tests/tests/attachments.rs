@@ -205,9 +205,14 @@ fn the_same_photo_on_two_visits_is_stored_and_sent_once() {
     assert_eq!((r.sent, r.blobs.bytes_sent), (2, 0), "{r:?}");
     assert_eq!(server_blob_files(&f.server.data).len(), 1);
 
-    // Deleting one visit keeps the photo for the others.
+    // Deleting one visit keeps the photo for the others; detaching it from the last ones removes it from the phone.
     a.open().delete_visit(v1).unwrap();
     assert_eq!(open_attachment(&a, &hash), bytes);
+    assert_eq!(a.ok(&["detach", &v2, &hash]), "detached");
+    assert_eq!(device_blob_files(&a).len(), 1);
+    a.ok(&["detach", &v3, &hash]);
+    assert!(device_blob_files(&a).is_empty());
+    assert_eq!(a.fails(&["detach", &v3, &hash], None).kind(), "not_found");
 }
 
 #[test]
