@@ -81,6 +81,7 @@ impl Doorstep {
         Ok(self.lock_store()?.detach(&doc_id, &hash)?)
     }
 
+    /// The size limits and the device quota attachments are checked against.
     pub fn attachment_limits(&self) -> FfiResult<AttachmentLimits> {
         Ok(self.lock_store()?.attachment_limits())
     }

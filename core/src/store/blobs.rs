@@ -164,6 +164,7 @@ impl BlobDir {
         Ok(Self { dir: self.dir.clone(), keys: BlobKeys::derive(store_key)? })
     }
 
+    /// The directory itself (`<store path>.blobs`), for tests and support tools.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -177,6 +178,7 @@ impl BlobDir {
         Ok(self.dir.join("partial").join(self.keys.file_name(hash)?))
     }
 
+    /// Whether the blob's file is on this device.
     pub fn contains(&self, hash: &str) -> bool {
         self.path_of(hash).map(|p| p.is_file()).unwrap_or(false)
     }
@@ -213,6 +215,7 @@ impl BlobDir {
         Ok(Some(plain))
     }
 
+    /// Deletes the blob's file, if present.
     pub fn remove(&self, hash: &str) -> Result<()> {
         remove_if_present(&self.path_of(hash)?)
     }
@@ -288,6 +291,7 @@ impl BlobDir {
         Ok(plain)
     }
 
+    /// Drops a download in progress (its bytes no longer fit, or the key changed).
     pub fn remove_partial(&self, hash: &str) -> Result<()> {
         remove_if_present(&self.partial_path(hash)?)
     }
