@@ -21,6 +21,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// The key of every benchmark store: a fixed 32-byte raw SQLCipher key, as the app's keystore gives one.
 pub const KEY: [u8; 32] = [7u8; 32];
 
+/// Runs blocking database work on a plain thread: PostgreSQL's blocking client starts a runtime of its own, which
+/// tokio refuses on a thread that belongs to (or is inside) a runtime.
+pub fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(work).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+}
+
 /// The directory of the running benchmark binary, where cargo also put `doorstep-server`.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
@@ -65,9 +71,11 @@ impl Db {
     /// The store, opened in this process (for setup through the server's own account functions, and for the
     /// in-process ingest floor).
     pub fn open(&self) -> Res<SharedStorage> {
-        Ok(match self {
-            Db::Sqlite(dir) => Arc::new(SqliteStorage::open(dir)?),
-            Db::Postgres(url) => Arc::new(PostgresStorage::open(url)?),
+        off_runtime(|| {
+            Ok(match self {
+                Db::Sqlite(dir) => Arc::new(SqliteStorage::open(dir)?) as SharedStorage,
+                Db::Postgres(url) => Arc::new(PostgresStorage::open(url)?),
+            })
         })
     }
 
@@ -290,9 +298,16 @@ impl PgCluster {
 
     /// A new empty database on the same server; its URL.
     pub fn fresh_db(&self, tag: &str) -> Res<String> {
+        off_runtime(|| self.create(tag))
+    }
+
+    fn create(&self, tag: &str) -> Res<String> {
         let name = format!("doorstep_bench_{}_{tag}", std::process::id());
         let mut c = self.admin()?;
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"))?;
+        // Two statements: CREATE DATABASE cannot run inside the implicit transaction of a multi-statement query.
+        for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
+            c.batch_execute(&sql).map_err(|e| format!("{sql}: {e:?}"))?;
+        }
         self.created.lock().map_err(|_| "lock")?.push(name.clone());
         let (base, _) = self.url.rsplit_once('/').ok_or("PostgreSQL URL without a database name")?;
         let query = self.url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
@@ -305,11 +320,13 @@ impl PgCluster {
         if names.is_empty() {
             return;
         }
-        if let Ok(mut c) = self.admin() {
-            for n in names {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"));
+        off_runtime(|| {
+            if let Ok(mut c) = self.admin() {
+                for n in names {
+                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"));
+                }
             }
-        }
+        })
     }
 }
 

@@ -97,7 +97,7 @@ struct Setup {
 }
 
 async fn setup(ctx: &Ctx, county: &County, db: &Db) -> Res<Setup> {
-    {
+    crate::fixture::off_runtime(|| -> Res<()> {
         let storage = db.open()?;
         let users: Vec<&str> = county.devices.iter().map(|d| d.user.as_str()).collect();
         // Password hashing (argon2id) is slow on purpose: both cores.
@@ -121,7 +121,8 @@ async fn setup(ctx: &Ctx, county: &County, db: &Db) -> Res<Setup> {
         })?;
         accounts::add_user(&*storage, CONSOLE, SUPERVISOR.0, Role::Supervisor, None, SUPERVISOR.1)?;
         accounts::assign_area(&*storage, CONSOLE, SUPERVISOR.0, &county.townships, &[])?;
-    }
+        Ok(())
+    })?;
     let server = ServerProc::start(&ctx.server_bin, db)?;
     let http = reqwest::Client::new();
     let mut sessions = Vec::new();
@@ -224,26 +225,26 @@ async fn floor(ctx: &Ctx, county: &County, db: &Db) -> Res<Duration> {
     let mut s = setup(ctx, county, db).await?;
     s.server.stop();
     let storage = db.open()?;
-    let today = scope::today();
-    let mut work = Vec::new();
-    for (d, (_, device, cursor)) in county.devices.iter().zip(&s.sessions) {
-        let scope = Scope::new(&d.user, Role::Helper, storage.scope_facts(&d.user)?, &today);
-        for b in batches(&d.visits) {
-            let body =
-                protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor: *cursor, max_bytes: 0, changes: b });
-            work.push((device.clone(), scope.clone(), body));
+    // On a plain thread: the store's blocking clients must not run inside the async runtime.
+    crate::fixture::off_runtime(move || -> Res<Duration> {
+        let today = scope::today();
+        let mut work = Vec::new();
+        for (d, (_, device, cursor)) in county.devices.iter().zip(&s.sessions) {
+            let scope = Scope::new(&d.user, Role::Helper, storage.scope_facts(&d.user)?, &today);
+            for b in batches(&d.visits) {
+                let request = SyncRequest { cursor: *cursor, max_bytes: 0, changes: b };
+                work.push((device.clone(), scope.clone(), protocol::encode(MessageType::SyncRequest, &request)));
+            }
         }
-    }
-    let storage2 = storage.clone();
-    tokio::task::spawn_blocking(move || -> Res<Duration> {
         let t = Instant::now();
         for (device, scope, body) in &work {
             let req: SyncRequest = protocol::decode(MessageType::SyncRequest, body)?;
-            doorstep_server::sync::push(&*storage2, device, scope, &req.changes)?;
+            doorstep_server::sync::push(&*storage, device, scope, &req.changes)?;
         }
-        Ok(t.elapsed())
+        let took = t.elapsed();
+        drop(storage);
+        Ok(took)
     })
-    .await?
 }
 
 /// Ingest over HTTP against its in-process floor, on one store.
