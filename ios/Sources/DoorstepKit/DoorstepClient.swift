@@ -155,6 +155,9 @@ public final class DoorstepClient: @unchecked Sendable {
     /// Pending changes, last sync, server and user, for the sync screen.
     public func syncStatus() async throws -> SyncStatus { try await call { try $0.syncStatus() } }
 
+    /// Documents set aside for hand-over (the server refused them as out of scope); nothing is dropped silently.
+    public func setAsideDocs() async throws -> [SetAsideDoc] { try await call { try $0.setAsideDocs() } }
+
     /// Starts syncing in the background whenever online and something changed.
     public func startBackgroundSync() async throws -> BackgroundSync {
         BackgroundSync(handle: try await call { try $0.startBackgroundSync() })

@@ -31,6 +31,7 @@ public typealias ScheduleRules = DoorstepCore.ScheduleRules
 public typealias LoginInfo = DoorstepCore.LoginInfo
 public typealias SyncResult = DoorstepCore.SyncResult
 public typealias SyncStatus = DoorstepCore.SyncStatus
+public typealias SetAsideDoc = DoorstepCore.SetAsideDoc
 
 public typealias AlertLevel = DoorstepCore.AlertLevel
 public typealias AssuranceKind = DoorstepCore.AssuranceKind

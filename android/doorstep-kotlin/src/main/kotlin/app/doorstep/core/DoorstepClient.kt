@@ -123,6 +123,9 @@ class DoorstepClient private constructor(
     /** Pending changes, last sync, server and user, for the sync screen. */
     suspend fun syncStatus(): SyncStatus = call { it.syncStatus() }
 
+    /** Documents set aside for hand-over (the server refused them as out of scope); nothing is dropped silently. */
+    suspend fun setAsideDocs(): List<SetAsideDoc> = call { it.setAsideDocs() }
+
     /** Starts syncing in the background whenever online and something changed. */
     suspend fun startBackgroundSync(): BackgroundSync = BackgroundSync(call { it.startBackgroundSync() })
 

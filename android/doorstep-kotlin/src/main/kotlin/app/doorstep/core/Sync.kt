@@ -10,6 +10,7 @@ import uniffi.doorstep_core.SyncTaskHandle
 typealias LoginInfo = uniffi.doorstep_core.LoginInfo
 typealias SyncResult = uniffi.doorstep_core.SyncResult
 typealias SyncStatus = uniffi.doorstep_core.SyncStatus
+typealias SetAsideDoc = uniffi.doorstep_core.SetAsideDoc
 
 /** What the sync indicator shows; the latest value of [DoorstepClient.syncState]. */
 sealed interface SyncState {
