@@ -306,21 +306,17 @@ fn placement_of(tx: &mut dyn WriteTx, id: &str, kind: DocKind, doc: &Document) -
 /// The blobs a merged visit or screening refers to (none once it is tombstoned), read with the core's model.
 /// References whose hash is not a well-formed blob name are ignored: they can never be uploaded or served.
 pub fn blob_refs(id: &str, kind: DocKind, doc: &Document) -> Result<Vec<BlobRef>> {
-    let bad = |e: doorstep_core::Error| Refusal::BadChange(format!("document {id}: {e}"));
-    let (deleted, attachments) = match kind {
-        DocKind::Visit => {
-            let v: Visit = doc.read().map_err(bad)?;
-            (v.deleted, v.attachments)
-        }
-        DocKind::Screening => {
-            let s: Screening = doc.read().map_err(bad)?;
-            (s.deleted, s.attachments)
-        }
-        DocKind::Household | DocKind::Rules => return Ok(vec![]),
-    };
-    if deleted {
+    if !matches!(kind, DocKind::Visit | DocKind::Screening) {
         return Ok(vec![]);
     }
+    // Two fields, not the whole record: this runs on every stored change to a visit or screening (the record itself
+    // was read, and checked, for its placement just before).
+    let bad = |e: doorstep_core::Error| Refusal::BadChange(format!("document {id}: {e}"));
+    if doc.read_field::<bool>("deleted").map_err(bad)?.unwrap_or(false) {
+        return Ok(vec![]);
+    }
+    let attachments: HashMap<String, attachment::AttachmentRef> =
+        doc.read_field("attachments").map_err(bad)?.unwrap_or_default();
     let mut refs: Vec<BlobRef> = attachments
         .into_values()
         .filter(|a| attachment::is_valid_hash(&a.hash))
