@@ -413,6 +413,31 @@ async fn an_inspectors_grant_stops_at_its_expiry() {
 }
 
 #[tokio::test]
+async fn an_admin_reassigns_a_household_on_the_assignments_page() {
+    let (_d, server) = serve();
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    let id = household_of(&mut admin, "helper03").await;
+    let mut old = Browser::signed_in(&server.url, "helper03", HELPER_PW).await;
+    let mut new = Browser::signed_in(&server.url, "helper02", HELPER_PW).await;
+    assert_eq!(
+        (old.get(&format!("/household/{id}")).await.status, new.get(&format!("/household/{id}")).await.status),
+        (200, 403)
+    );
+    let page = admin.get("/admin/assignments").await;
+    assert!(page.body.contains("转交"));
+    let csrf = page.field("csrf");
+    let form =
+        [("csrf", csrf.as_str()), ("kind", "reassign"), ("who", "helper03"), ("targets", &id), ("to", "helper02")];
+    assert_eq!(admin.post("/admin/assignments", &form).await.status, 303);
+    assert_eq!(old.get(&format!("/household/{id}")).await.status, 403, "no longer the old helper's");
+    let p = new.get(&format!("/household/{id}")).await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("helper02"), "the record names the new helper");
+    let audit = admin.get("/admin/audit").await;
+    assert!(audit.body.contains("assign.reassign"));
+}
+
+#[tokio::test]
 async fn an_expired_session_is_refused_and_the_cookie_says_how_long_it_lives() {
     let dir = copy_of_county();
     // A one-second lifetime (`--session-seconds` exists for this test; deployments give `--session-hours`).

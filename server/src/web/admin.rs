@@ -166,7 +166,7 @@ pub async fn assignments_post(viewer: Viewer, body: Bytes) -> Result<Response, P
     }
     let kind = get("kind");
     let targets = match kind.as_str() {
-        "helper" => {
+        "helper" | "reassign" => {
             let snap = viewer.snapshot()?;
             let ids: Vec<String> = snap
                 .households
@@ -179,13 +179,17 @@ pub async fn assignments_post(viewer: Viewer, body: Bytes) -> Result<Response, P
             }
             ids
         }
-        "team" | "township" | "village" => list,
+        "team" | "township" | "village" | "remove_team" => list,
         _ => return Err(PageError::BadRequest("kind: unknown".into())),
     };
     let by = viewer.user.name.clone();
+    let to = Some(get("to")).filter(|t| !t.is_empty());
     storage::run(&viewer.state.storage, move |s| {
         Ok(match kind.as_str() {
             "helper" => accounts::assign_helper(s, &by, &who, &targets),
+            // The old helper's devices upload what they wrote for these households, then wipe them.
+            "reassign" => accounts::reassign_helper(s, &by, &who, to.as_deref(), &targets),
+            "remove_team" => accounts::unassign_team(s, &by, &who, &targets),
             "team" => accounts::assign_team(s, &by, &who, &targets),
             "township" => accounts::assign_area(s, &by, &who, &targets, &[]),
             _ => accounts::assign_area(s, &by, &who, &[], &targets),
