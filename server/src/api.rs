@@ -457,8 +457,8 @@ async fn sync_handler(
     let page = storage::run(&st.storage, move |s| {
         // The scope must hold every assignment committed before the page's snapshot: one committed in between (a
         // household created by the same helper on another phone, pushed meanwhile) would hide that household while
-        // the cursor moves past it. Scope facts only grow, so facts read after the page that equal the ones it used
-        // prove the page complete.
+        // the cursor moves past it; a loss committed in between (a reassignment) would keep a document off the
+        // page's `removed` list. Facts read after the page that equal the ones it used prove the page right.
         for _ in 0..8 {
             let page = sync::pull(s, query.clone(), max_bytes)?;
             let visible = Scope::new(&name, role, s.scope_facts(&name)?, &scope::today()).visible;
