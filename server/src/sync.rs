@@ -238,7 +238,9 @@ fn ingest(
             }
         }
         tx.move_dependents(id, &placement)?;
-        if existing.as_ref().is_some_and(|e| e.placement != placement) {
+        if let Some(e) = existing.as_ref().filter(|e| e.placement != placement) {
+            // Whoever saw it only through its old village or township loses it (see `Storage::lost_docs`).
+            tx.record_move_loss(id, &e.placement)?;
             tx.scope_event(&ScopeEvent { subject: Subject::Anyone, target: Target::Household(id.clone()) })?;
         }
     }

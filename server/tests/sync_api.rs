@@ -446,6 +446,43 @@ async fn a_household_moving_village_reaches_the_new_villages_doctor_with_its_vis
 }
 
 #[tokio::test]
+async fn a_household_moving_out_of_a_doctors_village_is_removed_from_the_doctors_phone() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut helper = Phone::login(&server.url, "helper1").await;
+    let h = helper.new_household("石门村", &["helper1"]);
+    let v = helper.new_visit(&h.id);
+    helper.sync_once(&server.url).await.ok();
+    let mut doctor1 = Phone::login(&server.url, "doctor1").await;
+    let got = doctor1.sync_all(&server.url).await;
+    assert!(got.contains(&h.id) && got.contains(&v.id));
+    // The doctor records a screening offline; meanwhile the helper corrects the household's village.
+    let mut s = samples::screening();
+    s.household_id = h.id.clone();
+    doctor1.store.put(&s, TODAY).unwrap();
+    let mut moved = h.clone();
+    moved.village = "白沙村".into();
+    helper.store.put(&moved, TODAY).unwrap();
+    helper.sync_once(&server.url).await.ok();
+
+    let resp = doctor1.sync_once(&server.url).await.ok();
+    assert_eq!(resp.acked.len(), 1, "the screening written before the move goes up");
+    let mut removed = resp.removed.clone();
+    removed.sort();
+    let mut want = vec![h.id.clone(), v.id.clone(), s.id.clone()];
+    want.sort();
+    assert_eq!(removed, want, "the household with its visit and the new screening");
+    // The supervisor of the whole township still sees it: nothing to wipe there.
+    let mut sup = Phone::login(&server.url, "super1").await;
+    sup.sync_all(&server.url).await;
+    let mut moved_again = moved.clone();
+    moved_again.village = "青山村".into();
+    helper.store.put(&moved_again, TODAY).unwrap();
+    helper.sync_once(&server.url).await.ok();
+    assert!(sup.sync_once(&server.url).await.ok().removed.is_empty());
+}
+
+#[tokio::test]
 async fn a_change_pushed_under_another_documents_id_is_refused() {
     let dir = county();
     let server = Server::start(dir.path());

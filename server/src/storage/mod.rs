@@ -308,6 +308,13 @@ pub trait WriteTx {
     /// Whether the account (or its team) lost a scope holding `placement` after sequence `cursor`: a device that
     /// has not yet synced past that loss wrote its changes while the document was still its own, so they are
     /// accepted rather than lost. The default knows of no loss.
+    /// Records, for a household that moved away from `old` (its village or township changed), a loss of that
+    /// household for every team, area and inspector grant that covers `old`; those who still see it where it is now
+    /// (a supervisor of the whole township) are filtered out when a page lists what to wipe. The default: none.
+    fn record_move_loss(&mut self, household_id: &str, old: &Placement) -> Result<()> {
+        let _ = (household_id, old);
+        Ok(())
+    }
     fn lost_after(&mut self, user: &str, team: Option<&str>, cursor: u64, placement: &Placement) -> Result<bool> {
         let _ = (user, team, cursor, placement);
         Ok(false)

@@ -279,6 +279,12 @@ const ENDED_GRANTS: &str = "SELECT g.village FROM inspector_grants g WHERE g.use
               AND e.subject = g.user_name AND e.target_kind = 'village' AND e.target = g.village), 0))
     ORDER BY g.village";
 
+/// Who saw a household through its village (`$1`) or township (`$2`): teams, areas, inspector grants.
+const MOVE_HOLDERS: &str = "SELECT 'team', team FROM team_villages WHERE village = $1
+    UNION SELECT 'user', user_name FROM areas
+        WHERE (level = 'village' AND name = $1) OR (level = 'township' AND name = $2)
+    UNION SELECT 'user', user_name FROM inspector_grants WHERE village = $1";
+
 /// Records a scope loss (`sk` user or team, `tk` household, village or township) at a fresh sequence number.
 fn insert_loss_of(tx: &mut pg::Transaction<'_>, sk: &str, subject: &str, tk: &str, target: &str) -> Result<u64> {
     let seq = next_seq(tx)?;
@@ -408,6 +414,15 @@ impl WriteTx for PgTx<'_> {
 
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
         insert_event(&mut self.tx, event)
+    }
+
+    fn record_move_loss(&mut self, household_id: &str, old: &Placement) -> Result<()> {
+        let rows = self.tx.query(MOVE_HOLDERS, &[&old.village, &old.township]).pg()?;
+        for r in rows {
+            let (kind, subject): (String, String) = (r.get(0), r.get(1));
+            insert_loss_of(&mut self.tx, &kind, &subject, "household", household_id)?;
+        }
+        Ok(())
     }
 
     fn lost_after(&mut self, user: &str, team: Option<&str>, cursor: u64, p: &Placement) -> Result<bool> {

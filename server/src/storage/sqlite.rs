@@ -196,6 +196,8 @@ fn connect(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Every pushed document runs the same few statements (and the core's index rows): keep them all prepared.
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -292,12 +294,16 @@ fn doc_row(r: &rusqlite::Row) -> rusqlite::Result<StoredDoc> {
 }
 
 fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>> {
-    Ok(conn.query_row(&format!("SELECT {DOC_COLS} FROM docs WHERE id = ?1"), [id], doc_row).optional()?)
+    Ok(conn
+        .prepare_cached(&format!("SELECT {DOC_COLS} FROM docs WHERE id = ?1"))?
+        .query_row([id], doc_row)
+        .optional()?)
 }
 
 fn next_seq(tx: &Connection) -> Result<u64> {
-    let seq: i64 =
-        tx.query_row("UPDATE counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq", [], |r| r.get(0))?;
+    let seq: i64 = tx
+        .prepare_cached("UPDATE counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq")?
+        .query_row([], |r| r.get(0))?;
     Ok(seq as u64)
 }
 
@@ -360,7 +366,8 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn change_exists(&mut self, hash: &str) -> Result<bool> {
-        Ok(self.tx.query_row("SELECT 1 FROM changes WHERE hash = ?1", [hash], |_| Ok(())).optional()?.is_some())
+        let mut stmt = self.tx.prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?;
+        Ok(stmt.query_row([hash], |_| Ok(())).optional()?.is_some())
     }
 
     fn actor_device(&mut self, actor: &str) -> Result<Option<String>> {
@@ -400,20 +407,22 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn insert_change(&mut self, c: &NewChange) -> Result<()> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO changes (seq, hash, doc_id, actor, device_id, received_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?.execute(
             params![c.seq as i64, c.hash, c.doc_id, c.actor, c.device_id, c.received_ms, c.bytes],
         )?;
         Ok(())
     }
 
     fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, last_seq = excluded.last_seq,
                 household_id = excluded.household_id, village = excluded.village, township = excluded.township,
                 updated_ms = excluded.updated_ms",
+        )?.execute(
             params![
                 d.id,
                 d.kind.code(),
@@ -451,8 +460,20 @@ impl WriteTx for SqliteTx<'_> {
         lost_after(self.tx, user, team, cursor, p)
     }
 
+    fn record_move_loss(&mut self, household_id: &str, old: &Placement) -> Result<()> {
+        let holders: Vec<(String, String)> = {
+            let mut stmt = self.tx.prepare(MOVE_HOLDERS)?;
+            let rows = stmt.query_map(params![old.village, old.township], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for (kind, subject) in holders {
+            insert_loss_of(self.tx, &kind, &subject, "household", household_id)?;
+        }
+        Ok(())
+    }
+
     fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()> {
-        self.tx.execute("DELETE FROM blob_refs WHERE doc_id = ?1", [doc_id])?;
+        self.tx.prepare_cached("DELETE FROM blob_refs WHERE doc_id = ?1")?.execute([doc_id])?;
         for r in refs {
             self.tx.execute(
                 "INSERT OR REPLACE INTO blob_refs (hash, doc_id, media_type, size) VALUES (?1, ?2, ?3, ?4)",
@@ -952,6 +973,12 @@ const ENDED_GRANTS: &str = "SELECT g.village FROM inspector_grants g WHERE g.use
           AND l.seq > coalesce((SELECT max(e.seq) FROM scope_events e WHERE e.subject_kind = 'user'
               AND e.subject = g.user_name AND e.target_kind = 'village' AND e.target = g.village), 0))
     ORDER BY g.village";
+
+/// Who saw a household through its village (`?1`) or township (`?2`): teams, areas, inspector grants.
+const MOVE_HOLDERS: &str = "SELECT 'team', team FROM team_villages WHERE village = ?1
+    UNION SELECT 'user', user_name FROM areas
+        WHERE (level = 'village' AND name = ?1) OR (level = 'township' AND name = ?2)
+    UNION SELECT 'user', user_name FROM inspector_grants WHERE village = ?1";
 
 /// Records a scope loss (`subject_kind` user or team, `target_kind` household, village or township).
 fn insert_loss_of(tx: &Connection, sk: &str, subject: &str, tk: &str, target: &str) -> Result<u64> {
