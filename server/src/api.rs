@@ -9,9 +9,9 @@ use crate::sync;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{ACCEPT_RANGES, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -47,7 +47,8 @@ impl AppState {
 /// The whole application: the API, the pages (`web::router`) and the layers around both.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body;
-    let compress = DefaultPredicate::new().and(NotForContentType::const_new(protocol::CONTENT_TYPE));
+    let compress =
+        DefaultPredicate::new().and(NotForContentType::const_new(protocol::CONTENT_TYPE)).and(not_for_byte_ranges);
     Router::new()
         .route("/api/v1/login", post(login))
         .route("/api/v1/sync", post(sync_handler))
@@ -61,6 +62,13 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Keeps compression off every answer that offers byte ranges: the blob downloads of the API and the pages'
+/// `/attachment` routes (a PDF or SVG would otherwise be gzipped for a client accepting it, losing `Accept-Ranges`
+/// and its length, so a download cut half-way could not resume with a `Range` on the same bytes).
+fn not_for_byte_ranges(_: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions) -> bool {
+    !headers.contains_key(ACCEPT_RANGES)
 }
 
 /// Every refusal the API gives, each with its status and code.

@@ -501,3 +501,67 @@ async fn supervisors_see_thumbnails_in_scope_and_ledgers_link_the_attachments() 
     let (code, _, _) = anon.get(&format!("/attachment/{}", r.hash)).await;
     assert_eq!(code, 303);
 }
+
+/// A PDF large and repetitive enough that gzip would pay.
+fn scanned_form() -> Vec<u8> {
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    for i in 0..3000 {
+        pdf.extend_from_slice(
+            format!("{i} 0 obj << /Type /Page /Contents (村民签字 form line {i}) >> endobj\n").as_bytes(),
+        );
+    }
+    pdf.extend_from_slice(b"%%EOF\n");
+    pdf
+}
+
+#[tokio::test]
+async fn a_whole_pdf_comes_down_uncompressed_with_its_length_and_ranges_for_clients_accepting_gzip() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let pdf = scanned_form();
+    let r = attachment::prepare(&pdf, attachment::PDF, AttachmentKind::Document, "表格 form", &Default::default())
+        .expect("a valid PDF");
+    let (phone, visits) = visits_with(&server.url, &[vec![r.clone()]]).await;
+    upload(&server.url, &phone.token, &pdf, 1 << 20).await;
+
+    let check = |who: &str, res: &reqwest::header::HeaderMap, body: &[u8]| {
+        assert!(res.get("content-encoding").is_none(), "{who}: {res:?}");
+        assert_eq!(res["accept-ranges"], "bytes", "{who}");
+        assert_eq!(res["content-length"].to_str().unwrap(), pdf.len().to_string(), "{who}");
+        assert_eq!(body, pdf.as_slice(), "{who}: byte-identical");
+    };
+    let res = http()
+        .get(format!("{}/api/v1/blobs/{}", server.url, r.hash))
+        .bearer_auth(&phone.token)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let headers = res.headers().clone();
+    check("api", &headers, &res.bytes().await.unwrap());
+
+    let sup = Browser::signed_in(&server.url, "super1").await;
+    let res = sup
+        .http
+        .get(format!("{}/attachment/{}", server.url, r.hash))
+        .header("cookie", sup.cookies.join("; "))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let headers = res.headers().clone();
+    check("page", &headers, &res.bytes().await.unwrap());
+    // The pages themselves are still compressed.
+    let res = sup
+        .http
+        .get(format!("{}/household/{}", server.url, visits[0].household_id))
+        .header("cookie", sup.cookies.join("; "))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+}
