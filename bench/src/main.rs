@@ -112,12 +112,21 @@ pub struct Ctx {
     pub server_bin: PathBuf,
     pub pg: Option<fixture::PgCluster>,
     bar: ProgressBar,
+    failures: std::sync::Mutex<Vec<String>>,
 }
 
 impl Ctx {
     /// Shows what is running now.
     pub fn say(&self, what: &str) {
         self.bar.set_message(what.to_string());
+    }
+
+    /// Records a part of a scenario that failed while the scenario kept its other figures: the run fails.
+    pub fn failed(&self, what: &str) {
+        self.bar.suspend(|| eprintln!("failed: {what}"));
+        if let Ok(mut f) = self.failures.lock() {
+            f.push(what.to_string());
+        }
     }
 }
 
@@ -172,6 +181,7 @@ fn run(cli: &Cli) -> Res<()> {
         server_bin,
         pg: cli.pg.as_deref().filter(|u| !u.is_empty()).map(fixture::PgCluster::new),
         bar: bar.clone(),
+        failures: std::sync::Mutex::new(Vec::new()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let started = std::time::Instant::now();
@@ -201,6 +211,7 @@ fn run(cli: &Cli) -> Res<()> {
         bar.inc(1);
     }
     bar.finish_with_message("done");
+    failed.extend(ctx.failures.lock().map(|f| f.clone()).unwrap_or_default());
     drop(ctx);
     let table = report::text_table(&rows);
     println!("\n{table}");
