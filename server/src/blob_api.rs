@@ -86,12 +86,36 @@ async fn upload_status(
     let referrers = device_access(&st, &headers, &hash).await?;
     let store = st.blobs.clone();
     let h = hash.clone();
+    let sizes: Vec<u64> = referrers.iter().map(|r| r.size).collect();
+    // An upload that holds every byte but was cut before it was moved into place is finished here: no chunk can.
     let (complete, received) = blocking(move || {
+        for size in sizes {
+            match store.settle(&h, size) {
+                Ok(Some(done)) => {
+                    tracing::info!(hash = h, ?done, "settled an upload whose bytes had all arrived");
+                    break;
+                }
+                Ok(None) => {}
+                // Deleted: the device sends the blob again from byte 0.
+                Err(BlobError::HashMismatch(_)) => tracing::warn!(hash = h, "a finished upload did not verify"),
+                Err(BlobError::Io(e)) => return Err(e),
+                Err(other) => return Err(std::io::Error::other(other.to_string())),
+            }
+        }
         let complete = store.complete_size(&h)?;
         Ok::<_, std::io::Error>((complete.is_some(), complete.map_or_else(|| store.received(&h), Ok)?))
     })
     .await?
     .map_err(io_error)?;
+    if complete {
+        // Also when the server stopped between the rename and this record: the pages show what the record says.
+        let h = hash.clone();
+        let recorded = storage::run(&st.storage, move |s| s.blob(&h)).await?.is_some_and(|b| b.complete);
+        if let (false, Some(referrer)) = (recorded, referrers.iter().find(|r| r.size == received)) {
+            let (h, media_type) = (hash.clone(), referrer.media_type.clone());
+            storage::run(&st.storage, move |s| s.blob_stored(&h, &media_type, received, now_ms())).await?;
+        }
+    }
     Ok(Json(UploadState { hash, size: referrers[0].size, received, complete }))
 }
 
@@ -238,6 +262,7 @@ pub async fn blob_response(
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, header_value(&media_type, "application/octet-stream"));
     h.insert(ETAG, header_value(&etag, "\"\""));
+    // Also what keeps the compression layer off these bytes (`api::router`): ranges count identity bytes.
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
     let not_modified = headers

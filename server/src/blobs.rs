@@ -152,17 +152,50 @@ impl BlobStore {
         if end < total {
             return Ok(Appended::Partial(end));
         }
+        self.store_verified(hash, &path, &mut file, total)
+    }
+
+    /// Finishes an upload whose every byte arrived but which was never moved into place: the server stopped between
+    /// the last chunk's fsync and the rename, or the rename failed (a full disk). No chunk can finish it — each
+    /// would start at `total`, past the last byte — so the upload status request settles it. `None` when there is
+    /// nothing to settle (no such partial upload, bytes still missing, or another request holds it).
+    pub fn settle(&self, hash: &str, total: u64) -> Result<Option<Appended>, BlobError> {
+        debug_assert!(attachment::is_valid_hash(hash));
+        if self.complete_size(hash)?.is_some() {
+            return Ok(Some(Appended::AlreadyComplete));
+        }
+        let path = self.partial_path(hash);
+        let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if file.try_lock().is_err() {
+            return Ok(None);
+        }
+        if self.complete_size(hash)?.is_some() {
+            return Ok(Some(Appended::AlreadyComplete));
+        }
+        if file.metadata()?.len() != total {
+            return Ok(None);
+        }
+        self.store_verified(hash, &path, &mut file, total).map(Some)
+    }
+
+    /// Checks the whole partial file against its hash (a mismatch deletes it) and renames it into place, durably.
+    /// The caller holds the file's lock.
+    fn store_verified(&self, hash: &str, path: &Path, file: &mut File, total: u64) -> Result<Appended, BlobError> {
         file.seek(SeekFrom::Start(0))?;
         let mut hasher = Sha256::new();
-        io::copy(&mut file, &mut hasher)?;
+        io::copy(file, &mut hasher)?;
         if hex::encode(hasher.finalize()) != hash {
-            fs::remove_file(&path)?;
+            fs::remove_file(path)?;
             return Err(BlobError::HashMismatch(hash.to_string()));
         }
         let dest = self.complete_path(hash);
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&dir)?;
-        fs::rename(&path, &dest)?;
+        fs::rename(path, &dest)?;
         sync_dir(&dir)?;
         sync_dir(&self.partial_dir())?;
         tracing::info!(hash, bytes = total, "blob stored");
@@ -377,6 +410,24 @@ mod tests {
         assert_eq!(files, vec![BlobFile { hash: hash.clone(), bytes: 1000, partial: false }]);
         s.remove(&files[0]).unwrap();
         assert_eq!(s.received(&hash).unwrap(), 0);
+    }
+
+    #[test]
+    fn settle_finishes_only_a_partial_upload_holding_every_byte() {
+        let (_dir, s) = store();
+        let bytes = b"every byte arrived".to_vec();
+        let hash = attachment::hash_hex(&bytes);
+        assert_eq!(s.settle(&hash, bytes.len() as u64).unwrap(), None, "nothing to settle");
+        assert_eq!(s.append(&hash, 0, &bytes[..5], bytes.len() as u64).unwrap(), Appended::Partial(5));
+        assert_eq!(s.settle(&hash, bytes.len() as u64).unwrap(), None, "bytes still missing");
+        fs::write(s.partial_path(&hash), &bytes).unwrap();
+        assert_eq!(s.settle(&hash, bytes.len() as u64).unwrap(), Some(Appended::Stored));
+        assert_eq!(s.complete_size(&hash).unwrap(), Some(bytes.len() as u64));
+        assert_eq!(s.settle(&hash, bytes.len() as u64).unwrap(), Some(Appended::AlreadyComplete));
+        let other = attachment::hash_hex(b"other");
+        fs::write(s.partial_path(&other), b"OTHER").unwrap();
+        assert!(matches!(s.settle(&other, 5), Err(BlobError::HashMismatch(_))));
+        assert_eq!(s.received(&other).unwrap(), 0);
     }
 
     #[test]

@@ -565,3 +565,50 @@ async fn a_whole_pdf_comes_down_uncompressed_with_its_length_and_ranges_for_clie
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
 }
+
+#[tokio::test]
+async fn an_upload_cut_after_its_last_byte_is_finished_by_the_status_request() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let (a, b, c) = (photo(200, 21), photo(200, 22), photo(200, 23));
+    let (ra, rb, rc) = (reference(&a), reference(&b), reference(&c));
+    let (phone, visits) = visits_with(&server.url, &[vec![ra.clone(), rb.clone(), rc.clone()]]).await;
+    let blobs = dir.path().join("blobs");
+    std::fs::create_dir_all(blobs.join("partial")).unwrap();
+    // The server stopped after the last chunk's fsync, before the rename: every byte waits in the partial file,
+    // and no chunk can finish it (each would start past the last byte).
+    std::fs::write(blobs.join("partial").join(&ra.hash), &a).unwrap();
+    let (code, body) = put(&server.url, &phone.token, &ra.hash, ra.size - 1, &a[a.len() - 1..], ra.size).await;
+    assert_eq!((code, body["code"].as_str()), (409, Some("upload_offset")), "{body}");
+    // Stopped after the rename, before the record: the bytes are in place, the record says nothing arrived.
+    std::fs::create_dir_all(blobs.join(&rb.hash[..2])).unwrap();
+    std::fs::write(blobs.join(&rb.hash[..2]).join(&rb.hash), &b).unwrap();
+    // All of c's length arrived, but not c's bytes.
+    let mut wrong = c.clone();
+    wrong.reverse();
+    std::fs::write(blobs.join("partial").join(&rc.hash), &wrong).unwrap();
+
+    for (r, bytes) in [(&ra, &a), (&rb, &b)] {
+        let (code, body) = status(&server.url, &phone.token, &r.hash).await;
+        assert_eq!(code, 200);
+        assert_eq!((body["received"].as_u64(), body["complete"].as_bool()), (Some(r.size), Some(true)), "{body}");
+        let res = get(&server.url, &phone.token, &r.hash, None).await;
+        assert_eq!(res.status().as_u16(), 200);
+        assert_eq!(&res.bytes().await.unwrap().to_vec(), bytes);
+    }
+    assert!(!blobs.join("partial").join(&ra.hash).exists(), "moved into place");
+    let (_, body) = status(&server.url, &phone.token, &rc.hash).await;
+    assert_eq!((body["received"].as_u64(), body["complete"].as_bool()), (Some(0), Some(false)), "{body}");
+    assert!(!blobs.join("partial").join(&rc.hash).exists(), "bytes that do not verify are dropped");
+    assert_eq!(upload(&server.url, &phone.token, &c, 1 << 20).await, c.len() as u64, "sent again from byte 0");
+
+    // The household page shows all three as uploaded.
+    let mut sup = Browser::signed_in(&server.url, "super1").await;
+    let (code, _, page) = sup.get(&format!("/household/{}", visits[0].household_id)).await;
+    let page = String::from_utf8_lossy(&page).to_string();
+    assert_eq!(code, 200);
+    for r in [&ra, &rb, &rc] {
+        assert!(page.contains(&format!("<img src=\"/attachment/{}/thumb\"", r.hash)), "{}: {page}", r.hash);
+    }
+    assert!(!page.contains("尚未上传"), "{page}");
+}
