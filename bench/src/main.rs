@@ -211,7 +211,9 @@ fn run(cli: &Cli) -> Res<()> {
         bar.inc(1);
     }
     bar.finish_with_message("done");
-    failed.extend(ctx.failures.lock().map(|f| f.clone()).unwrap_or_default());
+    // Parts that failed inside a scenario that kept its other figures: the table is still written (they show as
+    // FAILED rows), but the run fails.
+    let partial: Vec<String> = ctx.failures.lock().map(|f| f.clone()).unwrap_or_default();
     drop(ctx);
     let table = report::text_table(&rows);
     println!("\n{table}");
@@ -223,8 +225,9 @@ fn run(cli: &Cli) -> Res<()> {
         write_markdown(&path, &rows, cli, started.elapsed())?;
         println!("figures written to {}", path.display());
     }
+    failed.extend(partial);
     if !failed.is_empty() {
-        return Err(format!("scenarios failed: {}", failed.join(", ")).into());
+        return Err(format!("failed: {}", failed.join("; ")).into());
     }
     Ok(())
 }
