@@ -98,7 +98,7 @@ pub fn push(storage: &dyn Storage, device_id: &str, scope: &Scope, changes: &[Wi
 /// yet synced past the loss (its cursor is before it) were made while the document was in its scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grace {
-    /// The cursor the device sent with the push.
+    /// The cursor the device sent; the push judges by the device's floor raised to it (`WriteTx::raise_cursor_floor`).
     pub cursor: u64,
     /// The account's family-doctor team (a team's losses count for its doctors).
     pub team: Option<String>,
@@ -119,10 +119,14 @@ pub fn push_within(
     let mut acked = Vec::new();
     storage.write(&mut |tx| {
         acked.clear();
+        let floor = match grace {
+            Some(g) => Some(Grace { cursor: tx.raise_cursor_floor(device_id, g.cursor)?, team: g.team.clone() }),
+            None => None,
+        };
         let mut scope = scope.clone();
         let mut own_actors = HashSet::new();
         for group in &groups {
-            ingest(tx, device_id, &mut scope, grace, &mut own_actors, group, &mut acked)?;
+            ingest(tx, device_id, &mut scope, floor.as_ref(), &mut own_actors, group, &mut acked)?;
         }
         Ok(())
     })?;

@@ -208,6 +208,13 @@ async fn a_reassigned_household_is_uploaded_first_then_removed_from_the_old_help
     let late = h1b.new_visit(&a.id);
     assert_eq!(h1b.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope));
     let _ = late;
+    // Claiming an older cursor does not reopen the door: the server remembers the highest cursor each device sent.
+    h1b.cursor = 0;
+    assert_eq!(h1b.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope), "a replayed cursor 0");
+    // Nor does a phone signed in after the loss: it never held A, whatever cursor it sends.
+    let mut h1c = Phone::login(&server.url, "helper1").await;
+    let _ = h1c.new_visit(&a.id);
+    assert_eq!(h1c.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope), "a phone newer than the loss");
 
     // helper2 receives A with both visits, naming helper2 as its helper.
     let mut h2 = Phone::login(&server.url, "helper2").await;

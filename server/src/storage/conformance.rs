@@ -71,6 +71,27 @@ pub fn devices(s: &dyn Storage) {
     assert_eq!((found.revoked, found.last_seen_ms), (true, Some(99)));
     assert!(s.devices().unwrap().iter().any(|x| x.id == d.id));
     assert!(matches!(s.revoke_device("c-none"), Err(StorageError::NotFound(_))));
+
+    // The cursor floor starts at the head when the device signs in, follows the cursors it sends, never goes down,
+    // and never goes past the head.
+    let next = |s: &dyn Storage| {
+        let mut seq = 0;
+        s.write(&mut |tx| {
+            seq = tx.next_seq()?;
+            Ok(())
+        })
+        .unwrap();
+        seq
+    };
+    let head = next(s);
+    let late = Device { id: "c-device-2".into(), ..d.clone() };
+    s.add_device(&late, "c-digest-2").unwrap();
+    assert_eq!(s.raise_cursor_floor(&late.id, 0).unwrap(), head, "a new device starts at the head");
+    assert_eq!(s.raise_cursor_floor(&late.id, head + 100).unwrap(), head, "never past the head");
+    let head = next(s);
+    assert_eq!(s.raise_cursor_floor(&late.id, head).unwrap(), head);
+    assert_eq!(s.raise_cursor_floor(&late.id, 1).unwrap(), head, "an older cursor does not lower it");
+    assert_eq!(s.raise_cursor_floor("c-none", 5).unwrap(), 5, "an unknown device is judged by its own cursor");
 }
 
 /// Assignments feed `scope_facts`; inspector grants are replaced, not duplicated.

@@ -278,6 +278,11 @@ pub struct BlobReferrer {
 
 /// The unit of work of a push (and of server-authored edits): reads and writes inside one transaction.
 pub trait WriteTx {
+    /// Raises the device's cursor floor to `cursor` (never above the sequence head) and returns the floor: the
+    /// highest cursor the device ever sent, or the head when it signed in. A device may write into a document its
+    /// account lost only while its floor is before the loss, so replaying an old cursor, or signing in a new phone
+    /// after the loss, does not reopen the door. Writes nothing when the floor does not rise.
+    fn raise_cursor_floor(&mut self, device_id: &str, cursor: u64) -> Result<u64>;
     /// The merged document with this id.
     fn doc(&mut self, id: &str) -> Result<Option<StoredDoc>>;
     /// Whether a change with this hash is stored already (pushing one twice is harmless).
@@ -339,6 +344,15 @@ pub trait Storage: Send + Sync + 'static {
     fn devices(&self) -> Result<Vec<Device>>;
     fn revoke_device(&self, id: &str) -> Result<()>;
     fn touch_device(&self, id: &str, now_ms: i64) -> Result<()>;
+    /// `WriteTx::raise_cursor_floor` in a unit of work of its own (a sync that pushes nothing).
+    fn raise_cursor_floor(&self, id: &str, cursor: u64) -> Result<u64> {
+        let mut floor = 0;
+        self.write(&mut |tx| {
+            floor = tx.raise_cursor_floor(id, cursor)?;
+            Ok(())
+        })?;
+        Ok(floor)
+    }
 
     // Assignments; each records a scope event so that newly visible documents reach devices at the next sync.
     fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()>;

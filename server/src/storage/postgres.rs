@@ -364,6 +364,19 @@ impl WriteTx for PgTx<'_> {
         next_seq(&mut self.tx)
     }
 
+    fn raise_cursor_floor(&mut self, device_id: &str, cursor: u64) -> Result<u64> {
+        let cursor = cursor.min(i64::MAX as u64) as i64;
+        self.tx
+            .execute(
+                "UPDATE devices SET cursor_floor = least($2, (SELECT last_seq FROM counter WHERE id = 1))
+                 WHERE id = $1 AND cursor_floor < least($2, (SELECT last_seq FROM counter WHERE id = 1))",
+                &[&device_id, &cursor],
+            )
+            .pg()?;
+        let row = self.tx.query_opt("SELECT cursor_floor FROM devices WHERE id = $1", &[&device_id]).pg()?;
+        Ok(row.map_or(cursor, |r| r.get::<_, i64>(0).max(0)) as u64)
+    }
+
     fn insert_change(&mut self, c: &NewChange) -> Result<()> {
         self.tx
             .execute(
@@ -499,8 +512,8 @@ impl Storage for PostgresStorage {
     fn add_device(&self, d: &Device, token_sha256: &str) -> Result<()> {
         self.tx(|tx| {
             tx.execute(
-                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms, cursor_floor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT last_seq FROM counter WHERE id = 1))",
                 &[&d.id, &d.user, &d.name, &token_sha256, &d.revoked, &d.created_ms, &d.last_seen_ms],
             )
             .pg()?;

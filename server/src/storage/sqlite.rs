@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema version this build writes.
-const VERSION: i64 = 4;
+const VERSION: i64 = 5;
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -135,6 +135,11 @@ const V4_LOGIN_FAILURES: &str = r#"
 CREATE TABLE login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, last_ms INTEGER NOT NULL);
 "#;
 
+/// The highest cursor each device sent (or the head when it signed in): see `Storage::raise_cursor_floor`.
+const V5_CURSOR_FLOOR: &str = r#"
+ALTER TABLE devices ADD COLUMN cursor_floor INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// How many read connections serve pulls and pages next to the writer.
 const READERS: usize = 4;
 
@@ -206,8 +211,13 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if found > VERSION {
         return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
     }
-    let steps: &[(i64, &[&str])] =
-        &[(1, &[V1, INDEX_DDL]), (2, &[V2]), (3, &[V3_SCOPE_LOSSES]), (4, &[V4_LOGIN_FAILURES])];
+    let steps: &[(i64, &[&str])] = &[
+        (1, &[V1, INDEX_DDL]),
+        (2, &[V2]),
+        (3, &[V3_SCOPE_LOSSES]),
+        (4, &[V4_LOGIN_FAILURES]),
+        (5, &[V5_CURSOR_FLOOR]),
+    ];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
         for sql in *sqls {
@@ -406,6 +416,22 @@ impl WriteTx for SqliteTx<'_> {
         next_seq(self.tx)
     }
 
+    fn raise_cursor_floor(&mut self, device_id: &str, cursor: u64) -> Result<u64> {
+        let cursor = cursor.min(i64::MAX as u64) as i64;
+        self.tx
+            .prepare_cached(
+                "UPDATE devices SET cursor_floor = min(?2, (SELECT last_seq FROM counter WHERE id = 1))
+                 WHERE id = ?1 AND cursor_floor < min(?2, (SELECT last_seq FROM counter WHERE id = 1))",
+            )?
+            .execute(params![device_id, cursor])?;
+        let floor: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT cursor_floor FROM devices WHERE id = ?1")?
+            .query_row([device_id], |r| r.get(0))
+            .optional()?;
+        Ok(floor.map_or(cursor, |f| f.max(0)) as u64)
+    }
+
     fn insert_change(&mut self, c: &NewChange) -> Result<()> {
         self.tx.prepare_cached(
             "INSERT INTO changes (seq, hash, doc_id, actor, device_id, received_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -529,7 +555,8 @@ impl Storage for SqliteStorage {
     fn add_device(&self, d: &Device, token_sha256: &str) -> Result<()> {
         self.tx(|tx| {
             tx.execute(
-                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms, cursor_floor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT last_seq FROM counter WHERE id = 1))",
                 params![d.id, d.user, d.name, token_sha256, d.revoked, d.created_ms, d.last_seen_ms],
             )?;
             Ok(())

@@ -12,7 +12,7 @@ use crate::storage::{Result, StorageError};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i32 = 4;
+pub const VERSION: i32 = 5;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -139,6 +139,11 @@ const V4_LOGIN_FAILURES: &str = r#"
 CREATE TABLE login_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, last_ms BIGINT NOT NULL);
 "#;
 
+/// The highest cursor each device sent (or the head when it signed in): see `Storage::raise_cursor_floor`.
+const V5_CURSOR_FLOOR: &str = r#"
+ALTER TABLE devices ADD COLUMN cursor_floor BIGINT NOT NULL DEFAULT 0;
+"#;
+
 /// Brings the database (the first schema on the connection's `search_path`) to [`VERSION`], refusing a database
 /// written by a newer server.
 pub fn migrate(client: &mut pg::Client) -> Result<()> {
@@ -149,8 +154,13 @@ pub fn migrate(client: &mut pg::Client) -> Result<()> {
     if found > VERSION {
         return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
     }
-    let steps: &[(i32, &[&str])] =
-        &[(1, &[V1, INDEX_DDL]), (2, &[V2]), (3, &[V3_SCOPE_LOSSES]), (4, &[V4_LOGIN_FAILURES])];
+    let steps: &[(i32, &[&str])] = &[
+        (1, &[V1, INDEX_DDL]),
+        (2, &[V2]),
+        (3, &[V3_SCOPE_LOSSES]),
+        (4, &[V4_LOGIN_FAILURES]),
+        (5, &[V5_CURSOR_FLOOR]),
+    ];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         for sql in *sqls {
             tx.batch_execute(sql).pg()?;
