@@ -448,7 +448,13 @@ async fn sync_handler(
     let scope = scope_of(&st, &user).await?;
     let device_id = device.id.clone();
     let push_scope = scope.clone();
-    // A device not yet past the loss of a document may still upload what it wrote while it held it.
+    // A device not yet past the loss of a document may still upload what it wrote while it held it. "Past" is
+    // judged by the highest cursor this device ever sent (or the head when it signed in), not by this request's:
+    // the push raises that floor in its own transaction; a sync that pushes nothing raises it here.
+    if changes.is_empty() {
+        let device_id = device.id.clone();
+        storage::run(&st.storage, move |s| s.raise_cursor_floor(&device_id, cursor)).await?;
+    }
     let grace = sync::Grace { cursor, team: user.team.clone() };
     let acked =
         storage::run(&st.storage, move |s| sync::push_within(s, &device_id, &push_scope, Some(&grace), &changes))
@@ -486,8 +492,7 @@ async fn sync_handler(
             tracing::warn!("could not record last sync of a device: {e}");
         }
     }
-    let response =
-        SyncResponse { acked, docs: page.docs, cursor: page.cursor, more: page.more, removed: page.removed };
+    let response = SyncResponse { acked, docs: page.docs, cursor: page.cursor, more: page.more, removed: page.removed };
     let bytes = protocol::encode(MessageType::SyncResponse, &response);
     Ok(([(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE))], bytes).into_response())
 }
