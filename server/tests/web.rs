@@ -493,6 +493,22 @@ async fn a_disabled_user_is_signed_out() {
     assert!(row.contains(&format!("<td>{}</td>", ADMIN.0)), "the audit log names the admin who acted: {row}");
 }
 
+#[tokio::test]
+async fn a_session_outlives_a_server_restart() {
+    let dir = copy_of_county();
+    let server = Server::start(dir.path());
+    let mut b = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    assert_eq!(b.get("/overview").await.status, 200);
+    drop(server);
+    // Sessions live in the database: another process on it (here the same server started again) honours them.
+    let again = Server::start(dir.path());
+    b.url = again.url.clone();
+    assert_eq!(b.get("/overview").await.status, 200, "still signed in");
+    let mut stranger = Browser::new(&again.url);
+    stranger.cookies.insert("ds_session".into(), "0".repeat(64));
+    assert_eq!(stranger.get("/overview").await.status, 303, "an unknown token is no session");
+}
+
 fn csv_rows(p: &Page) -> Vec<Vec<String>> {
     assert!(p.bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with a byte-order mark");
     let mut r = csv::Reader::from_reader(&p.bytes[3..]);

@@ -19,7 +19,25 @@ pub fn check_all(s: &dyn Storage) {
     pulls(s);
     losses(s);
     login_failures(s);
+    sessions(s);
     blobs(s);
+}
+
+/// Browser sessions: found by digest, expired ones dropped when another starts, ended one by one or per account.
+pub fn sessions(s: &dyn Storage) {
+    s.session_start("c-s1", "c-ann", "csrf-1", 1_000, 0).unwrap();
+    s.session_start("c-s2", "c-ann", "csrf-2", 5_000, 0).unwrap();
+    s.session_start("c-s3", "c-bob", "csrf-3", 5_000, 0).unwrap();
+    assert_eq!(s.session("c-s1").unwrap(), Some(("c-ann".into(), "csrf-1".into(), 1_000)));
+    assert_eq!(s.session("c-none").unwrap(), None);
+    assert!(s.session_start("c-s1", "c-eve", "x", 6_000, 0).is_err(), "a digest is never taken over");
+    s.session_start("c-s4", "c-bob", "csrf-4", 9_000, 2_000).unwrap();
+    assert_eq!(s.session("c-s1").unwrap(), None, "started before 2,000 ms: dropped");
+    s.session_end("c-s4").unwrap();
+    assert_eq!(s.session("c-s4").unwrap(), None);
+    s.sessions_end_user("c-ann").unwrap();
+    assert_eq!(s.session("c-s2").unwrap(), None);
+    assert_eq!(s.session("c-s3").unwrap().map(|x| x.0), Some("c-bob".into()), "other accounts keep theirs");
 }
 
 fn user(name: &str, role: Role, team: Option<&str>) -> User {

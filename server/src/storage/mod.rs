@@ -386,6 +386,17 @@ pub trait Storage: Send + Sync + 'static {
         Ok(vec![])
     }
 
+    // Browser sessions, kept in the database so that every server process on it honours them (no sticky balancing)
+    // and a restart signs nobody out. Keyed by the SHA-256 of the cookie's token.
+    /// Records a session; drops sessions started before `expired_before_ms` on the way.
+    fn session_start(&self, digest: &str, user: &str, csrf: &str, now_ms: i64, expired_before_ms: i64) -> Result<()>;
+    /// A session: `(user, csrf token, started in ms)`.
+    fn session(&self, digest: &str) -> Result<Option<(String, String, i64)>>;
+    /// Ends one session.
+    fn session_end(&self, digest: &str) -> Result<()>;
+    /// Ends every session of an account (it was disabled).
+    fn sessions_end_user(&self, user: &str) -> Result<()>;
+
     // Failed sign-ins, kept in the database so that every server process on it slows guessing together.
     /// Failures recorded under these keys (`u:NAME` per account, `a:ADDRESS` per address): `(key, count, last
     /// failure in ms)`. The default stores none, leaving the limiter to its process's memory.

@@ -658,6 +658,41 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn session_start(&self, digest: &str, user: &str, csrf: &str, now_ms: i64, expired_before_ms: i64) -> Result<()> {
+        self.read(|c| {
+            let mut tx = c.transaction().pg()?;
+            tx.execute("DELETE FROM sessions WHERE created_ms < $1", &[&expired_before_ms]).pg()?;
+            tx.execute(
+                "INSERT INTO sessions (digest, user_name, csrf, created_ms) VALUES ($1, $2, $3, $4)",
+                &[&digest, &user, &csrf, &now_ms],
+            )
+            .pg()?;
+            tx.commit().pg()
+        })
+    }
+
+    fn session(&self, digest: &str) -> Result<Option<(String, String, i64)>> {
+        self.read(|c| {
+            let row =
+                c.query_opt("SELECT user_name, csrf, created_ms FROM sessions WHERE digest = $1", &[&digest]).pg()?;
+            Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+        })
+    }
+
+    fn session_end(&self, digest: &str) -> Result<()> {
+        self.read(|c| {
+            c.execute("DELETE FROM sessions WHERE digest = $1", &[&digest]).pg()?;
+            Ok(())
+        })
+    }
+
+    fn sessions_end_user(&self, user: &str) -> Result<()> {
+        self.read(|c| {
+            c.execute("DELETE FROM sessions WHERE user_name = $1", &[&user]).pg()?;
+            Ok(())
+        })
+    }
+
     fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
         self.writing_tx(|tx| {
             require_user(tx, helper)?;

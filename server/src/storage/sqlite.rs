@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema version this build writes.
-const VERSION: i64 = 5;
+const VERSION: i64 = 6;
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -140,6 +140,18 @@ const V5_CURSOR_FLOOR: &str = r#"
 ALTER TABLE devices ADD COLUMN cursor_floor INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// Browser sessions, shared by every server process on the database (`Storage::session_start`).
+const V6_SESSIONS: &str = r#"
+CREATE TABLE sessions (
+    digest TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_name);
+CREATE INDEX sessions_created ON sessions (created_ms);
+"#;
+
 /// How many read connections serve pulls and pages next to the writer.
 const READERS: usize = 4;
 
@@ -217,6 +229,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         (3, &[V3_SCOPE_LOSSES]),
         (4, &[V4_LOGIN_FAILURES]),
         (5, &[V5_CURSOR_FLOOR]),
+        (6, &[V6_SESSIONS]),
     ];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
@@ -698,6 +711,39 @@ impl Storage for SqliteStorage {
     fn login_succeeded(&self, key: &str) -> Result<()> {
         self.tx(|tx| {
             tx.execute("DELETE FROM login_failures WHERE key = ?1", [key])?;
+            Ok(())
+        })
+    }
+
+    fn session_start(&self, digest: &str, user: &str, csrf: &str, now_ms: i64, expired_before_ms: i64) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute("DELETE FROM sessions WHERE created_ms < ?1", [expired_before_ms])?;
+            tx.execute(
+                "INSERT INTO sessions (digest, user_name, csrf, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![digest, user, csrf, now_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, digest: &str) -> Result<Option<(String, String, i64)>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT user_name, csrf, created_ms FROM sessions WHERE digest = ?1")?
+                .query_row([digest], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?)
+        })
+    }
+
+    fn session_end(&self, digest: &str) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute("DELETE FROM sessions WHERE digest = ?1", [digest])?;
+            Ok(())
+        })
+    }
+
+    fn sessions_end_user(&self, user: &str) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute("DELETE FROM sessions WHERE user_name = ?1", [user])?;
             Ok(())
         })
     }

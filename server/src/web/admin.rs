@@ -4,7 +4,7 @@
 
 use super::indicators::{Filter, HouseholdLink, Selection};
 use super::pages::today_of;
-use super::{form_map, redirect, PageError, Viewer};
+use super::{form_map, redirect, session, PageError, Viewer};
 use crate::accounts::{self, AccountsError, RulesUpdate};
 use crate::storage::{self, now_ms, Area, AuditEntry};
 use axum::body::Bytes;
@@ -94,7 +94,7 @@ pub async fn users_post(viewer: Viewer, body: Bytes) -> Result<Response, PageErr
         "disable" => {
             let (n, by) = (name.clone(), viewer.user.name.clone());
             storage::run(&viewer.state.storage, move |s| Ok(accounts::disable_user(s, &by, &n))).await??;
-            viewer.web.sessions.end_user(&name);
+            session::end_user(&viewer.state.storage, &name).await?;
         }
         "enable" => {
             let n = name.clone();

@@ -37,14 +37,13 @@ use doorstep_core::model::Role;
 use i18n::Lang;
 use minijinja::Environment;
 use reports::{AsOf, Reports};
-use session::{Session, Sessions};
+use session::Session;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// What the pages share besides the server's `AppState`.
 pub struct Web {
     env: Environment<'static>,
-    pub sessions: Sessions,
     reports: Mutex<Option<Arc<dyn Reports>>>,
 }
 
@@ -54,7 +53,7 @@ impl Web {
         for (name, source) in TEMPLATES {
             env.add_template(name, source).expect("embedded templates parse");
         }
-        Self { env, sessions: Sessions::default(), reports: Mutex::new(None) }
+        Self { env, reports: Mutex::new(None) }
     }
 
     /// The SQLite report queries, opened on first use over the server's database (used unless the router gives
@@ -330,14 +329,14 @@ impl FromRequestParts<AppState> for Viewer {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
         let web = parts.extensions.get::<Arc<Web>>().cloned().ok_or(PageError::Unavailable("no web state".into()))?;
         let token = session::cookie(&parts.headers, session::SESSION_COOKIE).ok_or(PageError::SignIn)?;
-        let session = web.sessions.get(&token, st.config.session_max_age).ok_or(PageError::SignIn)?;
+        let session = session::get(&st.storage, &token, st.config.session_max_age).await?.ok_or(PageError::SignIn)?;
         let name = session.user.clone();
         // The account is read on every request: a disabled account is signed out at once.
         let user = storage::run(&st.storage, move |s| s.user(&name)).await?;
         let user = match user {
             Some(u) if !u.disabled => u,
             _ => {
-                web.sessions.end(&token);
+                session::end(&st.storage, &token).await?;
                 return Err(PageError::SignIn);
             }
         };

@@ -94,7 +94,7 @@ pub async fn login(
         return fail("login_failed");
     };
     st.limiter.record_success(&account.name).await;
-    let token = web.sessions.start(&account.name, st.config.session_max_age);
+    let token = session::start(&st.storage, &account.name, st.config.session_max_age).await?;
     let mut r = redirect("/overview");
     let secure = session::is_https(&headers);
     for c in [
@@ -112,7 +112,7 @@ pub async fn login(
 pub async fn logout(viewer: Viewer, headers: HeaderMap, body: Bytes) -> Result<Response, PageError> {
     viewer.check_csrf(&form_map(&body))?;
     if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
-        viewer.web.sessions.end(&token);
+        session::end(&viewer.state.storage, &token).await?;
     }
     let mut r = redirect("/login");
     let c = session::set_cookie(SESSION_COOKIE, "", Some(std::time::Duration::ZERO), session::is_https(&headers));

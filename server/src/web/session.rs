@@ -2,16 +2,16 @@
 //!
 //! A session is a random 32-byte token in an HttpOnly, SameSite=Lax cookie (Secure when the request came over
 //! HTTPS, as a TLS proxy says with `X-Forwarded-Proto`); the server keeps only the token's SHA-256. Sessions live
-//! in memory (a restart signs everyone out) and end after the configured lifetime (`serve --session-hours`, 12 by
+//! in the database (`Storage::session_start`), so every server process on it honours them and a restart signs
+//! nobody out; they end after the configured lifetime (`serve --session-hours`, 12 by
 //! default: `Config::session_max_age`). Every form carries the session's CSRF token;
 //! the login form, made before any session exists, carries a token that must match a cookie set with the form
 //! (double submit). The account is read again on every request, so a disabled account's session stops at once.
 
+use crate::storage::{self, now_ms, SharedStorage, StorageError};
 use axum::http::header::COOKIE;
 use axum::http::HeaderMap;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "ds_session";
@@ -19,62 +19,55 @@ pub const SESSION_COOKIE: &str = "ds_session";
 pub const LOGIN_CSRF_COOKIE: &str = "ds_login_csrf";
 /// Name of the language cookie.
 pub const LANG_COOKIE: &str = "ds_lang";
-/// Most sessions kept; the oldest go first.
-const MAX_SESSIONS: usize = 10_000;
-
 /// One signed-in browser.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub user: String,
     pub csrf: String,
-    created: Instant,
 }
 
-/// Every live session, keyed by the SHA-256 of its token.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+/// Starts a session for `user`; returns the token for the cookie. Only the token's SHA-256 is stored; sessions
+/// older than `max_age` are dropped on the way.
+pub async fn start(storage: &SharedStorage, user: &str, max_age: Duration) -> Result<String, StorageError> {
+    let token = random_hex();
+    let (key, user, csrf, now) = (digest(&token), user.to_string(), random_hex(), now_ms());
+    let expired_before = now.saturating_sub(max_age_ms(max_age));
+    storage::run(storage, move |s| s.session_start(&key, &user, &csrf, now, expired_before)).await?;
+    Ok(token)
 }
 
-impl Sessions {
-    /// Starts a session for `user`; returns the token for the cookie. Sessions older than `max_age` are dropped
-    /// first when the table is full.
-    pub fn start(&self, user: &str, max_age: Duration) -> String {
-        let token = random_hex();
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_SESSIONS {
-            map.retain(|_, s| s.created.elapsed() < max_age);
-            if map.len() >= MAX_SESSIONS {
-                map.clear();
+/// The live session of a token: none once it is `max_age` old (and it is forgotten then).
+pub async fn get(storage: &SharedStorage, token: &str, max_age: Duration) -> Result<Option<Session>, StorageError> {
+    let key = digest(token);
+    storage::run(storage, move |s| {
+        Ok(match s.session(&key)? {
+            Some((user, csrf, created)) if now_ms().saturating_sub(created) < max_age_ms(max_age) => {
+                Some(Session { user, csrf })
             }
-        }
-        map.insert(digest(&token), Session { user: user.to_string(), csrf: random_hex(), created: Instant::now() });
-        token
-    }
-
-    /// The live session of a token: none once it is `max_age` old (and it is forgotten then).
-    pub fn get(&self, token: &str, max_age: Duration) -> Option<Session> {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let key = digest(token);
-        match map.get(&key) {
-            Some(s) if s.created.elapsed() < max_age => Some(s.clone()),
             Some(_) => {
-                map.remove(&key);
+                s.session_end(&key)?;
                 None
             }
             None => None,
-        }
-    }
+        })
+    })
+    .await
+}
 
-    /// Ends a session.
-    pub fn end(&self, token: &str) {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).remove(&digest(token));
-    }
+/// Ends a session.
+pub async fn end(storage: &SharedStorage, token: &str) -> Result<(), StorageError> {
+    let key = digest(token);
+    storage::run(storage, move |s| s.session_end(&key)).await
+}
 
-    /// Ends every session of an account (it was disabled).
-    pub fn end_user(&self, user: &str) {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, s| s.user != user);
-    }
+/// Ends every session of an account (it was disabled).
+pub async fn end_user(storage: &SharedStorage, user: &str) -> Result<(), StorageError> {
+    let user = user.to_string();
+    storage::run(storage, move |s| s.sessions_end_user(&user)).await
+}
+
+fn max_age_ms(max_age: Duration) -> i64 {
+    i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// 32 random bytes, hex.
@@ -120,24 +113,46 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sessions_start_find_and_end() {
-        let s = Sessions::default();
+    fn store() -> (tempfile::TempDir, SharedStorage) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = crate::storage::sqlite::SqliteStorage::open(dir.path()).unwrap();
+        (dir, std::sync::Arc::new(s))
+    }
+
+    #[tokio::test]
+    async fn sessions_start_find_and_end() {
+        let (_d, st) = store();
         let day = Duration::from_secs(86_400);
-        let t = s.start("ann", day);
-        assert_eq!(s.get(&t, day).unwrap().user, "ann");
-        assert!(s.get("nope", day).is_none());
-        s.end_user("ann");
-        assert!(s.get(&t, day).is_none());
+        let t = start(&st, "ann", day).await.unwrap();
+        let u = start(&st, "bob", day).await.unwrap();
+        let found = get(&st, &t, day).await.unwrap().unwrap();
+        assert_eq!(found.user, "ann");
+        assert_eq!(found.csrf.len(), 64);
+        assert!(get(&st, "nope", day).await.unwrap().is_none());
+        end_user(&st, "ann").await.unwrap();
+        assert!(get(&st, &t, day).await.unwrap().is_none());
+        assert_eq!(get(&st, &u, day).await.unwrap().unwrap().user, "bob", "other accounts keep theirs");
+        end(&st, &u).await.unwrap();
+        assert!(get(&st, &u, day).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_session_older_than_its_lifetime_is_refused_and_forgotten() {
+        let (_d, st) = store();
+        let hour = Duration::from_secs(3600);
+        let t = start(&st, "ann", hour).await.unwrap();
+        assert!(get(&st, &t, hour).await.unwrap().is_some());
+        assert!(get(&st, &t, Duration::ZERO).await.unwrap().is_none(), "expired");
+        assert!(get(&st, &t, hour).await.unwrap().is_none(), "and gone");
     }
 
     #[test]
-    fn a_session_older_than_its_lifetime_is_refused_and_forgotten() {
-        let s = Sessions::default();
-        let t = s.start("ann", Duration::from_secs(3600));
-        assert!(s.get(&t, Duration::from_secs(3600)).is_some());
-        assert!(s.get(&t, Duration::ZERO).is_none(), "expired");
-        assert!(s.get(&t, Duration::from_secs(3600)).is_none(), "and gone");
+    fn only_the_tokens_digest_is_stored() {
+        let (_d, st) = store();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let t = rt.block_on(start(&st, "ann", Duration::from_secs(60))).unwrap();
+        assert!(st.session(&t).unwrap().is_none(), "the token itself is no key");
+        assert_eq!(st.session(&digest(&t)).unwrap().unwrap().0, "ann");
     }
 
     #[test]

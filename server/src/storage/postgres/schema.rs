@@ -12,7 +12,7 @@ use crate::storage::{Result, StorageError};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i32 = 5;
+pub const VERSION: i32 = 6;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -144,6 +144,18 @@ const V5_CURSOR_FLOOR: &str = r#"
 ALTER TABLE devices ADD COLUMN cursor_floor BIGINT NOT NULL DEFAULT 0;
 "#;
 
+/// Browser sessions, shared by every server process on the database (`Storage::session_start`).
+const V6_SESSIONS: &str = r#"
+CREATE TABLE sessions (
+    digest TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_name);
+CREATE INDEX sessions_created ON sessions (created_ms);
+"#;
+
 /// Brings the database (the first schema on the connection's `search_path`) to [`VERSION`], refusing a database
 /// written by a newer server.
 pub fn migrate(client: &mut pg::Client) -> Result<()> {
@@ -160,6 +172,7 @@ pub fn migrate(client: &mut pg::Client) -> Result<()> {
         (3, &[V3_SCOPE_LOSSES]),
         (4, &[V4_LOGIN_FAILURES]),
         (5, &[V5_CURSOR_FLOOR]),
+        (6, &[V6_SESSIONS]),
     ];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         for sql in *sqls {
