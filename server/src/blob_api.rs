@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use doorstep_core::attachment;
+use doorstep_core::attachment::{self, AttachmentKind};
 use serde::{Deserialize, Serialize};
 
 /// The blob routes, merged into the API's router.
@@ -260,7 +260,7 @@ pub async fn blob_response(
     let etag = format!("\"{hash}\"");
     let mut response = Response::new(Body::empty());
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, header_value(&media_type, "application/octet-stream"));
+    h.insert(CONTENT_TYPE, header_value(served_type(&media_type), "application/octet-stream"));
     h.insert(ETAG, header_value(&etag, "\"\""));
     // Also what keeps the compression layer off these bytes (`api::router`): ranges count identity bytes.
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -297,6 +297,18 @@ pub async fn blob_response(
     let bytes = blocking(move || store.read_range(&h, start, end)).await?.map_err(io_error)?;
     *response.body_mut() = Body::from(bytes);
     Ok(response)
+}
+
+/// The `Content-Type` a blob is served with. The media type comes from a device's document, so only the types an
+/// attachment may have are served as such: bytes a document calls `text/html` must not render as a page under the
+/// server's origin (the supervisors' `/attachment` route) but come down as plain bytes.
+fn served_type(media_type: &str) -> &str {
+    let accepted = AttachmentKind::ALL.iter().any(|k| k.allowed_media_types().contains(&media_type));
+    if accepted {
+        media_type
+    } else {
+        "application/octet-stream"
+    }
 }
 
 fn header_value(s: &str, fallback: &'static str) -> HeaderValue {

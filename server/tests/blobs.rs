@@ -612,3 +612,29 @@ async fn an_upload_cut_after_its_last_byte_is_finished_by_the_status_request() {
     }
     assert!(!page.contains("尚未上传"), "{page}");
 }
+
+#[tokio::test]
+async fn bytes_a_document_calls_html_come_down_as_plain_bytes_not_as_a_page() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let html =
+        b"<html><body><form action=\"/login\" method=\"post\">password: <input name=\"password\"></form>".to_vec();
+    let r = AttachmentRef {
+        hash: attachment::hash_hex(&html),
+        media_type: "text/html".into(),
+        size: html.len() as u64,
+        kind: AttachmentKind::Document,
+        caption: String::new(),
+    };
+    let (phone, _) = visits_with(&server.url, &[vec![r.clone()]]).await;
+    upload(&server.url, &phone.token, &html, 1 << 20).await;
+
+    let res = get(&server.url, &phone.token, &r.hash, None).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), html);
+    let mut sup = Browser::signed_in(&server.url, "super1").await;
+    let (code, headers, body) = sup.get(&format!("/attachment/{}", r.hash)).await;
+    assert_eq!((code, headers["content-type"].to_str().unwrap()), (200, "application/octet-stream"));
+    assert_eq!(body, html);
+}
