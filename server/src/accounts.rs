@@ -163,13 +163,32 @@ pub fn assign_area(
         return invalid("give --township T or --village V (at least one)");
     }
     require_role(storage, user, Role::Supervisor)?;
-    let areas: Vec<Area> = townships
+    storage.assign_area(user, &areas_of(townships, villages))?;
+    audit_by(storage, by, "assign.area", format!("{user}: townships={townships:?} villages={villages:?}"))
+}
+
+/// Takes townships or villages out of a supervisor's area (audited); the supervisor's devices upload, then wipe.
+pub fn unassign_area(
+    storage: &dyn Storage,
+    by: &str,
+    user: &str,
+    townships: &[String],
+    villages: &[String],
+) -> Result<()> {
+    if townships.is_empty() && villages.is_empty() {
+        return invalid("give --township T or --village V (at least one)");
+    }
+    require_role(storage, user, Role::Supervisor)?;
+    storage.unassign_area(user, &areas_of(townships, villages))?;
+    audit_by(storage, by, "assign.remove_area", format!("{user}: townships={townships:?} villages={villages:?}"))
+}
+
+fn areas_of(townships: &[String], villages: &[String]) -> Vec<Area> {
+    townships
         .iter()
         .map(|t| Area::Township(t.clone()))
         .chain(villages.iter().map(|v| Area::Village(v.clone())))
-        .collect();
-    storage.assign_area(user, &areas)?;
-    audit_by(storage, by, "assign.area", format!("{user}: townships={townships:?} villages={villages:?}"))
+        .collect()
 }
 
 pub fn grant_inspector(storage: &dyn Storage, by: &str, user: &str, village: &str, until: &str) -> Result<()> {

@@ -151,6 +151,14 @@ enum AssignOp {
         #[arg(long)]
         village: Vec<String>,
     },
+    /// Takes townships and/or villages out of a supervisor's area; the supervisor's devices upload, then wipe them.
+    RemoveArea {
+        user: String,
+        #[arg(long)]
+        township: Vec<String>,
+        #[arg(long)]
+        village: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -303,11 +311,12 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                     accounts::reassign_helper(&*s, CONSOLE, &from, to.as_deref(), &household_ids)?
                 }
                 AssignOp::Team { team, villages } => accounts::assign_team(&*s, CONSOLE, &team, &villages)?,
-                AssignOp::RemoveTeam { team, villages } => {
-                    accounts::unassign_team(&*s, CONSOLE, &team, &villages)?
-                }
+                AssignOp::RemoveTeam { team, villages } => accounts::unassign_team(&*s, CONSOLE, &team, &villages)?,
                 AssignOp::Area { user, township, village } => {
                     accounts::assign_area(&*s, CONSOLE, &user, &township, &village)?
+                }
+                AssignOp::RemoveArea { user, township, village } => {
+                    accounts::unassign_area(&*s, CONSOLE, &user, &township, &village)?
                 }
             }
             println!("assigned");

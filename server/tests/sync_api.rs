@@ -490,6 +490,41 @@ async fn a_household_moving_out_of_a_doctors_village_is_removed_from_the_doctors
 }
 
 #[tokio::test]
+async fn a_township_taken_from_a_supervisors_area_is_uploaded_then_removed_from_the_supervisors_phone() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut helper = Phone::login(&server.url, "helper1").await;
+    let h = helper.new_household("石门村", &["helper1"]);
+    let v = helper.new_visit(&h.id);
+    helper.sync_once(&server.url).await.ok();
+    let mut sup = Phone::login(&server.url, "super1").await;
+    let got = sup.sync_all(&server.url).await;
+    assert!(got.contains(&h.id) && got.contains(&v.id));
+    // Offline, the supervisor notes a problem on the visit; meanwhile the township leaves the supervisor's area.
+    let mut noted = v.clone();
+    noted.note = "督查：已核实".into();
+    sup.store.put(&noted, TODAY).unwrap();
+    cli(dir.path(), &["assign", "remove-area", "super1", "--township", "石门镇"]);
+
+    let resp = sup.sync_once(&server.url).await.ok();
+    assert_eq!(resp.acked.len(), 1, "the note written while the township was the supervisor's goes up");
+    let mut removed = resp.removed.clone();
+    removed.sort();
+    let mut want = vec![h.id.clone(), v.id.clone()];
+    want.sort();
+    assert_eq!(removed, want);
+    // The supervisor may no longer write there, and the helper still holds the household with the note.
+    let late = sup.new_visit(&h.id);
+    assert_eq!(sup.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope));
+    let _ = late;
+    helper.sync_all(&server.url).await;
+    let seen: doorstep_core::model::Visit = helper.store.get(&v.id).unwrap();
+    assert_eq!(seen.note, "督查：已核实");
+    // Only a supervisor's area can be taken, and only one it has.
+    assert!(cli_fails(dir.path(), &["assign", "remove-area", "helper1", "--village", "石门村"]).contains("supervisor"));
+}
+
+#[tokio::test]
 async fn a_change_pushed_under_another_documents_id_is_refused() {
     let dir = county();
     let server = Server::start(dir.path());

@@ -81,6 +81,14 @@ pub struct Device {
     pub last_seen_ms: Option<i64>,
 }
 
+/// The `areas` table's level and name of an area (both stores).
+pub(crate) fn area_level(a: &Area) -> (&'static str, &str) {
+    match a {
+        Area::Township(t) => ("township", t),
+        Area::Village(v) => ("village", v),
+    }
+}
+
 /// A supervisor's area is a list of townships and villages.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Area {
@@ -372,6 +380,9 @@ pub trait Storage: Send + Sync + 'static {
         let _ = villages;
         Err(StorageError::Internal(format!("this store cannot take villages from team {team}")))
     }
+    /// Takes townships or villages out of a supervisor's area, recording each loss (subject: the supervisor), so
+    /// the supervisor's devices upload, then wipe what they no longer see.
+    fn unassign_area(&self, user: &str, areas: &[Area]) -> Result<()>;
     /// Records, once, the loss of each village whose inspector grant ended before `today` (`YYYY-MM-DD`) since it
     /// was last granted; returns how many were recorded. Called when the inspector syncs, so a grant that simply
     /// runs out also makes the inspector's devices upload, then wipe.

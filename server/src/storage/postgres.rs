@@ -594,6 +594,25 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn unassign_area(&self, user: &str, areas: &[Area]) -> Result<()> {
+        self.writing_tx(|tx| {
+            require_user(tx, user)?;
+            for a in areas {
+                let (level, name) = super::area_level(a);
+                let n = tx
+                    .execute(
+                        "DELETE FROM areas WHERE user_name = $1 AND level = $2 AND name = $3",
+                        &[&user, &level, &name],
+                    )
+                    .pg()?;
+                if n > 0 {
+                    insert_loss_of(tx, "user", user, level, name)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn record_ended_grants(&self, user: &str, today: &str) -> Result<u64> {
         let sql = ENDED_GRANTS;
         let ended = self.read(|c| Ok(c.query(sql, &[&user, &today]).pg()?.len()))?;

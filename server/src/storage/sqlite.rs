@@ -657,6 +657,23 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn unassign_area(&self, user: &str, areas: &[Area]) -> Result<()> {
+        self.tx(|tx| {
+            require_user(tx, user)?;
+            for a in areas {
+                let (level, name) = super::area_level(a);
+                let n = tx.execute(
+                    "DELETE FROM areas WHERE user_name = ?1 AND level = ?2 AND name = ?3",
+                    params![user, level, name],
+                )?;
+                if n > 0 {
+                    insert_loss_of(tx, "user", user, level, name)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn record_ended_grants(&self, user: &str, today: &str) -> Result<u64> {
         let sql = ENDED_GRANTS;
         let ended: Vec<String> = self.with_reader(|c| {
