@@ -62,7 +62,8 @@ pub struct BlobResult {
     pub deferred: u64,
     /// Blobs the server refused as not matching their hash: marked broken, never retried.
     pub broken: u64,
-    /// Blobs refused for now (out of scope, too large for this server); tried again at the next sync.
+    /// Blobs refused for now (out of scope, too large for this server, an upload that did not settle); tried again
+    /// at the next sync.
     pub refused: u64,
     /// Blobs fetched by eager prefetch, and their bytes.
     pub downloaded: u64,
@@ -172,6 +173,9 @@ pub async fn upload_blobs(
             {
                 result.refused += 1
             }
+            // One blob whose upload does not settle (an offset that keeps moving, an answer that is not the expected
+            // JSON) is tried again at the next sync; the blobs after it, signatures too, must not wait behind it.
+            Err(Error::Sync(SyncError::Protocol(_))) => result.refused += 1,
             Err(Error::BlobCorrupt { .. } | Error::NotFound { .. }) => {
                 // The local file is damaged or gone: the server could only refuse it, and retrying cannot help.
                 lock(store)?.set_blob_upload(&blob.hash, UploadState::Broken)?;

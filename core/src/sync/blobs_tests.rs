@@ -32,6 +32,8 @@ enum Mode {
 #[derive(Default)]
 struct FakeState {
     mode: Mode,
+    /// A blob answered as in `Mode::AlwaysOffset` whatever the mode.
+    stuck: Option<String>,
     held: HashMap<String, Vec<u8>>,
     complete: HashMap<String, bool>,
     /// Bytes served for downloads, by hash, and how many bytes were sent out.
@@ -59,7 +61,7 @@ fn status_body(s: &FakeState, hash: &str) -> serde_json::Value {
 async fn upload_status(State(fake): State<Fake>, Path(hash): Path<String>) -> Response {
     let mut s = fake.lock().unwrap();
     s.statuses += 1;
-    if s.mode == Mode::AlwaysOffset {
+    if s.mode == Mode::AlwaysOffset || s.stuck.as_deref() == Some(hash.as_str()) {
         return Json(serde_json::json!({"hash": hash, "size": 0, "received": 0, "complete": false})).into_response();
     }
     Json(status_body(&s, &hash)).into_response()
@@ -75,7 +77,7 @@ async fn put(State(fake): State<Fake>, Path(hash): Path<String>, headers: Header
         (start.parse().unwrap(), end.parse().unwrap(), total.parse().unwrap());
     assert_eq!(end + 1 - start, body.len());
     let mode = s.mode;
-    if mode == Mode::AlwaysOffset {
+    if mode == Mode::AlwaysOffset || s.stuck.as_deref() == Some(hash.as_str()) {
         return refuse(409, ErrorCode::UploadOffset);
     }
     let held = s.held.entry(hash.clone()).or_default();
@@ -199,10 +201,26 @@ async fn a_server_that_never_settles_the_offset_does_not_keep_the_client_looping
     let bytes = jpeg(3000, 3);
     let (store, hashes) = device(&dir, &url, &[(&bytes, JPEG, AttachmentKind::Photo)]);
     fake.lock().unwrap().mode = Mode::AlwaysOffset;
-    let err = upload_blobs(&client(1000), &store, NetworkPolicy::default(), &|_| {}).await.unwrap_err();
-    assert!(matches!(err, Error::Sync(SyncError::Protocol(_))), "{err}");
+    let r = upload_blobs(&client(1000), &store, NetworkPolicy::default(), &|_| {}).await.unwrap();
+    assert_eq!((r.uploaded, r.refused), (0, 1), "{r:?}");
     assert!(fake.lock().unwrap().puts <= MAX_CORRECTIONS + 1);
     assert_eq!(state(&store, &hashes[0]), UploadState::Pending, "tried again at the next sync");
+}
+
+#[tokio::test]
+async fn a_blob_whose_upload_does_not_settle_does_not_hold_back_the_ones_after_it() {
+    let (url, fake) = serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let photo = jpeg(3000, 5);
+    let mut sig = b"\x89PNG\r\n\x1a\n".to_vec();
+    sig.extend([2u8; 300]);
+    let (store, hashes) =
+        device(&dir, &url, &[(&photo, JPEG, AttachmentKind::Photo), (&sig, PNG, AttachmentKind::Signature)]);
+    fake.lock().unwrap().stuck = Some(hashes[0].clone());
+    let r = upload_blobs(&client(1000), &store, NetworkPolicy::default(), &|_| {}).await.unwrap();
+    assert_eq!((r.uploaded, r.refused, r.bytes_sent), (1, 1, sig.len() as u64), "{r:?}");
+    assert_eq!((state(&store, &hashes[0]), state(&store, &hashes[1])), (UploadState::Pending, UploadState::Done));
+    assert_eq!(fake.lock().unwrap().held[&hashes[1]], sig);
 }
 
 #[tokio::test]
