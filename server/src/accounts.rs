@@ -152,6 +152,7 @@ pub fn assign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[Stri
     audit_by(storage, by, "assign.team", format!("{team}: {}", villages.join(" ")))
 }
 
+/// Adds townships or villages to a supervisor's area (audited); the supervisor's devices receive them.
 pub fn assign_area(
     storage: &dyn Storage,
     by: &str,
@@ -159,11 +160,8 @@ pub fn assign_area(
     townships: &[String],
     villages: &[String],
 ) -> Result<()> {
-    if townships.is_empty() && villages.is_empty() {
-        return invalid("give --township T or --village V (at least one)");
-    }
-    require_role(storage, user, Role::Supervisor)?;
-    storage.assign_area(user, &areas_of(townships, villages))?;
+    let areas = supervisor_areas(storage, user, townships, villages)?;
+    storage.assign_area(user, &areas)?;
     audit_by(storage, by, "assign.area", format!("{user}: townships={townships:?} villages={villages:?}"))
 }
 
@@ -175,20 +173,22 @@ pub fn unassign_area(
     townships: &[String],
     villages: &[String],
 ) -> Result<()> {
+    let areas = supervisor_areas(storage, user, townships, villages)?;
+    storage.unassign_area(user, &areas)?;
+    audit_by(storage, by, "assign.remove_area", format!("{user}: townships={townships:?} villages={villages:?}"))
+}
+
+/// The areas named on the command line, once it is sure they name some and `user` is a supervisor.
+fn supervisor_areas(storage: &dyn Storage, user: &str, townships: &[String], villages: &[String]) -> Result<Vec<Area>> {
     if townships.is_empty() && villages.is_empty() {
         return invalid("give --township T or --village V (at least one)");
     }
     require_role(storage, user, Role::Supervisor)?;
-    storage.unassign_area(user, &areas_of(townships, villages))?;
-    audit_by(storage, by, "assign.remove_area", format!("{user}: townships={townships:?} villages={villages:?}"))
-}
-
-fn areas_of(townships: &[String], villages: &[String]) -> Vec<Area> {
-    townships
+    Ok(townships
         .iter()
         .map(|t| Area::Township(t.clone()))
         .chain(villages.iter().map(|v| Area::Village(v.clone())))
-        .collect()
+        .collect())
 }
 
 pub fn grant_inspector(storage: &dyn Storage, by: &str, user: &str, village: &str, until: &str) -> Result<()> {
