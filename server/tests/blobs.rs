@@ -626,7 +626,27 @@ async fn bytes_a_document_calls_html_come_down_as_plain_bytes_not_as_a_page() {
         kind: AttachmentKind::Document,
         caption: String::new(),
     };
-    let (phone, _) = visits_with(&server.url, &[vec![r.clone()]]).await;
+    // The core's validation refuses such a reference on a phone; a hostile device writes the document itself.
+    let mut phone = Phone::login(&server.url, "helper1").await;
+    let h = phone.new_household("石门村", &["helper1"]);
+    phone.sync_all(&server.url).await;
+    let mut v = doorstep_core::model::samples::visit();
+    v.household_id = h.id.clone();
+    v.attachments.insert(r.hash.clone(), r.clone());
+    assert!(!doorstep_core::model::validate_visit(&v, TODAY).is_empty(), "a phone would not save it");
+    let author = doorstep_core::doc::Author { user: "helper1".into(), device: "hostile".into() };
+    let (_, change) =
+        doorstep_core::doc::Document::create(&v, &automerge::ActorId::random(), &author, 1).expect("document");
+    let push = doorstep_core::sync::protocol::SyncRequest {
+        cursor: 0,
+        max_bytes: 0,
+        changes: vec![doorstep_core::sync::protocol::WireChange {
+            doc_id: v.id.clone(),
+            kind: "visit".into(),
+            bytes: change.bytes.clone(),
+        }],
+    };
+    assert_eq!(sync(&server.url, &phone.token, &push).await.ok().acked.len(), 1, "the server takes the document");
     upload(&server.url, &phone.token, &html, 1 << 20).await;
 
     let res = get(&server.url, &phone.token, &r.hash, None).await;

@@ -55,6 +55,39 @@ impl Checker {
         }
     }
 
+    /// Attachment references: keyed by their own hash, well formed, of a media type their kind allows, not empty. A
+    /// reference that passes may still lack its bytes; the bytes are checked against it when they are attached or
+    /// uploaded.
+    fn attachments(&mut self, map: &HashMap<String, crate::attachment::AttachmentRef>) {
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort();
+        for key in keys {
+            let a = &map[key];
+            let f = format!("attachments.{}", key.chars().take(MAX_ID).collect::<String>());
+            if !crate::attachment::is_valid_hash(key) || a.hash != *key {
+                self.push(
+                    format!("{f}.hash"),
+                    "format",
+                    "must be the SHA-256 of the bytes (64 lowercase hex digits), the same as its key",
+                    "须为附件内容的SHA-256（64位小写十六进制），且与键相同",
+                );
+            }
+            if !a.kind.allowed_media_types().contains(&a.media_type.as_str()) {
+                let allowed = a.kind.allowed_media_types().join(", ");
+                self.push(
+                    format!("{f}.media_type"),
+                    "format",
+                    format!("must be one of {allowed} for a {}", a.kind.code()),
+                    format!("{}只能是 {allowed}", a.kind.label_zh()),
+                );
+            }
+            if a.size == 0 {
+                self.push(format!("{f}.size"), "range", "must be above 0", "须大于0");
+            }
+            self.text(&format!("{f}.caption"), &a.caption);
+        }
+    }
+
     /// An id or a key of a map: bounded, so a bad caller cannot store megabytes in index rows.
     fn id(&mut self, field: &str, value: &str) {
         if value.len() > MAX_ID {
@@ -265,6 +298,7 @@ pub fn validate_visit(v: &Visit, today: &str) -> Vec<FieldError> {
     if v.kind == VisitKind::DoctorFollowUp && v.member_id.as_deref().unwrap_or("").is_empty() {
         c.push("member_id", "required", "is required for a doctor follow-up", "家医随访须选择成员");
     }
+    c.attachments(&v.attachments);
     c.errors
 }
 
@@ -282,6 +316,7 @@ pub fn validate_screening(s: &Screening, today: &str) -> Vec<FieldError> {
     c.text("screener", &s.screener);
     c.text("campaign", s.campaign.as_deref().unwrap_or(""));
     c.text("referral.destination", &s.referral.destination);
+    c.attachments(&s.attachments);
     c.date("date", &s.date, today);
     c.range("systolic", s.systolic, 50.0, 300.0, "mmHg");
     c.range("diastolic", s.diastolic, 30.0, 200.0, "mmHg");
@@ -329,6 +364,36 @@ mod tests {
 
     fn fields(errors: &[FieldError]) -> Vec<&str> {
         errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn attachment_references_are_checked_on_visits_and_screenings() {
+        use crate::attachment::{hash_hex, AttachmentKind, AttachmentRef, JPEG, PNG};
+        let good = AttachmentRef {
+            hash: hash_hex(b"photo"),
+            media_type: JPEG.into(),
+            size: 5,
+            kind: AttachmentKind::Photo,
+            caption: "水窖".into(),
+        };
+        let mut v = visit();
+        v.attachments.insert(good.hash.clone(), good.clone());
+        assert!(validate_visit(&v, TODAY).is_empty(), "{:?}", validate_visit(&v, TODAY));
+
+        let bad =
+            AttachmentRef { media_type: PNG.into(), size: 0, caption: "字".repeat(MAX_TEXT + 1), ..good.clone() };
+        v.attachments.insert("ABC".into(), bad.clone());
+        let mut s = screening();
+        s.attachments.insert(bad.hash.clone(), bad);
+        for errors in [validate_visit(&v, TODAY), validate_screening(&s, TODAY)] {
+            let f = fields(&errors);
+            let key =
+                if f.iter().any(|x| x.starts_with("attachments.ABC")) { "ABC".to_string() } else { good.hash.clone() };
+            for part in ["media_type", "size", "caption"] {
+                assert!(f.contains(&format!("attachments.{key}.{part}").as_str()), "{part}: {f:?}");
+            }
+        }
+        assert!(fields(&validate_visit(&v, TODAY)).contains(&"attachments.ABC.hash"), "a key that is not its hash");
     }
 
     #[test]
