@@ -134,7 +134,14 @@ mod tests {
     use super::*;
 
     fn body(code: ErrorCode, retryable: bool) -> Vec<u8> {
-        serde_json::to_vec(&ErrorBody { code, message_en: "m".into(), message_zh: "中".into(), retryable, doc_id: None }).unwrap()
+        serde_json::to_vec(&ErrorBody {
+            code,
+            message_en: "m".into(),
+            message_zh: "中".into(),
+            retryable,
+            doc_id: None,
+        })
+        .unwrap()
     }
 
     #[test]
