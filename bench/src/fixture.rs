@@ -10,7 +10,6 @@ use doorstep_core::sync::{Client, SyncConfig, SyncResult};
 use doorstep_server::storage::postgres::PostgresStorage;
 use doorstep_server::storage::sqlite::SqliteStorage;
 use doorstep_server::storage::SharedStorage;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -111,22 +110,7 @@ impl ServerProc {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
-        let stdout = child.stdout.take().ok_or("no server stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut url = None;
-        for _ in 0..50 {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(rest) = line.split("listening on ").nth(1) {
-                        url = Some(rest.split_whitespace().next().unwrap_or("").trim_end_matches('/').to_string());
-                        break;
-                    }
-                }
-                _ => break,
-            }
-        }
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        let Some(url) = url.filter(|u| u.starts_with("http://127.0.0.1:")) else {
+        let Some(url) = doorstep_e2e::listening_url(&mut child) else {
             let _ = child.kill();
             let _ = child.wait();
             return Err("the server did not print `listening on http://127.0.0.1:…`".into());

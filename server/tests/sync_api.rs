@@ -522,6 +522,7 @@ async fn a_township_taken_from_a_supervisors_area_is_uploaded_then_removed_from_
     assert_eq!(seen.note, "督查：已核实");
     // Only a supervisor's area can be taken, and only one it has.
     assert!(cli_fails(dir.path(), &["assign", "remove-area", "helper1", "--village", "石门村"]).contains("supervisor"));
+    assert!(cli_fails(dir.path(), &["assign", "remove-area", "super1"]).contains("--township T or --village V"));
 }
 
 #[tokio::test]

@@ -59,6 +59,28 @@ pub struct Server {
     pub addr: std::net::SocketAddr,
 }
 
+/// The loopback URL a `doorstep-server serve` child prints as `listening on http://…` (its stdout piped), read
+/// within its first lines; stdout is drained from then on so the server never blocks on a full pipe. Shared by
+/// these tests and the benchmark, which start the same binary.
+pub fn listening_url(child: &mut Child) -> Option<String> {
+    let stdout = child.stdout.take()?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut url = None;
+    for _ in 0..50 {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    url = Some(rest.split_whitespace().next().unwrap_or("").trim_end_matches('/').to_string());
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    url.filter(|u| u.starts_with("http://127.0.0.1:"))
+}
+
 impl Server {
     /// Starts a server on a free loopback port.
     pub fn start(data: &Path) -> Server {
@@ -86,23 +108,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn doorstep-server");
-        let stdout = child.stdout.take().expect("server stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let mut url = None;
-        for _ in 0..50 {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(rest) = line.split("listening on ").nth(1) {
-                        url = Some(rest.split_whitespace().next().unwrap_or("").trim_end_matches('/').to_string());
-                        break;
-                    }
-                }
-                _ => break,
-            }
-        }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        let url = match url {
+        let url = match listening_url(&mut child) {
             Some(u) if u.starts_with("http://127.0.0.1:") => u,
             other => {
                 let _ = child.kill();
