@@ -14,7 +14,8 @@ public struct UiText: Equatable {
         self.en = en
     }
 
-    public var text: String { Locale.preferredLanguages.first?.hasPrefix("zh") == true ? zh : en }
+    /// The text in the language the screens show (`L10n.language`).
+    public var text: String { L10n.language == "en" ? en : zh }
 }
 
 public func uiText(_ error: Error) -> UiText {
@@ -90,14 +91,32 @@ public final class DueListModel: ObservableObject {
 @MainActor
 public final class HouseholdListModel: ObservableObject {
     private let client: DoorstepClient
+    /// Search text: name, household number or masked ID number.
     @Published public var text = ""
+    @Published public var village: String?
+    @Published public var status: PovertyStatus?
+    @Published public var alert: AlertLevel?
     @Published public private(set) var households: [HouseholdSummary] = []
+    /// Every village of the device's households, for the village filter.
+    @Published public private(set) var villages: [String] = []
+    @Published public private(set) var error: UiText?
 
     public init(client: DoorstepClient) { self.client = client }
 
+    public var filter: HouseholdFilter {
+        HouseholdFilter(village: village, status: status, alert: alert, text: text.isEmpty ? nil : text, helper: nil)
+    }
+
     public func refresh() async {
-        let filter = HouseholdFilter(village: nil, status: nil, alert: nil, text: text.isEmpty ? nil : text, helper: nil)
-        households = (try? await client.households(filter)) ?? households
+        do {
+            households = try await client.households(filter)
+            if villages.isEmpty || (village == nil && status == nil && alert == nil && text.isEmpty) {
+                villages = Array(Set(try await client.households(.all).map { $0.village })).sorted()
+            }
+            error = nil
+        } catch {
+            self.error = uiText(error)
+        }
     }
 }
 
@@ -124,34 +143,71 @@ public final class HouseholdDetailModel: ObservableObject {
 
 @MainActor
 public final class VisitFormModel: ObservableObject {
+    /// Unsaved visits by household: a draft survives leaving the form and coming back (for the app's lifetime).
+    private static var drafts: [String: Visit] = [:]
+
     private let client: DoorstepClient
-    @Published public var visit: Visit
+    @Published public var visit: Visit {
+        didSet { if savedId == nil { Self.drafts[visit.householdId] = visit } }
+    }
     @Published public var newProblem = ""
     @Published public private(set) var errors: [String: [FieldError]] = [:]
-    @Published public private(set) var saved = false
+    /// The id of the saved visit: attachments can be added from then on.
+    @Published public private(set) var savedId: String?
+    /// True when the form opened with a draft left earlier.
+    public let resumedDraft: Bool
 
-    public init(client: DoorstepClient, householdId: String, visitor: String) {
+    public var saved: Bool { savedId != nil }
+
+    public init(client: DoorstepClient, householdId: String, visitor: String, kind: VisitKind = .monthly,
+                visitorRole: Role = .helper) {
         self.client = client
-        visit = Visit.new(householdId: householdId, visitor: visitor, date: today())
+        if let draft = Self.drafts[householdId], draft.kind == kind {
+            visit = draft
+            resumedDraft = true
+        } else {
+            visit = Visit.new(householdId: householdId, visitor: visitor, date: today(), kind: kind,
+                              visitorRole: visitorRole)
+            resumedDraft = false
+        }
     }
 
     public func set(_ kind: AssuranceKind, status: AssuranceStatus) {
         visit.findings[kind] = AssuranceCheck(status: status, note: visit.findings[kind].note)
     }
 
+    public func setNote(_ kind: AssuranceKind, _ note: String) {
+        visit.findings[kind] = AssuranceCheck(status: visit.findings[kind].status, note: note)
+    }
+
     public func addProblem(assurance: AssuranceKind?) {
-        guard !newProblem.isEmpty else { return }
+        guard !newProblem.trimmingCharacters(in: .whitespaces).isEmpty else { return }
         visit.problems[UUID().uuidString] = Problem(description: newProblem, assurance: assurance, status: .open,
                                                     resolvedDate: nil, action: "")
         newProblem = ""
+    }
+
+    public func setProblemStatus(_ id: String, _ status: ProblemStatus) {
+        guard var problem = visit.problems[id] else { return }
+        problem.status = status
+        problem.resolvedDate = status == .resolved ? today() : nil
+        visit.problems[id] = problem
+    }
+
+    /// The problems in a stable order for display.
+    public var problemIds: [String] { visit.problems.keys.sorted() }
+
+    /// The errors of one field (a dotted path such as `findings.water.note`), shown beside it.
+    public func errors(for field: String) -> [FieldError] {
+        errors.filter { $0.key == field || $0.key.hasPrefix(field + ".") }.flatMap { $0.value }
     }
 
     public func save() async {
         errors = Dictionary(grouping: Forms.validate(visit).filter { $0.field != "id" }, by: { $0.field })
         guard errors.isEmpty else { return }
         do {
-            _ = try await client.save(visit)
-            saved = true
+            savedId = try await client.save(visit)
+            Self.drafts[visit.householdId] = nil
         } catch DoorstepClientError.validation(let list) {
             errors = Dictionary(grouping: list, by: { $0.field })
         } catch {
@@ -174,10 +230,19 @@ public final class ScreeningFormModel: ObservableObject {
     @Published public private(set) var screening: Screening
     @Published public private(set) var classification: Classification
     @Published public private(set) var errors: [String: [FieldError]] = [:]
-    @Published public private(set) var saved = false
+    /// The id of the saved screening: attachments can be added from then on.
+    @Published public private(set) var savedId: String?
+    /// Also record a family-doctor follow-up visit that this screening belongs to.
+    @Published public var asFollowUp: Bool
+    private let screener: String
 
-    public init(client: DoorstepClient, householdId: String, memberId: String, screener: String) {
+    public var saved: Bool { savedId != nil }
+
+    public init(client: DoorstepClient, householdId: String, memberId: String, screener: String,
+                asFollowUp: Bool = false) {
         self.client = client
+        self.screener = screener
+        self.asFollowUp = asFollowUp
         base = Screening.new(householdId: householdId, memberId: memberId, date: today(), screener: screener)
         screening = base
         classification = Forms.classify(base)
@@ -208,8 +273,14 @@ public final class ScreeningFormModel: ObservableObject {
     public func save() async {
         guard errors.isEmpty else { return }
         do {
-            _ = try await client.save(screening)
-            saved = true
+            var toSave = screening
+            if asFollowUp {
+                var visit = Visit.new(householdId: base.householdId, visitor: screener, date: base.date,
+                                      kind: .doctorFollowUp, visitorRole: .doctor)
+                visit.memberId = base.memberId
+                toSave.visitId = try await client.save(visit)
+            }
+            savedId = try await client.save(toSave)
         } catch DoorstepClientError.validation(let list) {
             errors = Dictionary(grouping: list, by: { $0.field })
         } catch {
@@ -223,16 +294,27 @@ public final class SyncModel: ObservableObject {
     private let client: DoorstepClient
     @Published public private(set) var state: SyncState = .idle
     @Published public private(set) var status: SyncStatus?
+    /// The last failure in words: of "sync now", or of the last sync the core ran by itself.
     @Published public private(set) var error: UiText?
+    /// Photos and scans over mobile data (the user's switch; signatures always go).
+    @Published public private(set) var allowMetered: Bool
 
-    public init(client: DoorstepClient) { self.client = client }
+    public init(client: DoorstepClient, allowMetered: Bool = false) {
+        self.client = client
+        self.allowMetered = allowMetered
+    }
 
     /// Follows the core's sync state for as long as the screen is shown.
     public func observe() async {
         for await next in client.syncStates() {
             state = next
+            if case .failed(let reason, _) = next { error = UiText(zh: "同步失败：\(reason)", en: "Sync failed: \(reason)") }
             status = try? await client.syncStatus()
         }
+    }
+
+    public func refresh() async {
+        status = try? await client.syncStatus()
     }
 
     public func syncNow() async {
@@ -243,6 +325,21 @@ public final class SyncModel: ObservableObject {
             self.error = uiText(error)
         }
         status = try? await client.syncStatus()
+    }
+
+    /// The metered-data switch; `unmetered` is the phone's current network.
+    public func setAllowMetered(_ allow: Bool, unmetered: Bool) async {
+        allowMetered = allow
+        do {
+            try await client.setNetwork(unmetered ? .unmetered : .metered, allowMetered: allow)
+        } catch {
+            self.error = uiText(error)
+        }
+    }
+
+    /// When the last sync finished, as the device's local time, or nil.
+    public var lastSuccess: Date? {
+        status?.lastSyncMs.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) }
     }
 
     public var summary: UiText {
