@@ -94,7 +94,9 @@ final class BackgroundSyncTasks: SyncScheduler {
     }
 
     func scheduleOneOff(_ spec: OneOffSpec) {
-        submit(spec.name, network: spec.network, after: 0)
+        // iOS cannot wait for Wi-Fi: attachments waiting for it are looked at again in a quarter of an hour at the
+        // earliest, so a phone on mobile data is not woken over and over for nothing.
+        submit(spec.name, network: spec.network, after: spec.network == .unmetered ? 15 * 60 : 0)
     }
 
     private func submit(_ identifier: String, network: NetworkRequirement, after delay: TimeInterval) {
