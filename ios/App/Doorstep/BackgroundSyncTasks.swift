@@ -108,6 +108,11 @@ final class BackgroundSyncTasks: SyncScheduler {
         try? BGTaskScheduler.shared.submit(request)
     }
 
+    /// Asked at sign-in: the background sync may need to tell the user to sign in again or to update.
+    func requestNotifications() {
+        UNUserNotificationCenter.current().requestAuthorization(options: [.alert, .sound]) { _, _ in }
+    }
+
     func cancelAll() {
         BGTaskScheduler.shared.cancelAllTaskRequests()
     }

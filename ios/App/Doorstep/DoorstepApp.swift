@@ -76,6 +76,7 @@ final class AppSession: ObservableObject {
         user = info.user
         signedIn = true
         BackgroundSyncTasks.shared.controller.signedIn()
+        BackgroundSyncTasks.shared.requestNotifications()
     }
 
     /// Hands work still waiting to a background task when the app stops syncing by itself.

@@ -146,7 +146,10 @@ public final class AttachmentsModel: ObservableObject {
     /// Where an attachment is: uploaded, waiting, or only on the server.
     public func state(_ attachment: Attachment) -> String {
         if !attachment.local { return L10n.text(.notOnPhone) }
-        return attachment.upload == .done ? L10n.text(.uploaded) : L10n.text(.waitingUpload)
+        switch attachment.upload {
+        case .done, .notNeeded: return L10n.text(.uploaded)
+        default: return L10n.text(.waitingUpload)
+        }
     }
 }
 
