@@ -15,7 +15,7 @@ use crate::doc::{Author, ChangeRecord, Document};
 use crate::error::{Error, Result};
 use crate::model::{DocKind, Record};
 use automerge::ActorId;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::Path;
 
 /// Length of the raw store key the app keeps in Android Keystore or the iOS Keychain.
@@ -146,6 +146,9 @@ impl Store {
     ) -> Result<Option<ChangeRecord>> {
         let id = record.id().to_string();
         let now = now_ms();
+        // The document is read inside the write transaction: another handle on this file (a sync worker) cannot
+        // write it between this read and the save below.
+        let tx = self.write_tx()?;
         let (mut doc, change) = match self.load_doc(&id)? {
             Some((kind, _)) if kind != R::KIND => {
                 return Err(Error::invalid("id", &format!("{id} is a {kind}, not a {}", R::KIND)));
@@ -161,12 +164,10 @@ impl Store {
         };
         let Some(change) = change else {
             // The document already says it all (e.g. a reference pulled from another device): only the rows.
-            let tx = self.conn.transaction()?;
             also(&tx)?;
             tx.commit()?;
             return Ok(None);
         };
-        let tx = self.conn.transaction()?;
         save_doc(&tx, &id, R::KIND, &mut doc, now)?;
         insert_change(&tx, &id, &change, true, now)?;
         index::reindex(&tx, &id, R::KIND, &mut doc)?;
@@ -192,6 +193,14 @@ impl Store {
         // A tombstone drops the document's references; blobs another live document refers to stay.
         self.sweep_blobs()?;
         Ok(())
+    }
+
+    /// A transaction that holds the file's write lock from its start (`BEGIN IMMEDIATE`), for writes that read
+    /// a document first. In WAL mode a deferred transaction that read an older snapshot fails at its first write
+    /// without waiting when another connection wrote meanwhile; an immediate one waits (the busy timeout) and then
+    /// reads the latest state, so two handles on one file (the app and a background sync) never lose a write.
+    fn write_tx(&self) -> Result<Transaction<'_>> {
+        Ok(Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?)
     }
 
     /// The document with this id and its kind.
@@ -224,11 +233,11 @@ impl Store {
 
     /// Settles a conflicted field with the chosen value, as a change of its own.
     pub fn resolve(&mut self, id: &str, field: &str, value_json: &str) -> Result<ChangeRecord> {
+        let tx = self.write_tx()?;
         let (kind, mut doc) = self.load_doc(id)?.ok_or_else(|| Error::not_found("document", id))?;
         let now = now_ms();
         let change = doc.resolve(field, value_json, &self.author, now)?;
         self.check_readable(kind, &mut doc)?;
-        let tx = self.conn.transaction()?;
         save_doc(&tx, id, kind, &mut doc, now)?;
         insert_change(&tx, id, &change, true, now)?;
         index::reindex(&tx, id, kind, &mut doc)?;
@@ -295,6 +304,7 @@ impl Store {
     /// one transaction: a cut connection or a killed app resumes from the last whole page.
     pub fn apply_incoming(&mut self, items: &[Incoming], cursor_key: &str, cursor: &str) -> Result<()> {
         let now = now_ms();
+        let tx = self.write_tx()?;
         let mut loaded = Vec::with_capacity(items.len());
         for item in items {
             let mut doc = match (self.load_doc(&item.doc_id)?, &item.snapshot) {
@@ -314,7 +324,6 @@ impl Store {
             }
             loaded.push((item, doc));
         }
-        let tx = self.conn.transaction()?;
         for (item, doc) in &mut loaded {
             save_doc(&tx, &item.doc_id, item.kind, doc, now)?;
             for change in doc.changes() {
@@ -408,5 +417,7 @@ pub fn today() -> String {
     chrono::Local::now().date_naive().format("%Y-%m-%d").to_string()
 }
 
+#[cfg(test)]
+mod concurrency_tests;
 #[cfg(test)]
 mod tests;
