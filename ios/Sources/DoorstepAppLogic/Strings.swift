@@ -1,6 +1,6 @@
 // Every text the iOS screens show, in Chinese (the default) and English, in one table: a screen names a key, never
-// a literal. Chinese is used unless the system's first preferred language is not Chinese and `L10n.language` says
-// otherwise; the test `StringsTests` checks that every key has both texts.
+// a literal. Chinese is the default; English is shown when the phone's first preferred language is not Chinese.
+// The test `StringsTests` checks that every key has both texts.
 import DoorstepKit
 import Foundation
 
