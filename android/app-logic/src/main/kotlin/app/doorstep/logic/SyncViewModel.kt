@@ -16,6 +16,10 @@ class SyncViewModel(private val client: DoorstepClient) {
     val status: StateFlow<SyncStatus?> = _status.asStateFlow()
     private val _error = MutableStateFlow<UiText?>(null)
     val error: StateFlow<UiText?> = _error.asStateFlow()
+    private val _problem = MutableStateFlow<SyncProblem?>(null)
+
+    /** Why the last "sync now" failed, by kind, for the sync screen's words; null after a sync that worked. */
+    val problem: StateFlow<SyncProblem?> = _problem.asStateFlow()
 
     /** A one-line summary for the top bar. */
     fun summary(): UiText = when (val s = state.value) {
@@ -39,13 +43,19 @@ class SyncViewModel(private val client: DoorstepClient) {
     /** Syncs now; failures are shown, never thrown at the UI. */
     suspend fun syncNow() {
         _error.value = null
+        _problem.value = null
         try {
             client.syncNow()
         } catch (e: DoorstepError) {
             _error.value = e.toUiText()
+            _problem.value = SyncProblem.of(e)
         }
         refreshStatus()
     }
+
+    /** The last failure to show: of "sync now", or else of the background sync as its state reports it. */
+    fun lastProblem(): SyncProblem? =
+        _problem.value ?: (state.value as? SyncState.Failed)?.let { SyncProblem.ofReason(it.reason) }
 
     /** From the platform's connectivity callback. */
     suspend fun networkChanged(online: Boolean) = client.setOnline(online)
