@@ -2,7 +2,9 @@
 //! document (so supervisors set them and sync delivers them) and from index rows (so no document is parsed).
 
 use crate::error::Result;
-use crate::model::{parse_date, Condition, PovertyStatus, RulesDoc, ScheduleRules, SCHEDULE_RULES_ID};
+use crate::model::{
+    date_problem, parse_date, Condition, FieldError, PovertyStatus, RulesDoc, ScheduleRules, SCHEDULE_RULES_ID,
+};
 use crate::store::Store;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -86,7 +88,15 @@ fn previous_month_end(d: NaiveDate) -> NaiveDate {
 
 /// Due and overdue work on `date`: overdue first, then by due date.
 pub fn due(store: &Store, date: &str) -> Result<Vec<DueItem>> {
-    let day = parse_date(date).ok_or_else(|| crate::Error::invalid("date", "must be a date YYYY-MM-DD"))?;
+    let day = parse_date(date).ok_or_else(|| {
+        let (message_en, message_zh) = date_problem(date);
+        crate::Error::Validation(vec![FieldError {
+            field: "date".into(),
+            code: "format".into(),
+            message_en,
+            message_zh,
+        }])
+    })?;
     let rules = rules(store)?;
     let this_month = &date[..7];
     let prev_end = previous_month_end(day);

@@ -4,7 +4,9 @@ use super::national_id::{check_national_id, IdProblem};
 use super::*;
 use serde::{Deserialize, Serialize};
 
-/// One problem with one field. `field` is a dotted path (`members.<id>.national_id`, `systolic`).
+/// One problem with one field. `field` is a dotted path (`members.<id>.national_id`, `systolic`), stable for
+/// programs that place the error beside its input; the messages are for people and name what they typed: the
+/// value as written (`2026-02-30: February 2026 has 28 days`) and, for a member, the member's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
 pub struct FieldError {
     pub field: String,
@@ -98,12 +100,18 @@ impl Checker {
     /// A date that must parse and must not lie in the future beyond the clock skew.
     fn date(&mut self, field: &str, value: &str, today: &str) -> Option<chrono::NaiveDate> {
         let Some(date) = parse_date(value) else {
-            self.push(field, "format", "must be a date YYYY-MM-DD", "日期格式应为YYYY-MM-DD");
+            let (en, zh) = date_problem(value);
+            self.push(field, "format", en, zh);
             return None;
         };
         if let Some(today) = parse_date(today) {
             if (date - today).num_days() > FUTURE_SKEW_DAYS {
-                self.push(field, "future", "is in the future", "日期不能晚于今天");
+                self.push(
+                    field,
+                    "future",
+                    format!("{value} is in the future (today is {today})"),
+                    format!("{value}晚于今天（{today}）"),
+                );
             }
         }
         Some(date)
@@ -131,7 +139,69 @@ pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     (s.len() == 10 && date.format("%Y-%m-%d").to_string() == s).then_some(date)
 }
 
-fn check_member(c: &mut Checker, key: &str, m: &Member, today: &str) {
+/// Why a text is not a date, in English and Chinese, told with the text as written: an impossible day or month
+/// says what the calendar has (`2026-02-30: February 2026 has 28 days`), a non-canonical form shows the canonical
+/// one (`2026-2-3: write it as 2026-02-03`), anything else asks for `YYYY-MM-DD`.
+pub fn date_problem(value: &str) -> (String, String) {
+    if value.trim().is_empty() {
+        return ("is required: a date YYYY-MM-DD".into(), "必填：日期格式为YYYY-MM-DD".into());
+    }
+    let parts: Vec<&str> = value.split('-').collect();
+    let numbers: Option<Vec<u32>> = match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+            parts.iter().map(|p| p.chars().all(|c| c.is_ascii_digit()).then(|| p.parse().ok()).flatten()).collect()
+        }
+        _ => None,
+    };
+    if let Some([year, month, day]) = numbers.as_deref() {
+        let (year, month, day) = (*year, *month, *day);
+        if !(1..=12).contains(&month) {
+            return (format!("{value}: there is no month {month}"), format!("{value}：没有{month}月"));
+        }
+        if day == 0 {
+            return (format!("{value}: there is no day 0"), format!("{value}：没有0日"));
+        }
+        let days = chrono::NaiveDate::from_ymd_opt(year as i32, month, 1)
+            .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
+            .and_then(|next| next.pred_opt())
+            .map(|last| chrono::Datelike::day(&last));
+        if let Some(days) = days.filter(|days| day > *days) {
+            let name = chrono::Month::try_from(month as u8).map(|m| m.name()).unwrap_or("that month");
+            return (
+                format!("{value}: {name} {year} has {days} days"),
+                format!("{value}：{year}年{month}月只有{days}天"),
+            );
+        }
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
+        let canonical = date.format("%Y-%m-%d");
+        return (format!("{value}: write it as {canonical}"), format!("{value}：请写作{canonical}"));
+    }
+    (format!("{value}: not a date YYYY-MM-DD"), format!("{value}：不是YYYY-MM-DD格式的日期"))
+}
+
+/// The member as people know it, for messages: by name, or by position among the household's members (in the
+/// order of their ids, which is the order they were added) when the name is missing.
+fn member_subject(m: &Member, position: usize) -> (String, String) {
+    match m.name.trim() {
+        "" => (format!("member {position} (no name)"), format!("第{position}位成员（未填姓名）")),
+        name => (format!("member {name}"), format!("成员{name}")),
+    }
+}
+
+/// Checks one member; every problem's message starts with the member's name, because a new member's key is an id
+/// nobody has seen (the field path keeps the key, for programs).
+fn check_member(c: &mut Checker, key: &str, m: &Member, position: usize, today: &str) {
+    let first = c.errors.len();
+    check_member_fields(c, key, m, today);
+    let (en, zh) = member_subject(m, position);
+    for e in &mut c.errors[first..] {
+        e.message_en = format!("{en}: {}", e.message_en);
+        e.message_zh = format!("{zh}：{}", e.message_zh);
+    }
+}
+
+fn check_member_fields(c: &mut Checker, key: &str, m: &Member, today: &str) {
     let p = |f: &str| format!("members.{key}.{f}");
     if m.id != key {
         c.push(p("id"), "mismatch", "does not match the member's key", "成员编号不一致");
@@ -179,7 +249,8 @@ fn check_member(c: &mut Checker, key: &str, m: &Member, today: &str) {
         c.date(&p("contract.signed_date"), &k.signed_date, today);
         if let Some(r) = &k.renewal_date {
             if parse_date(r).is_none() {
-                c.push(p("contract.renewal_date"), "format", "must be a date YYYY-MM-DD", "日期格式应为YYYY-MM-DD");
+                let (en, zh) = date_problem(r);
+                c.push(p("contract.renewal_date"), "format", en, zh);
             }
         }
     }
@@ -249,8 +320,8 @@ pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
     }
     let mut keys: Vec<&String> = h.members.keys().collect();
     keys.sort();
-    for key in keys {
-        check_member(&mut c, key, &h.members[key], today);
+    for (i, key) in keys.into_iter().enumerate() {
+        check_member(&mut c, key, &h.members[key], i + 1, today);
     }
     c.errors
 }
@@ -418,6 +489,52 @@ mod tests {
         assert!(f.contains(&format!("members.{key}.birth_date").as_str()), "{f:?}");
         assert!(errors.iter().any(|e| e.code == "check_digit"));
         assert!(errors.iter().any(|e| e.code == "future"));
+    }
+
+    #[test]
+    fn an_impossible_date_is_told_as_written_and_why() {
+        for (value, en, zh) in [
+            ("2026-02-30", "2026-02-30: February 2026 has 28 days", "2026-02-30：2026年2月只有28天"),
+            ("2024-02-30", "2024-02-30: February 2024 has 29 days", "2024-02-30：2024年2月只有29天"),
+            ("2026-04-31", "2026-04-31: April 2026 has 30 days", "2026-04-31：2026年4月只有30天"),
+            ("2026-13-01", "2026-13-01: there is no month 13", "2026-13-01：没有13月"),
+            ("2026-00-10", "2026-00-10: there is no month 0", "2026-00-10：没有0月"),
+            ("2026-04-00", "2026-04-00: there is no day 0", "2026-04-00：没有0日"),
+            ("2026-2-3", "2026-2-3: write it as 2026-02-03", "2026-2-3：请写作2026-02-03"),
+            ("30/11/2026", "30/11/2026: not a date YYYY-MM-DD", "30/11/2026：不是YYYY-MM-DD格式的日期"),
+            ("", "is required: a date YYYY-MM-DD", "必填：日期格式为YYYY-MM-DD"),
+        ] {
+            assert_eq!(date_problem(value), (en.to_string(), zh.to_string()), "{value:?}");
+            let mut v = visit();
+            v.date = value.into();
+            let errors = validate_visit(&v, TODAY);
+            assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("date", "format"), "{value:?}");
+            assert_eq!(errors[0].message_en, en);
+        }
+    }
+
+    #[test]
+    fn a_members_errors_keep_the_field_path_and_name_the_member() {
+        let mut h = household();
+        let mut unnamed = h.members.values().next().unwrap().clone();
+        let m = h.members.values_mut().next().unwrap();
+        let key = m.id.clone();
+        m.name = "李四".into();
+        m.national_id = "110105194912310021".into();
+        m.birth_date = "1949-02-30".into();
+        unnamed.id = "zz-unnamed".into(); // sorts last: the third member
+        unnamed.name.clear();
+        h.members.insert(unnamed.id.clone(), unnamed.clone());
+        let errors = validate_household(&h, TODAY);
+        let id = errors.iter().find(|e| e.field == format!("members.{key}.national_id")).expect("national_id");
+        assert!(id.message_en.starts_with("member 李四: "), "{id:?}");
+        assert!(id.message_zh.starts_with("成员李四："), "{id:?}");
+        let birth = errors.iter().find(|e| e.field == format!("members.{key}.birth_date")).expect("birth_date");
+        assert_eq!(birth.message_en, "member 李四: 1949-02-30: February 1949 has 28 days");
+        let name = errors.iter().find(|e| e.field == format!("members.{}.name", unnamed.id)).expect("name");
+        let position = h.members.len();
+        assert_eq!(name.message_en, format!("member {position} (no name): is required"));
+        assert_eq!(name.message_zh, format!("第{position}位成员（未填姓名）：必填"));
     }
 
     #[test]
