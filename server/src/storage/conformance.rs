@@ -21,6 +21,8 @@ pub fn check_all(s: &dyn Storage) {
     login_failures(s);
     sessions(s);
     blobs(s);
+    places(s);
+    household_lookups(s);
 }
 
 /// Browser sessions: found by digest, expired ones dropped when another starts, ended one by one or per account.
@@ -386,4 +388,122 @@ pub fn blobs(s: &dyn Storage) {
     assert!(s.blob_referrers(&a).unwrap().is_empty());
     assert!(s.forget_blob(&a).unwrap());
     assert_eq!(s.blob(&a).unwrap(), None);
+}
+
+fn place(kind: PlaceKind, name: &str, township: &str) -> Place {
+    Place {
+        kind,
+        name: name.into(),
+        township: township.into(),
+        origin: PlaceOrigin::Admin,
+        created_ms: 7,
+        households: 0,
+    }
+}
+
+fn listed(s: &dyn Storage, kind: PlaceKind, name: &str) -> Option<Place> {
+    s.places().unwrap().into_iter().find(|p| p.kind == kind && p.name == name)
+}
+
+/// Places: added once, listed townships first with their households counted; a household pushed into a place
+/// nobody added is kept and its place listed as reported by a device, which adding then confirms; renaming moves
+/// every assignment naming the place.
+pub fn places(s: &dyn Storage) {
+    assert!(s.add_place(&place(PlaceKind::Township, "p-镇", "")).unwrap());
+    assert!(s.add_place(&place(PlaceKind::Village, "p-村", "p-镇")).unwrap());
+    assert!(matches!(s.add_place(&place(PlaceKind::Village, "p-村", "p-镇")), Err(StorageError::Exists(_))));
+    let all = s.places().unwrap();
+    let first_village = all.iter().position(|p| p.kind == PlaceKind::Village).unwrap();
+    assert!(all[..first_village].iter().all(|p| p.kind == PlaceKind::Township), "townships first: {all:?}");
+    let v = listed(s, PlaceKind::Village, "p-村").unwrap();
+    assert_eq!((v.township.as_str(), v.origin, v.created_ms, v.households), ("p-镇", PlaceOrigin::Admin, 7, 0));
+
+    // A household in an unknown village is kept, and the village is listed for the admin.
+    let mut h = samples::household();
+    h.village = "p-新村".into();
+    h.township = "p-新镇".into();
+    let (wire, _) = household_change(&h, &automerge::ActorId::random());
+    sync::push(s, "p-dev", &scope("p-admin", Role::Admin, ScopeFacts::default()), &[wire]).unwrap();
+    let reported = listed(s, PlaceKind::Village, "p-新村").expect("the device's village is listed");
+    assert_eq!((reported.origin, reported.township.as_str(), reported.households), (PlaceOrigin::Device, "p-新镇", 1));
+    assert_eq!(listed(s, PlaceKind::Township, "p-新镇").unwrap().households, 1);
+    assert!(!s.add_place(&place(PlaceKind::Village, "p-新村", "")).unwrap(), "adding confirms it");
+    let confirmed = listed(s, PlaceKind::Village, "p-新村").unwrap();
+    assert_eq!((confirmed.origin, confirmed.township.as_str()), (PlaceOrigin::Admin, "p-新镇"));
+
+    // Renaming a village moves the team's villages, areas and grants with it.
+    s.add_user(&user("p-doc", Role::Doctor, Some("p-team"))).unwrap();
+    s.add_user(&user("p-sup", Role::Supervisor, None)).unwrap();
+    s.add_user(&user("p-ins", Role::Inspector, None)).unwrap();
+    s.assign_team("p-team", &["p-村".into()]).unwrap();
+    s.assign_area("p-sup", &[Area::Village("p-村".into()), Area::Township("p-镇".into())]).unwrap();
+    s.grant_inspector(&Grant { user: "p-ins".into(), village: "p-村".into(), until: "2099-01-01".into() }).unwrap();
+    s.rename_place(PlaceKind::Village, "p-村", "p-好村").unwrap();
+    assert!(listed(s, PlaceKind::Village, "p-村").is_none());
+    assert_eq!(listed(s, PlaceKind::Village, "p-好村").unwrap().township, "p-镇");
+    assert_eq!(s.scope_facts("p-doc").unwrap().team_villages, ["p-好村".to_string()].into());
+    assert!(s.scope_facts("p-sup").unwrap().areas.contains(&Area::Village("p-好村".into())));
+    assert_eq!(s.scope_facts("p-ins").unwrap().grants[0].village, "p-好村");
+    assert!(matches!(s.rename_place(PlaceKind::Village, "p-村", "p-x"), Err(StorageError::NotFound(_))));
+    assert!(matches!(s.rename_place(PlaceKind::Village, "p-好村", "p-新村"), Err(StorageError::Exists(_))));
+
+    // Renaming a township moves its villages and the areas naming it.
+    s.rename_place(PlaceKind::Township, "p-镇", "p-大镇").unwrap();
+    assert_eq!(listed(s, PlaceKind::Village, "p-好村").unwrap().township, "p-大镇");
+    let areas = s.scope_facts("p-sup").unwrap().areas;
+    assert!(areas.contains(&Area::Township("p-大镇".into())) && !areas.contains(&Area::Township("p-镇".into())));
+}
+
+/// Console look-ups: households by village, number prefix, name and id, with their helpers; visits newest first.
+pub fn household_lookups(s: &dyn Storage) {
+    let admin = scope("q-admin", Role::Admin, ScopeFacts::default());
+    let mut ids = Vec::new();
+    for (i, head) in ["王大山", "刘小河"].iter().enumerate() {
+        let mut h = samples::household();
+        h.village = "q-村".into();
+        h.number = format!("q-99{i}");
+        h.head_name = head.to_string();
+        h.helper_ids = vec!["q-helper".into()];
+        let (wire, _) = household_change(&h, &automerge::ActorId::random());
+        sync::push(s, "q-dev", &admin, &[wire]).unwrap();
+        ids.push(h.id);
+    }
+    s.add_user(&user("q-other", Role::Helper, None)).unwrap();
+    s.assign_helper("q-other", &[ids[1].clone()]).unwrap();
+    let find = |f: HouseholdFilter| -> Vec<String> {
+        s.find_households(&HouseholdFilter { limit: if f.limit == 0 { 50 } else { f.limit }, ..f })
+            .unwrap()
+            .into_iter()
+            .map(|h| h.number)
+            .collect()
+    };
+    let village = || HouseholdFilter { village: Some("q-村".into()), ..Default::default() };
+    assert_eq!(find(village()), ["q-990", "q-991"]);
+    assert_eq!(find(HouseholdFilter { number: Some("q-99".into()), ..Default::default() }), ["q-990", "q-991"]);
+    assert_eq!(find(HouseholdFilter { number: Some("q-991".into()), ..Default::default() }), ["q-991"]);
+    assert_eq!(find(HouseholdFilter { name: Some("小河".into()), ..village() }), ["q-991"]);
+    assert_eq!(find(HouseholdFilter { ids: vec![ids[0].clone()], ..Default::default() }), ["q-990"]);
+    assert!(find(HouseholdFilter { village: Some("q-无".into()), ..Default::default() }).is_empty());
+    assert_eq!(find(HouseholdFilter { limit: 1, ..village() }).len(), 1);
+    let second = s.find_households(&HouseholdFilter { ids: vec![ids[1].clone()], limit: 5, ..Default::default() });
+    let second = second.unwrap().remove(0);
+    assert_eq!((second.head_name.as_str(), second.village.as_str()), ("刘小河", "q-村"));
+    assert_eq!(second.helpers, ["q-helper", "q-other"], "the document's helpers and the server's assignments");
+    assert_eq!(second.status, "registered_poor");
+
+    for date in ["2026-03-02", "2026-05-09", "2026-04-01"] {
+        let mut v = samples::visit();
+        v.household_id = ids[0].clone();
+        v.date = date.into();
+        let (doc, change) =
+            Document::create(&v, &automerge::ActorId::random(), &Author { user: "c".into(), device: "c".into() }, 1)
+                .unwrap();
+        drop(doc);
+        let wire = WireChange { doc_id: v.id.clone(), kind: "visit".into(), bytes: change.bytes };
+        sync::push(s, "q-dev", &admin, &[wire]).unwrap();
+    }
+    let visits = s.household_visits(&ids[0], 2).unwrap();
+    let dates: Vec<&str> = visits.iter().map(|v| v.date.as_str()).collect();
+    assert_eq!(dates, ["2026-05-09", "2026-04-01"], "newest first, at most the limit");
+    assert!(s.household_visits(&ids[1], 5).unwrap().is_empty());
 }

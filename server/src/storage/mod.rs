@@ -49,6 +49,10 @@ pub enum StorageError {
 pub enum Refusal {
     #[error("document {0} is outside this account's scope")]
     OutOfScope(String),
+    /// A visit or screening of a household the server does not hold yet (it was recorded on another device that
+    /// has not synced, or travels by another path). Not a scope decision: the device keeps it and pushes it again.
+    #[error("document {doc}: its household {household} has not reached the server yet")]
+    HouseholdUnknown { doc: String, household: String },
     #[error("actor {0} belongs to another device")]
     ForgedActor(String),
     #[error("{0}")]
@@ -124,6 +128,123 @@ pub struct AuditEntry {
     pub actor: String,
     pub action: String,
     pub detail: String,
+}
+
+/// The two levels of place the server knows: a township (乡镇) and its villages (行政村). Scope, team villages,
+/// areas and inspector grants all name places, so the server keeps the list and refuses names not on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PlaceKind {
+    Township,
+    Village,
+}
+
+impl PlaceKind {
+    /// The stored and typed code.
+    pub fn code(self) -> &'static str {
+        match self {
+            PlaceKind::Township => "township",
+            PlaceKind::Village => "village",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "township" => Some(PlaceKind::Township),
+            "village" => Some(PlaceKind::Village),
+            _ => None,
+        }
+    }
+
+    /// The word people read, in Chinese or English.
+    pub fn label(self, lang: &str) -> &'static str {
+        match (self, lang) {
+            (PlaceKind::Township, "zh") => "乡镇",
+            (PlaceKind::Village, "zh") => "村",
+            (PlaceKind::Township, _) => "township",
+            (PlaceKind::Village, _) => "village",
+        }
+    }
+}
+
+/// How the server came to know a place: an admin added it, it was found in existing data when places became a
+/// list of their own, or a device pushed a household into a village nobody had added (kept, never lost, and shown
+/// to the admin to confirm or rename).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceOrigin {
+    Admin,
+    Migration,
+    Device,
+}
+
+impl PlaceOrigin {
+    pub fn code(self) -> &'static str {
+        match self {
+            PlaceOrigin::Admin => "admin",
+            PlaceOrigin::Migration => "migration",
+            PlaceOrigin::Device => "device",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "migration" => PlaceOrigin::Migration,
+            "device" => PlaceOrigin::Device,
+            _ => PlaceOrigin::Admin,
+        }
+    }
+}
+
+/// A township or village the server knows. Names are unique per level across the server (scope names villages
+/// without their township).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub kind: PlaceKind,
+    pub name: String,
+    /// A village's township; empty for a township (and for a village a device reported without one).
+    pub township: String,
+    pub origin: PlaceOrigin,
+    pub created_ms: i64,
+    /// Live households placed there (filled when listing; ignored when adding).
+    pub households: u64,
+}
+
+/// Which households a console look-up wants; every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HouseholdFilter {
+    /// Exactly these household ids.
+    pub ids: Vec<String>,
+    pub village: Option<String>,
+    pub township: Option<String>,
+    /// The household number, or its beginning.
+    pub number: Option<String>,
+    /// Part of the head's or a member's name (or of the number, village or address: the index's search text).
+    pub name: Option<String>,
+    /// At most this many, in village and number order.
+    pub limit: u32,
+}
+
+/// A household as the console lists it, from the derived index rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdSummary {
+    pub id: String,
+    pub number: String,
+    pub township: String,
+    pub village: String,
+    pub head_name: String,
+    /// `PovertyStatus` code.
+    pub status: String,
+    /// Helpers in charge: the household's own `helper_ids` and the server's assignments together, sorted.
+    pub helpers: Vec<String>,
+}
+
+/// One visit of a household, newest first, for `household show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitSummary {
+    pub id: String,
+    pub date: String,
+    /// `VisitKind` code.
+    pub kind: String,
+    pub visitor: String,
 }
 
 /// Where a document belongs, which is what scope is decided on: its household and that household's village.
@@ -396,6 +517,23 @@ pub trait Storage: Send + Sync + 'static {
         let _ = (query, up_to);
         Ok(vec![])
     }
+
+    // Places: the townships and villages the server knows (`Place`).
+    /// Every place, townships first, then villages by township and name, with their live households counted.
+    fn places(&self) -> Result<Vec<Place>>;
+    /// Adds a place; true when it is new, false when it confirms one a device reported. `Exists` when an admin
+    /// (or the migration) added it already.
+    fn add_place(&self, place: &Place) -> Result<bool>;
+    /// Renames a place and every assignment naming it (team villages, areas, inspector grants, a township's
+    /// villages), in one transaction. The households' own documents are edited by the caller, through sync.
+    /// `NotFound` for an unknown `old`, `Exists` when `new` is taken.
+    fn rename_place(&self, kind: PlaceKind, old: &str, new: &str) -> Result<()>;
+
+    // Console look-ups over the derived index rows.
+    /// Live households matching `filter`, in village and number order.
+    fn find_households(&self, filter: &HouseholdFilter) -> Result<Vec<HouseholdSummary>>;
+    /// A household's latest live visits, newest first.
+    fn household_visits(&self, household_id: &str, limit: u32) -> Result<Vec<VisitSummary>>;
 
     // Browser sessions, kept in the database so that every server process on it honours them (no sticky balancing)
     // and a restart signs nobody out. Keyed by the SHA-256 of the cookie's token.

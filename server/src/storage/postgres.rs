@@ -306,6 +306,18 @@ fn loss_covers(h: &str, v: &str, t: &str) -> String {
     )
 }
 
+/// Every place with its live households counted, townships first (as the SQLite store orders them).
+const PLACES: &str = "SELECT p.kind, p.name, p.township, p.origin, p.created_ms,
+        CASE p.kind WHEN 'village' THEN (SELECT count(*) FROM ix_households h WHERE h.village = p.name AND h.deleted = 0)
+             ELSE (SELECT count(*) FROM ix_households h WHERE h.township = p.name AND h.deleted = 0) END
+     FROM places p
+     ORDER BY CASE p.kind WHEN 'township' THEN 0 ELSE 1 END, p.township COLLATE \"C\", p.name COLLATE \"C\"";
+
+/// SQL shared with the SQLite store, its `?N` placeholders written as PostgreSQL's `$N`.
+fn pg_sql(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
 fn require_user(tx: &mut pg::Transaction<'_>, name: &str) -> Result<()> {
     match tx.query_opt("SELECT 1 FROM users WHERE name = $1", &[&name]).pg()? {
         Some(_) => Ok(()),
@@ -408,7 +420,18 @@ impl WriteTx for PgTx<'_> {
                 &d.updated_ms,
             ],
         ).pg()?;
-        index::reindex(&mut self.tx, &d.id, d.kind, document)
+        index::reindex(&mut self.tx, &d.id, d.kind, document)?;
+        if d.kind == DocKind::Household {
+            // A household in a place nobody added is kept; its place is listed for the admin to confirm or rename.
+            let (p, sql) = (&d.placement, pg_sql(super::sqlite::DEVICE_PLACE));
+            if !p.village.is_empty() {
+                self.tx.execute(&sql, &[&"village", &p.village, &p.township, &d.updated_ms]).pg()?;
+            }
+            if !p.township.is_empty() {
+                self.tx.execute(&sql, &[&"township", &p.township, &"", &d.updated_ms]).pg()?;
+            }
+        }
+        Ok(())
     }
 
     fn move_dependents(&mut self, household_id: &str, p: &Placement) -> Result<()> {
@@ -702,6 +725,135 @@ impl Storage for PostgresStorage {
         self.read(|c| {
             c.execute("DELETE FROM sessions WHERE digest = $1", &[&digest]).pg()?;
             Ok(())
+        })
+    }
+
+    fn places(&self) -> Result<Vec<Place>> {
+        self.read(|c| {
+            let rows = c.query(PLACES, &[]).pg()?;
+            Ok(rows
+                .iter()
+                .map(|r| Place {
+                    kind: PlaceKind::parse(r.get(0)).unwrap_or(PlaceKind::Village),
+                    name: r.get(1),
+                    township: r.get(2),
+                    origin: PlaceOrigin::parse(r.get(3)),
+                    created_ms: r.get(4),
+                    households: r.get::<_, i64>(5) as u64,
+                })
+                .collect())
+        })
+    }
+
+    fn add_place(&self, p: &Place) -> Result<bool> {
+        self.writing_tx(|tx| {
+            let found = tx
+                .query_opt("SELECT origin FROM places WHERE kind = $1 AND name = $2", &[&p.kind.code(), &p.name])
+                .pg()?
+                .map(|r| PlaceOrigin::parse(r.get(0)));
+            match found {
+                Some(PlaceOrigin::Device) => {
+                    tx.execute(
+                        "UPDATE places SET origin = 'admin', township = CASE WHEN $3 = '' THEN township ELSE $3 END
+                         WHERE kind = $1 AND name = $2",
+                        &[&p.kind.code(), &p.name, &p.township],
+                    )
+                    .pg()?;
+                    Ok(false)
+                }
+                Some(_) => Err(StorageError::Exists(format!("{} {}", p.kind.code(), p.name))),
+                None => {
+                    tx.execute(
+                        "INSERT INTO places (kind, name, township, origin, created_ms) VALUES ($1, $2, $3, 'admin', $4)",
+                        &[&p.kind.code(), &p.name, &p.township, &p.created_ms],
+                    )
+                    .pg()?;
+                    Ok(true)
+                }
+            }
+        })
+    }
+
+    fn rename_place(&self, kind: PlaceKind, old: &str, new: &str) -> Result<()> {
+        self.writing_tx(|tx| {
+            let mut exists = |name: &str| -> Result<bool> {
+                Ok(tx
+                    .query_opt("SELECT 1 FROM places WHERE kind = $1 AND name = $2", &[&kind.code(), &name])
+                    .pg()?
+                    .is_some())
+            };
+            if !exists(old)? {
+                return Err(StorageError::NotFound(format!("{} {old}", kind.code())));
+            }
+            if exists(new)? {
+                return Err(StorageError::Exists(format!("{} {new}", kind.code())));
+            }
+            tx.execute("UPDATE places SET name = $3 WHERE kind = $1 AND name = $2", &[&kind.code(), &old, &new])
+                .pg()?;
+            for sql in super::sqlite::rename_sql(kind) {
+                let args: &[&(dyn ToSql + Sync)] = if sql.contains("?2") { &[&old, &new] } else { &[&old] };
+                tx.execute(&pg_sql(sql), args).pg()?;
+            }
+            Ok(())
+        })
+    }
+
+    fn find_households(&self, f: &HouseholdFilter) -> Result<Vec<HouseholdSummary>> {
+        self.read(|c| {
+            let text = |o: &Option<String>| o.clone().unwrap_or_default();
+            let name = f.name.as_deref().unwrap_or_default().to_lowercase();
+            let ids: Vec<String> = if f.ids.is_empty() { vec![String::new()] } else { f.ids.clone() };
+            let mut out = Vec::new();
+            for id in &ids {
+                let rows = c
+                    .query(
+                        "SELECT doc_id, number, township, village, head_name, status FROM ix_households
+                         WHERE deleted = 0 AND ($1 = '' OR doc_id = $1) AND ($2 = '' OR village = $2)
+                           AND ($3 = '' OR township = $3) AND ($4 = '' OR left(number, length($4)) = $4)
+                           AND ($5 = '' OR strpos(search, $5) > 0)
+                         ORDER BY village COLLATE \"C\", number COLLATE \"C\", doc_id COLLATE \"C\" LIMIT $6",
+                        &[id, &text(&f.village), &text(&f.township), &text(&f.number), &name, &(f.limit as i64)],
+                    )
+                    .pg()?;
+                out.extend(rows.iter().map(|r| HouseholdSummary {
+                    id: r.get(0),
+                    number: r.get(1),
+                    township: r.get(2),
+                    village: r.get(3),
+                    head_name: r.get(4),
+                    status: r.get(5),
+                    helpers: vec![],
+                }));
+            }
+            out.truncate(f.limit as usize);
+            for h in &mut out {
+                let rows = c
+                    .query(
+                        "SELECT helper FROM ix_household_helpers WHERE doc_id = $1
+                         UNION SELECT helper FROM assignments WHERE household_id = $1 ORDER BY 1",
+                        &[&h.id],
+                    )
+                    .pg()?;
+                h.helpers = rows.iter().map(|r| r.get(0)).collect();
+                h.helpers.sort();
+            }
+            Ok(out)
+        })
+    }
+
+    fn household_visits(&self, household_id: &str, limit: u32) -> Result<Vec<VisitSummary>> {
+        self.read(|c| {
+            let rows = c
+                .query(
+                    "SELECT doc_id, date, kind, visitor FROM ix_visits WHERE household_id = $1 AND deleted = 0
+                     ORDER BY date DESC, doc_id COLLATE \"C\" LIMIT $2",
+                    &[&household_id, &(limit as i64)],
+                )
+                .pg()?;
+            Ok(rows
+                .iter()
+                .map(|r| VisitSummary { id: r.get(0), date: r.get(1), kind: r.get(2), visitor: r.get(3) })
+                .collect())
         })
     }
 

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema version this build writes.
-const VERSION: i64 = 6;
+const VERSION: i64 = 7;
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -152,6 +152,35 @@ CREATE INDEX sessions_user ON sessions (user_name);
 CREATE INDEX sessions_created ON sessions (created_ms);
 "#;
 
+/// Places as data: the townships and villages the server knows (`Storage::places`). Every place the existing
+/// households, team villages, areas and inspector grants name becomes one, so nothing already assigned loses
+/// its meaning.
+const V7_PLACES: &str = r#"
+CREATE TABLE places (
+    kind TEXT NOT NULL CHECK (kind IN ('township', 'village')),
+    name TEXT NOT NULL,
+    township TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL CHECK (origin IN ('admin', 'migration', 'device')),
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+CREATE INDEX places_township ON places (township);
+INSERT OR IGNORE INTO places (kind, name, township, origin, created_ms)
+    SELECT 'village', village, max(township), 'migration', CAST(strftime('%s', 'now') AS INTEGER) * 1000
+    FROM docs WHERE kind = 'household' AND village <> '' GROUP BY village;
+INSERT OR IGNORE INTO places (kind, name, township, origin, created_ms)
+    SELECT 'township', township, '', 'migration', CAST(strftime('%s', 'now') AS INTEGER) * 1000
+    FROM docs WHERE kind = 'household' AND township <> '' GROUP BY township;
+INSERT OR IGNORE INTO places (kind, name, township, origin, created_ms)
+    SELECT 'village', village, '', 'migration', CAST(strftime('%s', 'now') AS INTEGER) * 1000
+    FROM (SELECT village FROM team_villages UNION SELECT village FROM inspector_grants
+          UNION SELECT name FROM areas WHERE level = 'village')
+    WHERE village <> '';
+INSERT OR IGNORE INTO places (kind, name, township, origin, created_ms)
+    SELECT 'township', name, '', 'migration', CAST(strftime('%s', 'now') AS INTEGER) * 1000
+    FROM areas WHERE level = 'township' AND name <> '';
+"#;
+
 /// How many read connections serve pulls and pages next to the writer.
 const READERS: usize = 4;
 
@@ -230,6 +259,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         (4, &[V4_LOGIN_FAILURES]),
         (5, &[V5_CURSOR_FLOOR]),
         (6, &[V6_SESSIONS]),
+        (7, &[V7_PLACES]),
     ];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
@@ -476,6 +506,21 @@ impl WriteTx for SqliteTx<'_> {
             ],
         )?;
         index::reindex(self.tx, &d.id, d.kind, document)?;
+        if d.kind == DocKind::Household {
+            // A household in a place nobody added is kept; its place is listed for the admin to confirm or rename.
+            let p = &d.placement;
+            if !p.village.is_empty() {
+                self.tx.prepare_cached(DEVICE_PLACE)?.execute(params![
+                    "village",
+                    p.village,
+                    p.township,
+                    d.updated_ms
+                ])?;
+            }
+            if !p.township.is_empty() {
+                self.tx.prepare_cached(DEVICE_PLACE)?.execute(params!["township", p.township, "", d.updated_ms])?;
+            }
+        }
         Ok(())
     }
 
@@ -755,6 +800,121 @@ impl Storage for SqliteStorage {
         self.tx(|tx| {
             tx.execute("DELETE FROM sessions WHERE digest = ?1", [digest])?;
             Ok(())
+        })
+    }
+
+    fn places(&self) -> Result<Vec<Place>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(PLACES)?;
+            let rows = stmt.query_map([], place_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn add_place(&self, p: &Place) -> Result<bool> {
+        self.tx(|tx| {
+            let found: Option<String> = tx
+                .query_row("SELECT origin FROM places WHERE kind = ?1 AND name = ?2", params![p.kind.code(), p.name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match found.as_deref().map(PlaceOrigin::parse) {
+                Some(PlaceOrigin::Device) => {
+                    tx.execute(
+                        "UPDATE places SET origin = 'admin', township = CASE WHEN ?3 = '' THEN township ELSE ?3 END
+                         WHERE kind = ?1 AND name = ?2",
+                        params![p.kind.code(), p.name, p.township],
+                    )?;
+                    Ok(false)
+                }
+                Some(_) => Err(StorageError::Exists(format!("{} {}", p.kind.code(), p.name))),
+                None => {
+                    tx.execute(
+                        "INSERT INTO places (kind, name, township, origin, created_ms) VALUES (?1, ?2, ?3, 'admin', ?4)",
+                        params![p.kind.code(), p.name, p.township, p.created_ms],
+                    )?;
+                    Ok(true)
+                }
+            }
+        })
+    }
+
+    fn rename_place(&self, kind: PlaceKind, old: &str, new: &str) -> Result<()> {
+        self.tx(|tx| {
+            let exists = |name: &str| -> Result<bool> {
+                Ok(tx
+                    .query_row("SELECT 1 FROM places WHERE kind = ?1 AND name = ?2", params![kind.code(), name], |_| {
+                        Ok(())
+                    })
+                    .optional()?
+                    .is_some())
+            };
+            if !exists(old)? {
+                return Err(StorageError::NotFound(format!("{} {old}", kind.code())));
+            }
+            if exists(new)? {
+                return Err(StorageError::Exists(format!("{} {new}", kind.code())));
+            }
+            tx.execute("UPDATE places SET name = ?3 WHERE kind = ?1 AND name = ?2", params![kind.code(), old, new])?;
+            for sql in rename_sql(kind) {
+                match sql.contains("?2") {
+                    true => tx.execute(sql, params![old, new])?,
+                    false => tx.execute(sql, params![old])?,
+                };
+            }
+            Ok(())
+        })
+    }
+
+    fn find_households(&self, f: &HouseholdFilter) -> Result<Vec<HouseholdSummary>> {
+        self.with_reader(|c| {
+            let text = |o: &Option<String>| o.clone().unwrap_or_default();
+            let name = f.name.as_deref().unwrap_or_default().to_lowercase();
+            let mut stmt = c.prepare_cached(
+                "SELECT doc_id, number, township, village, head_name, status FROM ix_households
+                 WHERE deleted = 0 AND (?1 = '' OR doc_id = ?1) AND (?2 = '' OR village = ?2)
+                   AND (?3 = '' OR township = ?3) AND (?4 = '' OR substr(number, 1, length(?4)) = ?4)
+                   AND (?5 = '' OR instr(search, ?5) > 0)
+                 ORDER BY village, number, doc_id LIMIT ?6",
+            )?;
+            let ids: Vec<String> = if f.ids.is_empty() { vec![String::new()] } else { f.ids.clone() };
+            let mut out = Vec::new();
+            for id in &ids {
+                let params = params![id, text(&f.village), text(&f.township), text(&f.number), name, f.limit as i64];
+                let rows = stmt.query_map(params, |r| {
+                    Ok(HouseholdSummary {
+                        id: r.get(0)?,
+                        number: r.get(1)?,
+                        township: r.get(2)?,
+                        village: r.get(3)?,
+                        head_name: r.get(4)?,
+                        status: r.get(5)?,
+                        helpers: vec![],
+                    })
+                })?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            out.truncate(f.limit as usize);
+            let mut helpers = c.prepare_cached(HELPERS_OF)?;
+            for h in &mut out {
+                h.helpers = helpers.query_map([&h.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            }
+            Ok(out)
+        })
+    }
+
+    fn household_visits(&self, household_id: &str, limit: u32) -> Result<Vec<VisitSummary>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT doc_id, date, kind, visitor FROM ix_visits WHERE household_id = ?1 AND deleted = 0
+                 ORDER BY date DESC, doc_id LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![household_id, limit as i64], |r| {
+                    Ok(VisitSummary { id: r.get(0)?, date: r.get(1)?, kind: r.get(2)?, visitor: r.get(3)? })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
         })
     }
 
@@ -1051,6 +1211,58 @@ impl Storage for SqliteStorage {
 }
 
 /// Records that a helper lost a household, at a fresh sequence number.
+/// Records a place a pushed household names, unless the server knows it already (`?1` kind, `?2` name,
+/// `?3` township, `?4` time). Plain upsert syntax that PostgreSQL shares.
+pub(crate) const DEVICE_PLACE: &str = "INSERT INTO places (kind, name, township, origin, created_ms)
+     VALUES (?1, ?2, ?3, 'device', ?4) ON CONFLICT DO NOTHING";
+
+/// Every place with its live households counted, townships first.
+const PLACES: &str = "SELECT p.kind, p.name, p.township, p.origin, p.created_ms,
+        CASE p.kind WHEN 'village' THEN (SELECT count(*) FROM ix_households h WHERE h.village = p.name AND h.deleted = 0)
+             ELSE (SELECT count(*) FROM ix_households h WHERE h.township = p.name AND h.deleted = 0) END
+     FROM places p ORDER BY CASE p.kind WHEN 'township' THEN 0 ELSE 1 END, p.township, p.name";
+
+/// A household's helpers: its own `helper_ids` and the server's assignments.
+const HELPERS_OF: &str = "SELECT helper FROM ix_household_helpers WHERE doc_id = ?1
+     UNION SELECT helper FROM assignments WHERE household_id = ?1 ORDER BY 1";
+
+fn place_row(r: &rusqlite::Row) -> rusqlite::Result<Place> {
+    let kind: String = r.get(0)?;
+    let origin: String = r.get(3)?;
+    Ok(Place {
+        kind: PlaceKind::parse(&kind).unwrap_or(PlaceKind::Village),
+        name: r.get(1)?,
+        township: r.get(2)?,
+        origin: PlaceOrigin::parse(&origin),
+        created_ms: r.get(4)?,
+        households: r.get::<_, i64>(5)? as u64,
+    })
+}
+
+/// What else a renamed place's name is written in (`?1` old name, `?2` new), in both stores' SQL: assignments
+/// are copied under the new name (merging with any already there) and the old rows removed.
+pub(crate) fn rename_sql(kind: PlaceKind) -> &'static [&'static str] {
+    match kind {
+        PlaceKind::Village => &[
+            "INSERT INTO team_villages (team, village) SELECT team, ?2 FROM team_villages WHERE village = ?1
+             ON CONFLICT DO NOTHING",
+            "DELETE FROM team_villages WHERE village = ?1",
+            "INSERT INTO areas (user_name, level, name) SELECT user_name, level, ?2 FROM areas
+             WHERE level = 'village' AND name = ?1 ON CONFLICT DO NOTHING",
+            "DELETE FROM areas WHERE level = 'village' AND name = ?1",
+            "INSERT INTO inspector_grants (user_name, village, until, created_ms)
+             SELECT user_name, ?2, until, created_ms FROM inspector_grants WHERE village = ?1 ON CONFLICT DO NOTHING",
+            "DELETE FROM inspector_grants WHERE village = ?1",
+        ],
+        PlaceKind::Township => &[
+            "UPDATE places SET township = ?2 WHERE kind = 'village' AND township = ?1",
+            "INSERT INTO areas (user_name, level, name) SELECT user_name, level, ?2 FROM areas
+             WHERE level = 'township' AND name = ?1 ON CONFLICT DO NOTHING",
+            "DELETE FROM areas WHERE level = 'township' AND name = ?1",
+        ],
+    }
+}
+
 fn insert_loss(tx: &Connection, helper: &str, household_id: &str) -> Result<u64> {
     insert_loss_of(tx, "user", helper, "household", household_id)
 }

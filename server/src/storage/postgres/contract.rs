@@ -27,6 +27,8 @@ pub struct UnderTest {
     /// How many handles the concurrency case spreads its writers over (several processes for PostgreSQL; SQLite is
     /// one process by design).
     processes: usize,
+    /// Takes the database back to schema 6, before places were a table (the migration test).
+    before_places: Box<dyn Fn()>,
     /// Keeps the database alive for the subject's life (a temporary directory, a schema dropped on drop).
     _guard: Box<dyn Any>,
 }
@@ -41,6 +43,7 @@ pub fn sqlite() -> UnderTest {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().to_path_buf();
     let db = path.join("doorstep.db");
+    let undo = db.clone();
     UnderTest {
         name: "sqlite",
         open: Box::new(move || Arc::new(SqliteStorage::open(&path).expect("open SQLite store"))),
@@ -52,6 +55,10 @@ pub fn sqlite() -> UnderTest {
             rows
         }),
         processes: 1,
+        before_places: Box::new(move || {
+            let conn = rusqlite::Connection::open(&undo).expect("open SQLite file");
+            conn.execute_batch("DROP TABLE places; PRAGMA user_version = 6;").expect("back to schema 6");
+        }),
         _guard: Box::new(dir),
     }
 }
@@ -89,6 +96,7 @@ pub fn postgres() -> Option<UnderTest> {
     let mut config: super::pg::Config = url.parse().expect("DOORSTEP_TEST_PG is a PostgreSQL URL");
     config.options(&format!("-c search_path={schema}"));
     let reader = config.clone();
+    let undo = config.clone();
     Some(UnderTest {
         name: "postgres",
         open: Box::new(move || Arc::new(PostgresStorage::connect(config.clone()).expect("open PostgreSQL store"))),
@@ -107,6 +115,10 @@ pub fn postgres() -> Option<UnderTest> {
             rows
         }),
         processes: 2,
+        before_places: Box::new(move || {
+            let mut c = undo.connect(super::pg::NoTls).expect("connect");
+            c.batch_execute("DROP TABLE places; UPDATE schema_version SET version = 6").expect("back to schema 6");
+        }),
         _guard: Box::new(SchemaGuard { url, schema }),
     })
 }
@@ -142,6 +154,7 @@ contract!(
     the_conformance_checks,
     limited_pulls_are_complete_up_to_their_cursor,
     actors_know_their_owner_and_move_to_a_new_device,
+    the_migration_creates_every_place_existing_data_names,
 );
 
 // ---- helpers ----
@@ -703,6 +716,40 @@ pub fn reopening_keeps_everything(s: &UnderTest) {
         .unwrap();
     assert_eq!(next, 3, "{}: the sequence continues where it was", s.name);
     assert_eq!(first.pull_candidates(&everything(0, "x")).unwrap().0, 3, "and the first handle sees it");
+}
+
+/// Upgrading a database written before places were a list: every village and township its households, team
+/// villages, areas and grants name becomes a place, so no assignment refers to an unknown place afterwards.
+pub fn the_migration_creates_every_place_existing_data_names(s: &UnderTest) {
+    let st = s.open();
+    st.add_user(&user("doc", Role::Doctor, Some("T"))).unwrap();
+    st.add_user(&user("sup", Role::Supervisor, None)).unwrap();
+    st.add_user(&user("ins", Role::Inspector, None)).unwrap();
+    let (mut d, c) = create(&household("h1", "旧村", "旧镇"), "dA");
+    commit(st.as_ref(), "h1", DocKind::Household, &place("h1", "旧村", "旧镇"), "dA", &[c], &d.save());
+    st.assign_team("T", &["队村".into()]).unwrap();
+    st.assign_area("sup", &[Area::Township("片镇".into()), Area::Village("片村".into())]).unwrap();
+    st.grant_inspector(&Grant { user: "ins".into(), village: "查村".into(), until: "2099-12-31".into() }).unwrap();
+    drop(st);
+    (s.before_places)();
+    let places = s.open().places().unwrap();
+    let found: Vec<(PlaceKind, &str, &str, PlaceOrigin, u64)> =
+        places.iter().map(|p| (p.kind, p.name.as_str(), p.township.as_str(), p.origin, p.households)).collect();
+    let m = PlaceOrigin::Migration;
+    assert_eq!(
+        found,
+        [
+            (PlaceKind::Township, "旧镇", "", m, 1),
+            (PlaceKind::Township, "片镇", "", m, 0),
+            (PlaceKind::Village, "查村", "", m, 0),
+            (PlaceKind::Village, "片村", "", m, 0),
+            (PlaceKind::Village, "队村", "", m, 0),
+            (PlaceKind::Village, "旧村", "旧镇", m, 1),
+        ],
+        "{}",
+        s.name
+    );
+    assert!(places.iter().all(|p| p.created_ms > 1_600_000_000_000), "{}: stamped with the migration's time", s.name);
 }
 
 /// A pull limited to a number of candidates says up to where it is complete: new documents and changes alike.

@@ -12,7 +12,7 @@ use crate::storage::{Result, StorageError};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i32 = 6;
+pub const VERSION: i32 = 7;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -156,6 +156,39 @@ CREATE INDEX sessions_user ON sessions (user_name);
 CREATE INDEX sessions_created ON sessions (created_ms);
 "#;
 
+/// Places as data: the townships and villages the server knows (as in the SQLite store). Every place the existing
+/// households, team villages, areas and inspector grants name becomes one, so nothing already assigned loses its
+/// meaning.
+const V7_PLACES: &str = r#"
+CREATE TABLE places (
+    kind TEXT NOT NULL CHECK (kind IN ('township', 'village')),
+    name TEXT NOT NULL,
+    township TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL CHECK (origin IN ('admin', 'migration', 'device')),
+    created_ms BIGINT NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+CREATE INDEX places_township ON places (township);
+INSERT INTO places (kind, name, township, origin, created_ms)
+    SELECT 'village', village, max(township), 'migration', (extract(epoch FROM now()) * 1000)::BIGINT
+    FROM docs WHERE kind = 'household' AND village <> '' GROUP BY village
+    ON CONFLICT DO NOTHING;
+INSERT INTO places (kind, name, township, origin, created_ms)
+    SELECT 'township', township, '', 'migration', (extract(epoch FROM now()) * 1000)::BIGINT
+    FROM docs WHERE kind = 'household' AND township <> '' GROUP BY township
+    ON CONFLICT DO NOTHING;
+INSERT INTO places (kind, name, township, origin, created_ms)
+    SELECT 'village', village, '', 'migration', (extract(epoch FROM now()) * 1000)::BIGINT
+    FROM (SELECT village FROM team_villages UNION SELECT village FROM inspector_grants
+          UNION SELECT name FROM areas WHERE level = 'village') named
+    WHERE village <> ''
+    ON CONFLICT DO NOTHING;
+INSERT INTO places (kind, name, township, origin, created_ms)
+    SELECT DISTINCT 'township', name, '', 'migration', (extract(epoch FROM now()) * 1000)::BIGINT
+    FROM areas WHERE level = 'township' AND name <> ''
+    ON CONFLICT DO NOTHING;
+"#;
+
 /// Brings the database (the first schema on the connection's `search_path`) to [`VERSION`], refusing a database
 /// written by a newer server.
 pub fn migrate(client: &mut pg::Client) -> Result<()> {
@@ -173,6 +206,7 @@ pub fn migrate(client: &mut pg::Client) -> Result<()> {
         (4, &[V4_LOGIN_FAILURES]),
         (5, &[V5_CURSOR_FLOOR]),
         (6, &[V6_SESSIONS]),
+        (7, &[V7_PLACES]),
     ];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         for sql in *sqls {
