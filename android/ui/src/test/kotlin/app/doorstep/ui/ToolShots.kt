@@ -82,11 +82,8 @@ object ToolSetup {
             b.login(s.url, "helper1", "pw-helper1")
             a.syncNow()
             b.syncNow()
-            val head = a.household(hh).members.values.first { it.name == "王大山" }
-            a.saveHousehold(a.household(hh).copy(phone = "13800000001"))
-            b.saveHousehold(b.household(hh).copy(phone = "13912345678"))
-            b.saveMember(hh, head.copy(birthDate = "1961-03-15"))
-            a.saveMember(hh, head.copy(birthDate = "1961-05-03"))
+            a.saveHousehold(a.household(hh).copy(phone = "13800000001", address = "石门村三组12号"))
+            b.saveHousehold(b.household(hh).copy(phone = "13912345678", address = "石门村3组12号（新房）"))
             b.syncNow()
             a.syncNow()
         }
