@@ -54,6 +54,10 @@ dependencies {
     implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")
     implementation("androidx.lifecycle:lifecycle-runtime-compose:2.8.7")
     implementation("androidx.navigation:navigation-compose:2.8.5")
+    // Background sync: WorkManager (periodic and one-off work with network constraints, kept across reboots) and
+    // the process lifecycle (the app leaving the foreground hands waiting work to WorkManager).
+    implementation("androidx.work:work-runtime-ktx:2.10.0")
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
 }
 
 /** The core for each phone ABI, into src/main/jniLibs, where the APK packs it and JNA finds it. */
