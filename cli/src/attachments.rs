@@ -3,7 +3,9 @@
 //! the apps; the checks (size, media type, quota) are the core's.
 
 use crate::fail::{CliError, CliResult};
+use crate::lang::{self, t, Lang};
 use crate::output::{print_json, table};
+use crate::{errln, outln};
 use clap::Args;
 use doorstep_core::attachment::AttachmentKind;
 use doorstep_core::ffi::Doorstep;
@@ -43,16 +45,16 @@ pub fn attach(app: &Doorstep, args: AttachArgs) -> CliResult<()> {
     if args.json {
         return print_json(&reference);
     }
-    println!("{}", reference.hash);
+    outln!("{}", reference.hash);
     Ok(())
 }
 
 fn upload_label(state: UploadState) -> &'static str {
     match state {
         UploadState::NotNeeded => "-",
-        UploadState::Pending => "pending / 待上传",
-        UploadState::Done => "uploaded / 已上传",
-        UploadState::Broken => "broken / 已损坏",
+        UploadState::Pending => t("待上传", "pending"),
+        UploadState::Done => t("已上传", "uploaded"),
+        UploadState::Broken => t("已损坏", "broken"),
     }
 }
 
@@ -67,16 +69,20 @@ pub fn list(app: &Doorstep, id: String, json: bool) -> CliResult<()> {
         .map(|a| {
             vec![
                 a.reference.hash,
-                a.reference.kind.code().to_string(),
+                t(a.reference.kind.label_zh(), a.reference.kind.label_en()).to_string(),
                 a.reference.media_type,
                 a.reference.size.to_string(),
-                if a.local { "yes / 是".into() } else { "no / 否".into() },
+                if a.local { t("是", "yes").into() } else { t("否", "no").into() },
                 upload_label(a.upload).to_string(),
                 a.reference.caption,
             ]
         })
         .collect();
-    table(&["hash", "kind", "media type", "bytes", "on device", "upload", "caption"], rows);
+    let header = match lang::current() {
+        Lang::Zh => ["哈希", "类型", "媒体类型", "字节", "在本机", "上传", "说明"],
+        Lang::En => ["hash", "kind", "media type", "bytes", "on device", "upload", "caption"],
+    };
+    table(&header, rows);
     Ok(())
 }
 
@@ -84,6 +90,9 @@ pub fn list(app: &Doorstep, id: String, json: bool) -> CliResult<()> {
 pub fn open(app: &Doorstep, hash: String, out: PathBuf) -> CliResult<()> {
     let bytes = app.open_attachment(hash)?;
     std::fs::write(&out, &bytes).map_err(|e| CliError::io(&out, e))?;
-    eprintln!("wrote {} bytes to {}", bytes.len(), out.display());
+    match lang::current() {
+        Lang::Zh => errln!("已写入 {} 字节到 {}", bytes.len(), out.display()),
+        Lang::En => errln!("wrote {} bytes to {}", bytes.len(), out.display()),
+    }
     Ok(())
 }

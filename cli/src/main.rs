@@ -4,13 +4,15 @@
 //! - `records`: households, members, visits, screenings, due list, conflicts;
 //! - `sync_cmds`: login, sync, status;
 //! - `attachments`: attach, list and open photos, signatures and scanned forms;
-//! - `input` / `output`: JSON in (`--json FILE|-`), tables or JSON out;
+//! - `input` / `output`: JSON in (`--json FILE|-`), tables or JSON out, quiet on a closed pipe;
+//! - `lang`: Chinese or English labels, from `--lang` or the locale;
 //! - `fail`: errors and exit codes.
 
 mod attachments;
 mod fail;
 mod home;
 mod input;
+mod lang;
 mod output;
 mod records;
 mod sync_cmds;
@@ -26,6 +28,10 @@ struct Cli {
     /// The device home directory (store, key, device name).
     #[arg(long, env = "DOORSTEP_HOME", global = true)]
     home: Option<PathBuf>,
+    /// Language of labels and headings: zh or en (default: from LC_ALL / LC_MESSAGES / LANG, else zh).
+    /// `--json` output always keeps the codes.
+    #[arg(long, global = true, value_parser = ["zh", "en"])]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,8 +76,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Settle a conflicted field: DOC id, FIELD path (as `conflicts` lists it), VALUE_JSON (e.g. '"13800000000"').
-    Resolve { doc: String, field: String, value_json: String },
+    /// Settle a conflicted field: DOC id, FIELD path (as `conflicts` lists it), VALUE: plain text (13800000000,
+    /// 下屯), or JSON where the field's type is a number, a boolean, null or a record (2, true, null, '{...}').
+    Resolve { doc: String, field: String, value: String },
     /// Attach a photo, signature or scanned form to a visit or screening; prints the attachment's hash.
     Attach(attachments::AttachArgs),
     /// The attachments of a visit or screening.
@@ -108,8 +115,9 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    lang::set(lang::Lang::detect(cli.lang.as_deref(), |name| std::env::var(name).ok()));
     if let Err(e) = run(cli) {
-        eprintln!("error[{}]: {}", e.kind, e.message);
+        errln!("error[{}]: {}", e.kind, e.message);
         std::process::exit(e.code);
     }
 }
@@ -121,7 +129,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let home = home::Home::new(dir);
     if let Command::Init { device } = &cli.command {
         let device = home.init(device.as_deref())?;
-        println!("initialised {} for device {device}", home.dir.display());
+        match lang::current() {
+            lang::Lang::Zh => outln!("已初始化 {}，设备 {device}", home.dir.display()),
+            lang::Lang::En => outln!("initialised {} for device {device}", home.dir.display()),
+        }
         return Ok(());
     }
     let app = home.open()?;
@@ -134,19 +145,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Screening(cmd) => records::screening(&app, cmd),
         Command::Due { date, json } => records::due(&app, date, json),
         Command::Conflicts { json } => records::conflicts(&app, json),
-        Command::Resolve { doc, field, value_json } => {
-            serde_json::from_str::<serde_json::Value>(&value_json)
-                .map_err(|e| CliError::field("VALUE_JSON", format!("is not JSON ({e}); quote strings: '\"text\"'")))?;
-            app.resolve_conflict(doc, field, value_json)?;
-            println!("resolved");
-            Ok(())
-        }
+        Command::Resolve { doc, field, value } => records::resolve(&app, doc, field, &value),
         Command::Attach(args) => attachments::attach(&app, args),
         Command::Attachments { id, json } => attachments::list(&app, id, json),
         Command::OpenAttachment { hash, out } => attachments::open(&app, hash, out),
         Command::Detach { id, hash } => {
             app.detach(id, hash)?;
-            println!("detached");
+            outln!("{}", lang::t("已移除", "detached"));
             Ok(())
         }
         Command::Sync(args) => sync_cmds::sync(&app, args),

@@ -3,8 +3,10 @@
 //! validation is the core's, so errors name the same fields as on the phone.
 
 use crate::fail::{CliError, CliResult};
-use crate::input::{blank, read_json, record};
-use crate::output::{print_json, table};
+use crate::input::{blank, name_members, read_json, record, record_with_paths, MemberPaths};
+use crate::lang::{self, t, Lang};
+use crate::output::{local_time, print_json, table};
+use crate::{errln, label, outln};
 use clap::{Args, Subcommand};
 use doorstep_core::ffi::Doorstep;
 use doorstep_core::model::*;
@@ -146,28 +148,29 @@ impl HouseholdInput {
 pub fn household(app: &Doorstep, cmd: HouseholdCmd) -> CliResult<()> {
     match cmd {
         HouseholdCmd::Add(input) => {
-            let mut h: Household = match &input.json {
-                Some(src) => record("household", read_json(src)?)?,
+            let (mut h, paths): (Household, MemberPaths) = match &input.json {
+                Some(src) => record_with_paths("household", read_json(src)?)?,
                 None => blank(
                     "household",
                     json!({"number": "", "village": "", "head_name": "", "poverty_status": "ordinary"}),
-                )?,
+                )
+                .map(|h| (h, MemberPaths::new()))?,
             };
             input.apply(&mut h)?;
             if h.helper_ids.is_empty() && signed_in_role(app).as_deref() == Some("helper") {
                 h.helper_ids = signed_in_user(app).into_iter().collect();
             }
-            println!("{}", app.save_household(h)?);
+            outln!("{}", app.save_household(h).map_err(|e| name_members(e, &paths))?);
             Ok(())
         }
         HouseholdCmd::Edit { id, input } => {
-            let mut h = match &input.json {
-                Some(src) => record::<Household>("household", read_json(src)?)?,
-                None => app.get_household(id.clone())?,
+            let (mut h, paths) = match &input.json {
+                Some(src) => record_with_paths::<Household>("household", read_json(src)?)?,
+                None => (app.get_household(id.clone())?, MemberPaths::new()),
             };
             h.id = id;
             input.apply(&mut h)?;
-            println!("{}", app.save_household(h)?);
+            outln!("{}", app.save_household(h).map_err(|e| name_members(e, &paths))?);
             Ok(())
         }
         HouseholdCmd::List { village, status, alert, text, helper, json } => {
@@ -190,15 +193,21 @@ pub fn household(app: &Doorstep, cmd: HouseholdCmd) -> CliResult<()> {
                         h.number.clone(),
                         h.village.clone(),
                         h.head_name.clone(),
-                        h.status.code().into(),
-                        h.alert.map(|a| a.code().to_string()).unwrap_or_default(),
+                        label!(h.status).into(),
+                        h.alert.map(|a| label!(a).to_string()).unwrap_or_default(),
                         h.members.to_string(),
                         h.last_visit.clone().unwrap_or_default(),
                         h.open_problems.to_string(),
                     ]
                 })
                 .collect();
-            table(&["id", "number", "village", "head", "status", "alert", "members", "last_visit", "problems"], rows);
+            let header = match lang::current() {
+                Lang::Zh => ["编号", "户编号", "村", "户主", "户类别", "预警", "人口", "上次走访", "待解决问题"],
+                Lang::En => {
+                    ["id", "number", "village", "head", "status", "alert", "members", "last visit", "open problems"]
+                }
+            };
+            table(&header, rows);
             Ok(())
         }
         HouseholdCmd::Show { id, json } => {
@@ -207,39 +216,53 @@ pub fn household(app: &Doorstep, cmd: HouseholdCmd) -> CliResult<()> {
                 return print_json(&d);
             }
             let h = &d.household;
-            println!("{} {} — {} {} {}", h.number, h.head_name, h.township, h.village, h.hamlet);
-            println!("id: {}", h.id);
-            println!("status: {} ({})", h.poverty_status.code(), h.poverty_status.label_zh());
+            outln!("{} {} — {} {} {}", h.number, h.head_name, h.township, h.village, h.hamlet);
+            outln!("{}: {}", t("编号", "id"), h.id);
+            outln!("{}: {}", t("户类别", "status"), label!(h.poverty_status));
             if let Some(a) = h.alert_level {
-                println!("alert: {} ({})", a.code(), a.label_zh());
+                outln!("{}: {}", t("预警", "alert"), label!(a));
             }
-            println!("helpers: {}   doctor team: {}   phone: {}", h.helper_ids.join(", "), h.doctor_team, h.phone);
+            if !h.risk_causes.is_empty() {
+                let causes: Vec<&str> = h.risk_causes.iter().map(|c| label!(c)).collect();
+                outln!("{}: {}", t("风险类型", "risks"), causes.join(t("、", ", ")));
+            }
+            outln!(
+                "{}: {}   {}: {}   {}: {}",
+                t("帮扶责任人", "helpers"),
+                h.helper_ids.join(", "),
+                t("家医团队", "doctor team"),
+                h.doctor_team,
+                t("电话", "phone"),
+                h.phone
+            );
             let mut members: Vec<&Member> = h.members.values().collect();
             members.sort_by(|a, b| a.birth_date.cmp(&b.birth_date).then(a.id.cmp(&b.id)));
-            println!("members:");
+            outln!("{}:", t("成员", "members"));
             for m in members {
-                println!(
-                    "  {}  {} {} {} {} {}",
+                let conditions: Vec<&str> = m.conditions.iter().map(|c| label!(c)).collect();
+                outln!(
+                    "  {}  {} {} {} {} {} {}",
                     m.id,
                     m.name,
-                    m.sex.label_zh(),
+                    label!(m.sex),
                     m.birth_date,
-                    m.relation.label_zh(),
-                    mask_national_id(&m.national_id)
+                    label!(m.relation),
+                    mask_national_id(&m.national_id),
+                    conditions.join(t("、", ", "))
                 );
             }
-            println!("last visits:");
+            outln!("{}:", t("最近走访", "last visits"));
             for v in &d.last_visits {
-                println!("  {}  {} {} {} {}", v.id, v.date, v.kind.code(), v.visitor, v.note);
+                outln!("  {}  {} {} {} {}", v.id, v.date, label!(v.kind), v.visitor, v.note);
             }
-            println!("open problems: {}", d.open_problems.len());
+            outln!("{}: {}", t("待解决问题", "open problems"), d.open_problems.len());
             for p in &d.open_problems {
-                println!("  {} {} ({})", p.date, p.description, p.status.code());
+                outln!("  {} {} ({})", p.date, p.description, label!(p.status));
             }
-            println!("screenings: {}", d.screenings.len());
-            println!("conflicts: {}", d.conflicts.len());
+            outln!("{}: {}", t("筛查", "screenings"), d.screenings.len());
+            outln!("{}: {}", t("冲突", "conflicts"), d.conflicts.len());
             for c in &d.conflicts {
-                println!(
+                outln!(
                     "  {}: {}",
                     c.field,
                     c.values.iter().map(|v| format!("{} ({})", v.value_json, v.user)).collect::<Vec<_>>().join(" | ")
@@ -313,7 +336,12 @@ pub fn member(app: &Doorstep, cmd: MemberCmd) -> CliResult<()> {
     if let Some(v) = input.insured {
         m.insured = v;
     }
-    println!("{}", app.save_member(input.household, m)?);
+    // The id is given here, not by the core, so that errors can name this member as the one being added.
+    if m.id.is_empty() {
+        m.id = new_id();
+    }
+    let paths = vec![(m.id.clone(), "member".to_string())];
+    outln!("{}", app.save_member(input.household, m).map_err(|e| name_members(e, &paths))?);
     Ok(())
 }
 
@@ -455,7 +483,7 @@ pub fn visit(app: &Doorstep, cmd: VisitCmd) -> CliResult<()> {
                     CliError::field("household_id", format!("{} is not a household on this device", v.household_id))
                 })?;
             }
-            println!("{}", app.save_visit(v)?);
+            outln!("{}", app.save_visit(v)?);
             Ok(())
         }
         VisitCmd::List { household, json } => {
@@ -469,14 +497,18 @@ pub fn visit(app: &Doorstep, cmd: VisitCmd) -> CliResult<()> {
                     vec![
                         v.id.clone(),
                         v.date.clone(),
-                        v.kind.code().into(),
+                        label!(v.kind).into(),
                         v.visitor.clone(),
                         v.problems.len().to_string(),
                         v.note.clone(),
                     ]
                 })
                 .collect();
-            table(&["id", "date", "kind", "visitor", "problems", "note"], rows);
+            let header = match lang::current() {
+                Lang::Zh => ["编号", "日期", "类型", "走访人", "问题", "备注"],
+                Lang::En => ["id", "date", "kind", "visitor", "problems", "note"],
+            };
+            table(&header, rows);
             Ok(())
         }
     }
@@ -540,17 +572,29 @@ pub struct ScreeningInput {
     referral: Option<String>,
 }
 
+/// A screening's classification in words: blood-pressure grade, glucose and BMI bands, suggested referral.
 fn classification_line(c: &Classification) -> String {
     let opt = |s: Option<&str>| s.unwrap_or("-").to_string();
-    format!(
-        "bp {}  glucose {}  bmi {} {}  referral {}{}",
-        opt(c.bp_grade.map(|g| g.code())),
-        opt(c.glucose_band.map(|g| g.code())),
-        c.bmi.map(|b| format!("{b:.1}")).unwrap_or("-".into()),
-        opt(c.bmi_band.map(|g| g.code())),
-        c.suggested_referral.code(),
-        if c.abnormal { "  ABNORMAL/异常" } else { "" }
-    )
+    match lang::current() {
+        Lang::Zh => format!(
+            "血压 {}  血糖 {}  BMI {} {}  {}{}",
+            opt(c.bp_grade.map(|g| label!(g))),
+            opt(c.glucose_band.map(|g| label!(g))),
+            c.bmi.map(|b| format!("{b:.1}")).unwrap_or("-".into()),
+            opt(c.bmi_band.map(|g| label!(g))),
+            label!(c.suggested_referral),
+            if c.abnormal { "  异常" } else { "" }
+        ),
+        Lang::En => format!(
+            "BP {}  glucose {}  BMI {} {}  referral {}{}",
+            opt(c.bp_grade.map(|g| label!(g))),
+            opt(c.glucose_band.map(|g| label!(g))),
+            c.bmi.map(|b| format!("{b:.1}")).unwrap_or("-".into()),
+            opt(c.bmi_band.map(|g| label!(g))),
+            label!(c.suggested_referral),
+            if c.abnormal { "  ABNORMAL" } else { "" }
+        ),
+    }
 }
 
 pub fn screening(app: &Doorstep, cmd: ScreeningCmd) -> CliResult<()> {
@@ -598,8 +642,8 @@ pub fn screening(app: &Doorstep, cmd: ScreeningCmd) -> CliResult<()> {
             }
             let c = doorstep_core::ffi::classify_screening(s.clone());
             let id = app.save_screening(s)?;
-            println!("{id}");
-            eprintln!("{}", classification_line(&c));
+            outln!("{id}");
+            errln!("{}", classification_line(&c));
             Ok(())
         }
         ScreeningCmd::List { member, json } => {
@@ -621,7 +665,11 @@ pub fn screening(app: &Doorstep, cmd: ScreeningCmd) -> CliResult<()> {
                     ]
                 })
                 .collect();
-            table(&["id", "date", "bp", "glucose", "classification"], rows);
+            let header = match lang::current() {
+                Lang::Zh => ["编号", "日期", "血压", "血糖", "分类"],
+                Lang::En => ["id", "date", "BP", "glucose", "classification"],
+            };
+            table(&header, rows);
             Ok(())
         }
     }
@@ -640,16 +688,20 @@ pub fn due(app: &Doorstep, date: Option<String>, json: bool) -> CliResult<()> {
         .map(|d| {
             vec![
                 d.due_date.clone(),
-                if d.overdue { "OVERDUE/逾期".into() } else { "due/待办".into() },
+                if d.overdue { t("逾期", "OVERDUE").into() } else { t("待办", "due").into() },
                 d.household_number.clone(),
                 d.head_name.clone(),
                 d.member_name.clone().unwrap_or_default(),
                 d.village.clone(),
-                d.reason_zh.clone(),
+                t(&d.reason_zh, &d.reason_en).to_string(),
             ]
         })
         .collect();
-    table(&["due", "state", "household", "head", "member", "village", "reason"], rows);
+    let header = match lang::current() {
+        Lang::Zh => ["截止日期", "状态", "户编号", "户主", "成员", "村", "事由"],
+        Lang::En => ["due", "state", "household", "head", "member", "village", "reason"],
+    };
+    table(&header, rows);
     Ok(())
 }
 
@@ -661,11 +713,56 @@ pub fn conflicts(app: &Doorstep, json: bool) -> CliResult<()> {
     let mut rows = Vec::new();
     for c in &list {
         for v in &c.values {
-            rows.push(vec![c.doc_id.clone(), c.field.clone(), v.value_json.clone(), v.user.clone(), v.device.clone()]);
+            rows.push(vec![
+                c.doc_id.clone(),
+                c.field.clone(),
+                v.value_json.clone(),
+                v.user.clone(),
+                v.device.clone(),
+                local_time(v.device_time_ms),
+            ]);
         }
     }
-    table(&["doc", "field", "value_json", "user", "device"], rows);
+    let header = match lang::current() {
+        Lang::Zh => ["文档", "字段", "值", "用户", "设备", "设备时间"],
+        Lang::En => ["doc", "field", "value", "user", "device", "device time"],
+    };
+    table(&header, rows);
     Ok(())
+}
+
+/// Settles a conflicted field with a value typed as plain text (`13800000000`, `下屯`) or as JSON (`2`, `true`,
+/// `null`, `'{"status": "ok"}'`, `'"quoted"'`). The field's type decides: each reading of the value is tried in
+/// turn (see [`value_readings`]) and the first one the record accepts is saved; a value that fits no reading is
+/// refused and nothing changes.
+pub fn resolve(app: &Doorstep, doc: String, field: String, value: &str) -> CliResult<()> {
+    let mut refused = None;
+    for reading in value_readings(value) {
+        match app.resolve_conflict(doc.clone(), field.clone(), reading) {
+            Ok(()) => {
+                outln!("{}", t("已解决", "resolved"));
+                return Ok(());
+            }
+            // The store refuses a value that does not fit the field before saving anything: try the next reading.
+            Err(e @ doorstep_core::error::DoorstepError::Validation { .. }) => {
+                refused.get_or_insert(e);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(refused.map(CliError::from).unwrap_or_else(|| CliError::field("VALUE", "is empty")))
+}
+
+/// The JSON values a typed VALUE may stand for, the most literal first: the text as JSON when it is JSON (a number,
+/// a boolean, null, a record), then the text itself as a string. A quoted JSON string stands only for itself, so
+/// `'"2"'` forces the text "2" and `'"null"'` the text "null".
+pub fn value_readings(value: &str) -> Vec<String> {
+    let as_text = serde_json::Value::String(value.to_string()).to_string();
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::String(_)) => vec![value.to_string()],
+        Ok(_) => vec![value.to_string(), as_text],
+        Err(_) => vec![as_text],
+    }
 }
 
 fn signed_in_user(app: &Doorstep) -> Option<String> {
@@ -674,4 +771,20 @@ fn signed_in_user(app: &Doorstep) -> Option<String> {
 
 fn signed_in_role(app: &Doorstep) -> Option<String> {
     app.sync_status().ok().and_then(|s| s.role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_value_is_read_as_json_first_then_as_plain_text() {
+        assert_eq!(value_readings("下屯"), vec![r#""下屯""#]);
+        assert_eq!(value_readings("13800000000"), vec!["13800000000", r#""13800000000""#]);
+        assert_eq!(value_readings("true"), vec!["true", r#""true""#]);
+        assert_eq!(value_readings("null"), vec!["null", r#""null""#]);
+        assert_eq!(value_readings(r#""2""#), vec![r#""2""#]);
+        assert_eq!(value_readings(r#"{"status": "ok"}"#)[0], r#"{"status": "ok"}"#);
+        assert_eq!(value_readings(r#"say "hi""#), vec![r#""say \"hi\"""#]);
+    }
 }

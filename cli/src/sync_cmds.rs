@@ -1,9 +1,12 @@
 //! Login, sync and status: the same sync engine the apps use, with a progress bar on a terminal.
 
 use crate::fail::{CliError, CliResult};
-use crate::output::print_json;
+use crate::lang::{self, t, Lang};
+use crate::output::{local_time, print_json, table, write_out};
+use crate::{label, outln};
 use clap::Args;
 use doorstep_core::ffi::Doorstep;
+use doorstep_core::model::{DocKind, Role};
 use doorstep_core::sync::{NetworkKind, SyncConfig, SyncEvent, SyncListener};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal};
@@ -25,7 +28,11 @@ pub fn login(app: &Doorstep, server: &str, user: &str) -> CliResult<()> {
         return Err(CliError::field("password", "is empty / 密码为空"));
     }
     let info = app.login(server.to_string(), user.to_string(), password)?;
-    println!("signed in to {} as {} ({}), device {}", info.server, info.user, info.role, info.device_id);
+    let role = Role::parse(&info.role).map(|r| label!(r).to_string()).unwrap_or(info.role.clone());
+    match lang::current() {
+        Lang::Zh => outln!("已登录 {}：{}（{}），设备 {}", info.server, info.user, role, info.device_id),
+        Lang::En => outln!("signed in to {} as {} ({role}), device {}", info.server, info.user, info.device_id),
+    }
     Ok(())
 }
 
@@ -62,14 +69,18 @@ struct Bar(ProgressBar);
 impl SyncListener for Bar {
     fn on_event(&self, event: SyncEvent) {
         match event {
-            SyncEvent::Started => self.0.set_message("syncing / 同步中"),
+            SyncEvent::Started => self.0.set_message(t("同步中", "syncing")),
             SyncEvent::Progress { sent, received } => {
-                self.0.set_message(format!("sent {sent} · received {received} / 已上传 {sent} · 已下载 {received}"));
+                self.0.set_message(match lang::current() {
+                    Lang::Zh => format!("已上传 {sent} · 已下载 {received}"),
+                    Lang::En => format!("sent {sent} · received {received}"),
+                });
                 self.0.tick();
             }
             SyncEvent::Blobs { done, total, bytes_done, bytes_total } => {
                 self.0.set_message(format!(
-                    "attachments {done}/{total} · {} / {} KiB / 附件 {done}/{total}",
+                    "{} {done}/{total} · {} / {} KiB",
+                    t("附件", "attachments"),
                     bytes_done / 1024,
                     bytes_total / 1024
                 ));
@@ -108,25 +119,52 @@ pub fn sync(app: &Doorstep, args: SyncArgs) -> CliResult<()> {
     if args.json {
         return print_json(&result);
     }
-    println!(
-        "synced: sent {} changes, received {} documents in {} round trips{}",
-        result.sent,
-        result.received,
-        result.round_trips,
-        if result.incomplete { " (more waiting: run sync again)" } else { "" }
-    );
+    let more = if result.incomplete {
+        t("（还有待同步的内容，请再次同步）", " (more waiting: run sync again)")
+    } else {
+        ""
+    };
+    match lang::current() {
+        Lang::Zh => outln!(
+            "同步完成：上传 {} 条更改，收到 {} 份文档，往返 {} 次{more}",
+            result.sent,
+            result.received,
+            result.round_trips
+        ),
+        Lang::En => outln!(
+            "synced: sent {} changes, received {} documents in {} round trips{more}",
+            result.sent,
+            result.received,
+            result.round_trips
+        ),
+    }
     let b = result.blobs;
     if b.uploaded + b.deferred + b.broken + b.refused + b.downloaded > 0 || b.incomplete {
-        println!(
-            "attachments: {} uploaded ({} bytes sent), {} waiting for an unmetered network, {} refused, {} broken, {} downloaded{}",
-            b.uploaded,
-            b.bytes_sent,
-            b.deferred,
-            b.refused,
-            b.broken,
-            b.downloaded,
-            if b.incomplete { " (more waiting: run sync again)" } else { "" }
-        );
+        let more = if b.incomplete {
+            t("（还有待同步的附件，请再次同步）", " (more waiting: run sync again)")
+        } else {
+            ""
+        };
+        match lang::current() {
+            Lang::Zh => outln!(
+                "附件：已上传 {}（发送 {} 字节），{} 个等待非计费网络，{} 个被拒绝，{} 个已损坏，已下载 {}{more}",
+                b.uploaded,
+                b.bytes_sent,
+                b.deferred,
+                b.refused,
+                b.broken,
+                b.downloaded
+            ),
+            Lang::En => outln!(
+                "attachments: {} uploaded ({} bytes sent), {} waiting for an unmetered network, {} refused, {} broken, {} downloaded{more}",
+                b.uploaded,
+                b.bytes_sent,
+                b.deferred,
+                b.refused,
+                b.broken,
+                b.downloaded
+            ),
+        }
     }
     Ok(())
 }
@@ -136,16 +174,28 @@ pub fn status(app: &Doorstep, json: bool) -> CliResult<()> {
     if json {
         return print_json(&s);
     }
-    let last = s.last_sync_ms.and_then(chrono_like).unwrap_or_else(|| "never / 从未".to_string());
-    println!("pending changes / 待上传: {}", s.pending);
-    println!("pending attachments / 待上传附件: {} ({} bytes)", s.pending_blobs, s.pending_blob_bytes);
+    let dash = |v: Option<&str>| v.unwrap_or("-").to_string();
+    let last = s.last_sync_ms.map(local_time).unwrap_or_else(|| t("从未同步", "never").to_string());
+    let role = s.role.as_deref().map(|r| Role::parse(r).map(|r| label!(r).to_string()).unwrap_or(r.to_string()));
+    let mut rows = vec![
+        (t("待上传更改", "pending changes"), s.pending.to_string()),
+        (
+            t("待上传附件", "pending attachments"),
+            format!("{} ({} {})", s.pending_blobs, s.pending_blob_bytes, t("字节", "bytes")),
+        ),
+    ];
     if s.set_aside > 0 {
-        println!("set aside for hand-over / 待移交: {} (doorstep set-aside)", s.set_aside);
+        rows.push((
+            t("待移交（doorstep set-aside）", "set aside for hand-over (doorstep set-aside)"),
+            s.set_aside.to_string(),
+        ));
     }
-    println!("last sync / 上次同步: {last}");
-    println!("server / 服务器: {}", s.server.as_deref().unwrap_or("-"));
-    println!("user / 用户: {} ({})", s.user.as_deref().unwrap_or("-"), s.role.as_deref().unwrap_or("-"));
-    println!("device / 设备: {}", s.device_id.as_deref().unwrap_or("-"));
+    rows.push((t("上次同步", "last sync"), last));
+    rows.push((t("服务器", "server"), dash(s.server.as_deref())));
+    rows.push((t("用户", "user"), format!("{} ({})", dash(s.user.as_deref()), dash(role.as_deref()))));
+    rows.push((t("设备", "device"), dash(s.device_id.as_deref())));
+    let text: String = rows.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+    write_out(&text);
     Ok(())
 }
 
@@ -163,16 +213,32 @@ pub fn set_aside(app: &Doorstep, export: Option<std::path::PathBuf>, json: bool)
             code: 1,
             kind: "io".into(),
         })?;
-        println!("exported {} set-aside document(s) to {} / 已导出", docs.len(), path.display());
+        match lang::current() {
+            Lang::Zh => outln!("已导出 {} 份待移交文档到 {}", docs.len(), path.display()),
+            Lang::En => outln!("exported {} set-aside document(s) to {}", docs.len(), path.display()),
+        }
         return Ok(());
     }
     if json {
         return print_json(&docs);
     }
-    for d in &docs {
-        println!("{}\t{}\t{}\tunsynced={}", d.doc_id, d.kind, d.reason, d.unsynced);
-    }
-    println!("{} set aside / 待移交", docs.len());
+    let rows = docs
+        .iter()
+        .map(|d| {
+            vec![
+                d.doc_id.clone(),
+                DocKind::parse(&d.kind).map(|k| label!(k).to_string()).unwrap_or(d.kind.clone()),
+                set_aside_reason(&d.reason),
+                d.unsynced.to_string(),
+                local_time(d.at_ms),
+            ]
+        })
+        .collect();
+    let header = match lang::current() {
+        Lang::Zh => ["文档", "类型", "原因", "未同步更改", "时间"],
+        Lang::En => ["doc", "kind", "reason", "unsynced changes", "since"],
+    };
+    table(&header, rows);
     Ok(())
 }
 
@@ -186,8 +252,11 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(bytes)
 }
 
-/// Milliseconds since the epoch as local `YYYY-MM-DD HH:MM:SS`.
-fn chrono_like(ms: i64) -> Option<String> {
-    use chrono::TimeZone;
-    chrono::Local.timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+/// Why a document was set aside, in words (an unknown reason keeps its code).
+fn set_aside_reason(code: &str) -> String {
+    match code {
+        "out_of_scope" => t("服务器拒收：超出范围", "refused by the server: out of scope").into(),
+        "left_scope" => t("已移出范围，仍有未同步更改", "left this account's scope with unsynced changes").into(),
+        other => other.into(),
+    }
 }

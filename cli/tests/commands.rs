@@ -114,12 +114,14 @@ fn records_go_in_by_json_and_flags_and_come_out_as_json() {
             "112",
             "--glucose",
             "17.2",
+            "--lang",
+            "en",
         ],
         "",
     );
     assert!(out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("referral urgent"),
+        String::from_utf8_lossy(&out.stderr).contains("referral Urgent"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -169,9 +171,10 @@ fn bad_input_names_the_field_and_exits_non_zero() {
     assert!(err.contains("household_id"), "{err}");
     let (code, err) = fails(&home, &["household", "show", "nope"], "");
     assert_eq!(code, 4, "{err}");
-    let (code, err) = fails(&home, &["resolve", "doc", "phone", "not json"], "");
-    assert_eq!(code, 3);
-    assert!(err.contains("VALUE_JSON"), "{err}");
+    // A plain value is taken as text; an unknown document is not found.
+    let (code, err) = fails(&home, &["resolve", "doc", "phone", "13800000000"], "");
+    assert_eq!(code, 4);
+    assert!(err.contains("not_found"), "{err}");
     let (code, err) = fails(&home, &["sync"], "");
     assert_eq!(code, 2);
     assert!(err.contains("not_signed_in"), "{err}");
