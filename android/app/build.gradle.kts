@@ -1,5 +1,6 @@
-// Doorstep for Android: Jetpack Compose screens over the Kotlin library (../doorstep-kotlin) and the view-model logic
-// (../app-logic), both compiled from source here and tested on the desktop JVM by the Maven build. The core's .so
+// Doorstep for Android: the shared Compose screens (../ui), the view-model logic (../app-logic) and the Kotlin library
+// (../doorstep-kotlin), all compiled from source here against Jetpack Compose and tested on the desktop JVM by the
+// Maven build (against Compose Multiplatform desktop, the same androidx.compose API). The core's .so
 // files for phones are built by cargo-ndk before each build; the Kotlin bindings are generated from the host build.
 import org.gradle.api.tasks.Exec
 
@@ -37,6 +38,7 @@ android {
         "../doorstep-kotlin/src/main/kotlin",
         "../doorstep-kotlin/src/generated/kotlin",
         "../app-logic/src/main/kotlin",
+        "../ui/src/main/kotlin",
     )
     sourceSets["main"].jniLibs.srcDirs("src/main/jniLibs")
 }
@@ -50,10 +52,10 @@ dependencies {
     implementation("androidx.compose.material3:material3")
     implementation("androidx.compose.ui:ui")
     implementation("androidx.compose.ui:ui-tooling-preview")
+    implementation("androidx.compose.material:material-icons-core")
     implementation("androidx.activity:activity-compose:1.9.3")
     implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")
     implementation("androidx.lifecycle:lifecycle-runtime-compose:2.8.7")
-    implementation("androidx.navigation:navigation-compose:2.8.5")
     // Background sync: WorkManager (periodic and one-off work with network constraints, kept across reboots) and
     // the process lifecycle (the app leaving the foreground hands waiting work to WorkManager).
     implementation("androidx.work:work-runtime-ktx:2.10.0")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Android side, on the desktop JVM: generates the Kotlin bindings from the host build of the core, checks that the
-# Kotlin wrapper covers every exported function, and runs the Maven build's JUnit 5 tests (doorstep-kotlin against a
-# real encrypted store and a real doorstep-server on 127.0.0.1; app-logic's view models). Maven downloads its
-# plugins and dependencies once into ~/.m2. The full Maven log is kept in $DOORSTEP_TEST_OUT/android-mvn.log.
+# Kotlin wrapper covers every exported function, and runs the Maven build's tests: JUnit 5 in doorstep-kotlin (a real
+# encrypted store and a real doorstep-server on 127.0.0.1) and app-logic (view models); JUnit 4 Compose UI tests in
+# ui (the screens driven headless, and every screen drawn to PNG in Chinese and English, checked against
+# docs/screens/) and desktop (the desktop program's platform). Maven downloads its plugins and dependencies (Compose
+# Multiplatform from Maven Central) once into ~/.m2. The full Maven log is kept in $DOORSTEP_TEST_OUT/android-mvn.log.
 set -euo pipefail
 cd "${DOORSTEP_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
 out="${DOORSTEP_TEST_OUT:-target/test-out}"
@@ -15,6 +17,11 @@ if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
     else
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven default-jdk-headless
     fi
+fi
+
+# Chinese text in the screenshots needs a CJK font (Compose draws with the machine's fonts).
+if command -v ensure_debian_packages >/dev/null; then
+    ensure_debian_packages fonts-noto-cjk
 fi
 
 # The workspace build (a no-op after the test command's): building one package alone would resolve dependency

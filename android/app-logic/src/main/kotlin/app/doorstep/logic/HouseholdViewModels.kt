@@ -1,12 +1,16 @@
 package app.doorstep.logic
 
 import app.doorstep.core.AlertLevel
+import app.doorstep.core.Condition
+import app.doorstep.core.DoctorContract
+import app.doorstep.core.Relation
 import app.doorstep.core.DoorstepClient
 import app.doorstep.core.DoorstepError
 import app.doorstep.core.HouseholdDetail
 import app.doorstep.core.HouseholdFilter
 import app.doorstep.core.HouseholdSummary
 import app.doorstep.core.PovertyStatus
+import app.doorstep.core.allHouseholds
 import app.doorstep.core.maskNationalId
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -14,7 +18,13 @@ import kotlinx.coroutines.flow.asStateFlow
 
 /** The household list with its filters (village, status, alert level, text: name, number or masked ID). */
 class HouseholdListViewModel(private val client: DoorstepClient) {
-    data class State(val households: List<HouseholdSummary> = emptyList(), val error: UiText? = null)
+    /** The households matching the filter, the villages to filter by, and what failed. */
+    data class State(
+        val households: List<HouseholdSummary> = emptyList(),
+        val error: UiText? = null,
+        val villages: List<String> = emptyList(),
+        val loaded: Boolean = false,
+    )
 
     val text = MutableStateFlow("")
     val village = MutableStateFlow<String?>(null)
@@ -29,11 +39,15 @@ class HouseholdListViewModel(private val client: DoorstepClient) {
         text = text.value.trim().ifEmpty { null }, helper = null,
     )
 
+    /** Reloads the list with the current filter; the village choices come from every household the user sees. */
     suspend fun refresh() {
         _state.value = try {
-            State(client.households(filter()))
+            val villages = _state.value.villages.ifEmpty {
+                client.households(allHouseholds()).map { it.village }.filter { it.isNotBlank() }.distinct().sorted()
+            }
+            State(client.households(filter()), null, villages, loaded = true)
         } catch (e: DoorstepError) {
-            State(_state.value.households, e.toUiText())
+            _state.value.copy(error = e.toUiText(), loaded = true)
         }
     }
 }
@@ -41,7 +55,15 @@ class HouseholdListViewModel(private val client: DoorstepClient) {
 /** One household: members (IDs masked), last visits, open problems, screenings and unresolved conflicts. */
 class HouseholdDetailViewModel(private val client: DoorstepClient, val householdId: String) {
     /** A member line as the detail screen shows it. */
-    data class MemberLine(val id: String, val name: String, val birthDate: String, val maskedId: String)
+    data class MemberLine(
+        val id: String,
+        val name: String,
+        val birthDate: String,
+        val maskedId: String,
+        val relation: Relation = Relation.OTHER,
+        val contract: DoctorContract? = null,
+        val conditions: List<Condition> = emptyList(),
+    )
 
     sealed interface State {
         data object Loading : State
@@ -57,7 +79,9 @@ class HouseholdDetailViewModel(private val client: DoorstepClient, val household
             val detail = client.householdDetail(householdId)
             val members = detail.household.members.values
                 .sortedBy { it.birthDate }
-                .map { MemberLine(it.id, it.name, it.birthDate, maskNationalId(it.nationalId)) }
+                .map {
+                    MemberLine(it.id, it.name, it.birthDate, maskNationalId(it.nationalId), it.relation, it.contract, it.conditions)
+                }
             State.Loaded(detail, members)
         } catch (e: DoorstepError) {
             State.Failed(e.toUiText())

@@ -29,6 +29,9 @@ class ScreeningFormViewModel(
 
     private val base = newScreening(householdId, memberId, date, screener)
     private val texts = MutableStateFlow(Input.entries.associateWith { "" })
+
+    /** The text of every number field as typed, kept with the draft. */
+    val inputs: StateFlow<Map<Input, String>> = texts.asStateFlow()
     private val _screening = MutableStateFlow(base)
     val screening: StateFlow<Screening> = _screening.asStateFlow()
     private val _classification = MutableStateFlow(classify(base))

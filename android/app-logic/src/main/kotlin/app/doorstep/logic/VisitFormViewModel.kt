@@ -9,6 +9,8 @@ import app.doorstep.core.DoorstepError
 import app.doorstep.core.FieldError
 import app.doorstep.core.Problem
 import app.doorstep.core.ProblemStatus
+import app.doorstep.core.Satisfaction
+import app.doorstep.core.VisitKind
 import app.doorstep.core.Visit
 import app.doorstep.core.newVisit
 import app.doorstep.core.validate
@@ -43,6 +45,28 @@ class VisitFormViewModel(private val client: DoorstepClient, householdId: String
         return key
     }
 
+    /** Moves a problem on (open → in progress → resolved); a resolved problem gets today's date. */
+    fun setProblemStatus(key: String, status: ProblemStatus) {
+        val p = _visit.value.problems[key] ?: return
+        val resolved = if (status == ProblemStatus.RESOLVED) (p.resolvedDate ?: _visit.value.date) else null
+        _visit.value = _visit.value.copy(problems = _visit.value.problems + (key to p.copy(status = status, resolvedDate = resolved)))
+    }
+
+    /** The text of the "new problem" field, kept with the draft. */
+    val newProblem = MutableStateFlow("")
+
+    /** The measures as typed (one per line), kept with the draft; the visit holds the non-blank lines. */
+    val measuresText = MutableStateFlow("")
+
+    fun setMeasuresText(text: String) {
+        measuresText.value = text
+        setMeasuresDelivered(text.lines().map(String::trim).filter(String::isNotEmpty))
+    }
+
+    fun setSatisfaction(satisfaction: Satisfaction?) {
+        _visit.value = _visit.value.copy(satisfaction = satisfaction)
+    }
+
     fun removeProblem(key: String) {
         _visit.value = _visit.value.copy(problems = _visit.value.problems - key)
     }
@@ -55,9 +79,13 @@ class VisitFormViewModel(private val client: DoorstepClient, householdId: String
         _visit.value = _visit.value.copy(note = note)
     }
 
-    /** Shows every problem of the form now (the id is assigned on save, so it is not the user's problem). */
+    /**
+     * Shows every problem of the form now: the core's validation (the id is assigned on save, so it is not the
+     * user's problem) plus what a monthly visit must have: each assurance checked, and a note on each problem.
+     */
     fun check(): Map<String, List<FieldError>> =
-        validate(_visit.value).filter { it.field != "id" }.groupBy { it.field }.also { _errors.value = it }
+        (validate(_visit.value).filter { it.field != "id" } + completeness(_visit.value)).groupBy { it.field }
+            .also { _errors.value = it }
 
     /** Saves the visit; on a validation error the errors appear beside their fields and nothing is stored. */
     suspend fun save(): Boolean {
@@ -71,6 +99,21 @@ class VisitFormViewModel(private val client: DoorstepClient, householdId: String
         }
     }
 }
+
+/** What a monthly visit must record beyond a valid document: every assurance checked, every problem described. */
+internal fun completeness(visit: Visit): List<FieldError> =
+    if (visit.kind != VisitKind.MONTHLY) emptyList()
+    else AssuranceKind.entries.mapNotNull { kind ->
+        val check = visit.findings.of(kind)
+        val field = "findings.${kind.name.lowercase()}"
+        when {
+            check.status == AssuranceStatus.NOT_CHECKED ->
+                FieldError(field, "required", "choose OK, problem or N/A", "请选择达标、有问题或不适用")
+            check.status == AssuranceStatus.PROBLEM && check.note.isBlank() ->
+                FieldError("$field.note", "required", "describe the problem", "有问题时请写明情况")
+            else -> null
+        }
+    }
 
 /** The assurances with one of them replaced. */
 internal fun Assurances.with(kind: AssuranceKind, check: AssuranceCheck): Assurances = when (kind) {

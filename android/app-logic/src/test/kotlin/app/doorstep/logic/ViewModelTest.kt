@@ -62,6 +62,18 @@ class ViewModelTest {
         val form = VisitFormViewModel(client, householdId, "helper1", today.toString())
         form.setAssurance(AssuranceKind.WATER, AssuranceStatus.PROBLEM, "井水浑浊")
         form.setAssurance(AssuranceKind.EDUCATION, AssuranceStatus.NOT_APPLICABLE)
+        assertFalse(form.save(), "four assurances are still unchecked")
+        assertEquals(
+            setOf("findings.food", "findings.clothing", "findings.medical", "findings.housing"),
+            form.errors.value.keys,
+        )
+        listOf(AssuranceKind.FOOD, AssuranceKind.CLOTHING, AssuranceKind.MEDICAL, AssuranceKind.HOUSING)
+            .forEach { form.setAssurance(it, AssuranceStatus.OK) }
+        form.setAssurance(AssuranceKind.HOUSING, AssuranceStatus.PROBLEM)
+        assertFalse(form.save(), "a problem without a note")
+        assertEquals(setOf("findings.housing.note"), form.errors.value.keys)
+        assertTrue(client.visitsOf(householdId).isEmpty(), "nothing stored while the form has errors")
+        form.setAssurance(AssuranceKind.HOUSING, AssuranceStatus.OK)
         form.addProblem("饮水不安全", AssuranceKind.WATER)
         form.setMeasuresDelivered(listOf("HEALTH"))
         form.setNote("户主血压偏高")

@@ -14,6 +14,7 @@ typealias Measure = uniffi.doorstep_core.Measure
 typealias Assurances = uniffi.doorstep_core.Assurances
 typealias AssuranceCheck = uniffi.doorstep_core.AssuranceCheck
 typealias Referral = uniffi.doorstep_core.Referral
+typealias DoctorContract = uniffi.doorstep_core.DoctorContract
 typealias Gps = uniffi.doorstep_core.Gps
 typealias Classification = uniffi.doorstep_core.Classification
 typealias ClassifiedScreening = uniffi.doorstep_core.ClassifiedScreening
