@@ -48,6 +48,8 @@ kotlin { jvmToolchain(17) }
 dependencies {
     implementation("net.java.dev.jna:jna:5.18.1@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
+    // app-logic reads and writes JSON (conflict values, set-aside records); the runtime only, as in its pom.
+    implementation("org.jetbrains.kotlinx:kotlinx-serialization-json:1.9.0")
     implementation(platform("androidx.compose:compose-bom:2024.12.01"))
     implementation("androidx.compose.material3:material3")
     implementation("androidx.compose.ui:ui")
