@@ -2,8 +2,9 @@
 //! the storage call, and a line in the audit log. `main` only parses and prints.
 
 use crate::auth;
+use crate::places;
 use crate::scope::{self, Scope};
-use crate::storage::{now_ms, Area, AuditEntry, Device, Grant, ScopeFacts, Storage, StorageError, User};
+use crate::storage::{now_ms, Area, AuditEntry, Device, Grant, PlaceKind, ScopeFacts, Storage, StorageError, User};
 use crate::sync;
 use automerge::ActorId;
 use doorstep_core::doc::{Author, Document};
@@ -73,7 +74,11 @@ pub fn disable_user(storage: &dyn Storage, by: &str, name: &str) -> Result<()> {
 
 fn require_role(storage: &dyn Storage, name: &str, role: Role) -> Result<()> {
     match storage.user(name)? {
-        None => invalid(format!("no user {name}")),
+        None => {
+            let users = storage.users()?;
+            let hint = places::did_you_mean(&places::close_matches(name, users.iter().map(|u| u.name.as_str())));
+            invalid(format!("no user {name:?}{hint} (`doorstep-server user list` lists them)"))
+        }
         Some(u) if u.role != role => invalid(format!("{name} is a {}, not a {}", u.role.code(), role.code())),
         Some(_) => Ok(()),
     }
@@ -89,7 +94,8 @@ fn require_some(what: &str, items: &[String]) -> Result<()> {
 pub fn assign_helper(storage: &dyn Storage, by: &str, helper: &str, households: &[String]) -> Result<()> {
     require_some("HOUSEHOLD_ID", households)?;
     require_role(storage, helper, Role::Helper)?;
-    storage.assign_helper(helper, households)?;
+    let households = places::resolve_households(storage, households)?;
+    storage.assign_helper(helper, &households)?;
     audit_by(storage, by, "assign.helper", format!("{helper}: {}", households.join(" ")))
 }
 
@@ -109,6 +115,7 @@ pub fn reassign_helper(
     if let Some(to) = to {
         require_role(storage, to, Role::Helper)?;
     }
+    let households = &places::resolve_households(storage, households)?;
     let author = Author { user: by.into(), device: SERVER_DEVICE.into() };
     let admin = Scope::new(by, Role::Admin, ScopeFacts::default(), &scope::today());
     let bad = |e: doorstep_core::Error| AccountsError::Invalid(e.to_string());
@@ -139,6 +146,8 @@ pub fn unassign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[St
     if team.trim().is_empty() {
         return invalid("TEAM: must not be empty");
     }
+    places::require_team(storage, team)?;
+    places::require_known(storage, PlaceKind::Village, villages)?;
     storage.unassign_team(team, villages)?;
     audit_by(storage, by, "assign.remove_team", format!("{team}: {}", villages.join(" ")))
 }
@@ -148,6 +157,8 @@ pub fn assign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[Stri
     if team.trim().is_empty() {
         return invalid("TEAM: must not be empty");
     }
+    places::require_team(storage, team)?;
+    places::require_known(storage, PlaceKind::Village, villages)?;
     storage.assign_team(team, villages)?;
     audit_by(storage, by, "assign.team", format!("{team}: {}", villages.join(" ")))
 }
@@ -184,6 +195,8 @@ fn supervisor_areas(storage: &dyn Storage, user: &str, townships: &[String], vil
         return invalid("give --township T or --village V (at least one)");
     }
     require_role(storage, user, Role::Supervisor)?;
+    places::require_known(storage, PlaceKind::Township, townships)?;
+    places::require_known(storage, PlaceKind::Village, villages)?;
     Ok(townships
         .iter()
         .map(|t| Area::Township(t.clone()))
@@ -199,6 +212,7 @@ pub fn grant_inspector(storage: &dyn Storage, by: &str, user: &str, village: &st
         return invalid("VILLAGE: must not be empty");
     }
     require_role(storage, user, Role::Inspector)?;
+    places::require_known(storage, PlaceKind::Village, &[village.to_string()])?;
     storage.grant_inspector(&Grant { user: user.into(), village: village.into(), until: until.into() })?;
     audit_by(storage, by, "grant.inspector", format!("{user}: {village} until {until}"))
 }

@@ -393,6 +393,13 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
                 accounts::add_user(s, accounts::CONSOLE, &u.name, u.role, u.team.clone(), &u.password).map_err(e)?;
                 bar.inc(1);
             }
+            // The county's places first: assignments may name only places the server knows.
+            for t in &townships {
+                crate::places::add_township(s, accounts::CONSOLE, t).map_err(e)?;
+            }
+            for v in &villages {
+                crate::places::add_village(s, accounts::CONSOLE, &v.name, &v.township).map_err(e)?;
+            }
             for (team, vs) in &teams {
                 accounts::assign_team(s, accounts::CONSOLE, team, vs).map_err(e)?;
             }

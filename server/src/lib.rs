@@ -10,6 +10,8 @@
 //! - `sync`: a sync round trip — push as one unit of work, pull cut into pages;
 //! - `blobs`: attachment bytes on disk (chunked, resumable, verified uploads; range reads; thumbnails);
 //! - `blob_api`: the blob endpoints (upload status, chunked upload, ranged download), scope-checked;
+//! - `lookup`: the console's look-ups (households, an account, places, devices), times as local dates;
+//! - `places`: townships and villages as data, and the checks that refuse unknown places, households and users;
 //! - `api`: HTTP routes, layers and `ApiError` (every failure becomes a status and an `ErrorBody` there);
 //! - `web`: the supervisors' pages, merged into the same router.
 //!
@@ -23,6 +25,8 @@ pub mod blobs;
 pub mod config;
 pub mod demo;
 pub mod scope;
+pub mod lookup;
+pub mod places;
 pub mod storage;
 pub mod sync;
 pub mod web;

@@ -7,7 +7,8 @@ use doorstep_server::api::{self, AppState};
 use doorstep_server::config::{Config, DEFAULT_MAX_BODY};
 use doorstep_server::storage::postgres::PostgresStorage;
 use doorstep_server::storage::sqlite::SqliteStorage;
-use doorstep_server::storage::SharedStorage;
+use doorstep_server::storage::{HouseholdFilter, PlaceKind, SharedStorage};
+use doorstep_server::{lookup, places};
 use doorstep_server::web::reports::Reports;
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -49,6 +50,16 @@ enum Command {
     Grant {
         #[command(subcommand)]
         op: GrantOp,
+    },
+    /// Townships and villages: assignments and grants may name only these.
+    Place {
+        #[command(subcommand)]
+        op: PlaceOp,
+    },
+    /// Finds households (with the ids `assign helper` takes) and shows one.
+    Household {
+        #[command(subcommand)]
+        op: HouseholdOp,
     },
     /// Signed-in devices.
     Device {
@@ -118,6 +129,52 @@ enum AssignOp {
     /// Assigns households to a helper.
     Helper {
         user: String,
+    /// Shows an account: role, what it is in charge of, its devices and their last sync.
+    Show {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlaceOp {
+    /// Adds a township (乡镇).
+    AddTownship { name: String },
+    /// Adds a village (行政村) of a known township.
+    AddVillage {
+        name: String,
+        #[arg(long)]
+        township: String,
+    },
+    /// Renames a township or village, with every assignment naming it and every household placed there.
+    Rename {
+        #[arg(value_parser = parse_place_kind)]
+        kind: PlaceKind,
+        old: String,
+        new: String,
+    },
+    /// Lists townships and villages with their households.
+    List,
+}
+
+#[derive(Subcommand)]
+enum HouseholdOp {
+    /// Lists households (id, number, village, head, status, helpers); every option given must match.
+    List {
+        #[arg(long)]
+        village: Option<String>,
+        #[arg(long)]
+        township: Option<String>,
+        /// The household number, or its beginning.
+        #[arg(long)]
+        number: Option<String>,
+        /// Part of the head's or a member's name.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+    },
+    /// Shows a household by id or number: place, helpers, members, latest visits.
+    Show { household: String },
         #[arg(required = true)]
         household_ids: Vec<String>,
     },
@@ -228,6 +285,10 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+fn parse_place_kind(s: &str) -> Result<PlaceKind, String> {
+    PlaceKind::parse(s).ok_or_else(|| format!("unknown kind of place {s:?}; one of township, village"))
+}
+
         }
     }
 }
@@ -305,6 +366,45 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             let s = open(&cli.data, cli.database.as_deref())?;
             match op {
                 AssignOp::Helper { user, household_ids } => {
+                UserOp::Show { name } => lookup::user_show(&*s, &name)?.iter().for_each(|l| println!("{l}")),
+            }
+            Ok(())
+        }
+        Command::Place { op } => {
+            let s = open(&cli.data, cli.database.as_deref())?;
+            match op {
+                PlaceOp::AddTownship { name } => {
+                    let new = places::add_township(&*s, CONSOLE, &name)?;
+                    println!("{} township {name}", if new { "added" } else { "confirmed" });
+                }
+                PlaceOp::AddVillage { name, township } => {
+                    let new = places::add_village(&*s, CONSOLE, &name, &township)?;
+                    println!("{} village {name} ({township})", if new { "added" } else { "confirmed" });
+                }
+                PlaceOp::Rename { kind, old, new } => {
+                    let moved = places::rename(&*s, CONSOLE, kind, &old, &new)?;
+                    println!("renamed {} {old} to {new}; {moved} households moved", kind.code());
+                }
+                PlaceOp::List => lookup::place_lines(&s.places()?).iter().for_each(|l| println!("{l}")),
+            }
+            Ok(())
+        }
+        Command::Household { op } => {
+            let s = open(&cli.data, cli.database.as_deref())?;
+            match op {
+                HouseholdOp::List { village, township, number, name, limit } => {
+                    let filter = HouseholdFilter { ids: vec![], village, township, number, name, limit: limit.max(1) };
+                    let found = s.find_households(&filter)?;
+                    for h in &found {
+                        println!("{}", lookup::household_line(h));
+                    }
+                    if found.len() as u32 >= filter.limit {
+                        eprintln!("showing the first {}; narrow with --village, --number or --name, or raise --limit", filter.limit);
+                    }
+                }
+                HouseholdOp::Show { household } => {
+                    lookup::household_show(&*s, &household)?.iter().for_each(|l| println!("{l}"))
+                }
                     accounts::assign_helper(&*s, CONSOLE, &user, &household_ids)?
                 }
                 AssignOp::Reassign { household_ids, from, to } => {
@@ -333,9 +433,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             match op {
                 DeviceOp::List => {
                     for d in accounts::devices(&*s)? {
-                        let state = if d.revoked { "revoked" } else { "active" };
-                        let seen = d.last_seen_ms.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
-                        println!("{}\t{}\t{}\t{state}\t{seen}", d.id, d.user, d.name);
+                        println!("{}", lookup::device_line(&d));
                     }
                 }
                 DeviceOp::Revoke { device_id } => {

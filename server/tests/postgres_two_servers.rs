@@ -120,6 +120,8 @@ async fn two_servers_on_one_database_converge_and_lose_nothing() {
         }
         admin(&db, &args);
     }
+    admin(&db, &["place", "add-township", "石门镇"]);
+    admin(&db, &["place", "add-village", "石门村", "--township", "石门镇"]);
     admin(&db, &["assign", "team", "T1", "石门村"]);
     let servers = [Proc::start(&db), Proc::start(&db)];
     let seed = std::env::var("DOORSTEP_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261129u64);

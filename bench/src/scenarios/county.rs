@@ -120,6 +120,9 @@ async fn setup(ctx: &Ctx, county: &County, db: &Db) -> Res<Setup> {
             Ok(())
         })?;
         accounts::add_user(&*storage, CONSOLE, SUPERVISOR.0, Role::Supervisor, None, SUPERVISOR.1)?;
+        for t in &county.townships {
+            doorstep_server::places::add_township(&*storage, CONSOLE, t)?;
+        }
         accounts::assign_area(&*storage, CONSOLE, SUPERVISOR.0, &county.townships, &[])?;
         Ok(())
     })?;

@@ -18,6 +18,7 @@ pub mod i18n;
 mod indicators;
 mod ledgers;
 mod pages;
+pub use pages::local_time;
 pub mod reports;
 pub mod session;
 mod svg;

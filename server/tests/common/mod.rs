@@ -262,7 +262,7 @@ pub fn incoming(d: &WireDoc) -> Incoming {
 }
 
 /// A fresh data directory with the usual accounts: two helpers, a doctor of team `T1` (village 石门村), a
-/// supervisor of 石门镇 and an admin.
+/// supervisor of 石门镇 and an admin; townships 石门镇 (villages 石门村, 白沙村) and 东山镇 (village 青山村).
 pub fn county() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -271,6 +271,12 @@ pub fn county() -> tempfile::TempDir {
     add_user(d, "doctor1", "doctor", Some("T1"));
     add_user(d, "super1", "supervisor", None);
     add_user(d, "admin", "admin", None);
+    for township in ["石门镇", "东山镇"] {
+        cli(d, &["place", "add-township", township]);
+    }
+    for (village, township) in [("石门村", "石门镇"), ("白沙村", "石门镇"), ("青山村", "东山镇")] {
+        cli(d, &["place", "add-village", village, "--township", township]);
+    }
     cli(d, &["assign", "team", "T1", "石门村"]);
     cli(d, &["assign", "area", "super1", "--township", "石门镇"]);
     dir
