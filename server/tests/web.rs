@@ -699,3 +699,68 @@ fn the_demo_serves_an_already_built_county_again() {
     assert!(lines.iter().any(|l| l.contains("county") && l.contains("supervise-2026")), "accounts printed: {lines:?}");
     assert!(lines.iter().any(|l| l.starts_with("72 households")), "{lines:?}");
 }
+
+#[tokio::test]
+async fn an_admin_adds_and_renames_places_and_the_assignments_page_refuses_unknown_ones() {
+    let (_d, server) = serve();
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    let page = admin.get("/admin/places").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<td>石门镇</td>") && page.body.contains("<td>白沙村</td>"), "the demo's places");
+    assert!(page.body.contains("管理员添加"));
+    let csrf = page.field("csrf");
+    let add = |kind: &'static str, name: &'static str, township: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("op", "add".into()),
+            ("kind", kind.into()),
+            ("name", name.into()),
+            ("township", township.into()),
+        ]
+    };
+    assert_eq!(post_form(&mut admin, "/admin/places", add("township", "新华乡", "")).await.status, 303);
+    assert_eq!(post_form(&mut admin, "/admin/places", add("village", "新华村", "新华乡")).await.status, 303);
+    let en = admin.get("/admin/places?lang=en").await;
+    assert!(
+        en.body.contains("Townships and villages") && en.body.contains("<td>新华村</td><td>新华乡</td>"),
+        "{}",
+        en.body
+    );
+    let typo = post_form(&mut admin, "/admin/places", add("village", "新华二村", "新化乡")).await;
+    assert_eq!(typo.status, 400);
+    assert!(typo.body.contains("新化乡") && typo.body.contains("新华乡"), "names what was typed and the close one");
+    assert!(!admin.get("/admin/places").await.body.contains("新华二村"), "nothing added");
+
+    // Renaming 白沙村 renames it on its households' pages.
+    let id = admin.get(&format!("/village/{}", enc("白沙村"))).await.household_ids()[0].clone();
+    let rename = vec![
+        ("csrf", csrf.clone()),
+        ("op", "rename".into()),
+        ("kind", "village".into()),
+        ("name", "白沙村".into()),
+        ("new", "白沙新村".into()),
+    ];
+    assert_eq!(post_form(&mut admin, "/admin/places", rename).await.status, 303);
+    let household = admin.get(&format!("/household/{id}")).await;
+    assert!(household.body.contains("白沙新村") && !household.body.contains("白沙村<"), "the household moved");
+    assert!(admin.get("/admin/audit").await.body.contains("place.rename"));
+
+    // The assignments page refuses a misspelt village, naming it, and assigns nothing.
+    let page = admin.get("/admin/assignments").await;
+    let csrf = page.field("csrf");
+    let form = [("csrf", csrf.as_str()), ("kind", "village"), ("who", "sup1"), ("targets", "龙谭村")];
+    let refused = admin.post("/admin/assignments", &form).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("龙谭村") && refused.body.contains("龙潭村"), "{}", refused.body);
+    assert!(!admin.get("/admin/assignments").await.body.contains("龙谭村"));
+
+    // Only admins manage places.
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    assert_eq!(sup.get("/admin/places").await.status, 403);
+}
+
+/// Posts a form of owned values.
+async fn post_form(b: &mut Browser, path: &str, form: Vec<(&str, String)>) -> Page {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post(path, &pairs).await
+}

@@ -1,4 +1,4 @@
-//! Admin pages: users, assignments, schedule rules, inspector grants (互查), the twice-yearly dynamic review and
+//! Admin pages: users, assignments, places (townships and villages), schedule rules, inspector grants (互查), the twice-yearly dynamic review and
 //! the audit log. Every change made here goes through the storage trait (or, for the rules document, through the
 //! same push path as a device's change) and is written to the audit log.
 
@@ -6,7 +6,8 @@ use super::indicators::{Filter, HouseholdLink, Selection};
 use super::pages::today_of;
 use super::{form_map, redirect, session, PageError, Viewer};
 use crate::accounts::{self, AccountsError, RulesUpdate};
-use crate::storage::{self, now_ms, Area, AuditEntry};
+use crate::places;
+use crate::storage::{self, now_ms, Area, AuditEntry, PlaceKind};
 use axum::body::Bytes;
 use axum::response::{Html, Response};
 use doorstep_core::model::{Role, VisitKind};
@@ -197,6 +198,66 @@ pub async fn assignments_post(viewer: Viewer, body: Bytes) -> Result<Response, P
     })
     .await??;
     Ok(redirect("/admin/assignments?saved=1"))
+}
+
+#[derive(Serialize)]
+struct PlaceLine {
+    kind: String,
+    kind_code: String,
+    name: String,
+    township: String,
+    households: u64,
+    /// `admin`, `migration` or `device` (a village a device reported, to confirm or correct).
+    origin: String,
+}
+
+/// `GET /admin/places`: the townships and villages assignments may name, with their households; villages devices
+/// reported are marked for the admin to confirm or rename.
+pub async fn places(viewer: Viewer) -> Result<Html<String>, PageError> {
+    require(&viewer, ADMIN)?;
+    let places = storage::run(&viewer.state.storage, |s| s.places()).await?;
+    let code = viewer.lang.code();
+    let townships: Vec<String> =
+        places.iter().filter(|p| p.kind == PlaceKind::Township).map(|p| p.name.clone()).collect();
+    let lines: Vec<PlaceLine> = places
+        .into_iter()
+        .map(|p| PlaceLine {
+            kind: p.kind.label(code).into(),
+            kind_code: p.kind.code().into(),
+            name: p.name,
+            township: p.township,
+            households: p.households,
+            origin: p.origin.code().into(),
+        })
+        .collect();
+    page(
+        &viewer,
+        "places",
+        context! { lines => lines, townships => townships, saved => viewer.query.contains_key("saved") },
+    )
+}
+
+/// `POST /admin/places`: adds a township or a village (confirming one a device reported), or renames one — the
+/// same calls as `doorstep-server place …`, audited under the admin's name.
+pub async fn places_post(viewer: Viewer, body: Bytes) -> Result<Response, PageError> {
+    require(&viewer, ADMIN)?;
+    let form = form_map(&body);
+    viewer.check_csrf(&form)?;
+    let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let kind =
+        PlaceKind::parse(&get("kind")).ok_or_else(|| PageError::BadRequest("kind: township or village".into()))?;
+    let (op, name, township, new) = (get("op"), get("name"), get("township"), get("new"));
+    let by = viewer.user.name.clone();
+    storage::run(&viewer.state.storage, move |s| {
+        Ok(match (op.as_str(), kind) {
+            ("add", PlaceKind::Township) => places::add_township(s, &by, &name).map(|_| ()),
+            ("add", PlaceKind::Village) => places::add_village(s, &by, &name, &township).map(|_| ()),
+            ("rename", kind) => places::rename(s, &by, kind, &name, &new).map(|_| ()),
+            _ => Err(AccountsError::Invalid("op: add or rename".into())),
+        })
+    })
+    .await??;
+    Ok(redirect("/admin/places?saved=1"))
 }
 
 /// `GET /admin/rules`: the schedule rules in force.

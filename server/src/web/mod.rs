@@ -5,7 +5,7 @@
 //! - `pages`: sign-in, overview, village, helper and household pages;
 //! - `ledgers`: CSV downloads (台账);
 //! - `attachments`: photos and signatures of visits and screenings, and their thumbnails;
-//! - `admin`: users, assignments, rules, inspector grants, the dynamic review, the audit log;
+//! - `admin`: users, assignments, places, rules, inspector grants, the dynamic review, the audit log;
 //! - `session`: cookies, sessions, CSRF; `i18n`: the pages' words; `svg`: inline charts.
 //!
 //! Every page works without JavaScript, every asset is embedded, and the Content-Security-Policy allows nothing
@@ -110,6 +110,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(|| async { redirect("/admin/users") }))
         .route("/admin/users", get(admin::users).post(admin::users_post))
         .route("/admin/assignments", get(admin::assignments).post(admin::assignments_post))
+        .route("/admin/places", get(admin::places).post(admin::places_post))
         .route("/admin/rules", get(admin::rules).post(admin::rules_post))
         .route("/admin/grants", get(admin::grants).post(admin::grants_post))
         .route("/admin/review", get(admin::review))
