@@ -1,6 +1,6 @@
-//! Admin pages: users, assignments, places (townships and villages), schedule rules, inspector grants (互查), the twice-yearly dynamic review and
-//! the audit log. Every change made here goes through the storage trait (or, for the rules document, through the
-//! same push path as a device's change) and is written to the audit log.
+//! Admin pages: users, assignments, places (townships and villages), schedule rules, inspector grants (互查), the
+//! twice-yearly dynamic review and the audit log. Every change made here goes through the storage trait (or, for the
+//! rules document, through the same push path as a device's change) and is written to the audit log.
 
 use super::indicators::{Filter, HouseholdLink, Selection};
 use super::pages::today_of;
