@@ -10,7 +10,7 @@ cargo build -q -p uniffi-bindgen
 bash android/generate-bindings.sh target/debug/libdoorstep_core.so >/dev/null
 cd android
 mvn -B -q --no-transfer-progress install -DskipTests -pl desktop -am
-cp_file="desktop/target/classpath.txt"
-mvn -B -q --no-transfer-progress -pl desktop dependency:build-classpath -Dmdep.outputFile=classpath.txt >/dev/null
+cp_file="$PWD/desktop/target/classpath.txt"
+mvn -B -q --no-transfer-progress -pl desktop dependency:build-classpath -Dmdep.outputFile="$cp_file" >/dev/null
 exec java -Djna.library.path="$root/target/debug" -cp "desktop/target/classes:$(cat "$cp_file")" \
     app.doorstep.desktop.MainKt "$@"
