@@ -279,11 +279,12 @@ fn written_before_loss(
 fn placement_of(tx: &mut dyn WriteTx, id: &str, kind: DocKind, doc: &Document) -> Result<(Placement, Vec<String>)> {
     let bad = |e: doorstep_core::Error| Refusal::BadChange(format!("document {id}: {e}"));
     let of_household = |tx: &mut dyn WriteTx, household_id: String| -> Result<Placement> {
-        let found = tx.doc(&household_id)?;
-        Ok(match found {
-            Some(h) => Placement { household_id: Some(household_id), ..h.placement },
-            None => Placement { household_id: Some(household_id), ..Placement::default() },
-        })
+        match tx.doc(&household_id)? {
+            Some(h) => Ok(Placement { household_id: Some(household_id), ..h.placement }),
+            // Whose it is cannot be judged before the household arrives: refuse this push as "not yet", never as
+            // out of scope, so that the device keeps the record in its queue instead of setting it aside.
+            None => Err(Refusal::HouseholdUnknown { doc: id.to_string(), household: household_id }.into()),
+        }
     };
     match kind {
         DocKind::Household => {

@@ -139,6 +139,30 @@ async fn out_of_scope_push_is_refused_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn a_visit_of_a_household_the_server_lacks_is_held_back_as_household_unknown_not_out_of_scope() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut helper1 = Phone::login(&server.url, "helper1").await;
+    let mut doctor = Phone::login(&server.url, "doctor1").await;
+    // The helper's new household has not reached the server; the doctor already visited it.
+    let h = helper1.new_household("石门村", &["helper1"]);
+    let v = doctor.new_visit(&h.id);
+    let req = SyncRequest { cursor: 0, max_bytes: 0, changes: doctor.pending() };
+    match sync(&server.url, &doctor.token, &req).await {
+        Answer::Err(status, body) => {
+            assert_eq!((status, body.code, body.retryable), (409, ErrorCode::HouseholdUnknown, true), "{body:?}");
+            assert_eq!(body.doc_id.as_deref(), Some(v.id.as_str()));
+            assert!(body.message_en.contains(&h.id) && body.message_zh.contains(&h.id), "{body:?}");
+        }
+        Answer::Ok(_) => panic!("a visit of an unknown household was accepted"),
+    }
+    // Once the household is there, the same push is accepted.
+    helper1.sync_once(&server.url).await.ok();
+    let resp = sync(&server.url, &doctor.token, &req).await.ok();
+    assert_eq!(resp.acked.len(), req.changes.len());
+}
+
+#[tokio::test]
 async fn pull_never_returns_other_helpers_households_and_assignment_brings_them_later() {
     let dir = county();
     let server = Server::start(dir.path());

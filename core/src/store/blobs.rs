@@ -371,7 +371,7 @@ impl WithAttachments for Screening {
 
 /// The references of a document's current state, or none when it is tombstoned or carries no attachments. Reads
 /// only the two fields, not the whole record: this runs in the transaction of every write and pulled document.
-fn live_refs(kind: DocKind, doc: &mut Document) -> Result<Vec<AttachmentRef>> {
+pub(super) fn live_refs(kind: DocKind, doc: &mut Document) -> Result<Vec<AttachmentRef>> {
     if !matches!(kind, DocKind::Visit | DocKind::Screening) {
         return Ok(Vec::new());
     }
@@ -652,12 +652,16 @@ impl Store {
     pub fn sweep_blobs(&mut self) -> Result<u64> {
         // References of documents no longer on the device (forgotten after leaving its scope) do not count.
         self.conn.execute("DELETE FROM attachment_refs WHERE doc_id NOT IN (SELECT id FROM docs)", [])?;
+        // A set-aside record keeps its photos and signatures on the device with it, for the hand-over and for the
+        // day it is put back into the queue.
+        let set_aside = self.set_aside_blob_hashes()?;
         let gone: Vec<String> = {
             let mut stmt = self.conn.prepare(
                 "SELECT hash FROM attachments a WHERE NOT EXISTS (SELECT 1 FROM attachment_refs r WHERE r.hash = a.hash)",
             )?;
             let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
+            rows.filter(|h| h.as_ref().map_or(true, |h: &String| !set_aside.contains(h)))
+                .collect::<rusqlite::Result<_>>()?
         };
         for hash in &gone {
             self.conn.execute("DELETE FROM attachments WHERE hash = ?1", [hash])?;

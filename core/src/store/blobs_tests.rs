@@ -332,3 +332,36 @@ fn a_document_forgotten_by_the_device_does_not_keep_its_blobs() {
     assert!(s.blob(&hash).unwrap().is_none());
     assert!(s.blob_info(&hash).unwrap().is_none());
 }
+
+#[test]
+fn a_set_aside_visit_keeps_its_photo_on_the_device_and_takes_it_back_when_put_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let h = samples::household();
+    s.put(&h, TODAY).unwrap();
+    let mut v = samples::visit();
+    v.id = crate::model::new_id();
+    v.household_id = h.id.clone();
+    s.put(&v, TODAY).unwrap();
+    let visit = v.id;
+    let photo = jpeg(3000, 9);
+    let hash = s.attach(&visit, &photo, JPEG, AttachmentKind::Photo, "").unwrap().hash;
+
+    assert!(s.set_aside(&visit, crate::store::scope_exit::reason::REFUSED).unwrap());
+    s.sweep_blobs().unwrap();
+    drop(s);
+    // Reopening sweeps again: the photo of the set-aside visit is still there, byte for byte.
+    let mut s = open(&dir);
+    assert_eq!(s.blob(&hash).unwrap().as_deref(), Some(photo.as_slice()));
+    assert!(s.pending_uploads().unwrap().is_empty(), "nothing of it uploads while it is set aside");
+
+    // Its household changes (a pulled page, or an edit here): the visit is put back, with its photo.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let mut edited = h.clone();
+    edited.phone = "13900001111".into();
+    s.put(&edited, TODAY).unwrap();
+    assert_eq!(s.retry_set_aside().unwrap(), vec![visit.clone()]);
+    assert_eq!(s.set_aside_count().unwrap(), 0);
+    assert_eq!(s.attachments(&visit).unwrap().len(), 1);
+    assert!(s.pending_count().unwrap() > 0, "its changes are queued again");
+}

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::{DocKind, Record};
 use automerge::ActorId;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// Length of the raw store key the app keeps in Android Keystore or the iOS Keychain.
@@ -107,6 +108,15 @@ impl Store {
     /// This device's Automerge actor id, hex.
     pub fn actor(&self) -> String {
         self.actor.to_hex_string()
+    }
+
+    /// Gives the device a new Automerge actor id for the changes it makes from now on: another account signed in,
+    /// and the server binds each actor to one device of one account. Returns the new id, hex.
+    pub fn rotate_actor(&mut self) -> Result<String> {
+        let actor = ActorId::random();
+        meta_set(&self.conn, "actor", &actor.to_hex_string())?;
+        self.actor = actor;
+        Ok(self.actor())
     }
 
     /// Direct read access for queries and tests; writes go through the methods below.
@@ -259,6 +269,12 @@ impl Store {
 
     /// Changes not yet acknowledged by the server, oldest first, up to about `max_bytes` (at least one).
     pub fn pending_changes(&self, max_bytes: usize) -> Result<Vec<PendingChange>> {
+        self.pending_changes_except(max_bytes, &HashSet::new())
+    }
+
+    /// `pending_changes`, leaving out the changes of documents held back for this sync (a visit whose household has
+    /// not reached the server yet waits in the queue while the rest goes up).
+    pub fn pending_changes_except(&self, max_bytes: usize, held_back: &HashSet<String>) -> Result<Vec<PendingChange>> {
         let mut stmt = self.conn.prepare(
             "SELECT c.doc_id, d.kind, c.hash, c.actor, c.seq, c.bytes FROM changes c JOIN docs d ON d.id = c.doc_id
              WHERE c.acked = 0 ORDER BY c.created_ms, c.rowid",
@@ -267,6 +283,10 @@ impl Store {
         let mut out = Vec::new();
         let mut total = 0;
         while let Some(r) = rows.next()? {
+            let doc_id: String = r.get(0)?;
+            if held_back.contains(&doc_id) {
+                continue;
+            }
             let bytes: Vec<u8> = r.get(5)?;
             if !out.is_empty() && total + bytes.len() > max_bytes {
                 break;
@@ -274,7 +294,7 @@ impl Store {
             total += bytes.len();
             let kind: String = r.get(1)?;
             out.push(PendingChange {
-                doc_id: r.get(0)?,
+                doc_id,
                 kind: DocKind::parse(&kind).unwrap_or_default(),
                 change: ChangeRecord { hash: r.get(2)?, actor: r.get(3)?, seq: r.get::<_, i64>(4)? as u64, bytes },
             });
@@ -285,6 +305,16 @@ impl Store {
     /// How many changes wait for the server.
     pub fn pending_count(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT count(*) FROM changes WHERE acked = 0", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// How many changes wait for the server, not counting those of documents held back for this sync.
+    pub fn pending_count_except(&self, held_back: &HashSet<String>) -> Result<u64> {
+        let mut held = 0u64;
+        let mut stmt = self.conn.prepare_cached("SELECT count(*) FROM changes WHERE doc_id = ?1 AND acked = 0")?;
+        for id in held_back {
+            held += stmt.query_row([id], |r| r.get::<_, i64>(0))? as u64;
+        }
+        Ok(self.pending_count()?.saturating_sub(held))
     }
 
     /// Records that the server holds these changes durably; their bytes are then only in the saved documents.

@@ -34,6 +34,8 @@ pub mod reason {
     pub const REFUSED: &str = "out_of_scope";
     /// It left the scope while changes to it were still waiting to go up.
     pub const LEFT_SCOPE: &str = "left_scope";
+    /// Its unsynced changes were set aside by hand so that another account could sign in on the device.
+    pub const HANDED_OVER: &str = "handed_over";
 }
 
 /// A document kept on the device for hand-over because it can no longer be synced from here.
@@ -100,6 +102,40 @@ impl Store {
         Ok(kept)
     }
 
+    /// Sets aside every document with changes the server has not acknowledged, in one transaction: the previous
+    /// account's unsynced work, kept for export, before another account signs in on the device. Returns how many.
+    pub fn set_aside_unsynced(&mut self, why: &str) -> Result<u64> {
+        self.conn.execute_batch(DDL)?;
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT DISTINCT doc_id FROM changes WHERE acked = 0 ORDER BY doc_id")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for id in &ids {
+            if keep(&tx, id, why)? {
+                delete(&tx, id)?;
+                n += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Forgets every document on the device (the set-aside table stays): what the previous account held must not
+    /// show to the next one. Anything still unsynced is set aside first, as when leaving the scope.
+    pub fn forget_documents(&mut self) -> Result<Wiped> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT id FROM docs ORDER BY id")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let wiped = self.wipe_docs(&ids)?;
+        self.sweep_blobs()?;
+        Ok(wiped)
+    }
+
     /// Every document set aside, oldest first, with its record as JSON: what the app shows and hands over.
     pub fn set_aside_docs(&self) -> Result<Vec<SetAsideDoc>> {
         self.conn.execute_batch(DDL)?;
@@ -144,6 +180,108 @@ impl Store {
             n += stmt.query_row([&id], |r| r.get::<_, i64>(0))? as u64;
         }
         Ok(n)
+    }
+
+    /// Whether the household of a held visit or screening is itself set aside on this device: then the record
+    /// cannot reach the server either and is set aside with it, instead of waiting for a household that never comes.
+    pub fn household_set_aside(&self, doc_id: &str) -> Result<bool> {
+        self.conn.execute_batch(DDL)?;
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM set_aside WHERE doc_id IN (
+                 SELECT household_id FROM ix_visits WHERE doc_id = ?1
+                 UNION SELECT household_id FROM ix_screenings WHERE doc_id = ?1))",
+            [doc_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The visits and screenings this device holds of the same household as this one (itself included).
+    pub fn records_of_same_household(&self, doc_id: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "WITH h AS (SELECT household_id FROM ix_visits WHERE doc_id = ?1
+                        UNION SELECT household_id FROM ix_screenings WHERE doc_id = ?1)
+             SELECT doc_id FROM ix_visits WHERE household_id IN (SELECT household_id FROM h)
+             UNION SELECT doc_id FROM ix_screenings WHERE household_id IN (SELECT household_id FROM h)",
+        )?;
+        let ids = stmt.query_map([doc_id], |r| r.get::<_, String>(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Puts set-aside documents back into the sync queue when what decided their refusal may have changed: their
+    /// household is on this device again and was written (by a pulled page or here) after they were set aside. A
+    /// visit set aside because its household was not on the server yet, or a household reassigned back to this
+    /// helper, then goes up at the next push; one refused again is set aside again, and waits for the next change of
+    /// its household. Returns the ids put back.
+    pub fn retry_set_aside(&mut self) -> Result<Vec<String>> {
+        self.conn.execute_batch(DDL)?;
+        let candidates: Vec<(String, String, Vec<u8>, i64)> = {
+            let mut stmt = self.conn.prepare("SELECT doc_id, kind, bytes, at_ms FROM set_aside ORDER BY at_ms, doc_id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut due = Vec::new();
+        for (id, kind, bytes, at_ms) in candidates {
+            let household = match DocKind::parse(&kind) {
+                Some(DocKind::Household) => id.clone(),
+                Some(DocKind::Visit | DocKind::Screening) => match household_of(&kind, &bytes) {
+                    Ok(h) => h,
+                    Err(_) => continue,
+                },
+                _ => continue,
+            };
+            let changed: bool = self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM docs WHERE id = ?1 AND updated_ms > ?2)",
+                params![household, at_ms],
+                |r| r.get(0),
+            )?;
+            if changed {
+                due.push((id, kind, bytes));
+            }
+        }
+        if due.is_empty() {
+            return Ok(vec![]);
+        }
+        let now = now_ms();
+        let mine = self.actor.to_hex_string();
+        let tx = self.conn.transaction()?;
+        let mut restored = Vec::new();
+        for (id, kind, bytes) in due {
+            let kind = DocKind::parse(&kind).unwrap_or_default();
+            let mut doc = Document::load(&bytes, &self.actor)?;
+            let held: Option<Vec<u8>> =
+                tx.query_row("SELECT bytes FROM docs WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+            if let Some(held) = held {
+                doc.merge(&mut Document::load(&held, &self.actor)?)?;
+            }
+            super::save_doc(&tx, &id, kind, &mut doc, now)?;
+            // Every change the device has no row for goes up again; the server acknowledges the ones it already has
+            // without storing them twice.
+            for change in doc.changes() {
+                let local = change.actor == mine;
+                super::insert_change(&tx, &id, &change, local, now)?;
+            }
+            index::reindex(&tx, &id, kind, &mut doc)?;
+            super::blobs::refresh_refs(&tx, &id, kind, &mut doc)?;
+            tx.execute("DELETE FROM set_aside WHERE doc_id = ?1", [&id])?;
+            restored.push(id);
+        }
+        tx.commit()?;
+        Ok(restored)
+    }
+
+    /// The attachments the set-aside documents refer to: their bytes stay on the device with them.
+    pub(super) fn set_aside_blob_hashes(&self) -> Result<std::collections::HashSet<String>> {
+        self.conn.execute_batch(DDL)?;
+        let mut stmt = self.conn.prepare("SELECT kind, bytes FROM set_aside WHERE kind IN ('visit', 'screening')")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let mut out = std::collections::HashSet::new();
+        for row in rows {
+            let (kind, bytes) = row?;
+            let Some(kind) = DocKind::parse(&kind) else { continue };
+            let mut doc = Document::load(&bytes, &automerge::ActorId::random())?;
+            out.extend(super::blobs::live_refs(kind, &mut doc)?.into_iter().map(|r| r.hash));
+        }
+        Ok(out)
     }
 
     /// How many documents are set aside.
@@ -208,6 +346,16 @@ fn delete(tx: &Transaction, id: &str) -> Result<bool> {
     index::clear(tx, id)?;
     tx.execute("DELETE FROM attachment_refs WHERE doc_id = ?1", [id])?;
     Ok(n > 0)
+}
+
+/// The household a set-aside visit or screening belongs to, read from its saved document.
+fn household_of(kind: &str, bytes: &[u8]) -> Result<String> {
+    let doc = Document::load(bytes, &automerge::ActorId::random())?;
+    match DocKind::parse(kind) {
+        Some(DocKind::Visit) => Ok(doc.read::<Visit>()?.household_id),
+        Some(DocKind::Screening) => Ok(doc.read::<Screening>()?.household_id),
+        _ => Err(Error::Document(format!("{kind} has no household"))),
+    }
 }
 
 fn record_json(kind: &str, bytes: &[u8]) -> Result<String> {

@@ -100,6 +100,9 @@ pub enum ErrorCode {
     BlobMissing,
     /// The server could not store the data now (disk full, database busy): retry later, nothing is lost.
     Unavailable,
+    /// A pushed visit or screening belongs to a household the server does not hold yet (`doc_id` names the
+    /// record): not a scope decision. The device keeps the record queued, syncs the rest, and sends it again later.
+    HouseholdUnknown,
 }
 
 /// The JSON body of every error answer: a code for programs and a message in both languages for people.
@@ -110,8 +113,8 @@ pub struct ErrorBody {
     pub message_zh: String,
     /// True when the same request may succeed later unchanged.
     pub retryable: bool,
-    /// The document a refusal is about (`out_of_scope`), so the device can set that document's changes aside and
-    /// sync the rest; absent otherwise.
+    /// The document a refusal is about (`out_of_scope`, `household_unknown`), so the device can set that document's
+    /// changes aside (or hold them back for a later sync) and sync the rest; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc_id: Option<String>,
 }
