@@ -30,7 +30,7 @@ class SignInTest {
             if (!ServerProcess.available()) return
             val data = Fixtures.tempDir("doorstep-server")
             ServerProcess.admin(data, "user", "add", "helper1", "--role", "helper", "--password", "pw-helper1")
-            ServerProcess.admin(data, "user", "add", "gone", "--role", "helper", "--password", "pw-gone")
+            ServerProcess.admin(data, "user", "add", "gone", "--role", "helper", "--password", "pw-gone-2026")
             ServerProcess.admin(data, "user", "disable", "gone")
             server = ServerProcess.start(data)
         }
@@ -65,7 +65,7 @@ class SignInTest {
                 signIn(url, "helper1", "not-the-password")
                 onNodeWithText(Str.SIGNIN_WRONG_PASSWORD.text(Lang.ZH)).assertExists()
 
-                signIn(url, "gone", "pw-gone")
+                signIn(url, "gone", "pw-gone-2026")
                 onNodeWithText(Str.SIGNIN_DISABLED.text(Lang.ZH)).assertExists()
 
                 // A port nobody listens on: the phone is "offline" as far as this server goes.
