@@ -225,6 +225,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::Unavailable(detail) => tracing::warn!("answering 503: {detail}"),
+            // Blob refusals name `attachment <hash>` and are logged by `blob_api` with their operation.
+            ApiError::OutOfScope(what) if what.starts_with("attachment ") => {}
             ApiError::OutOfScope(_) | ApiError::ForgedActor(_) => tracing::warn!("refused push: {self}"),
             _ => tracing::debug!("answering {}: {self}", self.status()),
         }

@@ -59,12 +59,26 @@ pub async fn access(st: &AppState, scope: &Scope, hash: &str) -> Result<Vec<Blob
     Ok(visible)
 }
 
-/// Authenticates the device and checks the hash and its scope.
-async fn device_access(st: &AppState, headers: &HeaderMap, hash: &str) -> Result<Vec<BlobReferrer>, ApiError> {
+/// Authenticates the device and checks the hash and its scope. A refusal is logged with what was refused (`op`:
+/// download, upload, upload status) and by whom; the API's error layer logs pushes only.
+async fn device_access(
+    st: &AppState,
+    headers: &HeaderMap,
+    hash: &str,
+    op: &str,
+) -> Result<Vec<BlobReferrer>, ApiError> {
     check_hash(hash)?;
-    let (_, user) = authenticate(st, headers).await?;
+    let (device, user) = authenticate(st, headers).await?;
     let scope = scope_of(st, &user).await?;
-    access(st, &scope, hash).await
+    access(st, &scope, hash).await.inspect_err(|e| {
+        if matches!(e, ApiError::OutOfScope(_)) {
+            tracing::warn!(
+                "refused {op}: attachment {hash} is outside the scope of {} (device {})",
+                user.name,
+                device.id
+            );
+        }
+    })
 }
 
 fn io_error(e: std::io::Error) -> ApiError {
@@ -83,7 +97,7 @@ async fn upload_status(
     Path(hash): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<UploadState>, ApiError> {
-    let referrers = device_access(&st, &headers, &hash).await?;
+    let referrers = device_access(&st, &headers, &hash, "upload status").await?;
     let store = st.blobs.clone();
     let h = hash.clone();
     let sizes: Vec<u64> = referrers.iter().map(|r| r.size).collect();
@@ -142,7 +156,7 @@ async fn upload(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let referrers = device_access(&st, &headers, &hash).await?;
+    let referrers = device_access(&st, &headers, &hash, "upload").await?;
     let (start, end, total) = content_range(&headers)?;
     let Some(referrer) = referrers.iter().find(|r| r.size == total) else {
         return Err(ApiError::HashMismatch(format!(
@@ -192,7 +206,7 @@ async fn download(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let referrers = device_access(&st, &headers, &hash).await?;
+    let referrers = device_access(&st, &headers, &hash, "download").await?;
     blob_response(&st, &hash, &referrers, &method, &headers).await
 }
 

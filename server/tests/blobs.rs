@@ -287,6 +287,34 @@ async fn wrong_bytes_or_a_wrong_total_are_refused_and_nothing_is_kept() {
 }
 
 #[tokio::test]
+async fn the_log_says_which_blob_operation_was_refused() {
+    let dir = county();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let server = Server::start_logging(dir.path(), &[], log.into());
+    let bytes = photo(200, 6);
+    let r = reference(&bytes);
+    let (phone, _) = visits_with(&server.url, &[vec![r.clone()]]).await;
+    upload(&server.url, &phone.token, &bytes, 100_000).await;
+    let outsider = login(&server.url, "helper2").await;
+    assert_eq!(error_code(get(&server.url, &outsider.token, &r.hash, None).await).await.1, "out_of_scope");
+    let (code, _) = put(&server.url, &outsider.token, &r.hash, 0, &bytes, r.size).await;
+    assert_eq!(code, 403);
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(&log_path).unwrap();
+        if text.contains("refused upload") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let download = format!("refused download: attachment {} is outside the scope of helper2", r.hash);
+    assert!(text.contains(&download), "{text}");
+    assert!(text.contains(&format!("refused upload: attachment {}", r.hash)), "{text}");
+    assert!(!text.contains("refused push"), "a blob refusal is not a push: {text}");
+}
+
+#[tokio::test]
 async fn scope_decides_who_uploads_and_downloads() {
     let dir = county();
     let server = Server::start(dir.path());

@@ -57,6 +57,11 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, extra: &[&str]) -> Self {
+        Self::start_logging(data, extra, Stdio::null())
+    }
+
+    /// The same, with the server's log (`RUST_LOG=warn`) written to `log` (a file, for tests of what it says).
+    pub fn start_logging(data: &Path, extra: &[&str], log: Stdio) -> Self {
         let mut cmd = Command::new(BIN);
         store_choice::choose_store(&mut cmd, data);
         let mut child = cmd
@@ -66,7 +71,7 @@ impl Server {
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start doorstep-server");
         let stdout = child.stdout.take().expect("stdout");
