@@ -267,12 +267,19 @@ fn refusals_are_typed_errors_and_store_nothing() {
     // Kept on the device, set aside for hand-over, so it no longer blocks the device's other work.
     assert_eq!((h2.status()["pending"].as_u64(), h2.status()["set_aside"].as_u64()), (Some(0), Some(1)));
 
-    // Forged actor: a copy of helper1's home, signed in as a new device, writes with helper1's actor id.
+    // Forged actor: a copy of helper1's home, given helper2's device session, writes with helper1's actor id.
+    // (Signing in on the copy would be signing in again, which rightly retires the original; here the copy keeps
+    // another device's credentials and claims helper1's identity.)
     let copy = f.tmp.path().join("h1-copy");
     let status = std::process::Command::new("cp").arg("-r").arg(&h1.home).arg(&copy).status().unwrap();
     assert!(status.success());
     let forged = Device { home: copy, name: "h1-copy".into() };
-    forged.login(&f.server.url, "helper1", "pw-helper1");
+    {
+        let store = forged.store();
+        for key in ["sync.token", "sync.user", "sync.device_id"] {
+            store.set_meta(key, &h2.meta(key).unwrap()).unwrap();
+        }
+    }
     let forged_visit = forged.add_visit(&ha, "用别人的actor写的");
     let fail = forged.fails(&["sync"], None);
     assert_eq!((fail.kind(), fail.code), ("forged_actor", 6), "{fail:?}");

@@ -158,6 +158,12 @@ public final class DoorstepClient: @unchecked Sendable {
     /// Documents set aside for hand-over (the server refused them as out of scope); nothing is dropped silently.
     public func setAsideDocs() async throws -> [SetAsideDoc] { try await call { try $0.setAsideDocs() } }
 
+    /// Hands over the signed-in account's unsynced work so that another account can sign in on this phone: it is
+    /// set aside (listed by `setAsideDocs()`, exportable). Returns how many documents. Signing in as another account
+    /// is refused with code `unsynced_work` until this is done or the work is synced.
+    @discardableResult
+    public func setAsideUnsynced() async throws -> UInt64 { try await call { try $0.setAsideUnsynced() } }
+
     /// Starts syncing in the background whenever online and something changed.
     public func startBackgroundSync() async throws -> BackgroundSync {
         BackgroundSync(handle: try await call { try $0.startBackgroundSync() })

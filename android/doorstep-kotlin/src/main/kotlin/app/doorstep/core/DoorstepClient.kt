@@ -126,6 +126,13 @@ class DoorstepClient private constructor(
     /** Documents set aside for hand-over (the server refused them as out of scope); nothing is dropped silently. */
     suspend fun setAsideDocs(): List<SetAsideDoc> = call { it.setAsideDocs() }
 
+    /**
+     * Hands over the signed-in account's unsynced work so that another account can sign in on this phone: it is
+     * set aside (listed by [setAsideDocs], exportable). Returns how many documents. Signing in as another account
+     * is refused with [DoorstepError.Refused] code `unsynced_work` until this is done or the work is synced.
+     */
+    suspend fun setAsideUnsynced(): Long = call { it.setAsideUnsynced() }.toLong()
+
     /** Starts syncing in the background whenever online and something changed. */
     suspend fun startBackgroundSync(): BackgroundSync = BackgroundSync(call { it.startBackgroundSync() })
 
