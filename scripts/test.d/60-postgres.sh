@@ -4,7 +4,7 @@
 #   - the storage contract suite (storage::postgres: every case on SQLite and on PostgreSQL, backup and restore,
 #     report snapshots, concurrent writers from two connection pools), and
 #   - the end-to-end test with two server processes on one database and devices syncing through either,
-#   - the HTTP sync suites again, the same tests as on SQLite (server/tests/{sync_api,blobs}.rs and the end-to-end
+#   - the HTTP sync suites again, the same tests as on SQLite (server/tests/{sync_api,blobs,console}.rs and the end-to-end
 #     tests/tests/{sync,scope_exit,security_server,ffi}.rs): with DOORSTEP_TEST_PG set, every test server gets a fresh schema
 #     of its own on the cluster (tests/src/store_choice.rs); tests that only make sense on SQLite skip themselves,
 # with DOORSTEP_REQUIRE_PG=1 so that a PostgreSQL test can never pass by skipping, and guards that count what ran.
@@ -26,7 +26,7 @@ cargo test --workspace --lib storage::postgres -- --test-threads=2 &&
 cargo test --workspace --test postgres_two_servers &&
 echo "== sync suites on PostgreSQL ==" &&
 start=$(date +%s) &&
-cargo test --workspace --test sync_api --test blobs --test sync --test scope_exit --test security_server --test ffi &&
+cargo test --workspace --test sync_api --test blobs --test console --test sync --test scope_exit --test security_server --test ffi &&
 echo "SYNC_SUITES_SECONDS $(( $(date +%s) - start ))" &&
 echo "PG_TEST_SCHEMAS $("${DOORSTEP_PG_BIN:+$DOORSTEP_PG_BIN/}psql" "$DOORSTEP_TEST_PG" -Atc \
     "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '"'"'doorstep_t_%'"'"'")"'

@@ -13,7 +13,8 @@
 //! - `lookup`: the console's look-ups (households, an account, places, devices), times as local dates;
 //! - `places`: townships and villages as data, and the checks that refuse unknown places, households and users;
 //! - `api`: HTTP routes, layers and `ApiError` (every failure becomes a status and an `ErrorBody` there);
-//! - `web`: the supervisors' pages, merged into the same router.
+//! - `web`: the supervisors' pages, merged into the same router;
+//! - `tls`: the optional HTTPS listener of `serve --tls-cert/--tls-key`.
 //!
 //! See `docs/server.md` for the design and `docs/protocol.md` for the wire format.
 
@@ -29,4 +30,5 @@ pub mod lookup;
 pub mod places;
 pub mod storage;
 pub mod sync;
+pub mod tls;
 pub mod web;
