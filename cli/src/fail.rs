@@ -12,6 +12,8 @@ pub mod exit {
     pub const REFUSED: i32 = 6;
     pub const UPDATE_REQUIRED: i32 = 7;
     pub const STORAGE: i32 = 8;
+    /// The server's certificate was refused, or a plain http:// address off this machine.
+    pub const UNTRUSTED: i32 = 9;
 }
 
 /// A failed command.
@@ -83,6 +85,11 @@ impl From<DoorstepError> for CliError {
                     "attachment not saved / 附件未保存: {detail} / {detail_zh}{}",
                     if limit > 0 { format!(" (limit {limit})") } else { String::new() }
                 ),
+            ),
+            DoorstepError::Untrusted { cause, message, message_zh } => (
+                exit::UNTRUSTED,
+                cause.clone(),
+                format!("server not trusted ({cause}): {message} / {message_zh}"),
             ),
             DoorstepError::NotSignedIn => (
                 exit::USAGE,

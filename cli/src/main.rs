@@ -46,6 +46,8 @@ enum Command {
     },
     /// Sign in to a server; the password is read from stdin when it is not a terminal.
     Login {
+        #[command(flatten)]
+        trust: sync_cmds::TrustArgs,
         #[arg(long)]
         server: String,
         #[arg(long)]
@@ -138,7 +140,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let app = home.open()?;
     match cli.command {
         Command::Init { .. } => Ok(()),
-        Command::Login { server, user } => sync_cmds::login(&app, &server, &user),
+        Command::Login { server, user, trust } => sync_cmds::login(&app, &server, &user, &trust),
         Command::Household(cmd) => records::household(&app, cmd),
         Command::Member(cmd) => records::member(&app, cmd),
         Command::Visit(cmd) => records::visit(&app, cmd),

@@ -7,13 +7,14 @@ use crate::{label, outln};
 use clap::Args;
 use doorstep_core::ffi::Doorstep;
 use doorstep_core::model::{DocKind, Role};
-use doorstep_core::sync::{NetworkKind, SyncConfig, SyncEvent, SyncListener};
+use doorstep_core::sync::{LoginOptions, NetworkKind, SyncConfig, SyncEvent, SyncListener};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
 /// Signs in; the password comes from stdin (first line) when stdin is not a terminal, else from a prompt.
-pub fn login(app: &Doorstep, server: &str, user: &str) -> CliResult<()> {
+pub fn login(app: &Doorstep, server: &str, user: &str, trust: &TrustArgs) -> CliResult<()> {
+    let options = trust.options()?;
     let password = if std::io::stdin().is_terminal() {
         rpassword::prompt_password("password / 密码: ").map_err(|e| CliError::usage(format!("password: {e}")))?
     } else {
@@ -27,13 +28,41 @@ pub fn login(app: &Doorstep, server: &str, user: &str) -> CliResult<()> {
     if password.is_empty() {
         return Err(CliError::field("password", "is empty / 密码为空"));
     }
-    let info = app.login(server.to_string(), user.to_string(), password)?;
+    let info = app.login_with(server, user, &password, &options)?;
     let role = Role::parse(&info.role).map(|r| label!(r).to_string()).unwrap_or(info.role.clone());
     match lang::current() {
         Lang::Zh => outln!("已登录 {}：{}（{}），设备 {}", info.server, info.user, role, info.device_id),
         Lang::En => outln!("signed in to {} as {} ({role}), device {}", info.server, info.user, info.device_id),
     }
     Ok(())
+}
+
+/// How `login` trusts the server: a county server with a private CA or a self-signed certificate is signed in to
+/// with its CA file or its certificate's fingerprint; both are kept in the encrypted store for later syncs.
+#[derive(Args, Debug)]
+pub struct TrustArgs {
+    /// Trust only certificates issued by this CA certificate (PEM file from the deployment) instead of the
+    /// system's CAs; the certificate must still name the server's host.
+    #[arg(long, value_name = "FILE", display_order = 100, conflicts_with = "pin_sha256")]
+    ca_cert: Option<std::path::PathBuf>,
+    /// Accept exactly the server certificate with this SHA-256 fingerprint (64 hex digits, colons allowed:
+    /// `openssl x509 -in server.pem -noout -fingerprint -sha256`).
+    #[arg(long, value_name = "HEX", display_order = 101)]
+    pin_sha256: Option<String>,
+    /// Developer option: allow a plain http:// server that is not on this machine (the password and all data
+    /// travel unencrypted). Never for field use.
+    #[arg(long, display_order = 102)]
+    insecure_http_dev: bool,
+}
+
+impl TrustArgs {
+    fn options(&self) -> CliResult<LoginOptions> {
+        let ca_cert_pem = match &self.ca_cert {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| CliError::field("--ca-cert", format!("{}: {e}", path.display())))?),
+            None => None,
+        };
+        Ok(LoginOptions { ca_cert_pem, pin_sha256: self.pin_sha256.clone(), allow_insecure_http: self.insecure_http_dev })
+    }
 }
 
 #[derive(Args, Debug)]

@@ -6,7 +6,9 @@ use crate::error::DoorstepError;
 use crate::ffi::Doorstep;
 use crate::sync::client::{self, meta};
 use crate::sync::runtime::block_on;
-use crate::sync::{BackgroundOptions, LoginInfo, SyncConfig, SyncEngine, SyncListener, SyncResult, SyncTaskHandle};
+use crate::sync::{
+    BackgroundOptions, LoginInfo, LoginOptions, SyncConfig, SyncEngine, SyncListener, SyncResult, SyncTaskHandle,
+};
 use std::sync::Arc;
 
 type FfiResult<T> = Result<T, DoorstepError>;
@@ -48,14 +50,39 @@ impl Doorstep {
     fn engine(&self) -> FfiResult<Arc<SyncEngine>> {
         self.sync_engine_with(SyncConfig::default())
     }
+
+    /// Signs in with the phone's trust store (the form Rust callers and tests use; the app's `login` takes the
+    /// trust options too).
+    pub fn login(&self, server_url: String, user: String, password: String) -> FfiResult<LoginInfo> {
+        self.login_with(&server_url, &user, &password, &LoginOptions::default())
+    }
+
+    /// Signs in with the deployment's CA, a pin, or the developer option for plain HTTP (see `sync::trust`).
+    pub fn login_with(&self, server_url: &str, user: &str, password: &str, options: &LoginOptions) -> FfiResult<LoginInfo> {
+        let engine = self.engine()?;
+        Ok(block_on(engine.login_with(server_url, user, password, options))??)
+    }
 }
 
 #[uniffi::export]
 impl Doorstep {
     /// Signs in to `server_url` with a password; the device token is kept in the encrypted store.
-    pub fn login(&self, server_url: String, user: String, password: String) -> FfiResult<LoginInfo> {
-        let engine = self.engine()?;
-        Ok(block_on(engine.login(&server_url, &user, &password))??)
+    ///
+    /// `ca_cert_pem`: the deployment's own CA certificate (PEM text), trusted instead of the phone's CAs.
+    /// `pin_sha256`: the SHA-256 of the server certificate (hex), accepted whoever issued it; one or the other.
+    /// `allow_insecure_http`: developer option, allows a plain `http://` server off this machine. The choice is kept
+    /// in the encrypted store for every later sync; a refused certificate fails with `DoorstepError::Untrusted`.
+    #[uniffi::method(name = "login", default(ca_cert_pem = None, pin_sha256 = None, allow_insecure_http = false))]
+    pub fn login_trusting(
+        &self,
+        server_url: String,
+        user: String,
+        password: String,
+        ca_cert_pem: Option<String>,
+        pin_sha256: Option<String>,
+        allow_insecure_http: bool,
+    ) -> FfiResult<LoginInfo> {
+        self.login_with(&server_url, &user, &password, &LoginOptions { ca_cert_pem, pin_sha256, allow_insecure_http })
     }
 
     /// Pushes everything unsent and pulls everything new, now; blocks until done (call it off the UI thread).

@@ -83,7 +83,7 @@ enum Command {
         #[command(subcommand)]
         op: BlobsOp,
     },
-    /// Runs the server; prints `listening on http://ADDR` as its first line.
+    /// Runs the server; prints `listening on http://ADDR` (`https://` with `--tls-cert`) as its first line.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -99,6 +99,13 @@ enum Command {
         /// Largest attachment accepted in an upload, in bytes (default: the largest attachment kind's limit).
         #[arg(long, default_value_t = doorstep_server::config::default_max_blob())]
         max_blob: u64,
+        /// Serve HTTPS with this certificate chain (PEM: the server's certificate first, then intermediates),
+        /// for a deployment without a TLS reverse proxy; needs `--tls-key`.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of `--tls-cert` (PEM, PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
@@ -309,11 +316,11 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size })
                 .map_err(AccountsError::Invalid)
         }
-        Command::Serve { listen, max_body, session_hours, session_seconds, max_blob } => {
+        Command::Serve { listen, max_body, session_hours, session_seconds, max_blob, tls_cert, tls_key } => {
             let session_max_age = std::time::Duration::from_secs(session_seconds.unwrap_or(session_hours * 3600));
             let blobs_dir = cli.blobs.unwrap_or_else(|| Config::default_blobs_dir(&cli.data));
             let config = Config { data_dir: cli.data, listen, max_body, session_max_age, blobs_dir, max_blob };
-            serve(config, cli.database)
+            serve(config, cli.database, tls_cert.zip(tls_key))
         }
         Command::Blobs { op: BlobsOp::Gc { dry_run } } => {
             tracing_subscriber::fmt()
@@ -488,7 +495,9 @@ fn read_password_line() -> Result<String, AccountsError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn serve(config: Config, database: Option<String>) -> Result<(), AccountsError> {
+/// `tls`: the certificate chain and key files of `serve --tls-cert/--tls-key`; without them the server speaks plain
+/// HTTP (behind a TLS reverse proxy, see docs/deploy.md).
+fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf)>) -> Result<(), AccountsError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -514,16 +523,23 @@ fn serve(config: Config, database: Option<String>) -> Result<(), AccountsError> 
             .await
             .map_err(|e| AccountsError::Invalid(format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr().map_err(|e| AccountsError::Invalid(e.to_string()))?;
-        println!("listening on http://{addr}");
+        // Certificate problems end the start here, before the listening line, naming the file.
+        let tls = match &tls {
+            Some((cert, key)) => Some(doorstep_server::tls::load(cert, key).await?),
+            None => None,
+        };
+        println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });
         let _ = std::io::stdout().flush();
         let mut app = api::router(AppState::new(storage, config));
         if let Some(reports) = reports {
             app = app.layer(axum::Extension(reports));
         }
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| AccountsError::Invalid(format!("server stopped: {e}")))
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let stopped = |e: std::io::Error| AccountsError::Invalid(format!("server stopped: {e}"));
+        match tls {
+            Some(tls) => doorstep_server::tls::serve(listener, tls, service, shutdown_signal()).await.map_err(stopped),
+            None => axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await.map_err(stopped),
+        }
     })
 }
 

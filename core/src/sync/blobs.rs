@@ -247,7 +247,7 @@ fn blob_url(session: &Session, hash: &str) -> String {
 
 async fn upload_status(client: &Client, session: &Session, hash: &str) -> Result<UploadStatus> {
     let resp = client
-        .http()
+        .http_for(session)?
         .get(format!("{}/upload", blob_url(session, hash)))
         .bearer_auth(&session.token)
         .send()
@@ -266,7 +266,7 @@ async fn put_chunk(
 ) -> Result<UploadStatus> {
     let end = start + body.len() as u64 - 1;
     let resp = client
-        .http()
+        .http_for(session)?
         .put(blob_url(session, hash))
         .bearer_auth(&session.token)
         .header(reqwest::header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}"))
@@ -329,7 +329,7 @@ async fn fetch(client: &Client, store: &Mutex<Store>, info: &BlobInfo, budget: &
         }
         let end = (have + chunk).min(size) - 1;
         let resp = client
-            .http()
+            .http_for(&session)?
             .get(blob_url(&session, hash))
             .bearer_auth(&session.token)
             .header(reqwest::header::RANGE, format!("bytes={have}-{end}"))

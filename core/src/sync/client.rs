@@ -10,6 +10,7 @@
 //! (kept for hand-over, out of the sync queue) so that the next sync carries the rest (see `store::scope_exit`).
 
 use super::error::SyncError;
+use super::trust::{self, LoginOptions, ServerTrust};
 use super::protocol::{self, DecodeError, ErrorCode, MessageType, SyncRequest, SyncResponse, WireChange};
 use crate::error::{Error, Result};
 use crate::model::DocKind;
@@ -31,6 +32,12 @@ pub mod meta {
     pub const CURSOR: &str = "sync.cursor";
     /// Device time (ms) of the last sync that finished.
     pub const LAST_SYNC_MS: &str = "sync.last_ms";
+    /// The deployment's CA certificate (PEM) given at sign-in; empty or absent: not used (see `sync::trust`).
+    pub const TLS_CA_PEM: &str = "sync.tls_ca_pem";
+    /// The pinned SHA-256 of the server's certificate (hex) given at sign-in; empty or absent: no pin.
+    pub const TLS_PIN_SHA256: &str = "sync.tls_pin_sha256";
+    /// "1" when the developer option allowed a plain `http://` server off this machine at sign-in.
+    pub const ALLOW_INSECURE_HTTP: &str = "sync.allow_insecure_http";
 }
 
 /// Sizes and limits of a sync. The defaults carry about 6,000 visit changes up in one request (a few hundred KB
@@ -103,16 +110,44 @@ pub struct LoginInfo {
 pub struct Session {
     pub server: String,
     pub token: String,
+    /// How the server's certificate is checked, as chosen at sign-in.
+    pub trust: ServerTrust,
 }
 
 impl Session {
-    /// The signed-in session of this store, or `SyncError::NotSignedIn`.
+    /// The signed-in session of this store, or `SyncError::NotSignedIn`. A plain `http://` server off this machine
+    /// is refused here too unless the developer option was given at sign-in.
     pub fn load(store: &Store) -> Result<Self> {
         match (store.meta(meta::SERVER)?, store.meta(meta::TOKEN)?) {
-            (Some(server), Some(token)) if !server.is_empty() && !token.is_empty() => Ok(Self { server, token }),
+            (Some(server), Some(token)) if !server.is_empty() && !token.is_empty() => {
+                trust::check_transport(&server, store.meta(meta::ALLOW_INSECURE_HTTP)?.as_deref() == Some("1"))?;
+                Ok(Self { server, token, trust: load_trust(store)? })
+            }
             _ => Err(SyncError::NotSignedIn.into()),
         }
     }
+}
+
+/// The trust chosen at sign-in, from the store's metadata.
+fn load_trust(store: &Store) -> Result<ServerTrust> {
+    let text = |key| -> Result<Option<String>> { Ok(store.meta(key)?.filter(|v| !v.trim().is_empty())) };
+    Ok(match (text(meta::TLS_PIN_SHA256)?, text(meta::TLS_CA_PEM)?) {
+        (Some(pin), _) => ServerTrust::Pin { sha256: trust::parse_pin(&pin)? },
+        (None, Some(pem)) => ServerTrust::Ca { pem },
+        (None, None) => ServerTrust::Platform,
+    })
+}
+
+/// Keeps the trust of a successful sign-in in the (encrypted) store for every later sync and blob transfer.
+fn store_trust(store: &Store, chosen: &ServerTrust, allow_insecure_http: bool) -> Result<()> {
+    let (pem, pin) = match chosen {
+        ServerTrust::Platform => (String::new(), String::new()),
+        ServerTrust::Ca { pem } => (pem.clone(), String::new()),
+        ServerTrust::Pin { sha256 } => (String::new(), hex::encode(sha256)),
+    };
+    store.set_meta(meta::TLS_CA_PEM, &pem)?;
+    store.set_meta(meta::TLS_PIN_SHA256, &pin)?;
+    store.set_meta(meta::ALLOW_INSECURE_HTTP, if allow_insecure_http { "1" } else { "" })
 }
 
 #[derive(Serialize)]
@@ -149,6 +184,16 @@ pub struct Client {
     push_budget: Arc<AtomicUsize>,
     /// The document named by the last `out_of_scope` refusal, for `sync_once` to set aside.
     last_refused_doc: Arc<Mutex<Option<String>>>,
+    /// The client made for a deployment's CA or pin, with the trust it was made for.
+    trusted: Arc<Mutex<Option<(ServerTrust, reqwest::Client)>>>,
+}
+
+/// Timeouts and the user agent, the same for every trust.
+fn http_builder(config: &SyncConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout.min(Duration::from_secs(15)))
+        .user_agent(concat!("doorstep/", env!("CARGO_PKG_VERSION")))
 }
 
 fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {
@@ -171,36 +216,63 @@ pub fn normalize_server_url(url: &str) -> Result<String> {
 
 impl Client {
     pub fn new(config: SyncConfig) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(15)))
-            .user_agent(concat!("doorstep/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SyncError::Network { message: format!("HTTP client: {e}"), retryable: false })?;
+        let http = trust::http_client(http_builder(&config), &ServerTrust::Platform)?;
         let push_budget = Arc::new(AtomicUsize::new(config.push_max_bytes));
-        Ok(Self { http, config, push_budget, last_refused_doc: Arc::new(Mutex::new(None)) })
+        let trusted = Arc::new(Mutex::new(None));
+        Ok(Self { http, trusted, config, push_budget, last_refused_doc: Arc::new(Mutex::new(None)) })
     }
 
     pub fn config(&self) -> &SyncConfig {
         &self.config
     }
 
-    /// The HTTP client, for the blob transfers of `sync::blobs`.
-    pub(super) fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The HTTP client of a session (sync round trips and the blob transfers of `sync::blobs`).
+    pub(super) fn http_for(&self, session: &Session) -> Result<reqwest::Client> {
+        self.http_with(&session.trust)
+    }
+
+    /// The HTTP client that checks certificates as `chosen` says: the phone's trust store, or a client made for
+    /// the deployment's CA or pin (kept, so its connections are reused until the trust changes).
+    fn http_with(&self, chosen: &ServerTrust) -> Result<reqwest::Client> {
+        if *chosen == ServerTrust::Platform {
+            return Ok(self.http.clone());
+        }
+        let mut slot = self.trusted.lock().map_err(|_| Error::Document("HTTP client lock poisoned".into()))?;
+        if let Some((_, http)) = slot.as_ref().filter(|(t, _)| t == chosen) {
+            return Ok(http.clone());
+        }
+        let http = trust::http_client(http_builder(&self.config), chosen)?;
+        *slot = Some((chosen.clone(), http.clone()));
+        Ok(http)
+    }
+
+    /// Signs in with the phone's trust store and no developer options; see `login_with`.
+    pub async fn login(&self, store: &Mutex<Store>, server_url: &str, user: &str, password: &str) -> Result<LoginInfo> {
+        self.login_with(store, server_url, user, password, &LoginOptions::default()).await
     }
 
     /// Signs in with a password and keeps the issued device token, user, role, device id and server in the store.
     /// Signing in as another user or to another server restarts pulling from the beginning (the scope differs).
-    pub async fn login(&self, store: &Mutex<Store>, server_url: &str, user: &str, password: &str) -> Result<LoginInfo> {
+    /// `options` choose how the server's certificate is checked (the deployment's CA, a pin) and whether a plain
+    /// `http://` server off this machine is allowed; a successful sign-in keeps them for every later sync.
+    pub async fn login_with(
+        &self,
+        store: &Mutex<Store>,
+        server_url: &str,
+        user: &str,
+        password: &str,
+        options: &LoginOptions,
+    ) -> Result<LoginInfo> {
         let server = normalize_server_url(server_url)?;
+        trust::check_transport(&server, options.allow_insecure_http)?;
+        let chosen = options.trust()?;
         if user.trim().is_empty() {
             return Err(Error::invalid("user", "must not be empty"));
         }
         let device_name = lock(store)?.author().device.clone();
         let request = LoginRequest { user: user.trim(), password, device_name: &device_name };
         let resp = self
-            .http
+            .http_with(&chosen)?
             .post(format!("{server}/api/v1/login"))
             .json(&request)
             .send()
@@ -230,6 +302,7 @@ impl Client {
         store.set_meta(meta::USER, &info.user)?;
         store.set_meta(meta::ROLE, &info.role)?;
         store.set_meta(meta::DEVICE_ID, &info.device_id)?;
+        store_trust(&store, &chosen, options.allow_insecure_http)?;
         store.set_user(&info.user)?;
         Ok(info)
     }
@@ -332,7 +405,7 @@ impl Client {
     async fn round_trip(&self, session: &Session, request: &SyncRequest) -> Result<SyncResponse> {
         let body = protocol::encode(MessageType::SyncRequest, request);
         let resp = self
-            .http
+            .http_for(session)?
             .post(format!("{}/api/v1/sync", session.server))
             .bearer_auth(&session.token)
             .header(reqwest::header::CONTENT_TYPE, protocol::CONTENT_TYPE)

@@ -2,6 +2,7 @@
 //! when the device is online and something changed, backing off with jitter after retryable failures.
 
 use super::client::{Client, LoginInfo, SyncConfig, SyncResult};
+use super::trust::LoginOptions;
 use super::runtime::runtime;
 use crate::error::Result;
 use crate::store::Store;
@@ -122,9 +123,21 @@ impl SyncEngine {
         }))
     }
 
-    /// Signs in and wakes the background task, which then syncs.
+    /// Signs in with the phone's trust store; see `login_with`.
     pub async fn login(&self, server_url: &str, user: &str, password: &str) -> Result<LoginInfo> {
-        let info = self.client.login(&self.store, server_url, user, password).await?;
+        self.login_with(server_url, user, password, &LoginOptions::default()).await
+    }
+
+    /// Signs in and wakes the background task, which then syncs. `options`: the deployment's CA certificate or a
+    /// pinned certificate, and the developer option for plain HTTP (see `sync::trust`).
+    pub async fn login_with(
+        &self,
+        server_url: &str,
+        user: &str,
+        password: &str,
+        options: &LoginOptions,
+    ) -> Result<LoginInfo> {
+        let info = self.client.login_with(&self.store, server_url, user, password, options).await?;
         self.request_sync();
         Ok(info)
     }

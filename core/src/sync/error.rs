@@ -9,6 +9,10 @@ pub enum SyncError {
     /// The device has never signed in (no server, no token in the store).
     #[error("not signed in: log in to a server first")]
     NotSignedIn,
+    /// The server's certificate was refused, or the address is plain `http://` off this machine (see
+    /// `sync::trust`); nothing was sent. `cause` names why.
+    #[error("server not trusted ({}): {detail}", .cause.code())]
+    Untrusted { cause: super::trust::TrustFailure, detail: String },
     /// The server could not be reached, or the connection broke; nothing was lost, try again later.
     #[error("network: {message}")]
     Network { message: String, retryable: bool },
@@ -27,6 +31,7 @@ impl SyncError {
     /// True when retrying the same request later may succeed (network trouble, a busy server).
     pub fn retryable(&self) -> bool {
         match self {
+            SyncError::Untrusted { .. } => false,
             SyncError::Network { retryable, .. } | SyncError::Refused { retryable, .. } => *retryable,
             SyncError::Protocol(_) => true,
             SyncError::NotSignedIn | SyncError::UpdateRequired { .. } => false,
@@ -86,8 +91,12 @@ impl SyncError {
         }
     }
 
-    /// Maps a transport failure (connect, timeout, cut body) to a retryable network error.
+    /// Maps a transport failure (connect, timeout, cut body) to a retryable network error, or a refused
+    /// certificate to `Untrusted`.
     pub fn from_transport(e: &reqwest::Error) -> Self {
+        if let Some(untrusted) = super::trust::classify(e) {
+            return untrusted;
+        }
         let what = if e.is_connect() {
             "could not connect to the server"
         } else if e.is_timeout() {
@@ -103,6 +112,7 @@ impl SyncError {
     /// A message for people, in Chinese and English.
     pub fn message_zh(&self) -> String {
         match self {
+            SyncError::Untrusted { cause, .. } => cause.message_zh().into(),
             SyncError::NotSignedIn => "尚未登录服务器".into(),
             SyncError::Network { .. } => "网络不可用，数据已保存在本机，稍后自动重试".into(),
             SyncError::UpdateRequired { message_zh, .. } | SyncError::Refused { message_zh, .. } => message_zh.clone(),
