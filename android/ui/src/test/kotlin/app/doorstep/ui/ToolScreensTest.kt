@@ -164,6 +164,49 @@ class ToolScreensTest {
         }
     }
 
+    @Test
+    fun `a photo added on one phone is fetched on the other only when opened`() = onPhone {
+        val url = requireServer().url
+        val photo = java.io.ByteArrayOutputStream().also {
+            javax.imageio.ImageIO.write(java.awt.image.BufferedImage(64, 48, java.awt.image.BufferedImage.TYPE_INT_RGB), "jpg", it)
+        }.toByteArray()
+        TestStore.open().use { store ->
+            val dir = Fixtures.tempDir("phone-c").toFile()
+            runBlocking { DoorstepClient.open(File(dir, "c.db"), Fixtures.newKey(), "phone-c", Dispatchers.Unconfined) }.use { other ->
+                val visit = runBlocking {
+                    other.login(url, "helper1", "pw-helper1")
+                    val hh = other.saveHousehold(Fixtures.household(helper = "helper1", number = "UI-F1"))
+                    other.saveVisit(newVisit(hh, "helper1", Fixtures.today()))
+                }
+                // The other phone adds the photo through its attachments screen (the platform hands it the picture).
+                val otherSession = AppSession(other, "helper1")
+                otherSession.navigator.go(Route.Attachments(visit))
+                show(otherSession, TestPlatform(photo = photo))
+                onNodeWithTag("add-photo").performClick()
+                waitForIdle()
+                onNodeWithTag("attachment:photo").assertExists()
+                runBlocking { other.syncNow() }
+
+                runBlocking {
+                    store.client.login(url, "helper1", "pw-helper1")
+                    store.client.syncNow()
+                }
+                val listed = runBlocking { store.client.attachments(visit) }.single()
+                assertTrue("not downloaded by the sync", !listed.local)
+                val session = store.session()
+                session.navigator.go(Route.Attachments(visit))
+                setContent { DoorstepApp(session, TestPlatform(), Lang.ZH) }
+                waitForIdle()
+                onNodeWithTag("thumbnail-placeholder").assertExists()
+                onNodeWithTag("open").performClick()
+                waitForIdle()
+                onNodeWithTag("full-image").assertExists()
+                assertTrue("on the phone once opened", runBlocking { store.client.attachments(visit) }.single().local)
+            }
+            dir.deleteRecursively()
+        }
+    }
+
     /** Pixels that are clearly not the white background. */
     private fun inkPixels(image: Image): Int {
         val bitmap = org.jetbrains.skia.Bitmap.makeFromImage(image)
