@@ -17,6 +17,7 @@ use crate::model::DocKind;
 use crate::store::scope_exit::reason;
 use crate::store::{now_ms, Incoming, Store};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -94,6 +95,14 @@ pub struct SyncResult {
     /// still pending); listed by `Doorstep::set_aside_docs`.
     #[serde(default)]
     pub set_aside: u64,
+    /// Documents kept in the queue for a later sync because the server does not hold their household yet (a visit
+    /// recorded for a household another device created and has not synced).
+    #[serde(default)]
+    pub held_back: u64,
+    /// Set-aside documents put back into the queue because their household changed since (see
+    /// `Store::retry_set_aside`); those the server accepted are synced now.
+    #[serde(default)]
+    pub retried: u64,
 }
 
 /// Who the device is signed in as, from the login answer.
@@ -155,6 +164,10 @@ struct LoginRequest<'a> {
     user: &'a str,
     password: &'a str,
     device_name: &'a str,
+    /// The token this store held for the same account on the same server: the server retires that device and
+    /// hands its Automerge actors to the new one, so work written before signing in again still syncs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_token: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -182,7 +195,8 @@ pub struct Client {
     /// The push size this server accepts: `config.push_max_bytes` until a 413 teaches a smaller one, which later
     /// syncs of this client keep using instead of being refused again.
     push_budget: Arc<AtomicUsize>,
-    /// The document named by the last `out_of_scope` refusal, for `sync_once` to set aside.
+    /// The document named by the last refusal that names one (`out_of_scope`, `household_unknown`), for
+    /// `sync_once` to set aside or hold back.
     last_refused_doc: Arc<Mutex<Option<String>>>,
     /// The client made for a deployment's CA or pin, with the trust it was made for.
     trusted: Arc<Mutex<Option<(ServerTrust, reqwest::Client)>>>,
@@ -269,8 +283,15 @@ impl Client {
         if user.trim().is_empty() {
             return Err(Error::invalid("user", "must not be empty"));
         }
-        let device_name = lock(store)?.author().device.clone();
-        let request = LoginRequest { user: user.trim(), password, device_name: &device_name };
+        let (device_name, previous_token) = {
+            let store = lock(store)?;
+            let same_account = store.meta(meta::SERVER)?.as_deref() == Some(&server)
+                && store.meta(meta::USER)?.as_deref() == Some(user.trim());
+            let token = if same_account { store.meta(meta::TOKEN)?.filter(|t| !t.is_empty()) } else { None };
+            (store.author().device.clone(), token)
+        };
+        let request =
+            LoginRequest { user: user.trim(), password, device_name: &device_name, previous_token: previous_token.as_deref() };
         let resp = self
             .http_with(&chosen)?
             .post(format!("{server}/api/v1/login"))
@@ -292,10 +313,18 @@ impl Client {
             device_id: json_text(&answer.device_id),
         };
         let mut store = lock(store)?;
+        let previous_user = store.meta(meta::USER)?.filter(|u| !u.is_empty());
         let same_scope = store.meta(meta::SERVER)?.as_deref() == Some(&info.server)
-            && store.meta(meta::USER)?.as_deref() == Some(&info.user);
+            && previous_user.as_deref() == Some(info.user.as_str());
         if !same_scope {
             store.set_meta(meta::CURSOR, "0")?;
+            if previous_user.is_some() {
+                // Another account (or server): what the previous one held must not show to this one, and this
+                // one's changes get an actor of their own (the server binds each actor to one device). The
+                // engine made sure nothing unsynced is left; anything that is goes to the set-aside table.
+                store.forget_documents()?;
+                store.rotate_actor()?;
+            }
         }
         store.set_meta(meta::SERVER, &info.server)?;
         store.set_meta(meta::TOKEN, &answer.token)?;
@@ -317,6 +346,12 @@ impl Client {
         let session = Session::load(&*lock(store)?)?;
         let mut result = SyncResult::default();
         let mut push_budget = self.push_budget.load(Ordering::Relaxed);
+        // Documents whose household the server does not hold yet: they stay queued, and this sync sends the rest.
+        let mut held_back: HashSet<String> = HashSet::new();
+        // Set-aside documents put back into the queue by this sync: a refusal of one of them sets it aside again
+        // quietly (the user was told the first time), instead of failing the sync.
+        let mut retried: HashSet<String> = lock(store)?.retry_set_aside()?.into_iter().collect();
+        let mut retried_after_pull = false;
         loop {
             if result.round_trips >= self.config.max_round_trips {
                 result.incomplete = true;
@@ -325,7 +360,7 @@ impl Client {
             let (request, pushed, pushed_bytes) = {
                 let store = lock(store)?;
                 let cursor = cursor(&store)?;
-                let pending = store.pending_changes(push_budget)?;
+                let pending = store.pending_changes_except(push_budget, &held_back)?;
                 let pushed = pending.len();
                 let pushed_bytes: usize = pending.iter().map(|p| p.change.bytes.len()).sum();
                 let changes = pending
@@ -345,10 +380,38 @@ impl Client {
                 // A document the account may not write (any more): keep it aside for hand-over, so that it no
                 // longer blocks the rest, and report the refusal.
                 Err(Error::Sync(e)) if e.code() == Some(ErrorCode::OutOfScope) => {
-                    if let Some(doc_id) = self.last_refused_doc.lock().ok().and_then(|mut d| d.take()) {
-                        lock(store)?.set_aside(&doc_id, reason::REFUSED)?;
+                    let refused = self.last_refused_doc.lock().ok().and_then(|mut d| d.take());
+                    if let Some(doc_id) = &refused {
+                        lock(store)?.set_aside(doc_id, reason::REFUSED)?;
+                    }
+                    if refused.is_some_and(|id| retried.remove(&id)) {
+                        result.round_trips += 1;
+                        continue;
                     }
                     return Err(Error::Sync(e));
+                }
+                // A record of a household the server has not received yet: not a scope loss. Keep it queued for a
+                // later sync and send the rest now; if its household is set aside here, it can never go up from
+                // this device, so it joins its household.
+                Err(Error::Sync(e)) if e.code() == Some(ErrorCode::HouseholdUnknown) => {
+                    let Some(doc_id) = self.last_refused_doc.lock().ok().and_then(|mut d| d.take()) else {
+                        return Err(Error::Sync(e));
+                    };
+                    result.round_trips += 1;
+                    let mut store = lock(store)?;
+                    if store.household_set_aside(&doc_id)? {
+                        store.set_aside(&doc_id, reason::REFUSED)?;
+                        result.set_aside += 1;
+                    } else {
+                        // Every queued record of that household waits with it: one refused round trip, not one each.
+                        let siblings = store.records_of_same_household(&doc_id)?;
+                        if !held_back.insert(doc_id) {
+                            return Err(Error::Sync(e));
+                        }
+                        held_back.extend(siblings);
+                    }
+                    result.held_back = held_back.len() as u64;
+                    continue;
                 }
                 other => other?,
             };
@@ -382,7 +445,7 @@ impl Client {
                 result.removed += wiped.wiped;
                 result.set_aside += wiped.set_aside;
                 store.apply_incoming(&incoming, meta::CURSOR, &response.cursor.to_string())?;
-                store.pending_count()?
+                store.pending_count_except(&held_back)?
             };
             result.sent += acked.len() as u64;
             result.received += incoming.len() as u64;
@@ -391,12 +454,22 @@ impl Client {
                 continue;
             }
             if pending_left == 0 {
+                // The pages may have brought the household of a set-aside record: put those back and push once more.
+                if !retried_after_pull {
+                    retried_after_pull = true;
+                    let again = lock(store)?.retry_set_aside()?;
+                    if !again.is_empty() {
+                        retried.extend(again);
+                        continue;
+                    }
+                }
                 break;
             }
             if pushed > 0 && acked.is_empty() {
                 return Err(SyncError::Protocol("the server acknowledged none of the pushed changes".into()).into());
             }
         }
+        result.retried = retried.difference(&held_back).count() as u64;
         lock(store)?.set_meta(meta::LAST_SYNC_MS, &now_ms().to_string())?;
         Ok(result)
     }
@@ -418,7 +491,7 @@ impl Client {
         if status != 200 {
             if let Ok(body) = serde_json::from_slice::<protocol::ErrorBody>(&bytes) {
                 if let Ok(mut slot) = self.last_refused_doc.lock() {
-                    *slot = body.doc_id.filter(|_| body.code == ErrorCode::OutOfScope);
+                    *slot = body.doc_id.filter(|_| matches!(body.code, ErrorCode::OutOfScope | ErrorCode::HouseholdUnknown));
                 }
             }
             return Err(SyncError::from_response(status, &bytes).into());

@@ -130,6 +130,12 @@ impl SyncEngine {
 
     /// Signs in and wakes the background task, which then syncs. `options`: the deployment's CA certificate or a
     /// pinned certificate, and the developer option for plain HTTP (see `sync::trust`).
+    ///
+    /// Signing in again as the same account keeps everything (the server hands the old device's actors to the new
+    /// one). Signing in as another account, or to another server, first sends the previous account's unsynced work
+    /// with its own session (documents and attachments); what still cannot go up refuses the sign-in with
+    /// `SyncError::UnsyncedWork`, unless the user handed it over (`Store::set_aside_unsynced`). Then the previous
+    /// account's documents are forgotten on this device.
     pub async fn login_with(
         &self,
         server_url: &str,
@@ -137,9 +143,47 @@ impl SyncEngine {
         password: &str,
         options: &LoginOptions,
     ) -> Result<LoginInfo> {
+        let _one = self.one_at_a_time.lock().await;
+        if let Some(previous) = self.previous_account(server_url, user)? {
+            if self.unsynced()? > 0 && super::client::Session::load(&*self.lock_store()?).is_ok() {
+                // Best effort: a revoked sign-in or an unreachable server leaves the work where it is, and the
+                // check below says so.
+                let mut quiet = |_: &SyncResult| {};
+                if let Ok(r) = self.client.sync_once(&self.store, &mut quiet).await {
+                    let _ = super::blobs::sync_blobs(&self.client, &self.store, self.network(), &|_| {}, r).await;
+                }
+            }
+            let pending = self.unsynced()?;
+            if pending > 0 {
+                return Err(super::SyncError::UnsyncedWork { user: previous.0, server: previous.1, pending }.into());
+            }
+        }
         let info = self.client.login_with(&self.store, server_url, user, password, options).await?;
         self.request_sync();
         Ok(info)
+    }
+
+    /// The account this store was signed in as (user, server), when signing in as `user` at `server_url` is a
+    /// change of account or of server.
+    fn previous_account(&self, server_url: &str, user: &str) -> Result<Option<(String, String)>> {
+        let server = super::client::normalize_server_url(server_url)?;
+        let store = self.lock_store()?;
+        let prev_user = store.meta(super::client::meta::USER)?.filter(|u| !u.is_empty());
+        let prev_server = store.meta(super::client::meta::SERVER)?.unwrap_or_default();
+        Ok(match prev_user {
+            Some(u) if u != user.trim() || prev_server != server => Some((u, prev_server)),
+            _ => None,
+        })
+    }
+
+    /// Changes and attachments on this device that no server has acknowledged.
+    fn unsynced(&self) -> Result<u64> {
+        let store = self.lock_store()?;
+        Ok(store.pending_count()? + store.pending_uploads()?.len() as u64)
+    }
+
+    fn lock_store(&self) -> Result<std::sync::MutexGuard<'_, Store>> {
+        self.store.lock().map_err(|_| crate::error::Error::Document("store lock poisoned".into()))
     }
 
     /// One full sync (waiting for a running one to finish first), reported to the listener.
