@@ -25,6 +25,18 @@ class Shot(
 @OptIn(ExperimentalTestApi::class)
 val mainShots: List<Shot> = listOf(
     Shot("sign-in", signedIn = false),
+    Shot(
+        "sign-in-refused",
+        signedIn = false,
+        act = {
+            // A port nobody listens on: the refusal the helper sees out of signal.
+            val closed = java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()).use { it.localPort }
+            onNodeWithTag("server").performTextInput("http://127.0.0.1:$closed")
+            onNodeWithTag("user").performTextInput("helper1")
+            onNodeWithTag("password").performTextInput("password-1")
+            onNodeWithTag("sign-in").performClick()
+        },
+    ),
     Shot("today"),
     Shot("households", open = { s, _ -> s.navigator.go(Route.Households) }),
     Shot("household", open = { s, ids -> s.navigator.go(Route.Household(ids.households.getValue("王大山"))) }),
