@@ -19,9 +19,10 @@ if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
     fi
 fi
 
-# Chinese text in the screenshots needs a CJK font (Compose draws with the machine's fonts).
+# Compose draws headless through Skia (skiko), whose native library links libGL, libX11 and fontconfig even when no
+# display is used; Chinese text in the screen pictures needs a CJK font (Compose draws with the machine's fonts).
 if command -v ensure_debian_packages >/dev/null; then
-    ensure_debian_packages fonts-noto-cjk
+    ensure_debian_packages fonts-noto-cjk libgl1 libx11-6 libfontconfig1
 fi
 
 # The workspace build (a no-op after the test command's): building one package alone would resolve dependency
