@@ -47,6 +47,9 @@ kotlin { jvmToolchain(17) }
 
 dependencies {
     implementation("net.java.dev.jna:jna:5.18.1@aar")
+    // The Kotlin half of the core's certificate verifier; its version must equal rustls-platform-verifier-android's
+    // in Cargo.lock (see android/README.md, "HTTPS on the phone").
+    implementation("rustls:rustls-platform-verifier:0.2.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
     // app-logic reads and writes JSON (conflict values, set-aside records); the runtime only, as in its pom.
     implementation("org.jetbrains.kotlinx:kotlinx-serialization-json:1.9.0")

@@ -12,6 +12,11 @@ dependencyResolutionManagement {
     repositories {
         google()
         mavenCentral()
+        // rustls-platform-verifier's Android component (`rustls:rustls-platform-verifier`), published by its
+        // authors as a Maven repository on GitHub.
+        maven {
+            url = uri("https://github.com/rustls/rustls-platform-verifier/raw/maven-archive/android-release-support/maven/")
+        }
     }
 }
 rootProject.name = "doorstep-android"

@@ -86,10 +86,10 @@ impl From<DoorstepError> for CliError {
                     if limit > 0 { format!(" (limit {limit})") } else { String::new() }
                 ),
             ),
-            DoorstepError::Untrusted { cause, message, message_zh } => (
+            DoorstepError::Untrusted { code, message, message_zh } => (
                 exit::UNTRUSTED,
-                cause.clone(),
-                format!("server not trusted ({cause}): {message} / {message_zh}"),
+                code.clone(),
+                format!("server not trusted ({code}): {message} / {message_zh}"),
             ),
             DoorstepError::NotSignedIn => (
                 exit::USAGE,

@@ -96,11 +96,11 @@ pub enum DoorstepError {
     #[error("not signed in")]
     NotSignedIn,
     /// The server's certificate was refused, or its address is plain `http://` off this machine; nothing was sent.
-    /// `cause`: `certificate_untrusted`, `certificate_expired`, `host_mismatch`, `pin_mismatch`, `tls_handshake`
-    /// or `insecure_http`. Show `message_zh` / `message`; signing in again with the deployment's CA certificate or
-    /// pin is the fix for the first ones.
-    #[error("server not trusted ({cause}): {message}")]
-    Untrusted { cause: String, message: String, message_zh: String },
+    /// `code` names the cause: `certificate_untrusted`, `certificate_expired`, `host_mismatch`, `pin_mismatch`,
+    /// `tls_handshake` or `insecure_http`. Show `message_zh` / `message`; signing in again with the deployment's
+    /// CA certificate or pin is the fix for the first ones.
+    #[error("server not trusted ({code}): {message}")]
+    Untrusted { code: String, message: String, message_zh: String },
     /// The attachment was refused and nothing was stored: `code` names the check (`too_large`, `empty`,
     /// `media_type`, `content_mismatch`, `caption_too_long`, `quota_exceeded`, `too_many`, `bad_hash`), `limit` its
     /// bound (0 when it has none). Show `detail` / `detail_zh`.
@@ -157,7 +157,7 @@ impl From<crate::sync::SyncError> for DoorstepError {
         let retryable = e.retryable();
         match e {
             S::Untrusted { cause, detail } => DoorstepError::Untrusted {
-                cause: cause.code().into(),
+                code: cause.code().into(),
                 message: detail,
                 message_zh: cause.message_zh().into(),
             },

@@ -12,6 +12,8 @@
 
 uniffi::setup_scaffolding!();
 
+#[cfg(target_os = "android")]
+pub mod android;
 pub mod attachment;
 pub mod doc;
 pub mod error;

@@ -29,6 +29,7 @@ public func uiText(_ error: Error) -> UiText {
     case .updateRequired(let message, let messageZh)?: return UiText(zh: messageZh, en: message)
     case .attachmentRefused(_, _, let detail, let detailZh)?: return UiText(zh: detailZh, en: detail)
     case .notSignedIn?: return UiText(zh: "请先登录", en: "Please sign in first")
+    case .untrusted(_, let message, let messageZh)?: return UiText(zh: messageZh, en: message)
     default: return UiText(zh: "内部错误", en: "Internal error")
     }
 }

@@ -138,8 +138,23 @@ public final class DoorstepClient: @unchecked Sendable {
     public var syncState: SyncState { listener.current }
 
     /// Signs in to `serverUrl`; the device token is kept in the encrypted store, never in UserDefaults.
-    public func login(serverUrl: String, user: String, password: String) async throws -> LoginInfo {
-        try await call { try $0.login(serverUrl: serverUrl, user: user, password: password) }
+    /// A county server with a private CA or a self-signed certificate: pass its CA certificate as `caCertPem` (PEM
+    /// text) or the SHA-256 fingerprint of its certificate as `pinSha256` (hex); the choice is kept for every later
+    /// sync. `allowInsecureHttp` is a developer option for a plain `http://` server off this phone. A refused
+    /// certificate fails with `DoorstepClientError.untrusted`.
+    public func login(
+        serverUrl: String,
+        user: String,
+        password: String,
+        caCertPem: String? = nil,
+        pinSha256: String? = nil,
+        allowInsecureHttp: Bool = false
+    ) async throws -> LoginInfo {
+        try await call {
+            try $0.login(
+                serverUrl: serverUrl, user: user, password: password,
+                caCertPem: caCertPem, pinSha256: pinSha256, allowInsecureHttp: allowInsecureHttp)
+        }
     }
 
     /// Pushes everything unsent and pulls everything new; `syncStates()` follows its progress.

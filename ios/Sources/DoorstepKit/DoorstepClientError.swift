@@ -20,6 +20,9 @@ public enum DoorstepClientError: Error, Equatable {
     /// The attachment was refused and nothing was stored: `code` names the check (`too_large`, `quota_exceeded`, …),
     /// `limit` its bound (0 if none).
     case attachmentRefused(code: String, limit: UInt64, detail: String, detailZh: String)
+    /// The server's certificate was refused, or its address is plain `http://` off this phone; nothing was sent.
+    /// `code` names the cause (`certificate_untrusted`, `host_mismatch`, `pin_mismatch`, `insecure_http`, …).
+    case untrusted(code: String, message: String, messageZh: String)
     /// The device has not signed in to a server yet: show the login screen.
     case notSignedIn
     /// Anything else inside the core; the detail is for support.
@@ -47,6 +50,8 @@ public enum DoorstepClientError: Error, Equatable {
         case .AttachmentRefused(let code, let limit, let detail, let detailZh):
             return .attachmentRefused(code: code, limit: limit, detail: detail, detailZh: detailZh)
         case .NotSignedIn: return .notSignedIn
+        case .Untrusted(let code, let message, let messageZh):
+            return .untrusted(code: code, message: message, messageZh: messageZh)
         @unknown default: return .internal(String(describing: core))
         }
     }

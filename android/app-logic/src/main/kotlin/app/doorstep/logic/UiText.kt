@@ -16,5 +16,6 @@ fun DoorstepError.toUiText(): UiText = when (this) {
     is DoorstepError.UpdateRequired -> UiText(messageZh.ifEmpty { "请更新应用" }, detail)
     is DoorstepError.AttachmentRefused -> UiText(detailZh, detail)
     is DoorstepError.NotSignedIn -> UiText("请先登录", "Please sign in first")
+    is DoorstepError.Untrusted -> UiText(messageZh, detail)
     is DoorstepError.Internal -> UiText("内部错误", "Internal error")
 }

@@ -106,9 +106,21 @@ class DoorstepClient private constructor(
     /** How many changes wait to be sent to the server. */
     suspend fun pendingChanges(): Long = call { it.pendingChanges().toLong() }
 
-    /** Signs in to [serverUrl]; the device token is kept in the encrypted store, never in app preferences. */
-    suspend fun login(serverUrl: String, user: String, password: String): LoginInfo =
-        call { it.login(serverUrl, user, password) }
+    /**
+     * Signs in to [serverUrl]; the device token is kept in the encrypted store, never in app preferences.
+     * A county server with a private CA or a self-signed certificate: pass its CA certificate as [caCertPem] (PEM
+     * text), or the SHA-256 fingerprint of its certificate as [pinSha256] (hex); the choice is kept for every later
+     * sync. [allowInsecureHttp] is a developer option for a plain `http://` server off this phone. A refused
+     * certificate fails with [DoorstepError.Untrusted].
+     */
+    suspend fun login(
+        serverUrl: String,
+        user: String,
+        password: String,
+        caCertPem: String? = null,
+        pinSha256: String? = null,
+        allowInsecureHttp: Boolean = false,
+    ): LoginInfo = call { it.login(serverUrl, user, password, caCertPem, pinSha256, allowInsecureHttp) }
 
     /** Pushes everything unsent and pulls everything new; [syncState] follows its progress. */
     suspend fun syncNow(): SyncResult = call { it.syncNow() }

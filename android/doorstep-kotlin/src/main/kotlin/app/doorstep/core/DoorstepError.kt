@@ -58,6 +58,14 @@ sealed class DoorstepError(message: String, cause: Throwable? = null) : Exceptio
         cause: Throwable? = null,
     ) : DoorstepError("attachment refused ($code): $detail", cause)
 
+    /**
+     * The server's certificate was refused, or its address is plain `http://` off this phone; nothing was sent.
+     * [code] names the cause (`certificate_untrusted`, `certificate_expired`, `host_mismatch`, `pin_mismatch`,
+     * `tls_handshake`, `insecure_http`): offer to sign in again with the county's CA certificate or fingerprint.
+     */
+    class Untrusted(val code: String, val detail: String, val messageZh: String, cause: Throwable? = null) :
+        DoorstepError("server not trusted ($code): $detail", cause)
+
     /** The device has not signed in to a server yet: show the login screen. */
     class NotSignedIn(cause: Throwable? = null) : DoorstepError("not signed in", cause)
 
@@ -76,6 +84,7 @@ internal fun DoorstepException.toDoorstepError(): DoorstepError = when (this) {
     is DoorstepException.Refused -> DoorstepError.Refused(code, detail, messageZh, retryable, this)
     is DoorstepException.UpdateRequired -> DoorstepError.UpdateRequired(detail, messageZh, this)
     is DoorstepException.NotSignedIn -> DoorstepError.NotSignedIn(this)
+    is DoorstepException.Untrusted -> DoorstepError.Untrusted(code, detail, messageZh, this)
     is DoorstepException.AttachmentRefused ->
         DoorstepError.AttachmentRefused(code, limit.toLong(), detail, detailZh, this)
     else -> DoorstepError.Internal(this.toString(), this)

@@ -24,6 +24,8 @@ class DoorstepApplication : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        // Before any sign-in or sync: HTTPS checks certificates with Android's own trust manager.
+        app.doorstep.android.TlsVerifier.init(this)
         ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
             override fun onStop(owner: LifecycleOwner) = handOver(Trigger.LEFT_FOREGROUND)
         })
