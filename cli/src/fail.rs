@@ -86,11 +86,9 @@ impl From<DoorstepError> for CliError {
                     if limit > 0 { format!(" (limit {limit})") } else { String::new() }
                 ),
             ),
-            DoorstepError::Untrusted { code, message, message_zh } => (
-                exit::UNTRUSTED,
-                code.clone(),
-                format!("server not trusted ({code}): {message} / {message_zh}"),
-            ),
+            DoorstepError::Untrusted { code, message, message_zh } => {
+                (exit::UNTRUSTED, code.clone(), format!("server not trusted ({code}): {message} / {message_zh}"))
+            }
             DoorstepError::NotSignedIn => (
                 exit::USAGE,
                 "not_signed_in".into(),

@@ -58,10 +58,17 @@ pub struct TrustArgs {
 impl TrustArgs {
     fn options(&self) -> CliResult<LoginOptions> {
         let ca_cert_pem = match &self.ca_cert {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| CliError::field("--ca-cert", format!("{}: {e}", path.display())))?),
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| CliError::field("--ca-cert", format!("{}: {e}", path.display())))?,
+            ),
             None => None,
         };
-        Ok(LoginOptions { ca_cert_pem, pin_sha256: self.pin_sha256.clone(), allow_insecure_http: self.insecure_http_dev })
+        Ok(LoginOptions {
+            ca_cert_pem,
+            pin_sha256: self.pin_sha256.clone(),
+            allow_insecure_http: self.insecure_http_dev,
+        })
     }
 }
 

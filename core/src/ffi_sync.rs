@@ -58,7 +58,13 @@ impl Doorstep {
     }
 
     /// Signs in with the deployment's CA, a pin, or the developer option for plain HTTP (see `sync::trust`).
-    pub fn login_with(&self, server_url: &str, user: &str, password: &str, options: &LoginOptions) -> FfiResult<LoginInfo> {
+    pub fn login_with(
+        &self,
+        server_url: &str,
+        user: &str,
+        password: &str,
+        options: &LoginOptions,
+    ) -> FfiResult<LoginInfo> {
         let engine = self.engine()?;
         Ok(block_on(engine.login_with(server_url, user, password, options))??)
     }

@@ -134,7 +134,8 @@ fn a_device_signs_in_syncs_and_downloads_over_https_with_the_deployments_ca_or_p
     assert!(a.meta("sync.tls_ca_pem").unwrap().contains("BEGIN CERTIFICATE"), "the CA is kept in the store");
     let h = a.add_household("4306210010001", VILLAGE_A, "张建国", &["helper1"]);
     let v = a.add_visit(&h, "看了水窖");
-    let photo: Vec<u8> = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00".iter().copied().chain((0..40_000u32).map(|i| (i % 253) as u8)).collect();
+    let photo: Vec<u8> =
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00".iter().copied().chain((0..40_000u32).map(|i| (i % 253) as u8)).collect();
     let file = tmp.path().join("photo.jpg");
     std::fs::write(&file, &photo).unwrap();
     let hash = a.ok(&["attach", &v, file.to_str().unwrap(), "--kind", "photo"]);
@@ -144,7 +145,14 @@ fn a_device_signs_in_syncs_and_downloads_over_https_with_the_deployments_ca_or_p
 
     // The pin given at sign-in: another phone of the same helper receives the records and downloads the photo.
     let b = Device::init(tmp.path(), "phone-b");
-    let pin = pki.pin.to_uppercase().as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(":");
+    let pin = pki
+        .pin
+        .to_uppercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(":");
     b.ok_with_stdin(&login_args(&url, &["--pin-sha256", &pin]), Some("pw-helper1\n"));
     assert_eq!(b.meta("sync.tls_pin_sha256").as_deref(), Some(pki.pin.as_str()));
     let down = b.sync();

@@ -10,8 +10,8 @@
 //! (kept for hand-over, out of the sync queue) so that the next sync carries the rest (see `store::scope_exit`).
 
 use super::error::SyncError;
-use super::trust::{self, LoginOptions, ServerTrust};
 use super::protocol::{self, DecodeError, ErrorCode, MessageType, SyncRequest, SyncResponse, WireChange};
+use super::trust::{self, LoginOptions, ServerTrust};
 use crate::error::{Error, Result};
 use crate::model::DocKind;
 use crate::store::scope_exit::reason;

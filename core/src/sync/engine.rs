@@ -2,8 +2,8 @@
 //! when the device is online and something changed, backing off with jitter after retryable failures.
 
 use super::client::{Client, LoginInfo, SyncConfig, SyncResult};
-use super::trust::LoginOptions;
 use super::runtime::runtime;
+use super::trust::LoginOptions;
 use crate::error::Result;
 use crate::store::Store;
 use std::sync::atomic::{AtomicBool, Ordering};

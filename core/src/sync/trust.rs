@@ -135,9 +135,11 @@ pub fn http_client(builder: reqwest::ClientBuilder, trust: &ServerTrust) -> Resu
     let builder = match trust {
         ServerTrust::Platform => builder,
         ServerTrust::Ca { pem } => builder.tls_certs_only(
-            ca_roots(pem)?.into_iter().map(|der| reqwest::Certificate::from_der(&der)).collect::<Result<Vec<_>, _>>().map_err(
-                |e| Error::invalid("ca_cert", &format!("not a usable certificate: {e}")),
-            )?,
+            ca_roots(pem)?
+                .into_iter()
+                .map(|der| reqwest::Certificate::from_der(&der))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::invalid("ca_cert", &format!("not a usable certificate: {e}")))?,
         ),
         ServerTrust::Pin { sha256 } => {
             let provider = provider();
@@ -342,7 +344,8 @@ mod tests {
         assert_eq!(field(LoginOptions { ca_cert_pem: Some(key.into()), ..Default::default() }), "ca_cert");
         let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
         assert_eq!(field(LoginOptions { ca_cert_pem: Some(garbage.into()), ..Default::default() }), "ca_cert");
-        let both = LoginOptions { ca_cert_pem: Some(key.into()), pin_sha256: Some("ab".repeat(32)), ..Default::default() };
+        let both =
+            LoginOptions { ca_cert_pem: Some(key.into()), pin_sha256: Some("ab".repeat(32)), ..Default::default() };
         assert_eq!(field(both), "pin_sha256");
         assert_eq!(LoginOptions::default().trust().unwrap(), ServerTrust::Platform);
     }
