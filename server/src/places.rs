@@ -121,7 +121,9 @@ fn exists_as(e: StorageError, kind: &str, name: &str) -> AccountsError {
 
 /// Renames a township or village: the place, every assignment naming it, and each household placed there (a
 /// server-authored change to the household's document, pushed like a device's, so every device and page sees the
-/// new name and the visits and screenings move with it). Returns how many households were edited.
+/// new name and the visits and screenings move with it). A name a device reported may be renamed onto a known
+/// place (fixing a misspelling made on a phone): its households join that place. Returns how many households were
+/// edited.
 pub fn rename(storage: &dyn Storage, by: &str, kind: PlaceKind, old: &str, new: &str) -> Result<usize> {
     check_place_name(kind, new)?;
     require_known(storage, kind, &[old.to_string()])?;

@@ -99,14 +99,23 @@ async fn places_are_added_listed_and_renamed_with_their_households_and_assignmen
     );
     assert!(cli(d, &["place", "list"]).contains("village\t未登记村\t石门镇\t1 households\tadded"));
 
+    // A village misspelt on a phone is corrected onto the known one: its household moves there.
+    let typo = household(&mut phone, "石门材", "4306210018888", "钱七", &["helper1"]);
+    phone.sync_all(&server.url).await;
+    let out = cli(d, &["place", "rename", "village", "石门材", "石门村"]);
+    assert_eq!(out.trim(), "renamed village 石门材 to 石门村; 1 households moved");
+    assert!(cli(d, &["household", "show", &typo.id]).contains("place\t石门村, 石门镇"));
+    assert!(cli(d, &["place", "list"]).contains("village\t石门村\t石门镇\t2 households\tadded"));
+    assert!(!cli(d, &["place", "list"]).contains("石门材"));
+
     // Renaming 石门村 moves its household (the document itself), the team's villages and the supervisor's view.
     assert!(cli_fails(d, &["place", "rename", "village", "石门材", "石门新村"]).contains("did you mean 石门村"));
     assert!(cli_fails(d, &["place", "rename", "village", "石门村", "白沙村"]).contains("exists already"));
     let out = cli(d, &["place", "rename", "village", "石门村", "石门新村"]);
-    assert_eq!(out.trim(), "renamed village 石门村 to 石门新村; 1 households moved");
+    assert_eq!(out.trim(), "renamed village 石门村 to 石门新村; 2 households moved");
     assert!(cli(d, &["household", "show", &a.id]).contains("place\t石门新村, 石门镇"));
     assert!(cli(d, &["user", "show", "doctor1"]).contains("team villages\t石门新村\n"));
-    assert!(cli(d, &["place", "list"]).contains("village\t石门新村\t石门镇\t1 households\tadded"));
+    assert!(cli(d, &["place", "list"]).contains("village\t石门新村\t石门镇\t2 households\tadded"));
     assert!(!cli(d, &["place", "list"]).contains("\t石门村\t"), "the old name is gone");
     // The helper's phone receives the new name at its next sync.
     phone.sync_all(&server.url).await;
@@ -120,7 +129,7 @@ async fn places_are_added_listed_and_renamed_with_their_households_and_assignmen
     // A township rename carries its villages.
     cli(d, &["place", "rename", "township", "石门镇", "石门新镇"]);
     let list = cli(d, &["place", "list"]);
-    assert!(list.contains("village\t石门新村\t石门新镇\t1 households"), "{list}");
+    assert!(list.contains("village\t石门新村\t石门新镇\t2 households"), "{list}");
     assert!(cli(d, &["user", "show", "super1"]).contains("area\ttownship 石门新镇\n"));
 }
 

@@ -446,6 +446,15 @@ pub fn places(s: &dyn Storage) {
     assert_eq!(s.scope_facts("p-ins").unwrap().grants[0].village, "p-好村");
     assert!(matches!(s.rename_place(PlaceKind::Village, "p-村", "p-x"), Err(StorageError::NotFound(_))));
     assert!(matches!(s.rename_place(PlaceKind::Village, "p-好村", "p-新村"), Err(StorageError::Exists(_))));
+    // A village a device misspelt merges into the known one.
+    let mut typo = samples::household();
+    typo.village = "p-好材".into();
+    let (wire, _) = household_change(&typo, &automerge::ActorId::random());
+    sync::push(s, "p-dev", &scope("p-admin", Role::Admin, ScopeFacts::default()), &[wire]).unwrap();
+    assert_eq!(listed(s, PlaceKind::Village, "p-好材").unwrap().origin, PlaceOrigin::Device);
+    s.rename_place(PlaceKind::Village, "p-好材", "p-好村").unwrap();
+    assert!(listed(s, PlaceKind::Village, "p-好材").is_none());
+    assert_eq!(listed(s, PlaceKind::Village, "p-好村").unwrap().origin, PlaceOrigin::Admin, "the known one stays");
 
     // Renaming a township moves its villages and the areas naming it.
     s.rename_place(PlaceKind::Township, "p-镇", "p-大镇").unwrap();

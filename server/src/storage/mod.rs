@@ -526,7 +526,8 @@ pub trait Storage: Send + Sync + 'static {
     fn add_place(&self, place: &Place) -> Result<bool>;
     /// Renames a place and every assignment naming it (team villages, areas, inspector grants, a township's
     /// villages), in one transaction. The households' own documents are edited by the caller, through sync.
-    /// `NotFound` for an unknown `old`, `Exists` when `new` is taken.
+    /// `NotFound` for an unknown `old`; `Exists` when `new` is taken, unless `old` is a name a device reported
+    /// (a misspelling on a phone): then it merges into `new`.
     fn rename_place(&self, kind: PlaceKind, old: &str, new: &str) -> Result<()>;
 
     // Console look-ups over the derived index rows.

@@ -776,20 +776,24 @@ impl Storage for PostgresStorage {
 
     fn rename_place(&self, kind: PlaceKind, old: &str, new: &str) -> Result<()> {
         self.writing_tx(|tx| {
-            let mut exists = |name: &str| -> Result<bool> {
-                Ok(tx
-                    .query_opt("SELECT 1 FROM places WHERE kind = $1 AND name = $2", &[&kind.code(), &name])
-                    .pg()?
-                    .is_some())
+            let origin = |tx: &mut pg::Transaction<'_>, name: &str| -> Result<Option<PlaceOrigin>> {
+                let sql = "SELECT origin FROM places WHERE kind = $1 AND name = $2";
+                Ok(tx.query_opt(sql, &[&kind.code(), &name]).pg()?.map(|r| PlaceOrigin::parse(r.get(0))))
             };
-            if !exists(old)? {
+            let Some(old_origin) = origin(tx, old)? else {
                 return Err(StorageError::NotFound(format!("{} {old}", kind.code())));
+            };
+            match (origin(tx, new)?, old_origin) {
+                // A name a device reported, renamed onto a known place: its households and assignments join it.
+                (Some(_), PlaceOrigin::Device) => {
+                    tx.execute("DELETE FROM places WHERE kind = $1 AND name = $2", &[&kind.code(), &old]).pg()?;
+                }
+                (Some(_), _) => return Err(StorageError::Exists(format!("{} {new}", kind.code()))),
+                (None, _) => {
+                    let sql = "UPDATE places SET name = $3 WHERE kind = $1 AND name = $2";
+                    tx.execute(sql, &[&kind.code(), &old, &new]).pg()?;
+                }
             }
-            if exists(new)? {
-                return Err(StorageError::Exists(format!("{} {new}", kind.code())));
-            }
-            tx.execute("UPDATE places SET name = $3 WHERE kind = $1 AND name = $2", &[&kind.code(), &old, &new])
-                .pg()?;
             for sql in super::sqlite::rename_sql(kind) {
                 let args: &[&(dyn ToSql + Sync)] = if sql.contains("?2") { &[&old, &new] } else { &[&old] };
                 tx.execute(&pg_sql(sql), args).pg()?;

@@ -841,21 +841,25 @@ impl Storage for SqliteStorage {
 
     fn rename_place(&self, kind: PlaceKind, old: &str, new: &str) -> Result<()> {
         self.tx(|tx| {
-            let exists = |name: &str| -> Result<bool> {
-                Ok(tx
-                    .query_row("SELECT 1 FROM places WHERE kind = ?1 AND name = ?2", params![kind.code(), name], |_| {
-                        Ok(())
-                    })
-                    .optional()?
-                    .is_some())
+            let origin = |name: &str| -> Result<Option<PlaceOrigin>> {
+                let sql = "SELECT origin FROM places WHERE kind = ?1 AND name = ?2";
+                let found: Option<String> = tx.query_row(sql, params![kind.code(), name], |r| r.get(0)).optional()?;
+                Ok(found.as_deref().map(PlaceOrigin::parse))
             };
-            if !exists(old)? {
+            let Some(old_origin) = origin(old)? else {
                 return Err(StorageError::NotFound(format!("{} {old}", kind.code())));
+            };
+            match (origin(new)?, old_origin) {
+                // A name a device reported, renamed onto a known place: its households and assignments join it.
+                (Some(_), PlaceOrigin::Device) => {
+                    tx.execute("DELETE FROM places WHERE kind = ?1 AND name = ?2", params![kind.code(), old])?;
+                }
+                (Some(_), _) => return Err(StorageError::Exists(format!("{} {new}", kind.code()))),
+                (None, _) => {
+                    let sql = "UPDATE places SET name = ?3 WHERE kind = ?1 AND name = ?2";
+                    tx.execute(sql, params![kind.code(), old, new])?;
+                }
             }
-            if exists(new)? {
-                return Err(StorageError::Exists(format!("{} {new}", kind.code())));
-            }
-            tx.execute("UPDATE places SET name = ?3 WHERE kind = ?1 AND name = ?2", params![kind.code(), old, new])?;
             for sql in rename_sql(kind) {
                 match sql.contains("?2") {
                     true => tx.execute(sql, params![old, new])?,
