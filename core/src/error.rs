@@ -173,6 +173,13 @@ impl From<crate::sync::SyncError> for DoorstepError {
                 message_zh,
                 retryable,
             },
+            // Refused by the device itself, before asking the server: the same handling in the app.
+            e @ S::UnsyncedWork { .. } => DoorstepError::Refused {
+                code: "unsynced_work".into(),
+                message: e.to_string(),
+                message_zh: e.message_zh(),
+                retryable: false,
+            },
         }
     }
 }

@@ -146,4 +146,14 @@ impl Doorstep {
         let store = self.store.lock().map_err(|_| DoorstepError::Internal { message: "store lock poisoned".into() })?;
         Ok(store.set_aside_docs()?)
     }
+
+    /// Hands over this account's unsynced work before another account signs in on the device: every document
+    /// with changes the server has not received is set aside (kept in the encrypted store, listed by
+    /// `set_aside_docs`, exportable). Returns how many. Signing in as another account refuses with
+    /// `unsynced_work` until this is done or the work is synced.
+    pub fn set_aside_unsynced(&self) -> FfiResult<u64> {
+        let mut store =
+            self.store.lock().map_err(|_| DoorstepError::Internal { message: "store lock poisoned".into() })?;
+        Ok(store.set_aside_unsynced(crate::store::scope_exit::reason::HANDED_OVER)?)
+    }
 }

@@ -90,6 +90,9 @@ pub enum ApiError {
     OutOfScope(String),
     #[error("forged actor: {0}")]
     ForgedActor(String),
+    /// A pushed visit or screening names a household the server does not hold yet: the device retries it later.
+    #[error("household {household} of {doc} is not on the server yet")]
+    HouseholdUnknown { doc: String, household: String },
     #[error("request too large")]
     TooLarge,
     #[error("protocol version {found} is not {}", protocol::PROTOCOL_VERSION)]
@@ -122,6 +125,7 @@ impl ApiError {
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::OutOfScope(_) => ErrorCode::OutOfScope,
             ApiError::ForgedActor(_) => ErrorCode::ForgedActor,
+            ApiError::HouseholdUnknown { .. } => ErrorCode::HouseholdUnknown,
             ApiError::TooLarge => ErrorCode::TooLarge,
             ApiError::UpdateRequired { .. } => ErrorCode::UpdateRequired,
             ApiError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
@@ -145,7 +149,7 @@ impl ApiError {
             ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotFound | ErrorCode::BlobMissing => StatusCode::NOT_FOUND,
             ErrorCode::HashMismatch => StatusCode::BAD_REQUEST,
-            ErrorCode::UploadOffset => StatusCode::CONFLICT,
+            ErrorCode::UploadOffset | ErrorCode::HouseholdUnknown => StatusCode::CONFLICT,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -169,6 +173,13 @@ impl ApiError {
             ApiError::ForgedActor(a) => (
                 format!("Changes claim another device's identity ({a}); nothing was saved."),
                 format!("数据声称来自另一台设备（{a}），服务器未保存任何内容。"),
+            ),
+            ApiError::HouseholdUnknown { doc, household } => (
+                format!(
+                    "Record {doc} belongs to household {household}, which has not reached the server yet; \
+                     the record stays on the device and is sent again at the next sync."
+                ),
+                format!("记录 {doc} 所属的农户 {household} 尚未同步到服务器；记录保留在本机，下次同步时自动重发。"),
             ),
             ApiError::TooLarge => ("The request is too large.".into(), "请求数据过大。".into()),
             ApiError::UpdateRequired { .. } => ("Please update the app.".into(), "请更新应用。".into()),
@@ -198,11 +209,17 @@ impl ApiError {
     /// The error body sent for this error.
     pub fn body(&self) -> ErrorBody {
         let (message_en, message_zh) = self.messages();
-        let retryable =
-            matches!(self, ApiError::Unavailable(_) | ApiError::TooManyAttempts { .. } | ApiError::BlobMissing(_));
+        let retryable = matches!(
+            self,
+            ApiError::Unavailable(_)
+                | ApiError::TooManyAttempts { .. }
+                | ApiError::BlobMissing(_)
+                | ApiError::HouseholdUnknown { .. }
+        );
         // A refused push names one document (ids hold no spaces); blob refusals name `attachment <hash>` instead.
         let doc_id = match self {
             ApiError::OutOfScope(id) if !id.contains(' ') => Some(id.clone()),
+            ApiError::HouseholdUnknown { doc, .. } => Some(doc.clone()),
             _ => None,
         };
         ErrorBody { code: self.code(), message_en, message_zh, retryable, doc_id }
@@ -228,6 +245,7 @@ impl IntoResponse for ApiError {
             // Blob refusals name `attachment <hash>` and are logged by `blob_api` with their operation.
             ApiError::OutOfScope(what) if what.starts_with("attachment ") => {}
             ApiError::OutOfScope(_) | ApiError::ForgedActor(_) => tracing::warn!("refused push: {self}"),
+            ApiError::HouseholdUnknown { .. } => tracing::info!("push held back: {self}"),
             _ => tracing::debug!("answering {}: {self}", self.status()),
         }
         let mut response = (self.status(), Json(self.body())).into_response();
@@ -248,6 +266,9 @@ impl From<StorageError> for ApiError {
         match e {
             StorageError::Refused(Refusal::OutOfScope(id)) => ApiError::OutOfScope(id),
             StorageError::Refused(Refusal::ForgedActor(a)) => ApiError::ForgedActor(a),
+            StorageError::Refused(Refusal::HouseholdUnknown { doc, household }) => {
+                ApiError::HouseholdUnknown { doc, household }
+            }
             StorageError::Refused(Refusal::BadChange(m)) => ApiError::BadRequest(m),
             StorageError::Refused(Refusal::Forbidden(m)) => ApiError::Forbidden(m),
             StorageError::NotFound(_) => ApiError::NotFound,
@@ -325,6 +346,10 @@ pub struct LoginRequest {
     pub password: String,
     #[serde(default)]
     pub device_name: String,
+    /// The token the store held for this account before signing in again: its device is retired and hands its
+    /// actors to the new one (`accounts::replace_device`).
+    #[serde(default)]
+    pub previous_token: Option<String>,
 }
 
 /// `POST /api/v1/login` answer: the device token (shown once, never stored in clear) and who signed in.
@@ -381,6 +406,16 @@ async fn login(
     };
     let stored = device.clone();
     storage::run(&st.storage, move |s| s.add_device(&stored, &digest)).await?;
+    if let Some(previous) = req.previous_token.filter(|t| !t.is_empty() && t.len() <= 128) {
+        let (digest, name, new_id) = (auth::token_sha256(&previous), user.name.clone(), device.id.clone());
+        storage::run(&st.storage, move |s| {
+            crate::accounts::replace_device(s, &name, &digest, &new_id).map_err(|e| match e {
+                crate::accounts::AccountsError::Storage(e) => e,
+                other => StorageError::Internal(other.to_string()),
+            })
+        })
+        .await?;
+    }
     Ok(Json(LoginResponse { token, user: user.name, role: user.role.code().into(), device_id: device.id }))
 }
 

@@ -25,6 +25,14 @@ pub enum SyncError {
     /// The server answered something that is not the protocol (a proxy page, a corrupt body).
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
+    /// Signing in as another account, or to another server, while the device holds changes that the previous
+    /// account's server never received and that could not be sent first (its sign-in was revoked, or the server
+    /// could not be reached). Nothing changed: sync as that account first, or hand the work over (set it aside).
+    #[error(
+        "this device holds {pending} changes by {user} that {server} has not received; sign in as {user} and sync \
+         first, or hand them over (set them aside for export) and sign in again"
+    )]
+    UnsyncedWork { user: String, server: String, pending: u64 },
 }
 
 impl SyncError {
@@ -34,7 +42,7 @@ impl SyncError {
             SyncError::Untrusted { .. } => false,
             SyncError::Network { retryable, .. } | SyncError::Refused { retryable, .. } => *retryable,
             SyncError::Protocol(_) => true,
-            SyncError::NotSignedIn | SyncError::UpdateRequired { .. } => false,
+            SyncError::NotSignedIn | SyncError::UpdateRequired { .. } | SyncError::UnsyncedWork { .. } => false,
         }
     }
 
@@ -58,7 +66,8 @@ impl SyncError {
                 code: b.code,
                 message_en: b.message_en,
                 message_zh: b.message_zh,
-                retryable: b.retryable || matches!(b.code, ErrorCode::Unavailable | ErrorCode::TooManyAttempts),
+                retryable: b.retryable
+                    || matches!(b.code, ErrorCode::Unavailable | ErrorCode::TooManyAttempts | ErrorCode::HouseholdUnknown),
             },
             Err(_) => Self::from_status(status),
         }
@@ -117,6 +126,9 @@ impl SyncError {
             SyncError::Network { .. } => "网络不可用，数据已保存在本机，稍后自动重试".into(),
             SyncError::UpdateRequired { message_zh, .. } | SyncError::Refused { message_zh, .. } => message_zh.clone(),
             SyncError::Protocol(_) => "服务器应答异常".into(),
+            SyncError::UnsyncedWork { user, pending, .. } => format!(
+                "本机还有 {user} 的 {pending} 条更改未上传到服务器：请先以 {user} 登录并同步，或先移交（另存待导出）后再登录"
+            ),
         }
     }
 }
@@ -173,10 +185,11 @@ mod tests {
             UploadOffset,
             BlobMissing,
             Unavailable,
+            HouseholdUnknown,
         ] {
             let e = SyncError::from_response(400, &body(code, false));
             assert_eq!(e.code(), Some(code), "{code:?}");
-            assert_eq!(e.retryable(), matches!(code, TooManyAttempts | Unavailable), "{code:?}");
+            assert_eq!(e.retryable(), matches!(code, TooManyAttempts | Unavailable | HouseholdUnknown), "{code:?}");
             assert!(e.to_string().contains(&code_str(code)), "{e}");
         }
         let e = SyncError::from_response(426, &body(UpdateRequired, false));
