@@ -52,6 +52,10 @@ enum Command {
         server: String,
         #[arg(long)]
         user: String,
+        /// Signing in as another account while this device holds the previous account's unsynced work: set that
+        /// work aside first (kept encrypted, listed and exported by `doorstep set-aside`) instead of refusing.
+        #[arg(long)]
+        hand_over: bool,
     },
     /// Households (户).
     #[command(subcommand)]
@@ -140,7 +144,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let app = home.open()?;
     match cli.command {
         Command::Init { .. } => Ok(()),
-        Command::Login { server, user, trust } => sync_cmds::login(&app, &server, &user, &trust),
+        Command::Login { server, user, hand_over, trust } => sync_cmds::login(&app, &server, &user, hand_over, &trust),
         Command::Household(cmd) => records::household(&app, cmd),
         Command::Member(cmd) => records::member(&app, cmd),
         Command::Visit(cmd) => records::visit(&app, cmd),

@@ -4,16 +4,17 @@ use crate::fail::{CliError, CliResult};
 use crate::lang::{self, t, Lang};
 use crate::output::{local_time, print_json, table, write_out};
 use crate::{label, outln};
+use doorstep_core::model::{DocKind, Role};
 use clap::Args;
 use doorstep_core::ffi::Doorstep;
-use doorstep_core::model::{DocKind, Role};
+use doorstep_core::error::DoorstepError;
 use doorstep_core::sync::{LoginOptions, NetworkKind, SyncConfig, SyncEvent, SyncListener};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
 /// Signs in; the password comes from stdin (first line) when stdin is not a terminal, else from a prompt.
-pub fn login(app: &Doorstep, server: &str, user: &str, trust: &TrustArgs) -> CliResult<()> {
+pub fn login(app: &Doorstep, server: &str, user: &str, hand_over: bool, trust: &TrustArgs) -> CliResult<()> {
     let options = trust.options()?;
     let password = if std::io::stdin().is_terminal() {
         rpassword::prompt_password("password / 密码: ").map_err(|e| CliError::usage(format!("password: {e}")))?
@@ -28,7 +29,18 @@ pub fn login(app: &Doorstep, server: &str, user: &str, trust: &TrustArgs) -> Cli
     if password.is_empty() {
         return Err(CliError::field("password", "is empty / 密码为空"));
     }
-    let info = app.login_with(server, user, &password, &options)?;
+    let info = match app.login_with(server, user, &password, &options) {
+        // The previous account's work could not be sent: with --hand-over it is set aside, and the sign-in goes on.
+        Err(DoorstepError::Refused { code, .. }) if hand_over && code == "unsynced_work" => {
+            let n = app.set_aside_unsynced()?;
+            match lang::current() {
+                Lang::Zh => outln!("已将 {n} 份未同步的记录另存待移交（doorstep set-aside --export 导出）"),
+                Lang::En => outln!("set aside {n} unsynced records for hand-over (export: doorstep set-aside --export FILE)"),
+            }
+            app.login_with(server, user, &password, &options)?
+        }
+        other => other?,
+    };
     let role = Role::parse(&info.role).map(|r| label!(r).to_string()).unwrap_or(info.role.clone());
     match lang::current() {
         Lang::Zh => outln!("已登录 {}：{}（{}），设备 {}", info.server, info.user, role, info.device_id),
@@ -174,6 +186,21 @@ pub fn sync(app: &Doorstep, args: SyncArgs) -> CliResult<()> {
             result.round_trips
         ),
     }
+    if result.held_back > 0 {
+        match lang::current() {
+            Lang::Zh => outln!("{} 份记录所属的农户尚未同步到服务器，记录保留在本机，下次同步时重发", result.held_back),
+            Lang::En => outln!(
+                "{} records wait in the queue: their household has not reached the server yet (sent at a later sync)",
+                result.held_back
+            ),
+        }
+    }
+    if result.retried > 0 {
+        match lang::current() {
+            Lang::Zh => outln!("{} 份此前另存的记录已重新上传", result.retried),
+            Lang::En => outln!("{} records set aside earlier were sent again and accepted", result.retried),
+        }
+    }
     let b = result.blobs;
     if b.uploaded + b.deferred + b.broken + b.refused + b.downloaded > 0 || b.incomplete {
         let more = if b.incomplete {
@@ -293,6 +320,7 @@ fn set_aside_reason(code: &str) -> String {
     match code {
         "out_of_scope" => t("服务器拒收：超出范围", "refused by the server: out of scope").into(),
         "left_scope" => t("已移出范围，仍有未同步更改", "left this account's scope with unsynced changes").into(),
+        "handed_over" => t("换账号登录前另存待移交", "handed over before another account signed in").into(),
         other => other.into(),
     }
 }

@@ -278,7 +278,8 @@ impl Device {
         (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex key")).collect()
     }
 
-    fn store(&self) -> doorstep_core::store::Store {
+    /// Opens the device's store in-process with the core's `Store` (for steps the app API does not offer).
+    pub fn store(&self) -> doorstep_core::store::Store {
         doorstep_core::store::Store::open(&self.home.join("store.db"), &self.key(), &self.name).expect("open the store")
     }
 
