@@ -11,12 +11,19 @@ mkdir -p "$out"
 export DOORSTEP_FAULT_RUNS="${DOORSTEP_FAULT_RUNS:-50}"
 cargo build -q --workspace --all-targets  # one package alone would rebuild dependencies with other features
 export DOORSTEP_E2E_NO_BUILD=1
+# The test binary is built once and run N times (cargo would check the sources again before each run).
+bin=$(cargo test -q --workspace --test faults_sync --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "faults_sync" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$bin" ] || { echo "faults_sync test binary not found" >&2; exit 1; }
 passed=0
 for i in $(seq 1 "$n"); do
     seed=$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')
     log="$out/fault-seed-$i.log"
-    if DOORSTEP_FAULT_SEED="$seed" cargo test -q --workspace --test faults_sync sync_through -- --nocapture \
-        >"$log" 2>&1; then
+    if DOORSTEP_FAULT_SEED="$seed" "$bin" sync_through --nocapture >"$log" 2>&1; then
         passed=$((passed + 1))
         echo "seed $i/$n DOORSTEP_FAULT_SEED=$seed ok: $(grep '^FIGURES' "$log" | head -1)"
     else
