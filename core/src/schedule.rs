@@ -92,7 +92,7 @@ pub fn due(store: &Store, date: &str) -> Result<Vec<DueItem>> {
         let (message_en, message_zh) = date_problem(date);
         crate::Error::Validation(vec![FieldError {
             field: "date".into(),
-            code: "format".into(),
+            code: "invalid".into(),
             message_en,
             message_zh,
         }])
