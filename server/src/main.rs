@@ -129,13 +129,6 @@ enum UserOp {
     Disable {
         name: String,
     },
-}
-
-#[derive(Subcommand)]
-enum AssignOp {
-    /// Assigns households to a helper.
-    Helper {
-        user: String,
     /// Shows an account: role, what it is in charge of, its devices and their last sync.
     Show {
         name: String,
@@ -182,6 +175,13 @@ enum HouseholdOp {
     },
     /// Shows a household by id or number: place, helpers, members, latest visits.
     Show { household: String },
+}
+
+#[derive(Subcommand)]
+enum AssignOp {
+    /// Assigns households to a helper.
+    Helper {
+        user: String,
         #[arg(required = true)]
         household_ids: Vec<String>,
     },
@@ -285,6 +285,10 @@ fn parse_role(s: &str) -> Result<Role, String> {
     })
 }
 
+fn parse_place_kind(s: &str) -> Result<PlaceKind, String> {
+    PlaceKind::parse(s).ok_or_else(|| format!("unknown kind of place {s:?}; one of township, village"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -292,10 +296,6 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
-fn parse_place_kind(s: &str) -> Result<PlaceKind, String> {
-    PlaceKind::parse(s).ok_or_else(|| format!("unknown kind of place {s:?}; one of township, village"))
-}
-
         }
     }
 }
@@ -366,13 +366,6 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                     accounts::disable_user(&*s, CONSOLE, &name)?;
                     println!("disabled {name}");
                 }
-            }
-            Ok(())
-        }
-        Command::Assign { op } => {
-            let s = open(&cli.data, cli.database.as_deref())?;
-            match op {
-                AssignOp::Helper { user, household_ids } => {
                 UserOp::Show { name } => lookup::user_show(&*s, &name)?.iter().for_each(|l| println!("{l}")),
             }
             Ok(())
@@ -412,6 +405,13 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                 HouseholdOp::Show { household } => {
                     lookup::household_show(&*s, &household)?.iter().for_each(|l| println!("{l}"))
                 }
+            }
+            Ok(())
+        }
+        Command::Assign { op } => {
+            let s = open(&cli.data, cli.database.as_deref())?;
+            match op {
+                AssignOp::Helper { user, household_ids } => {
                     accounts::assign_helper(&*s, CONSOLE, &user, &household_ids)?
                 }
                 AssignOp::Reassign { household_ids, from, to } => {

@@ -320,9 +320,9 @@ pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 pub const TEAM: &str = "石门村家医团队";
 pub const VILLAGE_A: &str = "石门村";
 pub const VILLAGE_B: &str = "青山村";
-
 /// The township of both villages, as the server's place list has it.
 pub const TOWNSHIP: &str = "石门镇";
+
 /// A server with the standard accounts: `admin`, helpers `helper1` and `helper2`, `doctor1` of `TEAM` serving
 /// `VILLAGE_A`. Every password is `pw-<name>`.
 pub struct Fixture {
@@ -344,11 +344,11 @@ impl Fixture {
             admin(&data, &["user", "add", name, "--role", role, "--password", &format!("pw-{name}")]);
         }
         admin(&data, &["user", "add", "doctor1", "--role", "doctor", "--team", TEAM, "--password", "pw-doctor1"]);
-        admin(&data, &["assign", "team", TEAM, VILLAGE_A]);
         admin(&data, &["place", "add-township", TOWNSHIP]);
         for village in [VILLAGE_A, VILLAGE_B] {
             admin(&data, &["place", "add-village", village, "--township", TOWNSHIP]);
         }
+        admin(&data, &["assign", "team", TEAM, VILLAGE_A]);
         let server = Server::start_with(&data, "127.0.0.1:0", extra);
         Fixture { tmp, server }
     }
