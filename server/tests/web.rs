@@ -764,3 +764,247 @@ async fn post_form(b: &mut Browser, path: &str, form: Vec<(&str, String)>) -> Pa
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     b.post(path, &pairs).await
 }
+
+/// helper01's phone: a real core store, signed in and synced with the server.
+async fn helper_phone(
+    url: &str,
+) -> (tempfile::TempDir, std::sync::Mutex<doorstep_core::store::Store>, doorstep_core::sync::Client) {
+    let device = tempfile::tempdir().expect("device dir");
+    let store = std::sync::Mutex::new(
+        doorstep_core::store::Store::open(&device.path().join("s.db"), &[1; 32], "test-phone").expect("store"),
+    );
+    let client = doorstep_core::sync::Client::new(Default::default()).expect("client");
+    client.login(&store, url, "helper01", HELPER_PW).await.expect("login");
+    client.sync_once(&store, &mut |_| {}).await.expect("pull");
+    (device, store, client)
+}
+
+fn today() -> String {
+    chrono::Local::now().format("%Y-%m-%d").to_string()
+}
+
+/// A visit of a household recorded today by helper01.
+fn visit_of(household_id: &str) -> doorstep_core::model::Visit {
+    let mut v = doorstep_core::model::samples::visit();
+    v.household_id = household_id.to_string();
+    v.visitor = "helper01".into();
+    v.date = today();
+    v
+}
+
+const FORMULA_PREFIXES: [&str; 6] = ["=", "+", "-", "@", "\t", "\r"];
+
+#[tokio::test]
+async fn ledger_cells_typed_on_a_phone_never_start_a_formula() {
+    use doorstep_core::model::{Problem, ProblemStatus};
+    let (_d, server) = serve();
+    let (_dev, store, client) = helper_phone(&server.url).await;
+    // Households of helper01 with a member screened this year (so the screening ledger names them too).
+    let year = &today()[..4];
+    let picks: Vec<(String, String)> = {
+        let s = store.lock().unwrap();
+        let mut q = s
+            .conn()
+            .prepare(
+                "SELECT household_id, MIN(member_id) FROM ix_screenings WHERE date LIKE ?1 || '%' AND deleted = 0 \
+                 GROUP BY household_id ORDER BY household_id LIMIT 6",
+            )
+            .expect("query");
+        q.query_map([year], |r| Ok((r.get(0)?, r.get(1)?))).expect("rows").map(|r| r.expect("row")).collect()
+    };
+    assert_eq!(picks.len(), 6, "six households of helper01 with a screening this year");
+    let mut typed = Vec::new();
+    for (prefix, (hid, mid)) in FORMULA_PREFIXES.iter().zip(&picks) {
+        let mut h: Household = store.lock().unwrap().get(hid).expect("household");
+        h.hamlet = format!("{prefix}HYPERLINK(\"http://127.0.0.1/x\",\"hamlet\")");
+        let m = h.members.get_mut(mid).expect("member");
+        m.name = format!("{prefix}1+1 name");
+        typed.push(h.hamlet.clone());
+        typed.push(m.name.clone());
+        store.lock().unwrap().put(&h, &today()).expect("edit household");
+        let mut v = visit_of(hid);
+        let problem = format!("{prefix}cmd|' /C calc'!A0 problem");
+        v.problems.insert(
+            doorstep_core::model::new_id(),
+            Problem {
+                description: problem.clone(),
+                assurance: None,
+                status: ProblemStatus::Open,
+                resolved_date: None,
+                action: String::new(),
+            },
+        );
+        v.note = format!("{prefix}SUM(1,2) note");
+        typed.push(problem);
+        store.lock().unwrap().put(&v, &today()).expect("record visit");
+    }
+    client.sync_once(&store, &mut |_| {}).await.expect("push");
+
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let mut seen = String::new();
+    for lang in ["zh", "en"] {
+        for name in ["households", "visits", "screenings", "problems"] {
+            let page = sup.get(&format!("/ledger/{name}.csv?lang={lang}")).await;
+            assert_eq!(page.status, 200, "{name}");
+            for row in csv_rows(&page) {
+                for cell in &row {
+                    let first = cell.chars().next();
+                    assert!(
+                        !matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r')),
+                        "{name}.csv has a cell that starts a formula: {cell:?}"
+                    );
+                    seen.push_str(cell);
+                    seen.push('\n');
+                }
+            }
+        }
+    }
+    for t in &typed {
+        assert!(seen.contains(&format!("'{t}")), "{t:?} is in a ledger, escaped");
+    }
+    // Every prefix reached every kind of cell: hamlet (households), name (households, screenings), problem
+    // (visits, problems).
+    let screenings = csv_rows(&sup.get("/ledger/screenings.csv").await);
+    let names: Vec<&String> = screenings.iter().flat_map(|r| r.iter()).filter(|c| c.ends_with("1+1 name")).collect();
+    assert_eq!(names.len() >= 6, true, "each renamed member's screening is in the screening ledger: {names:?}");
+}
+
+#[tokio::test]
+async fn ledgers_take_a_date_range_and_name_a_wrong_one() {
+    let (_d, server) = serve();
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let now = chrono::Local::now().date_naive();
+    let from = (now - chrono::Duration::days(90)).format("%Y-%m-%d").to_string();
+    let to = (now - chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+    let v = csv_rows(&sup.get(&format!("/ledger/visits.csv?from={from}&to={to}")).await);
+    assert!(v.len() > 10, "three months of visits");
+    assert!(v[1..].iter().all(|r| r[0] >= from && r[0] <= to), "only visits of the range");
+    let months: std::collections::BTreeSet<&str> = v[1..].iter().map(|r| &r[0][..7]).collect();
+    assert!(months.len() >= 2, "more than one month: {months:?}");
+    let s = csv_rows(&sup.get(&format!("/ledger/screenings.csv?from={from}")).await);
+    assert!(s[1..].iter().all(|r| r[0] >= from));
+    let bp = s[0].iter().position(|c| c == "血压 (mmHg)").expect("one blood-pressure column");
+    assert!(s[1..].iter().any(|r| !r[bp].is_empty()));
+    for r in &s[1..] {
+        let cell = &r[bp];
+        assert!(
+            cell.is_empty()
+                || cell.split_once('/').is_some_and(|(a, b)| a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok()),
+            "{cell:?}"
+        );
+    }
+    let p = csv_rows(&sup.get(&format!("/ledger/problems.csv?to={to}")).await);
+    assert!(p.len() > 1 && p[1..].iter().all(|r| r[0] <= to));
+    let h = csv_rows(&sup.get(&format!("/ledger/households.csv?from={from}&to={to}")).await);
+    assert!(h[0].contains(&"期间走访次数".to_string()));
+    // A wrong date or an inverted range is refused, naming the parameter; nothing else is answered.
+    let bad = sup.get("/ledger/visits.csv?from=2026-13-01").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("from") && bad.body.contains("2026-13-01"), "{}", bad.body);
+    let bad = sup.get("/ledger/problems.csv?to=yesterday").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("to: &quot;yesterday&quot;"), "{}", bad.body);
+    let bad = sup.get(&format!("/ledger/households.csv?from={to}&to={from}")).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("from"));
+}
+
+#[tokio::test]
+async fn a_visit_page_shows_what_was_checked_to_those_who_see_its_household() {
+    use doorstep_core::model::{AssuranceCheck, AssuranceStatus, Problem, ProblemStatus, Satisfaction};
+    let (_d, server) = serve();
+    let (_dev, store, client) = helper_phone(&server.url).await;
+    let hid: String = store
+        .lock()
+        .unwrap()
+        .conn()
+        .query_row("SELECT doc_id FROM ix_households ORDER BY number LIMIT 1", [], |r| r.get(0))
+        .expect("a household");
+    let mut v = visit_of(&hid);
+    v.findings.housing = AssuranceCheck { status: AssuranceStatus::Problem, note: "东墙开裂<b>".into() };
+    v.findings.water = AssuranceCheck { status: AssuranceStatus::NotApplicable, note: "集中供水".into() };
+    v.findings.education = AssuranceCheck { status: AssuranceStatus::NotChecked, note: String::new() };
+    v.problems.insert(
+        doorstep_core::model::new_id(),
+        Problem {
+            description: "危房待改造".into(),
+            assurance: Some(doorstep_core::model::AssuranceKind::Housing),
+            status: ProblemStatus::InProgress,
+            resolved_date: None,
+            action: "已报乡镇".into(),
+        },
+    );
+    v.measures_delivered = vec!["申请危房改造".into(), "公益岗位".into()];
+    v.satisfaction = Some(Satisfaction::Dissatisfied);
+    v.note = "户主外出务工".into();
+    store.lock().unwrap().put(&v, &today()).expect("record visit");
+    client.sync_once(&store, &mut |_| {}).await.expect("push");
+
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let household = sup.get(&format!("/household/{hid}")).await;
+    assert!(household.body.contains(&format!("href=\"/visit/{}\"", v.id)), "the visit table links to the visit");
+    assert!(household.body.contains("aria-label=\"住房安全：有问题\""), "marks with a text alternative");
+    assert!(household.body.contains("aria-label=\"饮水安全：不适用\""));
+    assert!(household.body.contains("aria-label=\"义务教育：未核查\""));
+    assert!(household.body.contains("aria-label=\"不愁吃：达标\""));
+
+    let page = sup.get(&format!("/visit/{}", v.id)).await;
+    assert_eq!(page.status, 200);
+    for text in ["不愁吃", "不愁穿", "义务教育", "基本医疗", "住房安全", "饮水安全", "东墙开裂&lt;b&gt;", "集中供水"]
+    {
+        assert!(page.body.contains(text), "{text}");
+    }
+    for text in ["危房待改造", "处理中", "已报乡镇", "申请危房改造；公益岗位", "不满意", "户主外出务工", "helper01"]
+    {
+        assert!(page.body.contains(text), "{text}");
+    }
+    assert!(page.body.contains("<td id=\"device\">test-phone</td>"), "the device it was recorded on");
+    let received = page.body.split("<td id=\"received\">").nth(1).expect("received").split('<').next().unwrap();
+    assert!(received.starts_with(&today()), "received today: {received}");
+    assert!(!page.body.contains("东墙开裂<b>"), "escaped");
+    let en = sup.get(&format!("/visit/{}?lang=en", v.id)).await;
+    for text in
+        ["Safe housing", "Problem", "Not checked", "N&#x2f;A", "Dissatisfied", "In progress", "Measures delivered"]
+    {
+        assert!(en.body.contains(text), "{text}");
+    }
+
+    // The visit ledger carries every assurance with its note, the problems, measures, satisfaction and note.
+    let rows = csv_rows(&sup.get("/ledger/visits.csv?lang=zh").await);
+    let head = &rows[0];
+    let row = rows.iter().find(|r| r.contains(&"户主外出务工".to_string())).expect("the visit's line");
+    let col = |name: &str| head.iter().position(|c| c == name).unwrap_or_else(|| panic!("column {name} in {head:?}"));
+    assert_eq!(row[col("住房安全")], "有问题");
+    assert_eq!(row[col("住房安全备注")], "东墙开裂<b>");
+    assert_eq!(row[col("饮水安全")], "不适用");
+    assert_eq!(row[col("不愁吃")], "达标");
+    assert_eq!(row[col("群众满意度")], "不满意");
+    assert_eq!(row[col("落实帮扶措施")], "申请危房改造；公益岗位");
+    assert_eq!(row[col("问题及状态")], "危房待改造［处理中］");
+    let en = csv_rows(&sup.get("/ledger/visits.csv?lang=en").await);
+    assert!(en[0].contains(&"Safe housing note".to_string()) && en[0].contains(&"Satisfaction".to_string()));
+
+    // Scope: whoever may open the household may open its visits, nobody else.
+    let mut statuses = Vec::new();
+    for (user, pw) in [
+        ("sup1", SUP.1),
+        ("sup2", SUP.1),
+        ("sup3", SUP.1),
+        ("inspector1", "inspect-2026"),
+        ("inspector2", "inspect-2026"),
+        ("helper02", HELPER_PW),
+        ("helper01", HELPER_PW),
+    ] {
+        let mut b = Browser::signed_in(&server.url, user, pw).await;
+        let h = b.get(&format!("/household/{hid}")).await.status;
+        let page = b.get(&format!("/visit/{}", v.id)).await;
+        assert_eq!(page.status, h, "{user}: the visit follows its household");
+        if page.status == 403 {
+            assert!(page.body.contains("无权查看") && !page.body.contains("户主外出务工"));
+        }
+        statuses.push(page.status);
+    }
+    assert!(statuses.contains(&200) && statuses.contains(&403), "{statuses:?}");
+    assert_eq!(sup.get("/visit/00000000-0000-0000-0000-000000000000").await.status, 404);
+    assert_eq!(sup.get(&format!("/visit/{hid}")).await.status, 404, "a household is no visit");
+}

@@ -1,23 +1,34 @@
 //! Ledgers (台账): CSV downloads of the current filter, UTF-8 with a byte-order mark so that Excel reads Chinese
 //! correctly, national ID numbers masked unless the account may see them.
+//!
+//! Every cell goes through `neutralise` (OWASP's CSV-injection rule): a spreadsheet must never run what a device
+//! typed as a formula. Every ledger takes an optional date range (`from`, `to`, inclusive, `YYYY-MM-DD`).
 
 use super::i18n::Lang;
-use super::indicators::{is_current, Selection};
+use super::indicators::{is_current, is_helper_visit, Selection};
 use super::pages::{filter_of, today_of};
+use super::reports::VisitRow;
+use super::visits::{assurance_list, visits_at};
 use super::{PageError, Viewer};
 use crate::storage;
 use axum::extract::Path;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use doorstep_core::model::{classify, mask_national_id, Thresholds};
+use chrono::NaiveDate;
+use doorstep_core::model::{classify, mask_national_id, Thresholds, Visit};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The byte-order mark Excel needs to take a CSV file as UTF-8.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// `GET /ledger/{households|visits|screenings|problems}.csv`.
+/// `GET /ledger/{households|visits|screenings|problems}.csv[?from=YYYY-MM-DD&to=YYYY-MM-DD]`.
 pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Response, PageError> {
+    if !["households.csv", "visits.csv", "screenings.csv", "problems.csv"].contains(&name.as_str()) {
+        return Err(PageError::NotFound);
+    }
+    let range = Range::of(&viewer.query, viewer.lang)?;
     let snap = viewer.snapshot()?;
     let filter = filter_of(&viewer);
     let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang);
@@ -25,27 +36,35 @@ pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Respon
     let lang = viewer.lang;
     let full = viewer.sees_full_ids();
     let rows = match name.as_str() {
-        "households.csv" => households(&sel, lang, full),
+        "households.csv" => households(&sel, lang, full, &range),
         "visits.csv" => {
-            let ids: Vec<String> = sel.visits().filter(|v| v.month == sel.month).map(|v| v.id.clone()).collect();
-            let refs = storage::run(&viewer.state.storage, move |s| s.blob_refs_of(&ids)).await?;
+            let ids: Vec<String> =
+                sel.visits().filter(|v| range.holds_visit(v, &sel.month)).map(|v| v.id.clone()).collect();
+            let cutoff = viewer.as_of.as_ref().map(|a| a.cutoff_ms);
+            let (records, refs) =
+                storage::run(&viewer.state.storage, move |s| Ok((visits_at(s, &ids, cutoff)?, s.blob_refs_of(&ids)?)))
+                    .await?;
             let mut links: HashMap<String, Vec<String>> = HashMap::new();
             for (doc_id, r) in refs {
                 links.entry(doc_id).or_default().push(format!("/attachment/{}", r.hash));
             }
-            visits(&sel, lang, &links)
+            visits(&sel, lang, &range, &records, &links)
         }
-        "screenings.csv" => screenings(&sel, lang, full),
-        "problems.csv" => problems(&sel, lang),
-        _ => return Err(PageError::NotFound),
+        "screenings.csv" => screenings(&sel, lang, full, &range),
+        _ => problems(&sel, lang, &range),
     };
     for row in rows {
-        w.write_record(&row).map_err(|e| PageError::Unavailable(e.to_string()))?;
+        w.write_record(row.iter().map(|c| neutralise(c).into_owned()))
+            .map_err(|e| PageError::Unavailable(e.to_string()))?;
     }
     let bytes = w.into_inner().map_err(|e| PageError::Unavailable(e.to_string()))?;
     let stem = name.trim_end_matches(".csv");
     let place = filter.village.or(filter.township).map(|p| format!("-{}", super::encode(&p))).unwrap_or_default();
-    let file = format!("{stem}{place}-{}.csv", sel.month);
+    let period = match (&range.from, &range.to) {
+        (None, None) => sel.month.clone(),
+        (f, t) => format!("{}_{}", f.as_deref().unwrap_or(""), t.as_deref().unwrap_or("")),
+    };
+    let file = format!("{stem}{place}-{period}.csv");
     let mut r = bytes.into_response();
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{stem}.csv\"; filename*=UTF-8''{file}")) {
@@ -54,13 +73,79 @@ pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Respon
     Ok(r)
 }
 
+/// OWASP's rule against CSV injection: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is
+/// prefixed with `'`, so Excel and WPS show it as text instead of running it. No ledger has a negative number (dates,
+/// counts, readings and BMI are never below zero), so no cell is spared; the `csv` writer quotes the rest.
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+/// The dates a ledger covers: `from` and `to` (inclusive, either may be left out). Without either, each ledger keeps
+/// its own period: the filter's month for visits and for the households' visit counts, that month's year for
+/// screenings, every problem.
+#[derive(Debug, Default)]
+pub struct Range {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl Range {
+    /// Reads and checks `from` and `to`; a wrong one is a 400 naming it.
+    pub fn of(query: &HashMap<String, String>, lang: Lang) -> Result<Self, PageError> {
+        let day = |key: &str| -> Result<Option<String>, PageError> {
+            let Some(v) = query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) else { return Ok(None) };
+            match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+                Ok(d) => Ok(Some(d.format("%Y-%m-%d").to_string())),
+                Err(_) => Err(PageError::BadRequest(format!(
+                    "{key}: {v:?} {}",
+                    lang.pick("不是日期（应为 YYYY-MM-DD）", "is not a date YYYY-MM-DD")
+                ))),
+            }
+        };
+        let range = Range { from: day("from")?, to: day("to")? };
+        if let (Some(f), Some(t)) = (&range.from, &range.to) {
+            if f > t {
+                return Err(PageError::BadRequest(format!("from: {f} {} to {t}", lang.pick("晚于", "is after"))));
+            }
+        }
+        Ok(range)
+    }
+
+    fn given(&self) -> bool {
+        self.from.is_some() || self.to.is_some()
+    }
+
+    /// Whether an ISO date lies in the range.
+    pub fn holds(&self, date: &str) -> bool {
+        self.from.as_deref().is_none_or(|f| date >= f) && self.to.as_deref().is_none_or(|t| date <= t)
+    }
+
+    fn holds_visit(&self, v: &VisitRow, month: &str) -> bool {
+        if self.given() {
+            self.holds(&v.date)
+        } else {
+            v.month == month
+        }
+    }
+}
+
 fn header(lang: Lang, cols: &[(&str, &str)]) -> Vec<String> {
     cols.iter().map(|(zh, en)| lang.pick(zh, en).to_string()).collect()
 }
 
 /// One line per member (the household's own booklet lists people), household columns repeated.
-fn households(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
+fn households(sel: &Selection, lang: Lang, full_ids: bool, range: &Range) -> Vec<Vec<String>> {
     let code = lang.code();
+    // Helper visits in the range, when one is given (else the filter's month, as the pages count them).
+    let mut in_range: HashMap<&str, u32> = HashMap::new();
+    if range.given() {
+        for v in sel.visits().filter(|v| is_helper_visit(v.kind) && range.holds(&v.date)) {
+            *in_range.entry(&v.household_id).or_default() += 1;
+        }
+    }
     let mut out = vec![header(
         lang,
         &[
@@ -74,7 +159,11 @@ fn households(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
             ("风险因素", "Risk causes"),
             ("帮扶责任人", "Helpers"),
             ("家医团队", "Doctor team"),
-            ("本月走访次数", "Helper visits this month"),
+            if range.given() {
+                ("期间走访次数", "Helper visits in the period")
+            } else {
+                ("本月走访次数", "Helper visits this month")
+            },
             ("姓名", "Name"),
             ("性别", "Sex"),
             ("出生日期", "Born"),
@@ -104,7 +193,11 @@ fn households(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
                 h.risk_causes.iter().map(|r| r.label(code)).collect::<Vec<_>>().join("、"),
                 e.helpers.join("、"),
                 h.doctor_team.clone(),
-                sel.helper_visits(&h.id, &sel.month).to_string(),
+                if range.given() {
+                    in_range.get(h.id.as_str()).copied().unwrap_or(0).to_string()
+                } else {
+                    sel.helper_visits(&h.id, &sel.month).to_string()
+                },
                 m.name.clone(),
                 m.sex.label(code).into(),
                 m.birth_date.clone(),
@@ -120,10 +213,18 @@ fn households(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
     out
 }
 
-/// Visits of the chosen month, with links to their attachments (relative to the server's address).
-fn visits(sel: &Selection, lang: Lang, attachments: &HashMap<String, Vec<String>>) -> Vec<Vec<String>> {
+/// Visits of the range (or the chosen month): what was checked (each assurance and its note), the problems found
+/// with their status, measures delivered, satisfaction, the note, and links to their attachments (relative to the
+/// server's address).
+fn visits(
+    sel: &Selection,
+    lang: Lang,
+    range: &Range,
+    records: &HashMap<String, Visit>,
+    attachments: &HashMap<String, Vec<String>>,
+) -> Vec<Vec<String>> {
     let code = lang.code();
-    let mut out = vec![header(
+    let mut head = header(
         lang,
         &[
             ("日期", "Date"),
@@ -132,29 +233,71 @@ fn visits(sel: &Selection, lang: Lang, attachments: &HashMap<String, Vec<String>
             ("行政村", "Village"),
             ("类型", "Kind"),
             ("走访人", "Visitor"),
+        ],
+    );
+    for (kind, _) in assurance_list(&Default::default()) {
+        head.push(kind.label(code).to_string());
+        head.push(format!("{}{}", kind.label(code), lang.pick("备注", " note")));
+    }
+    head.extend(header(
+        lang,
+        &[
             ("发现问题数", "Problems found"),
+            ("问题及状态", "Problems and status"),
+            ("落实帮扶措施", "Measures delivered"),
+            ("政策宣讲", "Policy explained"),
+            ("群众满意度", "Satisfaction"),
+            ("走访情况", "Note"),
             ("附件", "Attachments"),
         ],
-    )];
-    for v in sel.visits().filter(|v| v.month == sel.month) {
+    ));
+    let mut out = vec![head];
+    let sep = lang.pick("；", "; ");
+    for v in sel.visits().filter(|v| range.holds_visit(v, &sel.month)) {
         let Some(e) = sel.household(&v.household_id) else { continue };
-        let problems = sel.snap.problems.iter().filter(|p| p.visit_id == v.id).count();
-        out.push(vec![
+        let record = records.get(&v.id);
+        let mut problems: Vec<String> = sel
+            .snap
+            .problems
+            .iter()
+            .filter(|p| p.visit_id == v.id)
+            .map(|p| format!("{}［{}］", p.description, p.status.label(code)))
+            .collect();
+        problems.sort();
+        let mut row = vec![
             v.date.clone(),
             e.record.number.clone(),
             e.record.head_name.clone(),
             e.placement.village.clone(),
             v.kind.label(code).into(),
             v.visitor.clone(),
-            problems.to_string(),
+        ];
+        let findings = record.map(|r| r.findings.clone()).unwrap_or_default();
+        for (_, check) in assurance_list(&findings) {
+            row.push(if record.is_some() { check.status.label(code).to_string() } else { String::new() });
+            row.push(check.note.clone());
+        }
+        row.extend([
+            problems.len().to_string(),
+            problems.join(sep),
+            record.map(|r| r.measures_delivered.join(sep)).unwrap_or_default(),
+            record.map(|r| yes_no(lang, r.policy_explained)).unwrap_or_default(),
+            record.and_then(|r| r.satisfaction).map(|s| s.label(code).to_string()).unwrap_or_default(),
+            record.map(|r| r.note.clone()).unwrap_or_default(),
             attachments.get(&v.id).map(|l| l.join(" ")).unwrap_or_default(),
         ]);
+        out.push(row);
     }
     out
 }
 
-/// Screenings of the chosen month's year, with the core's classification.
-fn screenings(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
+fn yes_no(lang: Lang, b: bool) -> String {
+    lang.pick(if b { "是" } else { "否" }, if b { "yes" } else { "no" }).to_string()
+}
+
+/// Screenings of the range (or the chosen month's year), with the core's classification; blood pressure in one cell
+/// as it is written on paper (`119/72`).
+fn screenings(sel: &Selection, lang: Lang, full_ids: bool, range: &Range) -> Vec<Vec<String>> {
     let code = lang.code();
     let t = Thresholds::default();
     let year = &sel.month[..4];
@@ -166,8 +309,7 @@ fn screenings(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
             ("行政村", "Village"),
             ("姓名", "Name"),
             ("身份证号", "National ID"),
-            ("收缩压", "Systolic"),
-            ("舒张压", "Diastolic"),
+            ("血压 (mmHg)", "Blood pressure (mmHg)"),
             ("血压分级", "BP grade"),
             ("血糖", "Glucose"),
             ("血糖分级", "Glucose band"),
@@ -178,7 +320,8 @@ fn screenings(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
         ],
     )];
     let num = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
-    for s in sel.screenings().filter(|s| s.record.date.starts_with(year)) {
+    let held = |date: &str| if range.given() { range.holds(date) } else { date.starts_with(year) };
+    for s in sel.screenings().filter(|s| held(&s.record.date)) {
         let Some(e) = sel.household(&s.record.household_id) else { continue };
         let r = &s.record;
         let c = classify(r, &t);
@@ -190,8 +333,12 @@ fn screenings(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
             e.placement.village.clone(),
             member.map(|m| m.name.clone()).unwrap_or_default(),
             if full_ids { id.to_string() } else { mask_national_id(id) },
-            num(r.systolic),
-            num(r.diastolic),
+            match (r.systolic, r.diastolic) {
+                (Some(a), Some(b)) => format!("{a:.0}/{b:.0}"),
+                (Some(a), None) => format!("{a:.0}/"),
+                (None, Some(b)) => format!("/{b:.0}"),
+                (None, None) => String::new(),
+            },
             c.bp_grade.map(|g| g.label(code).to_string()).unwrap_or_default(),
             num(r.glucose),
             c.glucose_band.map(|g| g.label(code).to_string()).unwrap_or_default(),
@@ -204,8 +351,8 @@ fn screenings(sel: &Selection, lang: Lang, full_ids: bool) -> Vec<Vec<String>> {
     out
 }
 
-/// Every problem found (open ones first), whatever month it was found in.
-fn problems(sel: &Selection, lang: Lang) -> Vec<Vec<String>> {
+/// Every problem found in the range (or whenever it was found), open ones first.
+fn problems(sel: &Selection, lang: Lang, range: &Range) -> Vec<Vec<String>> {
     let code = lang.code();
     let mut out = vec![header(
         lang,
@@ -218,7 +365,7 @@ fn problems(sel: &Selection, lang: Lang) -> Vec<Vec<String>> {
             ("状态", "Status"),
         ],
     )];
-    let mut rows: Vec<_> = sel.problems().collect();
+    let mut rows: Vec<_> = sel.problems().filter(|p| range.holds(&p.date)).collect();
     rows.sort_by(|a, b| {
         (a.status == doorstep_core::model::ProblemStatus::Resolved, &b.date)
             .cmp(&(b.status == doorstep_core::model::ProblemStatus::Resolved, &a.date))
@@ -235,4 +382,37 @@ fn problems(sel: &Selection, lang: Lang) -> Vec<Vec<String>> {
         ]);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_leading_cells_are_prefixed_and_others_kept() {
+        for p in ["=", "+", "-", "@", "\t", "\r"] {
+            let cell = format!("{p}1+1");
+            assert_eq!(neutralise(&cell), format!("'{cell}"));
+        }
+        for cell in ["", "2026-11-01", "119/72", "张三", " =1", "'=1", "/attachment/ab"] {
+            assert_eq!(neutralise(cell), cell);
+        }
+    }
+
+    #[test]
+    fn a_range_names_the_wrong_parameter() {
+        let q = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let r = Range::of(&q(&[("from", "2026-01-01"), ("to", "2026-01-31")]), Lang::En).unwrap();
+        assert!(r.holds("2026-01-01") && r.holds("2026-01-31") && !r.holds("2026-02-01") && !r.holds("2025-12-31"));
+        assert!(
+            matches!(Range::of(&q(&[("from", "2026-02-30")]), Lang::En), Err(PageError::BadRequest(m)) if m.starts_with("from:"))
+        );
+        assert!(
+            matches!(Range::of(&q(&[("to", "x")]), Lang::Zh), Err(PageError::BadRequest(m)) if m.starts_with("to:"))
+        );
+        assert!(
+            matches!(Range::of(&q(&[("from", "2026-02-01"), ("to", "2026-01-01")]), Lang::En), Err(PageError::BadRequest(m)) if m.starts_with("from:"))
+        );
+        assert!(!Range::of(&q(&[("from", "")]), Lang::En).unwrap().given());
+    }
 }

@@ -3,6 +3,7 @@
 //! - `reports`: the `Reports` trait (what pages read, no SQL) and its plain types;
 //! - `indicators`: the figures supervisors look at, computed from a snapshot for one scope and filter;
 //! - `pages`: sign-in, overview, village, helper and household pages;
+//! - `visits`: the visit page and what was checked on a visit (assurance marks, visit records for the ledger);
 //! - `ledgers`: CSV downloads (台账);
 //! - `attachments`: photos and signatures of visits and screenings, and their thumbnails;
 //! - `admin`: users, assignments, places, rules, inspector grants, the dynamic review, the audit log;
@@ -22,6 +23,7 @@ pub use pages::local_time;
 pub mod reports;
 pub mod session;
 mod svg;
+mod visits;
 
 use crate::api::{self, AppState};
 use crate::scope::Scope;
@@ -83,6 +85,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("village.html", include_str!("templates/village.html")),
     ("helper.html", include_str!("templates/helper.html")),
     ("household.html", include_str!("templates/household.html")),
+    ("visit.html", include_str!("templates/visit.html")),
     ("admin.html", include_str!("templates/admin.html")),
 ];
 
@@ -104,6 +107,7 @@ pub fn router() -> Router<AppState> {
         .route("/village/{name}", get(pages::village))
         .route("/helper/{name}", get(pages::helper))
         .route("/household/{id}", get(pages::household))
+        .route("/visit/{id}", get(visits::visit))
         .route("/ledger/{name}", get(ledgers::download))
         .route("/attachment/{hash}", get(attachments::full))
         .route("/attachment/{hash}/thumb", get(attachments::thumb))

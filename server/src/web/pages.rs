@@ -293,27 +293,39 @@ pub async fn document_as_of(
     cutoff_ms: Option<i64>,
 ) -> Result<Option<(Document, Vec<ChangeInfo>)>, PageError> {
     let id = id.to_string();
-    let found = storage::run(&st.storage, move |s| {
-        let Some(stored) = s.doc(&id)? else { return Ok(None) };
-        let changes = s.doc_changes(&id)?;
-        let doc = match cutoff_ms {
-            None => Some(stored.document()?),
-            Some(cut) => {
-                let seqs: Vec<u64> = changes.iter().filter(|c| c.received_ms <= cut).map(|c| c.seq).collect();
-                if seqs.is_empty() {
-                    None
-                } else {
-                    let bytes: Vec<Vec<u8>> = s.change_bytes(&seqs)?.into_iter().map(|(_, b)| b).collect();
-                    let mut doc = Document::empty(&automerge::ActorId::random());
-                    doc.apply(&bytes)?;
-                    Some(doc)
-                }
+    Ok(storage::run(&st.storage, move |s| doc_at(s, &id, cutoff_ms)).await?)
+}
+
+/// A stored document and its changes' metadata: as the server holds it now (`cutoff_ms` None), or rebuilt from the
+/// changes received by the cutoff. None when it is unknown, or was not received by then.
+pub fn doc_at(
+    s: &dyn storage::Storage,
+    id: &str,
+    cutoff_ms: Option<i64>,
+) -> storage::Result<Option<(Document, Vec<ChangeInfo>)>> {
+    let Some(stored) = s.doc(id)? else { return Ok(None) };
+    let changes = s.doc_changes(id)?;
+    let doc = match cutoff_ms {
+        None => Some(stored.document()?),
+        Some(cut) => {
+            let seqs: Vec<u64> = changes.iter().filter(|c| c.received_ms <= cut).map(|c| c.seq).collect();
+            if seqs.is_empty() {
+                None
+            } else {
+                let bytes: Vec<Vec<u8>> = s.change_bytes(&seqs)?.into_iter().map(|(_, b)| b).collect();
+                let mut doc = Document::empty(&automerge::ActorId::random());
+                doc.apply(&bytes)?;
+                Some(doc)
             }
+        }
+    };
+    Ok(doc.map(|d| {
+        let changes = match cutoff_ms {
+            Some(cut) => changes.into_iter().filter(|c| c.received_ms <= cut).collect(),
+            None => changes,
         };
-        Ok(Some((doc, changes)))
-    })
-    .await?;
-    Ok(found.and_then(|(doc, changes)| doc.map(|d| (d, changes))))
+        (d, changes)
+    }))
 }
 
 #[derive(Serialize)]
@@ -362,11 +374,13 @@ struct ScreeningLine {
 
 #[derive(Serialize)]
 struct VisitDetail {
+    id: String,
     date: String,
     kind: String,
     visitor: String,
     problems: Vec<String>,
     attachments: Vec<AttachmentLine>,
+    marks: Vec<super::visits::Mark>,
 }
 
 /// `GET /household/{id}`: everything about one household, with each field's history and open conflicts.
@@ -435,12 +449,17 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
         .filter(|s| s.record.household_id == id && !s.record.attachments.is_empty())
         .map(|s| (s.record.id.clone(), s.record.attachments.clone()))
         .collect();
-    let mut attachments = super::attachments::lines_of(&st, lang, visit_ids, screening_refs).await?;
+    let mut attachments = super::attachments::lines_of(&st, lang, visit_ids.clone(), screening_refs).await?;
+    // What was checked on each visit, from the visits' own records of the same day.
+    let cutoff = viewer.as_of.as_ref().map(|a| a.cutoff_ms);
+    let records = storage::run(&st.storage, move |s| super::visits::visits_at(s, &visit_ids, cutoff)).await?;
     let mut visits: Vec<VisitDetail> = snap
         .visits
         .iter()
         .filter(|v| v.household_id == id)
         .map(|v| VisitDetail {
+            id: v.id.clone(),
+            marks: records.get(&v.id).map(|r| super::visits::marks(&r.findings, lang)).unwrap_or_default(),
             date: v.date.clone(),
             kind: v.kind.label(code).into(),
             visitor: v.visitor.clone(),
@@ -560,6 +579,7 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
             open_problems => open_problems,
             history => history,
             conflicts => conflicts,
+            vt => super::visits::texts(lang),
             ..viewer.base(&title)
         },
     )
