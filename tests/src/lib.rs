@@ -196,7 +196,9 @@ impl Device {
 
     fn command(&self, args: &[&str], stdin: Option<&str>) -> Output {
         use std::io::Write;
+        // The tests read the CLI's English words; the language otherwise follows the machine's locale.
         let mut child = Command::new(binary("doorstep"))
+            .env("LC_ALL", "en_US.UTF-8")
             .arg("--home")
             .arg(&self.home)
             .args(args)
