@@ -4,10 +4,10 @@ use crate::fail::{CliError, CliResult};
 use crate::lang::{self, t, Lang};
 use crate::output::{local_time, print_json, table, write_out};
 use crate::{label, outln};
-use doorstep_core::model::{DocKind, Role};
 use clap::Args;
-use doorstep_core::ffi::Doorstep;
 use doorstep_core::error::DoorstepError;
+use doorstep_core::ffi::Doorstep;
+use doorstep_core::model::{DocKind, Role};
 use doorstep_core::sync::{LoginOptions, NetworkKind, SyncConfig, SyncEvent, SyncListener};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal};
@@ -35,7 +35,9 @@ pub fn login(app: &Doorstep, server: &str, user: &str, hand_over: bool, trust: &
             let n = app.set_aside_unsynced()?;
             match lang::current() {
                 Lang::Zh => outln!("已将 {n} 份未同步的记录另存待移交（doorstep set-aside --export 导出）"),
-                Lang::En => outln!("set aside {n} unsynced records for hand-over (export: doorstep set-aside --export FILE)"),
+                Lang::En => {
+                    outln!("set aside {n} unsynced records for hand-over (export: doorstep set-aside --export FILE)")
+                }
             }
             app.login_with(server, user, &password, &options)?
         }

@@ -230,7 +230,12 @@ pub fn revoke_device(storage: &dyn Storage, by: &str, id: &str) -> Result<()> {
 /// expired one) proves it held the previous device's token: that device is retired (revoked), so that the actors it
 /// wrote with move to the new device at its first push and its unsynced work still goes up. Returns the retired
 /// device; a token of another account, or one already revoked, retires nothing.
-pub fn replace_device(storage: &dyn Storage, user: &str, previous_token_sha256: &str, new_device: &str) -> Result<Option<String>> {
+pub fn replace_device(
+    storage: &dyn Storage,
+    user: &str,
+    previous_token_sha256: &str,
+    new_device: &str,
+) -> Result<Option<String>> {
     match storage.device_by_token(previous_token_sha256)? {
         Some((old, _)) if old.user == user && !old.revoked && old.id != new_device => {
             storage.revoke_device(&old.id)?;

@@ -8,8 +8,8 @@ use doorstep_server::config::{Config, DEFAULT_MAX_BODY};
 use doorstep_server::storage::postgres::PostgresStorage;
 use doorstep_server::storage::sqlite::SqliteStorage;
 use doorstep_server::storage::{HouseholdFilter, PlaceKind, SharedStorage};
-use doorstep_server::{lookup, places};
 use doorstep_server::web::reports::Reports;
+use doorstep_server::{lookup, places};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -399,7 +399,10 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                         println!("{}", lookup::household_line(h));
                     }
                     if found.len() as u32 >= filter.limit {
-                        eprintln!("showing the first {}; narrow with --village, --number or --name, or raise --limit", filter.limit);
+                        eprintln!(
+                            "showing the first {}; narrow with --village, --number or --name, or raise --limit",
+                            filter.limit
+                        );
                     }
                 }
                 HouseholdOp::Show { household } => {

@@ -215,7 +215,8 @@ impl Store {
     pub fn retry_set_aside(&mut self) -> Result<Vec<String>> {
         self.conn.execute_batch(DDL)?;
         let candidates: Vec<(String, String, Vec<u8>, i64)> = {
-            let mut stmt = self.conn.prepare("SELECT doc_id, kind, bytes, at_ms FROM set_aside ORDER BY at_ms, doc_id")?;
+            let mut stmt =
+                self.conn.prepare("SELECT doc_id, kind, bytes, at_ms FROM set_aside ORDER BY at_ms, doc_id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             rows.collect::<rusqlite::Result<_>>()?
         };

@@ -290,8 +290,12 @@ impl Client {
             let token = if same_account { store.meta(meta::TOKEN)?.filter(|t| !t.is_empty()) } else { None };
             (store.author().device.clone(), token)
         };
-        let request =
-            LoginRequest { user: user.trim(), password, device_name: &device_name, previous_token: previous_token.as_deref() };
+        let request = LoginRequest {
+            user: user.trim(),
+            password,
+            device_name: &device_name,
+            previous_token: previous_token.as_deref(),
+        };
         let resp = self
             .http_with(&chosen)?
             .post(format!("{server}/api/v1/login"))
@@ -491,7 +495,9 @@ impl Client {
         if status != 200 {
             if let Ok(body) = serde_json::from_slice::<protocol::ErrorBody>(&bytes) {
                 if let Ok(mut slot) = self.last_refused_doc.lock() {
-                    *slot = body.doc_id.filter(|_| matches!(body.code, ErrorCode::OutOfScope | ErrorCode::HouseholdUnknown));
+                    *slot = body
+                        .doc_id
+                        .filter(|_| matches!(body.code, ErrorCode::OutOfScope | ErrorCode::HouseholdUnknown));
                 }
             }
             return Err(SyncError::from_response(status, &bytes).into());

@@ -67,7 +67,10 @@ impl SyncError {
                 message_en: b.message_en,
                 message_zh: b.message_zh,
                 retryable: b.retryable
-                    || matches!(b.code, ErrorCode::Unavailable | ErrorCode::TooManyAttempts | ErrorCode::HouseholdUnknown),
+                    || matches!(
+                        b.code,
+                        ErrorCode::Unavailable | ErrorCode::TooManyAttempts | ErrorCode::HouseholdUnknown
+                    ),
             },
             Err(_) => Self::from_status(status),
         }
