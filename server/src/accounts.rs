@@ -2,6 +2,7 @@
 //! the storage call, and a line in the audit log. `main` only parses and prints.
 
 use crate::auth;
+use crate::message::Message;
 use crate::places;
 use crate::scope::{self, Scope};
 use crate::storage::{now_ms, Area, AuditEntry, Device, Grant, PlaceKind, ScopeFacts, Storage, StorageError, User};
@@ -19,16 +20,25 @@ pub const CONSOLE: &str = "console";
 /// Why an administration command failed; printed as one clear line.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountsError {
+    /// The command or form was refused: what is wrong, naming the field, in both languages.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Message),
+    /// The console could not set up (a file, a port, the runtime); never shown on a page.
+    #[error("{0}")]
+    Setup(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
 type Result<T> = std::result::Result<T, AccountsError>;
 
-fn invalid<T>(message: impl Into<String>) -> Result<T> {
-    Err(AccountsError::Invalid(message.into()))
+fn invalid<T>(en: impl Into<String>, zh: impl Into<String>) -> Result<T> {
+    Err(AccountsError::Invalid(Message::new(en, zh)))
+}
+
+/// A document the server holds that does not read as its kind (a bug or a damaged database): refused, never a panic.
+pub(crate) fn unreadable(e: doorstep_core::Error) -> AccountsError {
+    AccountsError::Invalid(Message::new(format!("a stored document cannot be read: {e}"), format!("存储的记录无法读取：{e}")))
 }
 
 fn audit_by(storage: &dyn Storage, by: &str, action: &str, detail: String) -> Result<()> {
@@ -39,7 +49,10 @@ fn audit_by(storage: &dyn Storage, by: &str, action: &str, detail: String) -> Re
 /// Checks a user name: what people type on a phone, no spaces or control characters.
 pub fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return invalid(format!("user name {name:?}: must be 1 to 64 characters without spaces"));
+        return invalid(
+            format!("user name {name:?}: must be 1 to 64 characters without spaces"),
+            format!("用户名 {name:?}：须为1至64个字符，不含空格"),
+        );
     }
     Ok(())
 }
@@ -55,38 +68,148 @@ pub fn add_user(
 ) -> Result<()> {
     check_name(name)?;
     if role == Role::Doctor && team.as_deref().is_none_or(str::is_empty) {
-        return invalid("--team: a doctor needs a family-doctor team");
+        return invalid("--team: a doctor needs a family-doctor team", "团队：医生须属于一个家庭医生团队");
     }
-    if password.chars().count() < 8 {
-        return invalid("password: must be at least 8 characters");
-    }
-    let password_hash = auth::hash_password(password).map_err(AccountsError::Invalid)?;
-    let user =
-        User { name: name.into(), role, team: team.clone(), password_hash, disabled: false, created_ms: now_ms() };
+    check_password(password)?;
+    let password_hash = auth::hash_password(password).map_err(AccountsError::Setup)?;
+    let user = User {
+        name: name.into(),
+        role,
+        team: team.clone(),
+        password_hash,
+        disabled: false,
+        created_ms: now_ms(),
+        display_name: String::new(),
+        unit: String::new(),
+        must_change_password: false,
+    };
     storage.add_user(&user)?;
     audit_by(storage, by, "user.add", format!("{name} role={} team={}", role.code(), team.unwrap_or_default()))
 }
 
-pub fn disable_user(storage: &dyn Storage, by: &str, name: &str) -> Result<()> {
-    storage.set_disabled(name, true)?;
-    audit_by(storage, by, "user.disable", name.into())
+/// Checks a display name or unit: what fits on a page and a printed ledger.
+fn check_label(en_field: &str, zh_field: &str, value: &str) -> Result<()> {
+    if value.chars().count() > 64 || value.chars().any(char::is_control) {
+        return invalid(
+            format!("{en_field}: at most 64 characters, no control characters"),
+            format!("{zh_field}：最多64个字符，不含控制字符"),
+        );
+    }
+    Ok(())
 }
 
-fn require_role(storage: &dyn Storage, name: &str, role: Role) -> Result<()> {
+/// Sets the name colleagues know a person by and the unit they work for (`None` keeps the current one); pages and
+/// ledgers show these. Returns the account as saved.
+pub fn set_profile(
+    storage: &dyn Storage,
+    by: &str,
+    name: &str,
+    display_name: Option<&str>,
+    unit: Option<&str>,
+) -> Result<User> {
+    let mut user = require_user(storage, name)?;
+    if let Some(d) = display_name {
+        check_label("display name", "姓名", d.trim())?;
+        user.display_name = d.trim().into();
+    }
+    if let Some(u) = unit {
+        check_label("unit", "单位", u.trim())?;
+        user.unit = u.trim().into();
+    }
+    storage.set_profile(name, &user.display_name, &user.unit)?;
+    audit_by(storage, by, "user.profile", format!("{name}: {} / {}", user.display_name, user.unit))?;
+    Ok(user)
+}
+
+/// The account, or a refusal naming it with the closest account names.
+fn require_user(storage: &dyn Storage, name: &str) -> Result<User> {
     match storage.user(name)? {
+        Some(u) => Ok(u),
         None => {
             let users = storage.users()?;
             let hint = places::did_you_mean(&places::close_matches(name, users.iter().map(|u| u.name.as_str())));
-            invalid(format!("no user {name:?}{hint} (`doorstep-server user list` lists them)"))
+            invalid(
+                format!("no user {name:?}{hint} (`doorstep-server user list` lists them)"),
+                format!("没有用户 {name:?}{hint}"),
+            )
         }
-        Some(u) if u.role != role => invalid(format!("{name} is a {}, not a {}", u.role.code(), role.code())),
-        Some(_) => Ok(()),
     }
+}
+
+/// Disables an account and ends its web sessions; its devices are refused at their next request. The last active
+/// admin cannot be disabled: nobody could then manage accounts from the pages.
+pub fn disable_user(storage: &dyn Storage, by: &str, name: &str) -> Result<()> {
+    let user = require_user(storage, name)?;
+    if user.role == Role::Admin && !user.disabled {
+        let others = storage.users()?.into_iter().filter(|u| u.role == Role::Admin && !u.disabled && u.name != name);
+        if others.count() == 0 {
+            return invalid(
+                format!("{name} is the last active admin and cannot be disabled; add or enable another admin first"),
+                format!("{name} 是最后一个在用的管理员，不能停用；请先添加或启用另一个管理员"),
+            );
+        }
+    }
+    storage.set_disabled(name, true)?;
+    storage.sessions_end_user(name)?;
+    audit_by(storage, by, "user.disable", name.into())
+}
+
+/// Enables a disabled account again.
+pub fn enable_user(storage: &dyn Storage, by: &str, name: &str) -> Result<()> {
+    require_user(storage, name)?;
+    storage.set_disabled(name, false)?;
+    audit_by(storage, by, "user.enable", name.into())
+}
+
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return invalid("password: must be 8 to 1024 characters", "密码：须为8至1024个字符");
+    }
+    Ok(())
+}
+
+/// An admin sets a new password for someone who forgot theirs: the person must choose their own at the next
+/// sign-in, and every web session of the account ends. Device tokens stay valid (a phone in the field keeps
+/// syncing); revoke a device when it is lost.
+pub fn reset_password(storage: &dyn Storage, by: &str, name: &str, password: &str) -> Result<()> {
+    check_password(password)?;
+    require_user(storage, name)?;
+    let hash = auth::hash_password(password).map_err(AccountsError::Setup)?;
+    storage.set_password(name, &hash, by != name)?;
+    storage.sessions_end_user(name)?;
+    audit_by(storage, by, "user.password_reset", name.into())
+}
+
+/// A person chooses a new password (after a reset, or at will): the current one must match, the new one must
+/// differ from it.
+pub fn change_password(storage: &dyn Storage, name: &str, current: &str, new: &str) -> Result<()> {
+    let user = require_user(storage, name)?;
+    if !auth::verify_password(&user.password_hash, current) {
+        return invalid("current password: does not match", "当前密码：不正确");
+    }
+    check_password(new)?;
+    if new == current {
+        return invalid("new password: must differ from the current one", "新密码：不能与当前密码相同");
+    }
+    let hash = auth::hash_password(new).map_err(AccountsError::Setup)?;
+    storage.set_password(name, &hash, false)?;
+    audit_by(storage, name, "user.password_change", name.into())
+}
+
+fn require_role(storage: &dyn Storage, name: &str, role: Role) -> Result<()> {
+    let u = require_user(storage, name)?;
+    if u.role != role {
+        return invalid(
+            format!("{name} is a {}, not a {}", u.role.code(), role.code()),
+            format!("{name} 是{}，不是{}", u.role.label("zh"), role.label("zh")),
+        );
+    }
+    Ok(())
 }
 
 fn require_some(what: &str, items: &[String]) -> Result<()> {
     if items.is_empty() || items.iter().any(|i| i.trim().is_empty()) {
-        return invalid(format!("{what}: give at least one, none empty"));
+        return invalid(format!("{what}: give at least one, none empty"), format!("{what}：至少填写一个，不能为空"));
     }
     Ok(())
 }
@@ -118,7 +241,7 @@ pub fn reassign_helper(
     let households = &places::resolve_households(storage, households)?;
     let author = Author { user: by.into(), device: SERVER_DEVICE.into() };
     let admin = Scope::new(by, Role::Admin, ScopeFacts::default(), &scope::today());
-    let bad = |e: doorstep_core::Error| AccountsError::Invalid(e.to_string());
+    let bad = unreadable;
     for id in households {
         let Some(stored) = storage.doc(id)?.filter(|d| d.kind == DocKind::Household) else { continue };
         let mut doc = Document::load(&stored.bytes, &ActorId::random()).map_err(bad)?;
@@ -144,7 +267,7 @@ pub fn reassign_helper(
 pub fn unassign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[String]) -> Result<()> {
     require_some("VILLAGE", villages)?;
     if team.trim().is_empty() {
-        return invalid("TEAM: must not be empty");
+        return invalid("TEAM: must not be empty", "团队：不能为空");
     }
     places::require_team(storage, team)?;
     places::require_known(storage, PlaceKind::Village, villages)?;
@@ -155,7 +278,7 @@ pub fn unassign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[St
 pub fn assign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[String]) -> Result<()> {
     require_some("VILLAGE", villages)?;
     if team.trim().is_empty() {
-        return invalid("TEAM: must not be empty");
+        return invalid("TEAM: must not be empty", "团队：不能为空");
     }
     places::require_team(storage, team)?;
     places::require_known(storage, PlaceKind::Village, villages)?;
@@ -192,7 +315,7 @@ pub fn unassign_area(
 /// The areas named on the command line, once it is sure they name some and `user` is a supervisor.
 fn supervisor_areas(storage: &dyn Storage, user: &str, townships: &[String], villages: &[String]) -> Result<Vec<Area>> {
     if townships.is_empty() && villages.is_empty() {
-        return invalid("give --township T or --village V (at least one)");
+        return invalid("give --township T or --village V (at least one)", "请至少指定一个乡镇或行政村");
     }
     require_role(storage, user, Role::Supervisor)?;
     places::require_known(storage, PlaceKind::Township, townships)?;
@@ -204,12 +327,37 @@ fn supervisor_areas(storage: &dyn Storage, user: &str, townships: &[String], vil
         .collect())
 }
 
-pub fn grant_inspector(storage: &dyn Storage, by: &str, user: &str, village: &str, until: &str) -> Result<()> {
-    if chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").is_err() {
-        return invalid(format!("--until {until:?}: expected a date YYYY-MM-DD"));
+/// How long an inspector grant (互查) may run unless the server is configured otherwise: a cross-inspection takes
+/// weeks, not years.
+pub const DEFAULT_MAX_GRANT_DAYS: u32 = 90;
+
+/// Gives an inspector one village until `until` (inclusive), at most `max_days` from today; a date already past
+/// ends the grant.
+pub fn grant_inspector(
+    storage: &dyn Storage,
+    by: &str,
+    user: &str,
+    village: &str,
+    until: &str,
+    max_days: u32,
+) -> Result<()> {
+    let Ok(end) = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d") else {
+        return invalid(
+            format!("--until {until:?}: expected a date YYYY-MM-DD"),
+            format!("截止日期 {until:?}：应为日期 YYYY-MM-DD"),
+        );
+    };
+    let today = chrono::NaiveDate::parse_from_str(&scope::today(), "%Y-%m-%d").unwrap_or(end);
+    let latest = today + chrono::Duration::days(i64::from(max_days));
+    // A past date ends a running grant at once; only the length is limited.
+    if end > latest {
+        return invalid(
+            format!("--until {until}: at most {max_days} days from today, {latest} at the latest"),
+            format!("截止日期 {until}：最长{max_days}天，最晚为 {latest}"),
+        );
     }
     if village.trim().is_empty() {
-        return invalid("VILLAGE: must not be empty");
+        return invalid("VILLAGE: must not be empty", "行政村：不能为空");
     }
     require_role(storage, user, Role::Inspector)?;
     places::require_known(storage, PlaceKind::Village, &[village.to_string()])?;
@@ -280,8 +428,8 @@ pub fn rules(storage: &dyn Storage) -> Result<ScheduleRules> {
     match storage.doc(SCHEDULE_RULES_ID)? {
         None => Ok(ScheduleRules::default()),
         Some(d) => {
-            let doc = d.document().map_err(|e| AccountsError::Invalid(e.to_string()))?;
-            let r: RulesDoc = doc.read().map_err(|e| AccountsError::Invalid(e.to_string()))?;
+            let doc = d.document().map_err(unreadable)?;
+            let r: RulesDoc = doc.read().map_err(unreadable)?;
             Ok(r.rules)
         }
     }
@@ -294,7 +442,7 @@ pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Resul
     let author = Author { user: by.into(), device: SERVER_DEVICE.into() };
     let now = now_ms();
     let existing = storage.doc(SCHEDULE_RULES_ID)?;
-    let bad = |e: doorstep_core::Error| AccountsError::Invalid(e.to_string());
+    let bad = unreadable;
     let mut record = match &existing {
         Some(d) => Document::load(&d.bytes, &actor).and_then(|doc| doc.read::<RulesDoc>()).map_err(bad)?,
         None => RulesDoc { id: SCHEDULE_RULES_ID.into(), rules: ScheduleRules::default(), deleted: false },
@@ -302,8 +450,9 @@ pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Resul
     update.apply(&mut record.rules);
     let errors = validate_rules(&record.rules);
     if !errors.is_empty() {
-        let msgs: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message_en)).collect();
-        return invalid(msgs.join("; "));
+        let en: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message_en)).collect();
+        let zh: Vec<String> = errors.iter().map(|e| format!("{}：{}", e.field, e.message_zh)).collect();
+        return invalid(en.join("; "), zh.join("；"));
     }
     let change = match &existing {
         Some(d) => {

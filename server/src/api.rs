@@ -84,6 +84,9 @@ pub enum ApiError {
     TokenRevoked,
     #[error("account disabled")]
     AccountDisabled,
+    /// An admin reset the password: the person chooses a new one on the pages before a device may sign in.
+    #[error("the password must be changed first")]
+    PasswordChangeRequired,
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("out of scope: {0}")]
@@ -122,6 +125,7 @@ impl ApiError {
             ApiError::WrongPassword => ErrorCode::WrongPassword,
             ApiError::TokenRevoked => ErrorCode::TokenRevoked,
             ApiError::AccountDisabled => ErrorCode::AccountDisabled,
+            ApiError::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::OutOfScope(_) => ErrorCode::OutOfScope,
             ApiError::ForgedActor(_) => ErrorCode::ForgedActor,
@@ -141,9 +145,11 @@ impl ApiError {
         match self.code() {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized | ErrorCode::WrongPassword | ErrorCode::TokenRevoked => StatusCode::UNAUTHORIZED,
-            ErrorCode::AccountDisabled | ErrorCode::Forbidden | ErrorCode::OutOfScope | ErrorCode::ForgedActor => {
-                StatusCode::FORBIDDEN
-            }
+            ErrorCode::AccountDisabled
+            | ErrorCode::Forbidden
+            | ErrorCode::OutOfScope
+            | ErrorCode::ForgedActor
+            | ErrorCode::PasswordChangeRequired => StatusCode::FORBIDDEN,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
             ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
@@ -165,6 +171,13 @@ impl ApiError {
                 "本设备的登录已被撤销，请重新登录。".into(),
             ),
             ApiError::AccountDisabled => ("This account is disabled.".into(), "该账号已停用。".into()),
+            ApiError::PasswordChangeRequired => (
+                "An administrator reset this password: open the server's web page /password, sign in with it and \
+                 choose a new one, then sign in here with the new password."
+                    .into(),
+                "管理员已重置此密码：请在浏览器中打开服务器的 /password 页面，用该密码登录并设置新密码，然后在此用新密码登录。"
+                    .into(),
+            ),
             ApiError::Forbidden(m) => (format!("Not allowed: {m}"), format!("无权操作：{m}")),
             ApiError::OutOfScope(id) => (
                 format!("Record {id} is outside your assigned area; nothing was saved on the server."),
@@ -373,6 +386,7 @@ async fn health() -> Json<serde_json::Value> {
 async fn login(
     State(st): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let Json(req) = body?;
@@ -393,6 +407,9 @@ async fn login(
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }
+    if user.must_change_password {
+        return Err(ApiError::PasswordChangeRequired);
+    }
     st.limiter.record_success(&user.name).await;
     let (token, digest) = auth::new_token();
     let device_name = if req.device_name.is_empty() { "device".to_string() } else { req.device_name };
@@ -403,6 +420,7 @@ async fn login(
         revoked: false,
         created_ms: now_ms(),
         last_seen_ms: None,
+        app_version: app_version(&headers),
     };
     let stored = device.clone();
     storage::run(&st.storage, move |s| s.add_device(&stored, &digest)).await?;
@@ -435,6 +453,12 @@ pub async fn check_password(st: &AppState, name: &str, password: &str) -> Result
     .await
     .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok(checked)
+}
+
+/// The app and version a device reports in its `User-Agent` (`doorstep/0.1.0`), cut to what an admin needs to read.
+fn app_version(headers: &HeaderMap) -> String {
+    let agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    agent.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
 /// The device and account behind a bearer token, or why not.
@@ -523,9 +547,10 @@ async fn sync_handler(
     .await?;
     // "Last seen" to the minute is enough, and saves a disk flush on most syncs.
     let now = now_ms();
-    if device.last_seen_ms.is_none_or(|seen| now - seen > 60_000) {
+    let version = app_version(&headers);
+    if device.last_seen_ms.is_none_or(|seen| now - seen > 60_000) || device.app_version != version {
         let device_id = device.id.clone();
-        if let Err(e) = storage::run(&st.storage, move |s| s.touch_device(&device_id, now)).await {
+        if let Err(e) = storage::run(&st.storage, move |s| s.touch_device(&device_id, now, &version)).await {
             tracing::warn!("could not record last sync of a device: {e}");
         }
     }

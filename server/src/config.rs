@@ -26,6 +26,8 @@ pub struct Config {
     pub blobs_dir: PathBuf,
     /// Largest blob accepted in an upload (`serve --max-blob`), by default the largest attachment kind's limit.
     pub max_blob: u64,
+    /// The longest inspector grant (互查) the grants page accepts, in days (`--max-grant-days`).
+    pub max_grant_days: u32,
 }
 
 impl Config {

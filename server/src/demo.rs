@@ -160,6 +160,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             blobs_dir: Config::default_blobs_dir(&opts.data),
             max_blob: crate::config::default_max_blob(),
             session_max_age: crate::config::DEFAULT_SESSION_MAX_AGE,
+            max_grant_days: accounts::DEFAULT_MAX_GRANT_DAYS,
         };
         let app = api::router(AppState::new(storage.clone(), config));
         let server = tokio::spawn(async move {
@@ -411,10 +412,10 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
             // One inspector's cross-check grant is running, the other's ended yesterday.
             let later = (today + Duration::days(30)).format("%Y-%m-%d").to_string();
             let ended = (today - Duration::days(1)).format("%Y-%m-%d").to_string();
-            accounts::grant_inspector(s, accounts::CONSOLE, "inspector1", &villages[0].name, &later).map_err(e)?;
-            accounts::grant_inspector(s, accounts::CONSOLE, "inspector1", &villages[villages.len() - 1].name, &later)
+            accounts::grant_inspector(s, accounts::CONSOLE, "inspector1", &villages[0].name, &later, accounts::DEFAULT_MAX_GRANT_DAYS).map_err(e)?;
+            accounts::grant_inspector(s, accounts::CONSOLE, "inspector1", &villages[villages.len() - 1].name, &later, accounts::DEFAULT_MAX_GRANT_DAYS)
                 .map_err(e)?;
-            accounts::grant_inspector(s, accounts::CONSOLE, "inspector2", &villages[1].name, &ended).map_err(e)?;
+            accounts::grant_inspector(s, accounts::CONSOLE, "inspector2", &villages[1].name, &ended, accounts::DEFAULT_MAX_GRANT_DAYS).map_err(e)?;
             Ok(())
         })
         .await

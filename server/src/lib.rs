@@ -11,6 +11,7 @@
 //! - `blobs`: attachment bytes on disk (chunked, resumable, verified uploads; range reads; thumbnails);
 //! - `blob_api`: the blob endpoints (upload status, chunked upload, ranged download), scope-checked;
 //! - `lookup`: the console's look-ups (households, an account, places, devices), times as local dates;
+//! - `message`: a message in English and Chinese (refusals shown on pages and the console);
 //! - `places`: townships and villages as data, and the checks that refuse unknown places, households and users;
 //! - `api`: HTTP routes, layers and `ApiError` (every failure becomes a status and an `ErrorBody` there);
 //! - `web`: the supervisors' pages, merged into the same router;
@@ -26,6 +27,7 @@ pub mod blobs;
 pub mod config;
 pub mod demo;
 pub mod lookup;
+pub mod message;
 pub mod places;
 pub mod scope;
 pub mod storage;

@@ -3,6 +3,7 @@
 //! are followed by their Chinese label.
 
 use crate::accounts::AccountsError;
+use crate::message::Message;
 use crate::places;
 use crate::storage::{Area, HouseholdFilter, HouseholdSummary, Place, PlaceOrigin, Storage};
 use crate::web::local_time;
@@ -66,7 +67,9 @@ fn one_household(storage: &dyn Storage, typed: &str) -> Result<HouseholdSummary>
     storage
         .find_households(&filter)?
         .pop()
-        .ok_or_else(|| AccountsError::Invalid(format!("household {typed:?} is deleted")))
+        .ok_or_else(|| {
+            AccountsError::Invalid(Message::new(format!("household {typed:?} is deleted"), format!("农户 {typed:?} 已删除")))
+        })
 }
 
 /// `household show ID|NUMBER`: where it is, who is in charge, its members and its latest visits.
@@ -75,11 +78,11 @@ pub fn household_show(storage: &dyn Storage, typed: &str) -> Result<Vec<String>>
     let stored = storage
         .doc(&summary.id)?
         .filter(|d| d.kind == DocKind::Household)
-        .ok_or_else(|| AccountsError::Invalid(format!("no household {typed:?}")))?;
+        .ok_or_else(|| AccountsError::Invalid(Message::new(format!("no household {typed:?}"), format!("没有农户 {typed:?}"))))?;
     let h: Household = stored
         .document()
         .and_then(|d| d.read())
-        .map_err(|e| AccountsError::Invalid(format!("household {typed:?}: {e}")))?;
+        .map_err(crate::accounts::unreadable)?;
     let mut out = vec![
         format!("household\t{}", h.number),
         format!("id\t{}", h.id),
@@ -127,7 +130,10 @@ pub fn user_show(storage: &dyn Storage, name: &str) -> Result<Vec<String>> {
     let Some(user) = storage.user(name)? else {
         let users = storage.users()?;
         let hint = places::did_you_mean(&places::close_matches(name, users.iter().map(|u| u.name.as_str())));
-        return Err(AccountsError::Invalid(format!("no user {name:?}{hint} (`doorstep-server user list` lists them)")));
+        return Err(AccountsError::Invalid(Message::new(
+            format!("no user {name:?}{hint} (`doorstep-server user list` lists them)"),
+            format!("没有用户 {name:?}{hint}"),
+        )));
     };
     let facts = storage.scope_facts(name)?;
     let mut out = vec![

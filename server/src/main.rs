@@ -30,6 +30,10 @@ struct Cli {
     /// database must share it (network or shared storage).
     #[arg(long, env = "DOORSTEP_BLOBS", global = true)]
     blobs: Option<PathBuf>,
+    /// The longest inspector grant (互查) `grant inspector` and the grants page accept, in days.
+    #[arg(long, env = "DOORSTEP_MAX_GRANT_DAYS", global = true, default_value_t = accounts::DEFAULT_MAX_GRANT_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3660))]
+    max_grant_days: u32,
     #[command(subcommand)]
     command: Command,
 }
@@ -124,10 +128,38 @@ enum UserOp {
         password_stdin: bool,
         #[arg(long)]
         password: Option<String>,
+        /// The person's name as colleagues know it (张三), shown on pages instead of the account name.
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// The unit or team the person works for, printed on ledgers.
+        #[arg(long, default_value = "")]
+        unit: String,
     },
     List,
+    /// Sets the name people read and the unit of an account.
+    Set {
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Disables an account (not the last active admin); its sessions end and its devices are refused.
     Disable {
         name: String,
+    },
+    /// Enables a disabled account.
+    Enable {
+        name: String,
+    },
+    /// Sets a new password the person must change at the next sign-in on the pages.
+    ResetPassword {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
+        #[arg(long)]
+        password: Option<String>,
     },
     /// Shows an account: role, what it is in charge of, its devices and their last sync.
     Show {
@@ -314,12 +346,14 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             let data =
                 if cli.data == std::path::Path::new("doorstep-data") { PathBuf::from("demo-data") } else { cli.data };
             doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size })
-                .map_err(AccountsError::Invalid)
+                .map_err(AccountsError::Setup)
         }
         Command::Serve { listen, max_body, session_hours, session_seconds, max_blob, tls_cert, tls_key } => {
             let session_max_age = std::time::Duration::from_secs(session_seconds.unwrap_or(session_hours * 3600));
             let blobs_dir = cli.blobs.unwrap_or_else(|| Config::default_blobs_dir(&cli.data));
-            let config = Config { data_dir: cli.data, listen, max_body, session_max_age, blobs_dir, max_blob };
+            let max_grant_days = cli.max_grant_days;
+            let config =
+                Config { data_dir: cli.data, listen, max_body, session_max_age, blobs_dir, max_blob, max_grant_days };
             serve(config, cli.database, tls_cert.zip(tls_key))
         }
         Command::Blobs { op: BlobsOp::Gc { dry_run } } => {
@@ -334,7 +368,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             let dir = cli.blobs.unwrap_or_else(|| Config::default_blobs_dir(&cli.data));
             let store = doorstep_server::blobs::BlobStore::new(dir);
             let r = doorstep_server::blobs::gc(&*s, &store, dry_run, CONSOLE)
-                .map_err(|e| AccountsError::Invalid(e.to_string()))?;
+                .map_err(|e| AccountsError::Setup(e.to_string()))?;
             let verb = if dry_run { "would delete" } else { "deleted" };
             println!(
                 "{verb} {} complete and {} partial blobs ({} bytes); kept {}; {} records without bytes",
@@ -345,26 +379,37 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
         Command::User { op } => {
             let s = open(&cli.data, cli.database.as_deref())?;
             match op {
-                UserOp::Add { name, role, team, password_stdin, password } => {
-                    let password = match (password_stdin, password) {
-                        (true, _) => read_password_line()?,
-                        (false, Some(p)) => p,
-                        (false, None) => {
-                            return Err(AccountsError::Invalid("give --password-stdin or --password P".into()))
-                        }
-                    };
+                UserOp::Add { name, role, team, password_stdin, password, display_name, unit } => {
+                    let password = password_of(password_stdin, password)?;
                     accounts::add_user(&*s, CONSOLE, &name, role, team, &password)?;
+                    if !display_name.is_empty() || !unit.is_empty() {
+                        accounts::set_profile(&*s, CONSOLE, &name, Some(&display_name), Some(&unit))?;
+                    }
                     println!("added {name} ({})", role.code());
                 }
                 UserOp::List => {
                     for u in s.users()? {
                         let state = if u.disabled { "disabled" } else { "active" };
-                        println!("{}\t{}\t{}\t{state}", u.name, u.role.code(), u.team.unwrap_or_default());
+                        let team = u.team.clone().unwrap_or_default();
+                        println!("{}\t{}\t{team}\t{state}\t{}\t{}", u.name, u.role.code(), u.display_name, u.unit);
                     }
+                }
+                UserOp::Set { name, display_name, unit } => {
+                    let u = accounts::set_profile(&*s, CONSOLE, &name, display_name.as_deref(), unit.as_deref())?;
+                    println!("{name}: {} / {}", u.display_name, u.unit);
                 }
                 UserOp::Disable { name } => {
                     accounts::disable_user(&*s, CONSOLE, &name)?;
                     println!("disabled {name}");
+                }
+                UserOp::Enable { name } => {
+                    accounts::enable_user(&*s, CONSOLE, &name)?;
+                    println!("enabled {name}");
+                }
+                UserOp::ResetPassword { name, password_stdin, password } => {
+                    let password = password_of(password_stdin, password)?;
+                    accounts::reset_password(&*s, CONSOLE, &name, &password)?;
+                    println!("password of {name} reset; it must be changed at the next sign-in");
                 }
                 UserOp::Show { name } => lookup::user_show(&*s, &name)?.iter().for_each(|l| println!("{l}")),
             }
@@ -434,7 +479,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
         }
         Command::Grant { op: GrantOp::Inspector { user, village, until } } => {
             let s = open(&cli.data, cli.database.as_deref())?;
-            accounts::grant_inspector(&*s, CONSOLE, &user, &village, &until)?;
+            accounts::grant_inspector(&*s, CONSOLE, &user, &village, &until, cli.max_grant_days)?;
             println!("granted {user} {village} until {until}");
             Ok(())
         }
@@ -476,7 +521,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                         lookahead_days,
                     };
                     if update == RulesUpdate::default() {
-                        return Err(AccountsError::Invalid(
+                        return Err(AccountsError::Setup(
                             "give at least one rule to set, e.g. --monthly-visits 2".into(),
                         ));
                     }
@@ -489,12 +534,21 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
     }
 }
 
+/// The password of `--password-stdin` or `--password P`.
+fn password_of(stdin: bool, given: Option<String>) -> Result<String, AccountsError> {
+    match (stdin, given) {
+        (true, _) => read_password_line(),
+        (false, Some(p)) => Ok(p),
+        (false, None) => Err(AccountsError::Setup("give --password-stdin or --password P".into())),
+    }
+}
+
 fn read_password_line() -> Result<String, AccountsError> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| AccountsError::Invalid(format!("reading the password from standard input: {e}")))?;
+        .map_err(|e| AccountsError::Setup(format!("reading the password from standard input: {e}")))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
@@ -520,12 +574,12 @@ fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| AccountsError::Invalid(format!("starting the runtime: {e}")))?;
+        .map_err(|e| AccountsError::Setup(format!("starting the runtime: {e}")))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
-            .map_err(|e| AccountsError::Invalid(format!("cannot listen on {}: {e}", config.listen)))?;
-        let addr = listener.local_addr().map_err(|e| AccountsError::Invalid(e.to_string()))?;
+            .map_err(|e| AccountsError::Setup(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr().map_err(|e| AccountsError::Setup(e.to_string()))?;
         // Certificate problems end the start here, before the listening line, naming the file.
         let tls = match &tls {
             Some((cert, key)) => Some(doorstep_server::tls::load(cert, key).await?),
@@ -538,7 +592,7 @@ fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf
             app = app.layer(axum::Extension(reports));
         }
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        let stopped = |e: std::io::Error| AccountsError::Invalid(format!("server stopped: {e}"));
+        let stopped = |e: std::io::Error| AccountsError::Setup(format!("server stopped: {e}"));
         match tls {
             Some(tls) => doorstep_server::tls::serve(listener, tls, service, shutdown_signal()).await.map_err(stopped),
             None => axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await.map_err(stopped),

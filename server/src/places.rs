@@ -6,6 +6,7 @@
 //! reported by a device, for the admin to confirm (`place add-village`) or correct (`place rename`).
 
 use crate::accounts::{AccountsError, SERVER_DEVICE};
+use crate::message::Message;
 use crate::scope::{self, Scope};
 use crate::storage::{
     now_ms, AuditEntry, HouseholdFilter, Place, PlaceKind, PlaceOrigin, ScopeFacts, Storage, StorageError,
@@ -18,8 +19,8 @@ use doorstep_core::sync::protocol::WireChange;
 
 type Result<T> = std::result::Result<T, AccountsError>;
 
-fn invalid<T>(message: impl Into<String>) -> Result<T> {
-    Err(AccountsError::Invalid(message.into()))
+fn invalid<T>(en: impl Into<String>, zh: impl Into<String>) -> Result<T> {
+    Err(AccountsError::Invalid(Message::new(en, zh)))
 }
 
 /// At most this many close matches are offered after an unknown name.
@@ -52,7 +53,10 @@ pub fn did_you_mean(matches: &[String]) -> String {
 /// either end.
 fn check_place_name(kind: PlaceKind, name: &str) -> Result<()> {
     if name.is_empty() || name.chars().count() > 64 || name.trim() != name || name.chars().any(char::is_control) {
-        return invalid(format!("{} name {name:?}: must be 1 to 64 characters, no spaces at either end", kind.code()));
+        return invalid(
+            format!("{} name {name:?}: must be 1 to 64 characters, no spaces at either end", kind.code()),
+            format!("{}名称 {name:?}：须为1至64个字符，首尾不能有空格", kind.label("zh")),
+        );
     }
     Ok(())
 }
@@ -69,11 +73,15 @@ pub fn require_known(storage: &dyn Storage, kind: PlaceKind, names: &[String]) -
     for name in names {
         if !known.contains(&name.as_str()) {
             let hint = did_you_mean(&close_matches(name, known.iter().copied()));
-            return invalid(format!(
-                "unknown {} {name:?}{hint} (`doorstep-server place list` lists the known ones; `place add-{}` adds one)",
-                kind.code(),
-                kind.code()
-            ));
+            return invalid(
+                format!(
+                    "unknown {} {name:?}{hint} (`doorstep-server place list` lists the known ones; `place add-{}` \
+                     adds one)",
+                    kind.code(),
+                    kind.code()
+                ),
+                format!("没有这个{} {name:?}{hint}（请先在“地名”中添加）", kind.label("zh")),
+            );
         }
     }
     Ok(())
@@ -114,7 +122,9 @@ pub fn add_village(storage: &dyn Storage, by: &str, name: &str, township: &str) 
 
 fn exists_as(e: StorageError, kind: &str, name: &str) -> AccountsError {
     match e {
-        StorageError::Exists(_) => AccountsError::Invalid(format!("{kind} {name:?} exists already")),
+        StorageError::Exists(_) => {
+            AccountsError::Invalid(Message::new(format!("{kind} {name:?} exists already"), format!("{name:?} 已存在")))
+        }
         e => e.into(),
     }
 }
@@ -134,7 +144,7 @@ pub fn rename(storage: &dyn Storage, by: &str, kind: PlaceKind, old: &str, new: 
     };
     let author = Author { user: by.into(), device: SERVER_DEVICE.into() };
     let admin = Scope::new(by, Role::Admin, ScopeFacts::default(), &scope::today());
-    let bad = |e: doorstep_core::Error| AccountsError::Invalid(e.to_string());
+    let bad = crate::accounts::unreadable;
     let mut moved = 0;
     for found in storage.find_households(&filter)? {
         let Some(stored) = storage.doc(&found.id)?.filter(|d| d.kind == DocKind::Household) else { continue };
@@ -177,14 +187,20 @@ pub fn resolve_households(storage: &dyn Storage, typed: &[String]) -> Result<Vec
                     storage.find_households(&f)?.into_iter().map(|h| h.number).collect()
                 };
                 let hint = did_you_mean(&close_matches(t, near.iter().map(String::as_str)));
-                return invalid(format!(
-                    "no household {t:?} (neither an id nor a household number){hint}; \
-                     `doorstep-server household list --village V` lists households with their ids"
-                ));
+                return invalid(
+                    format!(
+                        "no household {t:?} (neither an id nor a household number){hint}; \
+                         `doorstep-server household list --village V` lists households with their ids"
+                    ),
+                    format!("没有农户 {t:?}（既不是编号也不是户号）{hint}"),
+                );
             }
             many => {
-                let places: Vec<String> = many.iter().map(|h| format!("{} in {}", h.id, h.village)).collect();
-                return invalid(format!("household number {t:?} is ambiguous: {}; give the id", places.join(", ")));
+                let places: Vec<String> = many.iter().map(|h| format!("{} ({})", h.id, h.village)).collect();
+                return invalid(
+                    format!("household number {t:?} is ambiguous: {}; give the id", places.join(", ")),
+                    format!("户号 {t:?} 不唯一：{}；请给出编号", places.join("、")),
+                );
             }
         }
     }
@@ -199,7 +215,10 @@ pub fn require_team(storage: &dyn Storage, team: &str) -> Result<()> {
         return Ok(());
     }
     let hint = did_you_mean(&close_matches(team, teams.iter().copied()));
-    invalid(format!("no doctor is in team {team:?}{hint} (`user add NAME --role doctor --team T` adds one)"))
+    invalid(
+        format!("no doctor is in team {team:?}{hint} (`user add NAME --role doctor --team T` adds one)"),
+        format!("团队 {team:?} 中没有医生{hint}"),
+    )
 }
 
 #[cfg(test)]

@@ -18,12 +18,12 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub async fn load(cert: &Path, key: &Path) -> Result<RustlsConfig, AccountsError> {
     for (flag, path) in [("--tls-cert", cert), ("--tls-key", key)] {
         if let Err(e) = std::fs::metadata(path) {
-            return Err(AccountsError::Invalid(format!("{flag} {}: {e}", path.display())));
+            return Err(AccountsError::Setup(format!("{flag} {}: {e}", path.display())));
         }
     }
     // Only HTTP/1.1 is offered: the devices speak it, and it is what the plain listener serves.
     let mut config = RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
-        AccountsError::Invalid(format!(
+        AccountsError::Setup(format!(
             "--tls-cert {} / --tls-key {}: not a usable PEM certificate chain and private key: {e}",
             cert.display(),
             key.display()

@@ -189,6 +189,7 @@ mod tests {
             BlobMissing,
             Unavailable,
             HouseholdUnknown,
+            PasswordChangeRequired,
         ] {
             let e = SyncError::from_response(400, &body(code, false));
             assert_eq!(e.code(), Some(code), "{code:?}");

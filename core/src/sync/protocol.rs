@@ -103,6 +103,9 @@ pub enum ErrorCode {
     /// A pushed visit or screening belongs to a household the server does not hold yet (`doc_id` names the
     /// record): not a scope decision. The device keeps the record queued, syncs the rest, and sends it again later.
     HouseholdUnknown,
+    /// An admin reset the account's password: the person chooses a new one on the web page `/password` (signed in
+    /// with the reset one), then signs in on the phone with it.
+    PasswordChangeRequired,
 }
 
 /// The JSON body of every error answer: a code for programs and a message in both languages for people.

@@ -50,6 +50,9 @@ fn user(name: &str, role: Role, team: Option<&str>) -> User {
         password_hash: "$argon2id$test".into(),
         disabled: false,
         created_ms: 1,
+        display_name: String::new(),
+        unit: String::new(),
+        must_change_password: false,
     }
 }
 
@@ -80,12 +83,13 @@ pub fn devices(s: &dyn Storage) {
         revoked: false,
         created_ms: 2,
         last_seen_ms: None,
+        app_version: String::new(),
     };
     s.add_device(&d, "c-digest-1").unwrap();
     let (found, owner) = s.device_by_token("c-digest-1").unwrap().expect("device");
     assert_eq!((found, owner.name.as_str()), (d.clone(), "c-helper"));
     assert_eq!(s.device_by_token("c-other").unwrap(), None);
-    s.touch_device(&d.id, 99).unwrap();
+    s.touch_device(&d.id, 99, "doorstep/test").unwrap();
     s.revoke_device(&d.id).unwrap();
     let (found, _) = s.device_by_token("c-digest-1").unwrap().unwrap();
     assert_eq!((found.revoked, found.last_seen_ms), (true, Some(99)));

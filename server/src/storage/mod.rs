@@ -72,6 +72,24 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub created_ms: i64,
+    /// The person's name as colleagues know it (张三), shown on every page instead of the account name; empty
+    /// until an admin sets it.
+    pub display_name: String,
+    /// The unit or team the person works for (a township office, a family-doctor team), printed on ledgers.
+    pub unit: String,
+    /// Set when an admin reset the password: the next sign-in must choose a new one before anything else.
+    pub must_change_password: bool,
+}
+
+impl User {
+    /// What a person reads: the display name, or the account name when none is set.
+    pub fn shown_name(&self) -> &str {
+        if self.display_name.trim().is_empty() {
+            &self.name
+        } else {
+            &self.display_name
+        }
+    }
 }
 
 /// A device that logged in: one token, revocable on its own.
@@ -83,6 +101,8 @@ pub struct Device {
     pub revoked: bool,
     pub created_ms: i64,
     pub last_seen_ms: Option<i64>,
+    /// The app's `User-Agent` at sign-in or last sync (`doorstep/0.1.0`), so an admin sees who runs an old build.
+    pub app_version: String,
 }
 
 /// The `areas` table's level and name of an area (both stores).
@@ -465,6 +485,10 @@ pub trait Storage: Send + Sync + 'static {
     fn user(&self, name: &str) -> Result<Option<User>>;
     fn users(&self) -> Result<Vec<User>>;
     fn set_disabled(&self, name: &str, disabled: bool) -> Result<()>;
+    /// Sets the name people read and the unit of an account. `NotFound` for an unknown account.
+    fn set_profile(&self, name: &str, display_name: &str, unit: &str) -> Result<()>;
+    /// Replaces an account's password hash; `must_change` makes the next sign-in choose a new one.
+    fn set_password(&self, name: &str, password_hash: &str, must_change: bool) -> Result<()>;
 
     // Devices and tokens (only the token's SHA-256 is stored).
     fn add_device(&self, device: &Device, token_sha256: &str) -> Result<()>;
@@ -472,7 +496,8 @@ pub trait Storage: Send + Sync + 'static {
     fn device_by_token(&self, token_sha256: &str) -> Result<Option<(Device, User)>>;
     fn devices(&self) -> Result<Vec<Device>>;
     fn revoke_device(&self, id: &str) -> Result<()>;
-    fn touch_device(&self, id: &str, now_ms: i64) -> Result<()>;
+    /// Records a device's last sync and the app version it sent.
+    fn touch_device(&self, id: &str, now_ms: i64, app_version: &str) -> Result<()>;
     /// `WriteTx::raise_cursor_floor` in a unit of work of its own (a sync that pushes nothing).
     fn raise_cursor_floor(&self, id: &str, cursor: u64) -> Result<u64> {
         let mut floor = 0;

@@ -187,8 +187,8 @@ fn role_of(code: &str) -> Role {
     Role::parse(code).unwrap_or(Role::Helper)
 }
 
-const USER_COLS: &str = "name, role, team, password_hash, disabled, created_ms";
-const DEVICE_COLS: &str = "id, user_name, name, revoked, created_ms, last_seen_ms";
+const USER_COLS: &str = "name, role, team, password_hash, disabled, created_ms, display_name, unit, must_change_password";
+const DEVICE_COLS: &str = "id, user_name, name, revoked, created_ms, last_seen_ms, app_version";
 const DOC_COLS: &str = "id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms";
 
 /// A user from columns `USER_COLS` starting at `at`.
@@ -200,6 +200,9 @@ fn user_row(r: &pg::Row, at: usize) -> User {
         password_hash: r.get(at + 3),
         disabled: r.get(at + 4),
         created_ms: r.get(at + 5),
+        display_name: r.get(at + 6),
+        unit: r.get(at + 7),
+        must_change_password: r.get(at + 8),
     }
 }
 
@@ -211,6 +214,7 @@ fn device_row(r: &pg::Row) -> Device {
         revoked: r.get(3),
         created_ms: r.get(4),
         last_seen_ms: r.get(5),
+        app_version: r.get(6),
     }
 }
 
@@ -497,9 +501,20 @@ impl Storage for PostgresStorage {
     fn add_user(&self, u: &User) -> Result<()> {
         self.tx(|tx| {
             let n = tx.execute(
-                "INSERT INTO users (name, role, team, password_hash, disabled, created_ms) VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO users (name, role, team, password_hash, disabled, created_ms, display_name, unit,
+                    must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (name) DO NOTHING",
-                &[&u.name, &u.role.code(), &u.team, &u.password_hash, &u.disabled, &u.created_ms],
+                &[
+                    &u.name,
+                    &u.role.code(),
+                    &u.team,
+                    &u.password_hash,
+                    &u.disabled,
+                    &u.created_ms,
+                    &u.display_name,
+                    &u.unit,
+                    &u.must_change_password,
+                ],
             ).pg()?;
             if n == 0 {
                 return Err(StorageError::Exists(format!("user {}", u.name)));
@@ -532,12 +547,43 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn set_profile(&self, name: &str, display_name: &str, unit: &str) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET display_name = $2, unit = $3 WHERE name = $1",
+                    &[&name, &display_name, &unit],
+                )
+                .pg()?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("user {name}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn set_password(&self, name: &str, password_hash: &str, must_change: bool) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE name = $1",
+                    &[&name, &password_hash, &must_change],
+                )
+                .pg()?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("user {name}")));
+            }
+            Ok(())
+        })
+    }
+
     fn add_device(&self, d: &Device, token_sha256: &str) -> Result<()> {
         self.tx(|tx| {
             tx.execute(
-                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms, cursor_floor)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT last_seq FROM counter WHERE id = 1))",
-                &[&d.id, &d.user, &d.name, &token_sha256, &d.revoked, &d.created_ms, &d.last_seen_ms],
+                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms, cursor_floor,
+                    app_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT last_seq FROM counter WHERE id = 1), $8)",
+                &[&d.id, &d.user, &d.name, &token_sha256, &d.revoked, &d.created_ms, &d.last_seen_ms, &d.app_version],
             )
             .pg()?;
             Ok(())
@@ -554,7 +600,7 @@ impl Storage for PostgresStorage {
                 ),
                 &[&token_sha256],
             ).pg()?;
-            Ok(row.map(|r| (device_row(&r), user_row(&r, 6))))
+            Ok(row.map(|r| (device_row(&r), user_row(&r, 7))))
         })
     }
 
@@ -577,9 +623,13 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn touch_device(&self, id: &str, now_ms: i64) -> Result<()> {
+    fn touch_device(&self, id: &str, now_ms: i64, app_version: &str) -> Result<()> {
         self.read(|c| {
-            c.execute("UPDATE devices SET last_seen_ms = $2 WHERE id = $1", &[&id, &now_ms]).pg()?;
+            c.execute(
+                "UPDATE devices SET last_seen_ms = $2, app_version = $3 WHERE id = $1",
+                &[&id, &now_ms, &app_version],
+            )
+            .pg()?;
             Ok(())
         })
     }

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema version this build writes.
-const VERSION: i64 = 7;
+const VERSION: i64 = 8;
 
 const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -152,6 +152,15 @@ CREATE INDEX sessions_user ON sessions (user_name);
 CREATE INDEX sessions_created ON sessions (created_ms);
 "#;
 
+/// People as their colleagues know them: a display name and unit per account, a password an admin reset (to be
+/// changed at the next sign-in), and the app version each device last reported.
+const V8_PROFILES: &str = r#"
+ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
+"#;
+
 /// Places as data: the townships and villages the server knows (`Storage::places`). Every place the existing
 /// households, team villages, areas and inspector grants name becomes one, so nothing already assigned loses
 /// its meaning.
@@ -260,6 +269,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         (5, &[V5_CURSOR_FLOOR]),
         (6, &[V6_SESSIONS]),
         (7, &[V7_PLACES]),
+        (8, &[V8_PROFILES]),
     ];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         let tx = conn.transaction()?;
@@ -312,11 +322,14 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
         password_hash: r.get(3)?,
         disabled: r.get(4)?,
         created_ms: r.get(5)?,
+        display_name: r.get(6)?,
+        unit: r.get(7)?,
+        must_change_password: r.get(8)?,
     })
 }
 
-const USER_COLS: &str = "name, role, team, password_hash, disabled, created_ms";
-const DEVICE_COLS: &str = "id, user_name, name, revoked, created_ms, last_seen_ms";
+const USER_COLS: &str = "name, role, team, password_hash, disabled, created_ms, display_name, unit, must_change_password";
+const DEVICE_COLS: &str = "id, user_name, name, revoked, created_ms, last_seen_ms, app_version";
 
 fn device_row(r: &rusqlite::Row) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -326,6 +339,7 @@ fn device_row(r: &rusqlite::Row) -> rusqlite::Result<Device> {
         revoked: r.get(3)?,
         created_ms: r.get(4)?,
         last_seen_ms: r.get(5)?,
+        app_version: r.get(6)?,
     })
 }
 
@@ -576,8 +590,19 @@ impl Storage for SqliteStorage {
     fn add_user(&self, u: &User) -> Result<()> {
         self.tx(|tx| {
             let n = tx.execute(
-                "INSERT OR IGNORE INTO users (name, role, team, password_hash, disabled, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![u.name, u.role.code(), u.team, u.password_hash, u.disabled, u.created_ms],
+                "INSERT OR IGNORE INTO users (name, role, team, password_hash, disabled, created_ms, display_name, unit,
+                    must_change_password) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    u.name,
+                    u.role.code(),
+                    u.team,
+                    u.password_hash,
+                    u.disabled,
+                    u.created_ms,
+                    u.display_name,
+                    u.unit,
+                    u.must_change_password
+                ],
             )?;
             if n == 0 {
                 return Err(StorageError::Exists(format!("user {}", u.name)));
@@ -610,12 +635,39 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn set_profile(&self, name: &str, display_name: &str, unit: &str) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET display_name = ?2, unit = ?3 WHERE name = ?1",
+                params![name, display_name, unit],
+            )?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("user {name}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn set_password(&self, name: &str, password_hash: &str, must_change: bool) -> Result<()> {
+        self.tx(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE name = ?1",
+                params![name, password_hash, must_change],
+            )?;
+            if n == 0 {
+                return Err(StorageError::NotFound(format!("user {name}")));
+            }
+            Ok(())
+        })
+    }
+
     fn add_device(&self, d: &Device, token_sha256: &str) -> Result<()> {
         self.tx(|tx| {
             tx.execute(
-                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms, cursor_floor)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT last_seq FROM counter WHERE id = 1))",
-                params![d.id, d.user, d.name, token_sha256, d.revoked, d.created_ms, d.last_seen_ms],
+                "INSERT INTO devices (id, user_name, name, token_sha256, revoked, created_ms, last_seen_ms, cursor_floor,
+                    app_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT last_seq FROM counter WHERE id = 1), ?8)",
+                params![d.id, d.user, d.name, token_sha256, d.revoked, d.created_ms, d.last_seen_ms, d.app_version],
             )?;
             Ok(())
         })
@@ -633,12 +685,15 @@ impl Storage for SqliteStorage {
                 |r| {
                     let device = device_row(r)?;
                     let user = User {
-                        name: r.get(6)?,
-                        role: role_of(&r.get::<_, String>(7)?),
-                        team: r.get(8)?,
-                        password_hash: r.get(9)?,
-                        disabled: r.get(10)?,
-                        created_ms: r.get(11)?,
+                        name: r.get(7)?,
+                        role: role_of(&r.get::<_, String>(8)?),
+                        team: r.get(9)?,
+                        password_hash: r.get(10)?,
+                        disabled: r.get(11)?,
+                        created_ms: r.get(12)?,
+                        display_name: r.get(13)?,
+                        unit: r.get(14)?,
+                        must_change_password: r.get(15)?,
                     };
                     Ok((device, user))
                 },
@@ -665,9 +720,12 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn touch_device(&self, id: &str, now_ms: i64) -> Result<()> {
+    fn touch_device(&self, id: &str, now_ms: i64, app_version: &str) -> Result<()> {
         self.tx(|tx| {
-            tx.execute("UPDATE devices SET last_seen_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
+            tx.execute(
+                "UPDATE devices SET last_seen_ms = ?2, app_version = ?3 WHERE id = ?1",
+                params![id, now_ms, app_version],
+            )?;
             Ok(())
         })
     }

@@ -4,11 +4,13 @@
 
 use super::indicators::{Filter, HouseholdLink, Selection};
 use super::pages::today_of;
-use super::{form_map, redirect, session, PageError, Viewer};
+use super::{form_map, redirect, PageError, Viewer};
 use crate::accounts::{self, AccountsError, RulesUpdate};
+use crate::message::Message;
 use crate::places;
-use crate::storage::{self, now_ms, Area, AuditEntry, PlaceKind};
+use crate::storage::{self, Area, Device, PlaceKind, User};
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::response::{Html, Response};
 use doorstep_core::model::{Role, VisitKind};
 use minijinja::context;
@@ -19,9 +21,15 @@ impl From<AccountsError> for PageError {
     fn from(e: AccountsError) -> Self {
         match e {
             AccountsError::Invalid(m) => PageError::BadRequest(m),
+            AccountsError::Setup(m) => PageError::Unavailable(m),
             AccountsError::Storage(e) => e.into(),
         }
     }
+}
+
+/// A refused form, in both languages.
+fn bad(en: &str, zh: &str) -> PageError {
+    PageError::BadRequest(Message::new(en, zh))
 }
 
 fn require(viewer: &Viewer, roles: &[Role]) -> Result<(), PageError> {
@@ -35,11 +43,6 @@ fn require(viewer: &Viewer, roles: &[Role]) -> Result<(), PageError> {
 const ADMIN: &[Role] = &[Role::Admin];
 const MANAGERS: &[Role] = &[Role::Admin, Role::Supervisor];
 
-async fn audit(viewer: &Viewer, action: &str, detail: String) -> Result<(), PageError> {
-    let entry = AuditEntry { at_ms: now_ms(), actor: viewer.user.name.clone(), action: action.into(), detail };
-    storage::run(&viewer.state.storage, move |s| s.audit(&entry)).await?;
-    Ok(())
-}
 
 fn page(viewer: &Viewer, section: &str, data: minijinja::Value) -> Result<Html<String>, PageError> {
     let title = viewer.lang.texts().get(section).copied().unwrap_or("admin");
@@ -49,10 +52,28 @@ fn page(viewer: &Viewer, section: &str, data: minijinja::Value) -> Result<Html<S
 #[derive(Serialize)]
 struct UserLine {
     name: String,
+    display_name: String,
+    unit: String,
     role: String,
     team: String,
     disabled: bool,
+    must_change_password: bool,
     created: String,
+}
+
+impl UserLine {
+    fn of(u: User, lang: &str) -> Self {
+        UserLine {
+            role: u.role.label(lang).into(),
+            team: u.team.unwrap_or_default(),
+            disabled: u.disabled,
+            must_change_password: u.must_change_password,
+            created: super::pages::local_time(u.created_ms),
+            display_name: u.display_name,
+            unit: u.unit,
+            name: u.name,
+        }
+    }
 }
 
 /// `GET /admin/users`.
@@ -60,21 +81,13 @@ pub async fn users(viewer: Viewer) -> Result<Html<String>, PageError> {
     require(&viewer, ADMIN)?;
     let users = storage::run(&viewer.state.storage, |s| s.users()).await?;
     let code = viewer.lang.code();
-    let lines: Vec<UserLine> = users
-        .into_iter()
-        .map(|u| UserLine {
-            name: u.name,
-            role: u.role.label(code).into(),
-            team: u.team.unwrap_or_default(),
-            disabled: u.disabled,
-            created: super::pages::local_time(u.created_ms),
-        })
-        .collect();
+    let lines: Vec<UserLine> = users.into_iter().map(|u| UserLine::of(u, code)).collect();
     let roles: Vec<(String, String)> = Role::ALL.iter().map(|r| (r.code().into(), r.label(code).into())).collect();
     page(&viewer, "users", context! { users => lines, roles => roles, saved => viewer.query.contains_key("saved") })
 }
 
-/// `POST /admin/users`: add a user, or disable / enable one (a disabled user's sessions end at once).
+/// `POST /admin/users`: add a user (with the name people read and the unit), or disable / enable one (a disabled
+/// user's sessions end at once; the last active admin cannot be disabled).
 pub async fn users_post(viewer: Viewer, body: Bytes) -> Result<Response, PageError> {
     require(&viewer, ADMIN)?;
     let form = form_map(&body);
@@ -82,29 +95,110 @@ pub async fn users_post(viewer: Viewer, body: Bytes) -> Result<Response, PageErr
     let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let name = get("name");
     if name.is_empty() || name.len() > 64 {
-        return Err(PageError::BadRequest("name: must be 1 to 64 bytes".into()));
+        return Err(bad("name: must be 1 to 64 bytes", "用户名：须为1至64个字节"));
     }
+    let by = viewer.user.name.clone();
     match get("op").as_str() {
         "add" => {
-            let role = Role::parse(&get("role")).ok_or_else(|| PageError::BadRequest("role: unknown".into()))?;
+            let role = Role::parse(&get("role")).ok_or_else(|| bad("role: unknown", "角色：未知"))?;
             let (password, team) = (get("password"), Some(get("team")).filter(|t| !t.is_empty()));
-            let (n, by) = (name.clone(), viewer.user.name.clone());
-            storage::run(&viewer.state.storage, move |s| Ok(accounts::add_user(s, &by, &n, role, team, &password)))
-                .await??;
+            let (display_name, unit) = (get("display_name"), get("unit"));
+            storage::run(&viewer.state.storage, move |s| {
+                Ok(accounts::add_user(s, &by, &name, role, team, &password).and_then(|()| {
+                    accounts::set_profile(s, &by, &name, Some(&display_name), Some(&unit)).map(|_| ())
+                }))
+            })
+            .await??;
         }
-        "disable" => {
-            let (n, by) = (name.clone(), viewer.user.name.clone());
-            storage::run(&viewer.state.storage, move |s| Ok(accounts::disable_user(s, &by, &n))).await??;
-            session::end_user(&viewer.state.storage, &name).await?;
-        }
-        "enable" => {
-            let n = name.clone();
-            storage::run(&viewer.state.storage, move |s| s.set_disabled(&n, false)).await?;
-            audit(&viewer, "user.enable", name).await?;
-        }
-        _ => return Err(PageError::BadRequest("op: unknown".into())),
+        op => user_op(&viewer, op, &name, &form).await?,
     }
     Ok(redirect("/admin/users?saved=1"))
+}
+
+/// The changes to one account both users pages make: disable, enable, profile, password reset, device revocation.
+async fn user_op(viewer: &Viewer, op: &str, name: &str, form: &HashMap<String, String>) -> Result<(), PageError> {
+    let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let (by, name) = (viewer.user.name.clone(), name.to_string());
+    let result = match op {
+        "disable" => storage::run(&viewer.state.storage, move |s| Ok(accounts::disable_user(s, &by, &name))).await?,
+        "enable" => storage::run(&viewer.state.storage, move |s| Ok(accounts::enable_user(s, &by, &name))).await?,
+        "profile" => {
+            let (display_name, unit) = (get("display_name"), get("unit"));
+            storage::run(&viewer.state.storage, move |s| {
+                Ok(accounts::set_profile(s, &by, &name, Some(&display_name), Some(&unit)).map(|_| ()))
+            })
+            .await?
+        }
+        "reset_password" => {
+            let password = form.get("password").cloned().unwrap_or_default();
+            storage::run(&viewer.state.storage, move |s| Ok(accounts::reset_password(s, &by, &name, &password)))
+                .await?
+        }
+        "revoke" => {
+            let device = get("device");
+            let owned = storage::run(&viewer.state.storage, {
+                let device = device.clone();
+                move |s| Ok(s.devices()?.into_iter().any(|d| d.id == device && d.user == name))
+            })
+            .await?;
+            if !owned {
+                return Err(PageError::NotFound);
+            }
+            storage::run(&viewer.state.storage, move |s| Ok(accounts::revoke_device(s, &by, &device))).await?
+        }
+        _ => return Err(bad("op: unknown", "操作：未知")),
+    };
+    Ok(result?)
+}
+
+#[derive(Serialize)]
+struct DeviceLine {
+    id: String,
+    name: String,
+    app_version: String,
+    created: String,
+    last_sync: String,
+    revoked: bool,
+}
+
+/// `GET /admin/users/{name}`: one account — the name people read and the unit, state, password reset, and its
+/// devices with their last sync and app version, each revocable.
+pub async fn user(viewer: Viewer, Path(name): Path<String>) -> Result<Html<String>, PageError> {
+    require(&viewer, ADMIN)?;
+    let n = name.clone();
+    let (user, devices) = storage::run(&viewer.state.storage, move |s| {
+        let devices: Vec<Device> = s.devices()?.into_iter().filter(|d| d.user == n).collect();
+        Ok((s.user(&n)?, devices))
+    })
+    .await?;
+    let user = user.ok_or(PageError::NotFound)?;
+    let never = viewer.lang.pick("从未同步", "never synced");
+    let devices: Vec<DeviceLine> = devices
+        .into_iter()
+        .rev()
+        .map(|d| DeviceLine {
+            last_sync: d.last_seen_ms.map(super::pages::local_time).unwrap_or_else(|| never.to_string()),
+            created: super::pages::local_time(d.created_ms),
+            id: d.id,
+            name: d.name,
+            app_version: d.app_version,
+            revoked: d.revoked,
+        })
+        .collect();
+    let title = format!("{}: {}", viewer.lang.texts()["user"], user.shown_name());
+    let line = UserLine::of(user, viewer.lang.code());
+    let data = context! { account => line, devices => devices, saved => viewer.query.contains_key("saved") };
+    viewer.render("admin.html", context! { section => "user", data => data, ..viewer.base(&title) })
+}
+
+/// `POST /admin/users/{name}`.
+pub async fn user_post(viewer: Viewer, Path(name): Path<String>, body: Bytes) -> Result<Response, PageError> {
+    require(&viewer, ADMIN)?;
+    let form = form_map(&body);
+    viewer.check_csrf(&form)?;
+    let op = form.get("op").cloned().unwrap_or_default();
+    user_op(&viewer, &op, &name, &form).await?;
+    Ok(redirect(&format!("/admin/users/{}?saved=1", super::encode(&name))))
 }
 
 #[derive(Serialize)]
@@ -163,7 +257,7 @@ pub async fn assignments_post(viewer: Viewer, body: Bytes) -> Result<Response, P
         .map(String::from)
         .collect();
     if who.is_empty() || list.is_empty() {
-        return Err(PageError::BadRequest("who, targets: required".into()));
+        return Err(bad("who, targets: required", "人员和对象：必填"));
     }
     let kind = get("kind");
     let targets = match kind.as_str() {
@@ -176,12 +270,12 @@ pub async fn assignments_post(viewer: Viewer, body: Bytes) -> Result<Response, P
                 .map(|e| e.record.id.clone())
                 .collect();
             if ids.is_empty() {
-                return Err(PageError::BadRequest("targets: no household with these numbers".into()));
+                return Err(bad("targets: no household with these numbers", "对象：没有这些户号的农户"));
             }
             ids
         }
         "team" | "township" | "village" | "remove_team" => list,
-        _ => return Err(PageError::BadRequest("kind: unknown".into())),
+        _ => return Err(bad("kind: unknown", "类型：未知")),
     };
     let by = viewer.user.name.clone();
     let to = Some(get("to")).filter(|t| !t.is_empty());
@@ -245,7 +339,7 @@ pub async fn places_post(viewer: Viewer, body: Bytes) -> Result<Response, PageEr
     viewer.check_csrf(&form)?;
     let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let kind =
-        PlaceKind::parse(&get("kind")).ok_or_else(|| PageError::BadRequest("kind: township or village".into()))?;
+        PlaceKind::parse(&get("kind")).ok_or_else(|| bad("kind: township or village", "类型：乡镇或行政村"))?;
     let (op, name, township, new) = (get("op"), get("name"), get("township"), get("new"));
     let by = viewer.user.name.clone();
     storage::run(&viewer.state.storage, move |s| {
@@ -253,7 +347,7 @@ pub async fn places_post(viewer: Viewer, body: Bytes) -> Result<Response, PageEr
             ("add", PlaceKind::Township) => places::add_township(s, &by, &name).map(|_| ()),
             ("add", PlaceKind::Village) => places::add_village(s, &by, &name, &township).map(|_| ()),
             ("rename", kind) => places::rename(s, &by, kind, &name, &new).map(|_| ()),
-            _ => Err(AccountsError::Invalid("op: add or rename".into())),
+            _ => Err(AccountsError::Invalid(Message::new("op: add or rename", "操作：添加或改名"))),
         })
     })
     .await??;
@@ -284,7 +378,10 @@ pub async fn rules_post(viewer: Viewer, body: Bytes) -> Result<Response, PageErr
     let form = form_map(&body);
     viewer.check_csrf(&form)?;
     let num = |k: &str| -> Result<u32, PageError> {
-        form.get(k).and_then(|v| v.trim().parse().ok()).ok_or_else(|| PageError::BadRequest(format!("{k}: a number")))
+        form.get(k).and_then(|v| v.trim().parse().ok()).ok_or_else(|| {
+            let label = viewer.lang.texts().get(k).copied().unwrap_or(k);
+            PageError::BadRequest(Message::new(format!("{k}: a whole number"), format!("{label}：应为整数")))
+        })
     };
     let update = RulesUpdate {
         monthly_visits: Some(num("monthly_visits")?),
@@ -356,8 +453,8 @@ pub async fn grants_post(viewer: Viewer, body: Bytes) -> Result<Response, PageEr
             return Err(PageError::Forbidden);
         }
     }
-    let by = viewer.user.name.clone();
-    storage::run(&viewer.state.storage, move |s| Ok(accounts::grant_inspector(s, &by, &user, &village, &until)))
+    let (by, max_days) = (viewer.user.name.clone(), viewer.state.config.max_grant_days);
+    storage::run(&viewer.state.storage, move |s| Ok(accounts::grant_inspector(s, &by, &user, &village, &until, max_days)))
         .await??;
     Ok(redirect("/admin/grants?saved=1"))
 }
@@ -398,7 +495,7 @@ pub async fn review(viewer: Viewer) -> Result<Html<String>, PageError> {
     let snap = viewer.snapshot()?;
     let filter =
         Filter { village: viewer.query.get("village").filter(|v| !v.is_empty()).cloned(), ..Default::default() };
-    let sel = Selection::new(&snap, &viewer.scope, &filter, today, viewer.lang);
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today, viewer.lang, &viewer.people);
     let mut reviewed_on: HashMap<&str, &str> = HashMap::new();
     for v in sel.visits().filter(|v| v.month == period && v.kind == VisitKind::Verification) {
         reviewed_on.insert(&v.household_id, &v.date);
@@ -437,7 +534,7 @@ pub async fn review(viewer: Viewer) -> Result<Html<String>, PageError> {
                 .collect::<Vec<_>>()
                 .join("; ");
             ReviewLine {
-                household: HouseholdLink::of(e, viewer.lang),
+                household: HouseholdLink::of(e, viewer.lang, &viewer.people),
                 state: texts[code].to_string(),
                 state_code: code.into(),
                 visit_date: date.unwrap_or_default(),

@@ -5,6 +5,7 @@
 use super::i18n::Lang;
 use super::reports::{HouseholdEntry, ProblemRow, ScreeningEntry, Snapshot, VisitRow};
 use super::svg;
+use super::People;
 use crate::scope::Scope;
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{
@@ -28,6 +29,8 @@ pub struct Selection<'a> {
     /// The day the page is about (today, or the "as of" day).
     pub today: NaiveDate,
     pub lang: Lang,
+    /// The names people read for the accounts the page names.
+    pub people: &'a People,
     helper_visits: HashMap<(&'a str, &'a str), u32>,
 }
 
@@ -80,7 +83,14 @@ pub fn last_months(month: &str, n: usize) -> Vec<String> {
 }
 
 impl<'a> Selection<'a> {
-    pub fn new(snap: &'a Snapshot, scope: &Scope, filter: &Filter, today: NaiveDate, lang: Lang) -> Self {
+    pub fn new(
+        snap: &'a Snapshot,
+        scope: &Scope,
+        filter: &Filter,
+        today: NaiveDate,
+        lang: Lang,
+        people: &'a People,
+    ) -> Self {
         let matches = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w.is_empty() || w == have);
         let households: Vec<&HouseholdEntry> = snap
             .households
@@ -103,7 +113,7 @@ impl<'a> Selection<'a> {
             .clone()
             .filter(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok())
             .unwrap_or_else(|| today.format("%Y-%m").to_string());
-        Self { snap, households, ids, month, today, lang, helper_visits }
+        Self { snap, households, ids, month, today, lang, people, helper_visits }
     }
 
     pub fn contains(&self, household_id: &str) -> bool {
@@ -186,7 +196,7 @@ pub struct HouseholdLink {
 }
 
 impl HouseholdLink {
-    pub fn of(e: &HouseholdEntry, lang: Lang) -> Self {
+    pub fn of(e: &HouseholdEntry, lang: Lang, people: &People) -> Self {
         let h = &e.record;
         Self {
             id: h.id.clone(),
@@ -195,7 +205,7 @@ impl HouseholdLink {
             village: e.placement.village.clone(),
             status: h.poverty_status.label(lang.code()).to_string(),
             alert: h.alert_level.map(|a| a.label(lang.code()).to_string()).unwrap_or_default(),
-            helpers: e.helpers.join(", "),
+            helpers: people.list(&e.helpers, "、"),
         }
     }
 }
@@ -376,7 +386,7 @@ pub fn overview(sel: &Selection) -> Overview {
         let done = sel.helper_visits(&e.record.id, &overdue_month);
         if done < required {
             overdue.push(OverdueRow {
-                household: HouseholdLink::of(e, lang),
+                household: HouseholdLink::of(e, lang, sel.people),
                 done,
                 required,
                 last_visit: last_visit.get(e.record.id.as_str()).map(|d| d.to_string()).unwrap_or_default(),
@@ -404,7 +414,7 @@ pub fn overview(sel: &Selection) -> Overview {
             let due = base + Duration::days(i64::from(interval));
             if due < sel.today {
                 followups.push(FollowUpRow {
-                    household: HouseholdLink::of(e, lang),
+                    household: HouseholdLink::of(e, lang, sel.people),
                     member: m.name.clone(),
                     last: last.unwrap_or_default(),
                     due: due.format("%Y-%m-%d").to_string(),
@@ -507,7 +517,7 @@ pub fn overview(sel: &Selection) -> Overview {
             urgent_nf += 1;
         }
         abnormal.push(ScreeningRow {
-            household: HouseholdLink::of(hh, lang),
+            household: HouseholdLink::of(hh, lang, sel.people),
             member: member_name(hh, &s.record.member_id),
             date: s.record.date.clone(),
             bp: match (s.record.systolic, s.record.diastolic) {
@@ -564,7 +574,7 @@ pub fn overview(sel: &Selection) -> Overview {
         .filter_map(|p| {
             let hh = sel.household(&p.household_id)?;
             Some(ProblemView {
-                household: HouseholdLink::of(hh, lang),
+                household: HouseholdLink::of(hh, lang, sel.people),
                 date: p.date.clone(),
                 description: p.description.clone(),
                 status: p.status.label(lang.code()).to_string(),

@@ -10,6 +10,7 @@ use super::pages::{filter_of, today_of};
 use super::reports::VisitRow;
 use super::visits::{assurance_list, visits_at};
 use super::{PageError, Viewer};
+use crate::message::Message;
 use crate::storage;
 use axum::extract::Path;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -28,10 +29,10 @@ pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Respon
     if !["households.csv", "visits.csv", "screenings.csv", "problems.csv"].contains(&name.as_str()) {
         return Err(PageError::NotFound);
     }
-    let range = Range::of(&viewer.query, viewer.lang)?;
+    let range = Range::of(&viewer.query)?;
     let snap = viewer.snapshot()?;
     let filter = filter_of(&viewer);
-    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang);
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang, &viewer.people);
     let mut w = csv::Writer::from_writer(BOM.to_vec());
     let lang = viewer.lang;
     let full = viewer.sees_full_ids();
@@ -92,23 +93,35 @@ pub struct Range {
     pub to: Option<String>,
 }
 
+/// The words for a range's ends on a Chinese page.
+fn lang_label(key: &str) -> &'static str {
+    if key == "from" {
+        "开始日期"
+    } else {
+        "结束日期"
+    }
+}
+
 impl Range {
     /// Reads and checks `from` and `to`; a wrong one is a 400 naming it.
-    pub fn of(query: &HashMap<String, String>, lang: Lang) -> Result<Self, PageError> {
+    pub fn of(query: &HashMap<String, String>) -> Result<Self, PageError> {
         let day = |key: &str| -> Result<Option<String>, PageError> {
             let Some(v) = query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) else { return Ok(None) };
             match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
                 Ok(d) => Ok(Some(d.format("%Y-%m-%d").to_string())),
-                Err(_) => Err(PageError::BadRequest(format!(
-                    "{key}: {v:?} {}",
-                    lang.pick("不是日期（应为 YYYY-MM-DD）", "is not a date YYYY-MM-DD")
+                Err(_) => Err(PageError::BadRequest(Message::new(
+                    format!("{key}: {v:?} is not a date YYYY-MM-DD"),
+                    format!("{}：{v:?} 不是日期（应为 YYYY-MM-DD）", lang_label(key)),
                 ))),
             }
         };
         let range = Range { from: day("from")?, to: day("to")? };
         if let (Some(f), Some(t)) = (&range.from, &range.to) {
             if f > t {
-                return Err(PageError::BadRequest(format!("from: {f} {} to {t}", lang.pick("晚于", "is after"))));
+                return Err(PageError::BadRequest(Message::new(
+                    format!("from: {f} is after to {t}"),
+                    format!("开始日期 {f} 晚于结束日期 {t}"),
+                )));
             }
         }
         Ok(range)
@@ -402,17 +415,17 @@ mod tests {
     #[test]
     fn a_range_names_the_wrong_parameter() {
         let q = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let r = Range::of(&q(&[("from", "2026-01-01"), ("to", "2026-01-31")]), Lang::En).unwrap();
+        let r = Range::of(&q(&[("from", "2026-01-01"), ("to", "2026-01-31")])).unwrap();
         assert!(r.holds("2026-01-01") && r.holds("2026-01-31") && !r.holds("2026-02-01") && !r.holds("2025-12-31"));
         assert!(
-            matches!(Range::of(&q(&[("from", "2026-02-30")]), Lang::En), Err(PageError::BadRequest(m)) if m.starts_with("from:"))
+            matches!(Range::of(&q(&[("from", "2026-02-30")])), Err(PageError::BadRequest(m)) if m.en.starts_with("from:"))
         );
         assert!(
-            matches!(Range::of(&q(&[("to", "x")]), Lang::Zh), Err(PageError::BadRequest(m)) if m.starts_with("to:"))
+            matches!(Range::of(&q(&[("to", "x")])), Err(PageError::BadRequest(m)) if m.en.starts_with("to:") && m.zh.starts_with("结束日期"))
         );
         assert!(
-            matches!(Range::of(&q(&[("from", "2026-02-01"), ("to", "2026-01-01")]), Lang::En), Err(PageError::BadRequest(m)) if m.starts_with("from:"))
+            matches!(Range::of(&q(&[("from", "2026-02-01"), ("to", "2026-01-01")])), Err(PageError::BadRequest(m)) if m.en.starts_with("from:"))
         );
-        assert!(!Range::of(&q(&[("from", "")]), Lang::En).unwrap().given());
+        assert!(!Range::of(&q(&[("from", "")])).unwrap().given());
     }
 }

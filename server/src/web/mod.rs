@@ -13,6 +13,7 @@
 //! from outside the server. Every page and ledger shows only what the signed-in account's scope (`scope::Scope`,
 //! the same rule as sync) allows, optionally as the server knew it at the end of a chosen day.
 
+mod account;
 mod admin;
 mod attachments;
 pub mod i18n;
@@ -37,6 +38,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use doorstep_core::model::Role;
+use crate::message::Message;
 use i18n::Lang;
 use minijinja::Environment;
 use reports::{AsOf, Reports};
@@ -87,6 +89,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("household.html", include_str!("templates/household.html")),
     ("visit.html", include_str!("templates/visit.html")),
     ("admin.html", include_str!("templates/admin.html")),
+    ("password.html", include_str!("templates/password.html")),
 ];
 
 const STYLE: &str = include_str!("static/style.css");
@@ -113,6 +116,8 @@ pub fn router() -> Router<AppState> {
         .route("/attachment/{hash}/thumb", get(attachments::thumb))
         .route("/admin", get(|| async { redirect("/admin/users") }))
         .route("/admin/users", get(admin::users).post(admin::users_post))
+        .route("/admin/users/{name}", get(admin::user).post(admin::user_post))
+        .route("/password", get(account::password_form).post(account::password_post))
         .route("/admin/assignments", get(admin::assignments).post(admin::assignments_post))
         .route("/admin/places", get(admin::places).post(admin::places_post))
         .route("/admin/rules", get(admin::rules).post(admin::rules_post))
@@ -225,9 +230,12 @@ pub fn redirect(to: &str) -> Response {
 pub enum PageError {
     /// Not signed in (or the session ended, or the account was disabled): back to the sign-in page.
     SignIn,
+    /// An admin reset the password: nothing but choosing a new one until it is done.
+    ChangePassword,
     NotFound,
     Forbidden,
-    BadRequest(String),
+    /// A request the page cannot take, with what is wrong in both languages.
+    BadRequest(Message),
     Unavailable(String),
 }
 
@@ -235,8 +243,8 @@ impl From<StorageError> for PageError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::NotFound(_) => PageError::NotFound,
-            StorageError::Exists(m) => PageError::BadRequest(m),
-            StorageError::Refused(r) => PageError::BadRequest(r.to_string()),
+            StorageError::Exists(m) => PageError::BadRequest(Message::new(format!("{m} already exists"), "已存在，不能重复添加")),
+            StorageError::Refused(r) => PageError::BadRequest(Message::new(r.to_string(), format!("记录被拒绝：{r}"))),
             StorageError::Unavailable(m) | StorageError::Internal(m) => PageError::Unavailable(m),
         }
     }
@@ -248,7 +256,7 @@ impl From<api::ApiError> for PageError {
             api::ApiError::Unauthorized | api::ApiError::AccountDisabled => PageError::SignIn,
             api::ApiError::NotFound => PageError::NotFound,
             api::ApiError::Forbidden(_) | api::ApiError::OutOfScope(_) => PageError::Forbidden,
-            api::ApiError::BadRequest(m) => PageError::BadRequest(m),
+            api::ApiError::BadRequest(m) => PageError::BadRequest(Message::new(m.clone(), format!("请求无效：{m}"))),
             other => PageError::Unavailable(other.to_string()),
         }
     }
@@ -264,6 +272,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, zh, en) = match &self {
             PageError::SignIn => return redirect("/login"),
+            PageError::ChangePassword => return redirect("/password"),
             PageError::NotFound => {
                 (StatusCode::NOT_FOUND, "未找到该页面或记录。".to_string(), "Not found.".to_string())
             }
@@ -272,9 +281,7 @@ impl IntoResponse for PageError {
                 "无权查看或操作：超出您的权限或负责范围。".to_string(),
                 "Not allowed: outside your role or scope.".to_string(),
             ),
-            PageError::BadRequest(m) => {
-                (StatusCode::BAD_REQUEST, format!("请求无效：{m}"), format!("Bad request: {m}"))
-            }
+            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, format!("请求无效：{}", m.zh), format!("Bad request: {}", m.en)),
             PageError::Unavailable(m) => {
                 tracing::error!("page unavailable: {m}");
                 (
@@ -303,7 +310,16 @@ pub fn error_page(status: StatusCode) -> Response {
     let error = match status {
         StatusCode::NOT_FOUND => PageError::NotFound,
         StatusCode::FORBIDDEN => PageError::Forbidden,
-        s => PageError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            PageError::BadRequest(Message::new("what was sent is too large", "提交的内容太大（例如附件超过上限）"))
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            PageError::BadRequest(Message::new("this address does not take that method", "此地址不支持该操作"))
+        }
+        s => PageError::BadRequest(Message::new(
+            s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+            "请求的格式不正确",
+        )),
     };
     let mut r = error.into_response();
     *r.status_mut() = status;
@@ -315,9 +331,33 @@ pub fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
+/// Every account's name as people read it (the display name an admin set, else the account name), so pages show
+/// 张三 rather than `helper01`. Read once per page request: accounts are few.
+#[derive(Debug, Clone, Default)]
+pub struct People(HashMap<String, String>);
+
+impl People {
+    pub fn of(users: &[User]) -> Self {
+        Self(users.iter().map(|u| (u.name.clone(), u.shown_name().to_string())).collect())
+    }
+
+    /// The name people read for an account (the account name for one the server does not know, such as
+    /// `console`).
+    pub fn shown(&self, account: &str) -> String {
+        self.0.get(account).cloned().unwrap_or_else(|| account.to_string())
+    }
+
+    /// Several accounts as one line of names.
+    pub fn list(&self, accounts: &[String], sep: &str) -> String {
+        accounts.iter().map(|a| self.shown(a)).collect::<Vec<_>>().join(sep)
+    }
+}
+
 /// The signed-in account of a page request, its scope, language and the chosen "as of" day.
 pub struct Viewer {
     pub user: User,
+    /// The names people read, for every account.
+    pub people: People,
     pub scope: Scope,
     pub session: Session,
     pub lang: Lang,
@@ -337,8 +377,11 @@ impl FromRequestParts<AppState> for Viewer {
         let token = session::cookie(&parts.headers, session::SESSION_COOKIE).ok_or(PageError::SignIn)?;
         let session = session::get(&st.storage, &token, st.config.session_max_age).await?.ok_or(PageError::SignIn)?;
         let name = session.user.clone();
-        // The account is read on every request: a disabled account is signed out at once.
-        let user = storage::run(&st.storage, move |s| s.user(&name)).await?;
+        // The accounts are read on every request: a disabled account is signed out at once, and every page shows
+        // the names people know each other by.
+        let users = storage::run(&st.storage, |s| s.users()).await?;
+        let people = People::of(&users);
+        let user = users.into_iter().find(|u| u.name == name);
         let user = match user {
             Some(u) if !u.disabled => u,
             _ => {
@@ -346,6 +389,9 @@ impl FromRequestParts<AppState> for Viewer {
                 return Err(PageError::SignIn);
             }
         };
+        if user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") {
+            return Err(PageError::ChangePassword);
+        }
         let scope = api::scope_of(st, &user).await?;
         let query = query_map(parts.uri.query());
         let lang = lang_of(&parts.headers, &query);
@@ -354,7 +400,7 @@ impl FromRequestParts<AppState> for Viewer {
             None => None,
         };
         let reports = parts.extensions.get::<Arc<dyn Reports>>().cloned();
-        Ok(Viewer { user, scope, session, lang, query, as_of, web, state: st.clone(), reports })
+        Ok(Viewer { user, people, scope, session, lang, query, as_of, web, state: st.clone(), reports })
     }
 }
 
@@ -393,7 +439,9 @@ impl Viewer {
             lang => self.lang.code(),
             lang_switch_href => switch,
             title => title,
-            user => self.user.name,
+            user => self.user.shown_name(),
+            account => self.user.name,
+            unit => self.user.unit,
             role => self.user.role.label(self.lang.code()),
             is_admin => self.user.role == Role::Admin,
             may_review => matches!(self.user.role, Role::Admin | Role::Supervisor),
@@ -423,7 +471,12 @@ pub fn query_string(q: &HashMap<String, String>) -> String {
 /// The end of a day on the server's clock, for an "as of" view.
 pub fn as_of_day(day: &str) -> Result<AsOf, PageError> {
     use chrono::{Local, NaiveDate, TimeZone};
-    let bad = || PageError::BadRequest(format!("asof: {day:?} is not a date YYYY-MM-DD"));
+    let bad = || {
+        PageError::BadRequest(Message::new(
+            format!("asof: {day:?} is not a date YYYY-MM-DD"),
+            format!("截至日期 {day:?}：不是日期（应为 YYYY-MM-DD）"),
+        ))
+    };
     let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
     let next = date.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).ok_or_else(bad)?;
     let end = Local.from_local_datetime(&next).earliest().ok_or_else(bad)?.timestamp_millis() - 1;

@@ -11,7 +11,7 @@ use crate::storage::{self, ChangeInfo};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use chrono::{NaiveDate, TimeZone};
@@ -75,27 +75,38 @@ pub async fn login(
     }
     let user = form.get("user").map(|u| u.trim().to_string()).unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
-    let fail = |key: &str| -> Result<Response, PageError> {
+    let fail = |message: &str, status: StatusCode| -> Result<Response, PageError> {
         let csrf = session::random_hex();
-        let page = login_page(&web, lang, &csrf, Some(lang.texts()[key]))?;
+        let page = login_page(&web, lang, &csrf, Some(message))?;
         let mut r = with_login_cookie(page, &csrf, &headers);
-        *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        *r.status_mut() = status;
         Ok(r)
     };
+    let failed = lang.texts()["login_failed"];
     if user.is_empty() || user.len() > 64 || password.len() > 1024 {
-        return fail("login_failed");
+        return fail(failed, StatusCode::UNAUTHORIZED);
     }
-    if st.limiter.check(&user, &addr).await.is_some() {
-        return fail("login_wait");
+    // Slowed down like the sync API: 429 with Retry-After, and the page says how long to wait.
+    if let Some(wait) = st.limiter.check(&user, &addr).await {
+        let seconds = wait.as_secs().max(1);
+        let message = match lang {
+            Lang::Zh => format!("尝试次数过多，请 {seconds} 秒后再试。"),
+            Lang::En => format!("Too many attempts; try again in {seconds} seconds."),
+        };
+        let mut r = fail(&message, StatusCode::TOO_MANY_REQUESTS)?;
+        if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return Ok(r);
     }
     let found = api::check_password(&st, &user, &password).await?;
     let Some(account) = found.filter(|u| !u.disabled) else {
         st.limiter.record_failure(&user, &addr).await;
-        return fail("login_failed");
+        return fail(failed, StatusCode::UNAUTHORIZED);
     };
     st.limiter.record_success(&account.name).await;
     let token = session::start(&st.storage, &account.name, st.config.session_max_age).await?;
-    let mut r = redirect("/overview");
+    let mut r = redirect(if account.must_change_password { "/password" } else { "/overview" });
     let secure = session::is_https(&headers);
     for c in [
         session::set_cookie(SESSION_COOKIE, &token, Some(st.config.session_max_age), secure),
@@ -163,7 +174,7 @@ fn filter_query(viewer: &Viewer, extra: &[(&str, &str)]) -> String {
 pub async fn overview(viewer: Viewer) -> Result<Html<String>, PageError> {
     let snap = viewer.snapshot()?;
     let filter = filter_of(&viewer);
-    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang);
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang, &viewer.people);
     let ov = indicators::overview(&sel);
     let (townships, villages) = places(&snap, &viewer);
     let title = viewer.lang.texts()["overview"];
@@ -204,7 +215,7 @@ fn household_lines(sel: &Selection) -> Vec<HouseholdLine> {
         .households
         .iter()
         .map(|e| HouseholdLine {
-            link: HouseholdLink::of(e, sel.lang),
+            link: HouseholdLink::of(e, sel.lang, sel.people),
             members: e.record.members.values().filter(|m| is_current(m)).count(),
             visits_month: sel.helper_visits(&e.record.id, &sel.month),
             last_visit: last.get(e.record.id.as_str()).map(|d| d.to_string()).unwrap_or_default(),
@@ -221,7 +232,7 @@ pub async fn village(viewer: Viewer, Path(name): Path<String>) -> Result<Html<St
     let mut filter = filter_of(&viewer);
     filter.township = None;
     filter.village = Some(name.clone());
-    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang);
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang, &viewer.people);
     if sel.households.is_empty() && !snap.households.values().any(|e| e.placement.village == name) {
         return Err(PageError::NotFound);
     }
@@ -253,7 +264,7 @@ pub async fn helper(viewer: Viewer, Path(name): Path<String>) -> Result<Html<Str
     let snap = viewer.snapshot()?;
     let mut filter = filter_of(&viewer);
     filter.helper = Some(name.clone());
-    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang);
+    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang, &viewer.people);
     let ov = indicators::overview(&sel);
     let lines = household_lines(&sel);
     let visits: Vec<VisitLine> = sel
@@ -264,7 +275,7 @@ pub async fn helper(viewer: Viewer, Path(name): Path<String>) -> Result<Html<Str
                 date: v.date.clone(),
                 kind: v.kind.label(viewer.lang.code()).to_string(),
                 visitor: v.visitor.clone(),
-                household: HouseholdLink::of(sel.household(&v.household_id)?, viewer.lang),
+                household: HouseholdLink::of(sel.household(&v.household_id)?, viewer.lang, &viewer.people),
             })
         })
         .collect();

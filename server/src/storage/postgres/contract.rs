@@ -167,6 +167,9 @@ fn user(name: &str, role: Role, team: Option<&str>) -> User {
         password_hash: format!("$argon2id$fake${name}"),
         disabled: false,
         created_ms: 1_000,
+        display_name: String::new(),
+        unit: String::new(),
+        must_change_password: false,
     }
 }
 
@@ -178,6 +181,7 @@ fn device(id: &str, user: &str, created_ms: i64) -> Device {
         revoked: false,
         created_ms,
         last_seen_ms: None,
+        app_version: String::new(),
     }
 }
 
@@ -286,7 +290,7 @@ pub fn accounts_devices_and_tokens(s: &UnderTest) {
     let ids: Vec<String> = st.devices().unwrap().into_iter().map(|d| d.id).collect();
     assert_eq!(ids, vec!["d3", "d1", "d2"], "by user, then age");
 
-    st.touch_device("d1", 99).unwrap();
+    st.touch_device("d1", 99, "doorstep/9.9").unwrap();
     st.revoke_device("d1").unwrap();
     let (d, _) = st.device_by_token("tok1").unwrap().unwrap();
     assert!(d.revoked, "a revoked device is still found, marked revoked");

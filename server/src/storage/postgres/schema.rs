@@ -12,7 +12,7 @@ use crate::storage::{Result, StorageError};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i32 = 7;
+pub const VERSION: i32 = 8;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -189,6 +189,14 @@ INSERT INTO places (kind, name, township, origin, created_ms)
     ON CONFLICT DO NOTHING;
 "#;
 
+/// People as their colleagues know them (as in the SQLite store).
+const V8_PROFILES: &str = r#"
+ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE devices ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
+"#;
+
 /// Brings the database (the first schema on the connection's `search_path`) to [`VERSION`], refusing a database
 /// written by a newer server.
 pub fn migrate(client: &mut pg::Client) -> Result<()> {
@@ -207,6 +215,7 @@ pub fn migrate(client: &mut pg::Client) -> Result<()> {
         (5, &[V5_CURSOR_FLOOR]),
         (6, &[V6_SESSIONS]),
         (7, &[V7_PLACES]),
+        (8, &[V8_PROFILES]),
     ];
     for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
         for sql in *sqls {
