@@ -218,4 +218,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("rule_lookahead", "提前提醒天数", "Days shown ahead"),
     ("open_household", "查看", "Open"),
     ("not_known", "该日期服务器尚未收到此记录。", "The server had not received this record by that day."),
+    ("print_date", "打印日期", "Printed on"),
+    ("sign_visitor", "走访人", "Visited by"),
+    ("sign_reviewer", "审核人", "Reviewed by"),
 ];
