@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "${DOORSTEP_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"
 
-# chromium-driver comes with chromium on Debian; a CJK font so that screenshots show Chinese, not boxes.
-packages=(chromium chromium-driver fonts-wqy-zenhei)
+# chromium-driver comes with chromium on Debian; a CJK font so that screenshots show Chinese, not boxes; poppler-utils
+# (pdfinfo, pdftotext) so that the print tests read the page count and the words of the PDFs Chromium prints.
+packages=(chromium chromium-driver fonts-wqy-zenhei poppler-utils)
 # Node and npm: Debian's packages, unless a Node is there already (it may come from elsewhere, with its own npm).
 command -v npm >/dev/null || packages+=(nodejs npm)
 if command -v ensure_debian_packages >/dev/null; then

@@ -236,4 +236,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("profile", "基本信息", "Profile"),
     ("must_change_flag", "待改密码", "Must change password"),
     ("not_known", "该日期服务器尚未收到此记录。", "The server had not received this record by that day."),
+    ("print_date", "打印日期", "Printed on"),
+    ("sign_visitor", "走访人", "Visited by"),
+    ("sign_reviewer", "审核人", "Reviewed by"),
 ];

@@ -449,7 +449,21 @@ impl Viewer {
             as_of => self.as_of.as_ref().map(|a| a.day.clone()),
             keep => self.as_of.as_ref().map(|a| format!("?asof={}", a.day)).unwrap_or_default(),
             today => crate::scope::today(),
+            area => self.area(),
         }
+    }
+
+    /// What the account answers for, for the title of printed pages: its team, else its townships and villages
+    /// (empty for a helper, whose households the page lists), "all" for an account that sees everything.
+    fn area(&self) -> String {
+        let v = &self.scope.visible;
+        if v.all {
+            return self.lang.texts()["all"].to_string();
+        }
+        if let Some(team) = self.user.team.as_ref().filter(|t| !t.is_empty()) {
+            return team.clone();
+        }
+        v.townships.iter().chain(&v.villages).cloned().collect::<Vec<_>>().join(self.lang.pick("、", ", "))
     }
 
     /// Checks a form's CSRF token against the session's.
