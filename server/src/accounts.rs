@@ -2,6 +2,7 @@
 //! the storage call, and a line in the audit log. `main` only parses and prints.
 
 use crate::auth;
+use serde_json::json;
 use crate::message::Message;
 use crate::places;
 use crate::scope::{self, Scope};
@@ -41,7 +42,10 @@ pub(crate) fn unreadable(e: doorstep_core::Error) -> AccountsError {
     AccountsError::Invalid(Message::new(format!("a stored document cannot be read: {e}"), format!("存储的记录无法读取：{e}")))
 }
 
-fn audit_by(storage: &dyn Storage, by: &str, action: &str, detail: String) -> Result<()> {
+/// Writes one audit-log line. The detail is a JSON object of plain facts (account names, codes, places, dates), so
+/// the audit page can say it in the reader's language (`web::audit`), and a program can read it.
+pub(crate) fn audit_by(storage: &dyn Storage, by: &str, action: &str, detail: serde_json::Value) -> Result<()> {
+    let detail = detail.to_string();
     storage.audit(&AuditEntry { at_ms: now_ms(), actor: by.into(), action: action.into(), detail })?;
     Ok(())
 }
@@ -84,7 +88,7 @@ pub fn add_user(
         must_change_password: false,
     };
     storage.add_user(&user)?;
-    audit_by(storage, by, "user.add", format!("{name} role={} team={}", role.code(), team.unwrap_or_default()))
+    audit_by(storage, by, "user.add", json!({"user": name, "role": role.code(), "team": team.unwrap_or_default()}))
 }
 
 /// Checks a display name or unit: what fits on a page and a printed ledger.
@@ -117,7 +121,7 @@ pub fn set_profile(
         user.unit = u.trim().into();
     }
     storage.set_profile(name, &user.display_name, &user.unit)?;
-    audit_by(storage, by, "user.profile", format!("{name}: {} / {}", user.display_name, user.unit))?;
+    audit_by(storage, by, "user.profile", json!({"user": name, "display_name": user.display_name, "unit": user.unit}))?;
     Ok(user)
 }
 
@@ -151,14 +155,14 @@ pub fn disable_user(storage: &dyn Storage, by: &str, name: &str) -> Result<()> {
     }
     storage.set_disabled(name, true)?;
     storage.sessions_end_user(name)?;
-    audit_by(storage, by, "user.disable", name.into())
+    audit_by(storage, by, "user.disable", json!({"user": name}))
 }
 
 /// Enables a disabled account again.
 pub fn enable_user(storage: &dyn Storage, by: &str, name: &str) -> Result<()> {
     require_user(storage, name)?;
     storage.set_disabled(name, false)?;
-    audit_by(storage, by, "user.enable", name.into())
+    audit_by(storage, by, "user.enable", json!({"user": name}))
 }
 
 fn check_password(password: &str) -> Result<()> {
@@ -177,7 +181,7 @@ pub fn reset_password(storage: &dyn Storage, by: &str, name: &str, password: &st
     let hash = auth::hash_password(password).map_err(AccountsError::Setup)?;
     storage.set_password(name, &hash, by != name)?;
     storage.sessions_end_user(name)?;
-    audit_by(storage, by, "user.password_reset", name.into())
+    audit_by(storage, by, "user.password_reset", json!({"user": name}))
 }
 
 /// A person chooses a new password (after a reset, or at will): the current one must match, the new one must
@@ -193,7 +197,7 @@ pub fn change_password(storage: &dyn Storage, name: &str, current: &str, new: &s
     }
     let hash = auth::hash_password(new).map_err(AccountsError::Setup)?;
     storage.set_password(name, &hash, false)?;
-    audit_by(storage, name, "user.password_change", name.into())
+    audit_by(storage, name, "user.password_change", json!({"user": name}))
 }
 
 fn require_role(storage: &dyn Storage, name: &str, role: Role) -> Result<()> {
@@ -219,7 +223,7 @@ pub fn assign_helper(storage: &dyn Storage, by: &str, helper: &str, households: 
     require_role(storage, helper, Role::Helper)?;
     let households = places::resolve_households(storage, households)?;
     storage.assign_helper(helper, &households)?;
-    audit_by(storage, by, "assign.helper", format!("{helper}: {}", households.join(" ")))
+    audit_by(storage, by, "assign.helper", json!({"user": helper, "households": households}))
 }
 
 /// Takes households away from helper `from` and, with `to`, gives them to that helper. Each household document's
@@ -259,7 +263,7 @@ pub fn reassign_helper(
     if let Some(to) = to {
         storage.assign_helper(to, households)?;
     }
-    audit_by(storage, by, "assign.reassign", format!("{}: {from} → {}", households.join(" "), to.unwrap_or("-")))
+    audit_by(storage, by, "assign.reassign", json!({"households": households, "from": from, "to": to}))
 }
 
 /// Takes villages away from a family-doctor team; the team's doctors' devices upload what they wrote for those
@@ -272,7 +276,7 @@ pub fn unassign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[St
     places::require_team(storage, team)?;
     places::require_known(storage, PlaceKind::Village, villages)?;
     storage.unassign_team(team, villages)?;
-    audit_by(storage, by, "assign.remove_team", format!("{team}: {}", villages.join(" ")))
+    audit_by(storage, by, "assign.remove_team", json!({"team": team, "villages": villages}))
 }
 
 pub fn assign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[String]) -> Result<()> {
@@ -283,7 +287,7 @@ pub fn assign_team(storage: &dyn Storage, by: &str, team: &str, villages: &[Stri
     places::require_team(storage, team)?;
     places::require_known(storage, PlaceKind::Village, villages)?;
     storage.assign_team(team, villages)?;
-    audit_by(storage, by, "assign.team", format!("{team}: {}", villages.join(" ")))
+    audit_by(storage, by, "assign.team", json!({"team": team, "villages": villages}))
 }
 
 /// Adds townships or villages to a supervisor's area (audited); the supervisor's devices receive them.
@@ -296,7 +300,7 @@ pub fn assign_area(
 ) -> Result<()> {
     let areas = supervisor_areas(storage, user, townships, villages)?;
     storage.assign_area(user, &areas)?;
-    audit_by(storage, by, "assign.area", format!("{user}: townships={townships:?} villages={villages:?}"))
+    audit_by(storage, by, "assign.area", json!({"user": user, "townships": townships, "villages": villages}))
 }
 
 /// Takes townships or villages out of a supervisor's area (audited); the supervisor's devices upload, then wipe.
@@ -309,7 +313,7 @@ pub fn unassign_area(
 ) -> Result<()> {
     let areas = supervisor_areas(storage, user, townships, villages)?;
     storage.unassign_area(user, &areas)?;
-    audit_by(storage, by, "assign.remove_area", format!("{user}: townships={townships:?} villages={villages:?}"))
+    audit_by(storage, by, "assign.remove_area", json!({"user": user, "townships": townships, "villages": villages}))
 }
 
 /// The areas named on the command line, once it is sure they name some and `user` is a supervisor.
@@ -362,7 +366,7 @@ pub fn grant_inspector(
     require_role(storage, user, Role::Inspector)?;
     places::require_known(storage, PlaceKind::Village, &[village.to_string()])?;
     storage.grant_inspector(&Grant { user: user.into(), village: village.into(), until: until.into() })?;
-    audit_by(storage, by, "grant.inspector", format!("{user}: {village} until {until}"))
+    audit_by(storage, by, "grant.inspector", json!({"user": user, "village": village, "until": until}))
 }
 
 pub fn devices(storage: &dyn Storage) -> Result<Vec<Device>> {
@@ -371,7 +375,7 @@ pub fn devices(storage: &dyn Storage) -> Result<Vec<Device>> {
 
 pub fn revoke_device(storage: &dyn Storage, by: &str, id: &str) -> Result<()> {
     storage.revoke_device(id)?;
-    audit_by(storage, by, "device.revoke", id.into())
+    audit_by(storage, by, "device.revoke", json!({"device": id}))
 }
 
 /// A store signing in again as the same account (password changed, app data restored, a new sign-in after an
@@ -387,7 +391,7 @@ pub fn replace_device(
     match storage.device_by_token(previous_token_sha256)? {
         Some((old, _)) if old.user == user && !old.revoked && old.id != new_device => {
             storage.revoke_device(&old.id)?;
-            audit_by(storage, user, "device.replace", format!("{} -> {new_device}", old.id))?;
+            audit_by(storage, user, "device.replace", json!({"from_device": old.id, "device": new_device}))?;
             Ok(Some(old.id))
         }
         _ => Ok(None),
@@ -466,7 +470,7 @@ pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Resul
         let wire =
             WireChange { doc_id: SCHEDULE_RULES_ID.into(), kind: DocKind::Rules.code().into(), bytes: change.bytes };
         sync::push(storage, SERVER_DEVICE, &scope, &[wire])?;
-        audit_by(storage, by, "rules.set", format!("{:?}", record.rules))?;
+        audit_by(storage, by, "rules.set", json!({"rules": record.rules}))?;
     }
     Ok(record.rules)
 }

@@ -5,11 +5,12 @@
 //! A household a device pushes into a village nobody added is kept (never lost): the store lists that village as
 //! reported by a device, for the admin to confirm (`place add-village`) or correct (`place rename`).
 
-use crate::accounts::{AccountsError, SERVER_DEVICE};
+use crate::accounts::{audit_by, AccountsError, SERVER_DEVICE};
+use serde_json::json;
 use crate::message::Message;
 use crate::scope::{self, Scope};
 use crate::storage::{
-    now_ms, AuditEntry, HouseholdFilter, Place, PlaceKind, PlaceOrigin, ScopeFacts, Storage, StorageError,
+    now_ms, HouseholdFilter, Place, PlaceKind, PlaceOrigin, ScopeFacts, Storage, StorageError,
 };
 use crate::sync;
 use automerge::ActorId;
@@ -61,10 +62,6 @@ fn check_place_name(kind: PlaceKind, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn audit(storage: &dyn Storage, by: &str, action: &str, detail: String) -> Result<()> {
-    storage.audit(&AuditEntry { at_ms: now_ms(), actor: by.into(), action: action.into(), detail })?;
-    Ok(())
-}
 
 /// Refuses any of `names` that is not a known place of `kind`, naming it as typed with the closest known names.
 pub fn require_known(storage: &dyn Storage, kind: PlaceKind, names: &[String]) -> Result<()> {
@@ -99,7 +96,7 @@ pub fn add_township(storage: &dyn Storage, by: &str, name: &str) -> Result<bool>
         households: 0,
     };
     let new = storage.add_place(&place).map_err(|e| exists_as(e, "township", name))?;
-    audit(storage, by, "place.add_township", name.into())?;
+    audit_by(storage, by, "place.add_township", json!({"township": name}))?;
     Ok(new)
 }
 
@@ -116,7 +113,7 @@ pub fn add_village(storage: &dyn Storage, by: &str, name: &str, township: &str) 
         households: 0,
     };
     let new = storage.add_place(&place).map_err(|e| exists_as(e, "village", name))?;
-    audit(storage, by, "place.add_village", format!("{name} ({township})"))?;
+    audit_by(storage, by, "place.add_village", json!({"village": name, "township": township}))?;
     Ok(new)
 }
 
@@ -160,7 +157,7 @@ pub fn rename(storage: &dyn Storage, by: &str, kind: PlaceKind, old: &str, new: 
             moved += 1;
         }
     }
-    audit(storage, by, "place.rename", format!("{} {old} → {new} ({moved} households)", kind.code()))?;
+    audit_by(storage, by, "place.rename", json!({"kind": kind.code(), "old": old, "new": new, "moved": moved}))?;
     Ok(moved)
 }
 

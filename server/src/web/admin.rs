@@ -359,15 +359,11 @@ pub async fn rules(viewer: Viewer) -> Result<Html<String>, PageError> {
     require(&viewer, MANAGERS)?;
     let snap = viewer.snapshot()?;
     let r = &snap.rules;
-    let fields: Vec<(&str, &str, u32)> = vec![
-        ("monthly_visits", "rule_monthly", r.monthly_visits),
-        ("monitored_monthly_visits", "rule_monitored", r.monitored_monthly_visits),
-        ("edge_monthly_visits", "rule_edge", r.edge_monthly_visits),
-        ("hypertension_followup_days", "rule_hyp", r.hypertension_followup_days),
-        ("diabetes_followup_days", "rule_dia", r.diabetes_followup_days),
-        ("mental_followup_days", "rule_mental", r.mental_followup_days),
-        ("lookahead_days", "rule_lookahead", r.lookahead_days),
-    ];
+    let value = serde_json::to_value(r).unwrap_or_default();
+    let fields: Vec<(&str, &str, u64)> = super::audit::RULE_FIELDS
+        .iter()
+        .map(|(field, word)| (*field, *word, value.get(*field).and_then(|v| v.as_u64()).unwrap_or_default()))
+        .collect();
     page(&viewer, "rules", context! { fields => fields, saved => viewer.query.contains_key("saved") })
 }
 
@@ -379,7 +375,8 @@ pub async fn rules_post(viewer: Viewer, body: Bytes) -> Result<Response, PageErr
     viewer.check_csrf(&form)?;
     let num = |k: &str| -> Result<u32, PageError> {
         form.get(k).and_then(|v| v.trim().parse().ok()).ok_or_else(|| {
-            let label = viewer.lang.texts().get(k).copied().unwrap_or(k);
+            let word = super::audit::RULE_FIELDS.iter().find(|(f, _)| *f == k).map(|(_, w)| *w).unwrap_or(k);
+            let label = viewer.lang.texts().get(word).copied().unwrap_or(k);
             PageError::BadRequest(Message::new(format!("{k}: a whole number"), format!("{label}：应为整数")))
         })
     };
@@ -554,6 +551,8 @@ struct AuditLine {
     time: String,
     actor: String,
     action: String,
+    /// The action's stable code, kept in the page for programs and tests (`data-action`).
+    code: String,
     detail: String,
 }
 
@@ -563,11 +562,15 @@ pub async fn audit_log(viewer: Viewer) -> Result<Html<String>, PageError> {
     let entries = storage::run(&viewer.state.storage, |s| s.audit_log(500)).await?;
     let lines: Vec<AuditLine> = entries
         .into_iter()
-        .map(|e| AuditLine {
-            time: super::pages::local_time(e.at_ms),
-            actor: e.actor,
-            action: e.action,
-            detail: e.detail,
+        .map(|e| {
+            let (action, detail) = super::audit::describe(&e, viewer.lang, &viewer.people);
+            AuditLine {
+                time: super::pages::local_time(e.at_ms),
+                actor: viewer.people.shown(&e.actor),
+                action,
+                code: e.action,
+                detail,
+            }
         })
         .collect();
     page(&viewer, "audit", context! { lines => lines })

@@ -327,9 +327,10 @@ fn coverage_rows(
                 .collect();
             CoverageRow {
                 href: href(&name),
-                rate: Rate::new(&name, yes, total),
+                // Helpers by the name people know them by; villages by their own name.
+                rate: Rate::new(&if visits_by.is_some() { sel.people.shown(&name) } else { name.clone() }, yes, total),
                 trend_svg: svg::sparkline(&trend),
-                name,
+                name: if visits_by.is_some() { sel.people.shown(&name) } else { name },
             }
         })
         .collect()

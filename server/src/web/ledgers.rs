@@ -204,7 +204,7 @@ fn households(sel: &Selection, lang: Lang, full_ids: bool, range: &Range) -> Vec
                 h.poverty_status.label(code).into(),
                 h.alert_level.map(|a| a.label(code).to_string()).unwrap_or_default(),
                 h.risk_causes.iter().map(|r| r.label(code)).collect::<Vec<_>>().join("、"),
-                e.helpers.join("、"),
+                sel.people.list(&e.helpers, "、"),
                 h.doctor_team.clone(),
                 if range.given() {
                     in_range.get(h.id.as_str()).copied().unwrap_or(0).to_string()
@@ -283,7 +283,7 @@ fn visits(
             e.record.head_name.clone(),
             e.placement.village.clone(),
             v.kind.label(code).into(),
-            v.visitor.clone(),
+            sel.people.shown(&v.visitor),
         ];
         let findings = record.map(|r| r.findings.clone()).unwrap_or_default();
         for (_, check) in assurance_list(&findings) {

@@ -15,6 +15,7 @@
 
 mod account;
 mod admin;
+mod audit;
 mod attachments;
 pub mod i18n;
 mod indicators;

@@ -5,7 +5,7 @@ use super::i18n::Lang;
 use super::indicators::{self, is_current, Filter, HouseholdLink, Selection};
 use super::reports::Snapshot;
 use super::session::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
-use super::{form_map, lang_of, query_map, query_string, redirect, PageError, Viewer, Web};
+use super::{form_map, lang_of, query_map, query_string, redirect, PageError, People, Viewer, Web};
 use crate::api::{self, AppState, ClientAddr};
 use crate::storage::{self, ChangeInfo};
 use axum::body::Bytes;
@@ -274,20 +274,21 @@ pub async fn helper(viewer: Viewer, Path(name): Path<String>) -> Result<Html<Str
             Some(VisitLine {
                 date: v.date.clone(),
                 kind: v.kind.label(viewer.lang.code()).to_string(),
-                visitor: v.visitor.clone(),
+                visitor: viewer.people.shown(&v.visitor),
                 household: HouseholdLink::of(sel.household(&v.household_id)?, viewer.lang, &viewer.people),
             })
         })
         .collect();
+    let shown = viewer.people.shown(&name);
     viewer.render(
         "helper.html",
         context! {
-            name => name,
+            name => shown,
             ov => ov,
             lines => lines,
             visits => visits,
             f_month => sel.month.clone(),
-            ..viewer.base(&name)
+            ..viewer.base(&shown)
         },
     )
 }
@@ -473,7 +474,7 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
             marks: records.get(&v.id).map(|r| super::visits::marks(&r.findings, lang)).unwrap_or_default(),
             date: v.date.clone(),
             kind: v.kind.label(code).into(),
-            visitor: v.visitor.clone(),
+            visitor: viewer.people.shown(&v.visitor),
             problems: problems_by_visit.remove(v.id.as_str()).unwrap_or_default(),
             attachments: attachments.remove(&v.id).unwrap_or_default(),
         })
@@ -536,8 +537,8 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
                 .unwrap_or_else(|| v.device.clone());
             history.push(HistoryLine {
                 field: label.clone(),
-                value: v.value_json.clone(),
-                who: v.user.clone(),
+                value: readable_value(f, &v.value_json, lang, &viewer.people),
+                who: viewer.people.shown(&v.user),
                 device,
                 device_time: local_time(v.device_time_ms),
                 received: received_of(&v.change_hash),
@@ -554,8 +555,8 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
                 .into_iter()
                 .map(|v| HistoryLine {
                     field: String::new(),
-                    value: v.value_json,
-                    who: v.user,
+                    value: readable_value(&c.field, &v.value_json, lang, &viewer.people),
+                    who: viewer.people.shown(&v.user),
                     device: v.device,
                     device_time: local_time(v.device_time_ms),
                     received: String::new(),
@@ -580,7 +581,7 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
                 alert => h.alert_level.map(|a| a.label(code)),
                 risks => h.risk_causes.iter().map(|r| r.label(code)).collect::<Vec<_>>().join(", "),
                 income => h.income_per_person.map(|i| format!("{i:.0} ({})", h.income_year.unwrap_or_default())),
-                helpers => h.helper_ids.join(", "),
+                helpers => viewer.people.list(&h.helper_ids, lang.pick("、", ", ")),
                 doctor_team => h.doctor_team,
             },
             members => member_lines,
@@ -594,6 +595,46 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
             ..viewer.base(&title)
         },
     )
+}
+
+/// A stored value as a person reads it, for field history and conflicts: codes as their labels in the page's
+/// language (whether stored as the code or as the enum's variant name), accounts as people's names, `true` as
+/// 是, nothing as 无, lists as text.
+fn readable_value(path: &str, json: &str, lang: Lang, people: &People) -> String {
+    use doorstep_core::model::{AlertLevel, PovertyStatus, RiskCause};
+    let field = path.rsplit('.').next().unwrap_or(path);
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else { return json.to_string() };
+    let code = lang.code();
+    let word = |s: &str| -> String {
+        fn find<E: Copy + std::fmt::Debug>(all: &[E], s: &str, code: fn(E) -> &'static str) -> Option<E> {
+            all.iter().copied().find(|e| code(*e) == s || format!("{e:?}") == s)
+        }
+        let found = match field {
+            "poverty_status" | "to_status" => find(PovertyStatus::ALL, s, PovertyStatus::code).map(|e| e.label(code)),
+            "alert_level" => find(AlertLevel::ALL, s, AlertLevel::code).map(|e| e.label(code)),
+            "risk_causes" => find(RiskCause::ALL, s, RiskCause::code).map(|e| e.label(code)),
+            _ => None,
+        };
+        match found {
+            Some(label) => label.to_string(),
+            None if field == "helper_ids" => people.shown(s),
+            None => s.to_string(),
+        }
+    };
+    fn text(v: &serde_json::Value, lang: Lang, word: &dyn Fn(&str) -> String) -> String {
+        match v {
+            serde_json::Value::Null => lang.pick("无", "none").into(),
+            serde_json::Value::Bool(b) => lang.pick(if *b { "是" } else { "否" }, if *b { "yes" } else { "no" }).into(),
+            serde_json::Value::String(s) if s.is_empty() => lang.pick("（空）", "(empty)").into(),
+            serde_json::Value::String(s) => word(s),
+            serde_json::Value::Array(items) if items.is_empty() => lang.pick("无", "none").into(),
+            serde_json::Value::Array(items) => {
+                items.iter().map(|i| text(i, lang, word)).collect::<Vec<_>>().join(lang.pick("、", ", "))
+            }
+            other => other.to_string(),
+        }
+    }
+    text(&value, lang, &word)
 }
 
 /// A readable name for a dotted field path in the page's language (`members.<id>.name` → `张三 · 姓名`); fields

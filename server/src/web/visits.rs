@@ -223,7 +223,7 @@ pub async fn visit(viewer: Viewer, Path(id): Path<String>) -> Result<Html<String
                 date => v.date,
                 time => v.time,
                 kind => v.kind.label(code),
-                visitor => v.visitor,
+                visitor => viewer.people.shown(&v.visitor),
                 visitor_role => v.visitor_role.label(code),
                 member => member,
                 household_id => v.household_id,
