@@ -457,19 +457,30 @@ pub async fn grants_post(viewer: Viewer, body: Bytes) -> Result<Response, PageEr
 }
 
 #[derive(Serialize)]
-struct ReviewLine {
-    household: HouseholdLink,
-    state: String,
+pub(super) struct ReviewLine {
+    pub household: HouseholdLink,
+    pub state: String,
     state_code: String,
-    visit_date: String,
-    status_change: String,
+    pub visit_date: String,
+    pub status_change: String,
 }
 
-/// `GET /admin/review?period=YYYY-04|YYYY-10`: the twice-yearly dynamic review (动态调整) — each household is
-/// reviewed by a verification visit (核查回头看) in April or October; status changes dated in that month show.
-pub async fn review(viewer: Viewer) -> Result<Html<String>, PageError> {
-    require(&viewer, MANAGERS)?;
-    let today = today_of(&viewer);
+/// The twice-yearly dynamic review (动态调整) of the households a page shows: each household is reviewed when a
+/// verification visit (核查) was recorded in the period's month; until the month ends the rest are pending, after it
+/// they are missed.
+pub(super) struct Review {
+    pub period: String,
+    pub periods: Vec<String>,
+    pub lines: Vec<ReviewLine>,
+    pub by_village: Vec<super::indicators::Rate>,
+    /// Every village of the selection together: the county (or township) total.
+    pub total: super::indicators::Rate,
+}
+
+/// The review of `?period=` (the latest when none is given); a period that is not a review month up to now is
+/// refused, naming the ones there are.
+pub(super) fn review_of(viewer: &Viewer) -> Result<Review, PageError> {
+    let today = today_of(viewer);
     let current = today.format("%Y-%m").to_string();
     let year: i32 = current[..4].parse().unwrap_or(2026);
     let mut periods: Vec<String> = Vec::new();
@@ -482,13 +493,17 @@ pub async fn review(viewer: Viewer) -> Result<Html<String>, PageError> {
         }
     }
     periods.reverse();
-    let period = viewer
-        .query
-        .get("period")
-        .filter(|p| periods.contains(p))
-        .cloned()
-        .or_else(|| periods.first().cloned())
-        .unwrap_or_else(|| format!("{year}-04"));
+    let period = match viewer.query.get("period").map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        Some(p) if periods.iter().any(|known| known == p) => p.to_string(),
+        Some(p) => {
+            let known = periods.join(", ");
+            return Err(PageError::BadRequest(Message::new(
+                format!("period {p:?}: no review in that month; the reviews are {known} (April and October)"),
+                format!("时段 {p:?}：该月没有动态调整；可选时段为 {known}（每年4月和10月）"),
+            )));
+        }
+        None => periods.first().cloned().unwrap_or_else(|| format!("{year}-04")),
+    };
     let snap = viewer.snapshot()?;
     let filter =
         Filter { village: viewer.query.get("village").filter(|v| !v.is_empty()).cloned(), ..Default::default() };
@@ -540,10 +555,23 @@ pub async fn review(viewer: Viewer) -> Result<Html<String>, PageError> {
         })
         .collect();
     lines.sort_by(|a, b| (&a.household.village, &a.household.number).cmp(&(&b.household.village, &b.household.number)));
-    let by_village: Vec<super::indicators::Rate> =
-        counts.into_iter().map(|(v, (y, n))| super::indicators::Rate::new(&v, y, n)).collect();
+    let (yes, all) = counts.values().fold((0, 0), |(y, n), (cy, cn)| (y + cy, n + cn));
+    let total = super::indicators::Rate::new(texts["total"], yes, all);
+    let by_village = counts.into_iter().map(|(v, (y, n))| super::indicators::Rate::new(&v, y, n)).collect();
+    Ok(Review { period, periods, lines, by_village, total })
+}
+
+/// `GET /admin/review?period=YYYY-04|YYYY-10`: the review's progress by village with the total, and its households.
+pub async fn review(viewer: Viewer) -> Result<Html<String>, PageError> {
+    require(&viewer, MANAGERS)?;
+    let Review { period, periods, mut lines, by_village, total } = review_of(&viewer)?;
+    let ledger = format!("period={}", super::encode(&period));
     lines.truncate(2000);
-    page(&viewer, "review", context! { period => period, periods => periods, lines => lines, by_village => by_village })
+    page(
+        &viewer,
+        "review",
+        context! { period => period, periods => periods, lines => lines, by_village => by_village, total => total, ledger => ledger },
+    )
 }
 
 #[derive(Serialize)]

@@ -64,6 +64,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("as_of", "截至日期", "As of"),
     ("as_of_note", "显示服务器在该日结束时已收到的数据", "Showing what the server had received by the end of"),
     ("all", "全部", "All"),
+    ("total", "合计", "Total"),
+    ("ledger_review", "动态调整台账", "Review ledger"),
     ("apply", "筛选", "Apply"),
     ("households", "户数", "Households"),
     ("members", "人口", "Members"),

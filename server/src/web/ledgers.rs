@@ -17,7 +17,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use doorstep_core::model::{classify, mask_national_id, Thresholds, Visit};
+use doorstep_core::model::{classify, mask_national_id, Role, Thresholds, Visit};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -26,6 +26,9 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// `GET /ledger/{households|visits|screenings|problems}.csv[?from=YYYY-MM-DD&to=YYYY-MM-DD]`.
 pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Response, PageError> {
+    if name == "review.csv" {
+        return review(&viewer);
+    }
     if !["households.csv", "visits.csv", "screenings.csv", "problems.csv"].contains(&name.as_str()) {
         return Err(PageError::NotFound);
     }
@@ -33,7 +36,6 @@ pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Respon
     let snap = viewer.snapshot()?;
     let filter = filter_of(&viewer);
     let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang, &viewer.people);
-    let mut w = csv::Writer::from_writer(BOM.to_vec());
     let lang = viewer.lang;
     let full = viewer.sees_full_ids();
     let rows = match name.as_str() {
@@ -54,18 +56,66 @@ pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Respon
         "screenings.csv" => screenings(&sel, lang, full, &range),
         _ => problems(&sel, lang, &range),
     };
-    for row in rows {
-        w.write_record(row.iter().map(|c| neutralise(c).into_owned()))
-            .map_err(|e| PageError::Unavailable(e.to_string()))?;
-    }
-    let bytes = w.into_inner().map_err(|e| PageError::Unavailable(e.to_string()))?;
     let stem = name.trim_end_matches(".csv");
     let place = filter.village.or(filter.township).map(|p| format!("-{}", super::encode(&p))).unwrap_or_default();
     let period = match (&range.from, &range.to) {
         (None, None) => sel.month.clone(),
         (f, t) => format!("{}_{}", f.as_deref().unwrap_or(""), t.as_deref().unwrap_or("")),
     };
-    let file = format!("{stem}{place}-{period}.csv");
+    csv_file(rows, stem, &format!("{stem}{place}-{period}.csv"))
+}
+
+/// `GET /ledger/review.csv?period=YYYY-04|YYYY-10[&village=V]`: the dynamic review's ledger (动态调整台账), one
+/// line per household with its state and any status change in the period, then each village's and the total count.
+fn review(viewer: &Viewer) -> Result<Response, PageError> {
+    if !matches!(viewer.user.role, Role::Admin | Role::Supervisor) {
+        return Err(PageError::Forbidden);
+    }
+    let review = super::admin::review_of(viewer)?;
+    let lang = viewer.lang;
+    let mut rows = vec![header(
+        lang,
+        &[
+            ("户号", "Number"),
+            ("户主", "Head"),
+            ("行政村", "Village"),
+            ("帮扶责任人", "Helpers"),
+            ("户类型", "Status"),
+            ("核查状态", "Review"),
+            ("核查日期", "Review date"),
+            ("期间状态变化", "Status changed in period"),
+        ],
+    )];
+    for l in &review.lines {
+        let h = &l.household;
+        rows.push(vec![
+            h.number.clone(),
+            h.head.clone(),
+            h.village.clone(),
+            h.helpers.clone(),
+            h.status.clone(),
+            l.state.clone(),
+            l.visit_date.clone(),
+            l.status_change.clone(),
+        ]);
+    }
+    rows.push(vec![]);
+    rows.push(header(lang, &[("行政村", "Village"), ("已核查", "Reviewed"), ("户数", "Households"), ("核查率", "Rate")]));
+    for r in review.by_village.iter().chain([&review.total]) {
+        rows.push(vec![r.label.clone(), r.yes.to_string(), r.total.to_string(), r.rate.clone()]);
+    }
+    let place = viewer.query.get("village").filter(|v| !v.is_empty()).map(|v| format!("-{}", super::encode(v)));
+    csv_file(rows, "review", &format!("review{}-{}.csv", place.unwrap_or_default(), review.period))
+}
+
+/// A ledger as a CSV download: UTF-8 with a byte-order mark (Excel and WPS open it as such), every cell neutralised.
+fn csv_file(rows: Vec<Vec<String>>, stem: &str, file: &str) -> Result<Response, PageError> {
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(BOM.to_vec());
+    for row in rows {
+        w.write_record(row.iter().map(|c| neutralise(c).into_owned()))
+            .map_err(|e| PageError::Unavailable(e.to_string()))?;
+    }
+    let bytes = w.into_inner().map_err(|e| PageError::Unavailable(e.to_string()))?;
     let mut r = bytes.into_response();
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{stem}.csv\"; filename*=UTF-8''{file}")) {
