@@ -2,7 +2,6 @@
 //! the storage call, and a line in the audit log. `main` only parses and prints.
 
 use crate::auth;
-use serde_json::json;
 use crate::message::Message;
 use crate::places;
 use crate::scope::{self, Scope};
@@ -12,6 +11,7 @@ use automerge::ActorId;
 use doorstep_core::doc::{Author, Document};
 use doorstep_core::model::{validate_rules, DocKind, Household, Role, RulesDoc, ScheduleRules, SCHEDULE_RULES_ID};
 use doorstep_core::sync::protocol::WireChange;
+use serde_json::json;
 
 /// The device id under which server-authored changes (schedule rules edited here) are stored.
 pub const SERVER_DEVICE: &str = "server";
@@ -39,7 +39,10 @@ fn invalid<T>(en: impl Into<String>, zh: impl Into<String>) -> Result<T> {
 
 /// A document the server holds that does not read as its kind (a bug or a damaged database): refused, never a panic.
 pub(crate) fn unreadable(e: doorstep_core::Error) -> AccountsError {
-    AccountsError::Invalid(Message::new(format!("a stored document cannot be read: {e}"), format!("存储的记录无法读取：{e}")))
+    AccountsError::Invalid(Message::new(
+        format!("a stored document cannot be read: {e}"),
+        format!("存储的记录无法读取：{e}"),
+    ))
 }
 
 /// Writes one audit-log line. The detail is a JSON object of plain facts (account names, codes, places, dates), so

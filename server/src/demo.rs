@@ -412,10 +412,33 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
             // One inspector's cross-check grant is running, the other's ended yesterday.
             let later = (today + Duration::days(30)).format("%Y-%m-%d").to_string();
             let ended = (today - Duration::days(1)).format("%Y-%m-%d").to_string();
-            accounts::grant_inspector(s, accounts::CONSOLE, "inspector1", &villages[0].name, &later, accounts::DEFAULT_MAX_GRANT_DAYS).map_err(e)?;
-            accounts::grant_inspector(s, accounts::CONSOLE, "inspector1", &villages[villages.len() - 1].name, &later, accounts::DEFAULT_MAX_GRANT_DAYS)
-                .map_err(e)?;
-            accounts::grant_inspector(s, accounts::CONSOLE, "inspector2", &villages[1].name, &ended, accounts::DEFAULT_MAX_GRANT_DAYS).map_err(e)?;
+            accounts::grant_inspector(
+                s,
+                accounts::CONSOLE,
+                "inspector1",
+                &villages[0].name,
+                &later,
+                accounts::DEFAULT_MAX_GRANT_DAYS,
+            )
+            .map_err(e)?;
+            accounts::grant_inspector(
+                s,
+                accounts::CONSOLE,
+                "inspector1",
+                &villages[villages.len() - 1].name,
+                &later,
+                accounts::DEFAULT_MAX_GRANT_DAYS,
+            )
+            .map_err(e)?;
+            accounts::grant_inspector(
+                s,
+                accounts::CONSOLE,
+                "inspector2",
+                &villages[1].name,
+                &ended,
+                accounts::DEFAULT_MAX_GRANT_DAYS,
+            )
+            .map_err(e)?;
             Ok(())
         })
         .await

@@ -64,25 +64,21 @@ pub fn household_line(h: &HouseholdSummary) -> String {
 fn one_household(storage: &dyn Storage, typed: &str) -> Result<HouseholdSummary> {
     let id = places::resolve_households(storage, &[typed.to_string()])?.remove(0);
     let filter = HouseholdFilter { ids: vec![id.clone()], limit: 1, ..Default::default() };
-    storage
-        .find_households(&filter)?
-        .pop()
-        .ok_or_else(|| {
-            AccountsError::Invalid(Message::new(format!("household {typed:?} is deleted"), format!("农户 {typed:?} 已删除")))
-        })
+    storage.find_households(&filter)?.pop().ok_or_else(|| {
+        AccountsError::Invalid(Message::new(
+            format!("household {typed:?} is deleted"),
+            format!("农户 {typed:?} 已删除"),
+        ))
+    })
 }
 
 /// `household show ID|NUMBER`: where it is, who is in charge, its members and its latest visits.
 pub fn household_show(storage: &dyn Storage, typed: &str) -> Result<Vec<String>> {
     let summary = one_household(storage, typed)?;
-    let stored = storage
-        .doc(&summary.id)?
-        .filter(|d| d.kind == DocKind::Household)
-        .ok_or_else(|| AccountsError::Invalid(Message::new(format!("no household {typed:?}"), format!("没有农户 {typed:?}"))))?;
-    let h: Household = stored
-        .document()
-        .and_then(|d| d.read())
-        .map_err(crate::accounts::unreadable)?;
+    let stored = storage.doc(&summary.id)?.filter(|d| d.kind == DocKind::Household).ok_or_else(|| {
+        AccountsError::Invalid(Message::new(format!("no household {typed:?}"), format!("没有农户 {typed:?}")))
+    })?;
+    let h: Household = stored.document().and_then(|d| d.read()).map_err(crate::accounts::unreadable)?;
     let mut out = vec![
         format!("household\t{}", h.number),
         format!("id\t{}", h.id),

@@ -6,17 +6,15 @@
 //! reported by a device, for the admin to confirm (`place add-village`) or correct (`place rename`).
 
 use crate::accounts::{audit_by, AccountsError, SERVER_DEVICE};
-use serde_json::json;
 use crate::message::Message;
 use crate::scope::{self, Scope};
-use crate::storage::{
-    now_ms, HouseholdFilter, Place, PlaceKind, PlaceOrigin, ScopeFacts, Storage, StorageError,
-};
+use crate::storage::{now_ms, HouseholdFilter, Place, PlaceKind, PlaceOrigin, ScopeFacts, Storage, StorageError};
 use crate::sync;
 use automerge::ActorId;
 use doorstep_core::doc::{Author, Document};
 use doorstep_core::model::{DocKind, Household, Role};
 use doorstep_core::sync::protocol::WireChange;
+use serde_json::json;
 
 type Result<T> = std::result::Result<T, AccountsError>;
 
@@ -61,7 +59,6 @@ fn check_place_name(kind: PlaceKind, name: &str) -> Result<()> {
     }
     Ok(())
 }
-
 
 /// Refuses any of `names` that is not a known place of `kind`, naming it as typed with the closest known names.
 pub fn require_known(storage: &dyn Storage, kind: PlaceKind, names: &[String]) -> Result<()> {

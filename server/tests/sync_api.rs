@@ -430,7 +430,12 @@ async fn inspector_grants_end_by_themselves_and_disabled_accounts_stop_syncing()
     let h = helper.new_household("石门村", &["helper1"]);
     helper.sync_once(&server.url).await.ok();
 
-    cli(d, &["grant", "inspector", "insp1", "石门村", "--until", "2099-12-31"]);
+    let soon = (chrono::Local::now().date_naive() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+    cli(d, &["grant", "inspector", "insp1", "石门村", "--until", &soon]);
+    // Longer than the server's maximum (90 days unless --max-grant-days says otherwise): refused, naming the limit.
+    assert!(
+        cli_fails(d, &["grant", "inspector", "insp1", "石门村", "--until", "2099-12-31"]).contains("at most 90 days")
+    );
     cli(d, &["grant", "inspector", "insp2", "石门村", "--until", "2020-01-01"]);
     let mut valid = Phone::login(&server.url, "insp1").await;
     assert_eq!(valid.sync_all(&server.url).await, vec![h.id.clone()]);

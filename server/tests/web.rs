@@ -511,7 +511,7 @@ async fn a_session_outlives_a_server_restart() {
 
 fn csv_rows(p: &Page) -> Vec<Vec<String>> {
     assert!(p.bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with a byte-order mark");
-    let mut r = csv::Reader::from_reader(&p.bytes[3..]);
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(&p.bytes[3..]);
     let mut rows = vec![r.headers().expect("header").iter().map(String::from).collect::<Vec<_>>()];
     for rec in r.records() {
         rows.push(rec.expect("row").iter().map(String::from).collect());
@@ -1007,4 +1007,206 @@ async fn a_visit_page_shows_what_was_checked_to_those_who_see_its_household() {
     assert!(statuses.contains(&200) && statuses.contains(&403), "{statuses:?}");
     assert_eq!(sup.get("/visit/00000000-0000-0000-0000-000000000000").await.status, 404);
     assert_eq!(sup.get(&format!("/visit/{hid}")).await.status, 404, "a household is no visit");
+}
+
+/// The first device id of an account on its admin page.
+fn first_device(page: &Page) -> String {
+    let marker = "name=\"device\" value=\"";
+    let at = page.body.find(marker).expect("a revocable device");
+    let rest = &page.body[at + marker.len()..];
+    rest[..rest.find('"').expect("closing quote")].to_string()
+}
+
+#[tokio::test]
+async fn an_admin_resets_a_password_and_the_person_chooses_a_new_one_before_anything_else() {
+    let (_d, server) = serve();
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    let page = admin.get("/admin/users/helper01").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("doorstep&#x2f;0."), "the devices' app version is shown (HTML-escaped)");
+    assert!(page.body.contains("最近同步"), "and their last sync");
+    let csrf = page.field("csrf");
+    let reset = admin
+        .post("/admin/users/helper01", &[("csrf", &csrf), ("op", "reset_password"), ("password", "temporary-1")])
+        .await;
+    assert_eq!(reset.status, 303, "{}", reset.body);
+    assert!(admin.get("/admin/users").await.body.contains("待改密码"), "the list says who must change it");
+
+    // A phone cannot sign in with the reset password; the answer says where to change it.
+    let (status, body) = common::login_raw(&server.url, "helper01", "temporary-1").await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("password_change_required")), "{body}");
+    assert!(body["message_zh"].as_str().unwrap_or_default().contains("/password"), "{body}");
+    assert_eq!(common::login_raw(&server.url, "helper01", HELPER_PW).await.0, 401, "the old password is gone");
+
+    // On the pages the person is sent to choose a new one, and nothing else opens until then.
+    let mut person = Browser::new(&server.url);
+    let signed = person.sign_in("helper01", "temporary-1").await;
+    assert_eq!((signed.status, signed.location().as_str()), (303, "/password"));
+    let overview = person.get("/overview").await;
+    assert_eq!((overview.status, overview.location().as_str()), (303, "/password"));
+    let form = person.get("/password").await;
+    assert!(form.body.contains("管理员重置了您的密码"), "{}", form.body);
+    let csrf = form.field("csrf");
+    let differ = person
+        .post("/password", &[("csrf", &csrf), ("current", "temporary-1"), ("new", "mine-2026x"), ("again", "x")])
+        .await;
+    assert_eq!(differ.status, 400);
+    assert!(differ.body.contains("两次输入不一致"), "{}", differ.body);
+    let wrong = person
+        .post("/password", &[("csrf", &csrf), ("current", "nope-nope"), ("new", "mine-2026x"), ("again", "mine-2026x")])
+        .await;
+    assert!(wrong.status == 400 && wrong.body.contains("当前密码：不正确"), "{}", wrong.body);
+    let done = person
+        .post(
+            "/password",
+            &[("csrf", &csrf), ("current", "temporary-1"), ("new", "mine-2026x"), ("again", "mine-2026x")],
+        )
+        .await;
+    assert_eq!((done.status, done.location().as_str()), (303, "/password?saved=1"));
+    assert_eq!(person.get("/overview").await.status, 200);
+    assert_eq!(common::login_raw(&server.url, "helper01", "mine-2026x").await.0, 200, "the phone signs in now");
+    let audit = admin.get("/admin/audit").await;
+    assert!(audit.body.contains("data-action=\"user.password_reset\"") && audit.body.contains("重置密码"));
+    assert!(audit.body.contains("data-action=\"user.password_change\""));
+}
+
+#[tokio::test]
+async fn an_admin_sees_and_revokes_a_persons_devices_on_their_page() {
+    let (_d, server) = serve();
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    let page = admin.get("/admin/users/helper01").await;
+    let device = first_device(&page);
+    let csrf = page.field("csrf");
+    // A device of another account cannot be revoked from this page.
+    let other = admin.get("/admin/users/helper02").await;
+    let foreign = first_device(&other);
+    let refused = admin.post("/admin/users/helper01", &[("csrf", &csrf), ("op", "revoke"), ("device", &foreign)]).await;
+    assert_eq!(refused.status, 404);
+    let done = admin.post("/admin/users/helper01", &[("csrf", &csrf), ("op", "revoke"), ("device", &device)]).await;
+    assert_eq!(done.status, 303);
+    let after = admin.get("/admin/users/helper01").await;
+    assert!(after.body.contains("已撤销"), "the device is shown revoked");
+    assert!(!after.body.contains(&format!("name=\"device\" value=\"{device}\"")), "and offers no second revoke");
+    assert!(admin.get("/admin/audit").await.body.contains(&device), "the revocation is audited");
+    assert_eq!(admin.get("/admin/users/nobody").await.status, 404);
+}
+
+#[tokio::test]
+async fn the_last_admin_stays_and_grants_are_bounded_with_chinese_refusals() {
+    let (_d, server) = serve();
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    let csrf = admin.get("/admin/users").await.field("csrf");
+    let refused = admin.post("/admin/users", &[("csrf", &csrf), ("op", "disable"), ("name", "admin")]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("最后一个在用的管理员"), "{}", refused.body);
+    assert_eq!(admin.get("/overview").await.status, 200, "still signed in");
+    // With a second admin, the first may be disabled.
+    let add = [
+        ("csrf", csrf.as_str()),
+        ("op", "add"),
+        ("name", "admin2"),
+        ("role", "admin"),
+        ("password", "second-admin-1"),
+        ("display_name", "李四"),
+        ("unit", "县乡村振兴局"),
+    ];
+    assert_eq!(admin.post("/admin/users", &add).await.status, 303);
+    let mut second = Browser::signed_in(&server.url, "admin2", "second-admin-1").await;
+    let csrf2 = second.get("/admin/users").await.field("csrf");
+    assert_eq!(
+        second.post("/admin/users", &[("csrf", &csrf2), ("op", "disable"), ("name", "admin")]).await.status,
+        303
+    );
+    let users = second.get("/admin/users").await;
+    assert!(users.body.contains("李四") && users.body.contains("县乡村振兴局"));
+    // Now admin2 is the last one.
+    let last = second.post("/admin/users", &[("csrf", &csrf2), ("op", "disable"), ("name", "admin2")]).await;
+    assert!(last.status == 400 && last.body.contains("最后一个在用的管理员"));
+
+    let grants = second.get("/admin/grants").await;
+    let csrf = grants.field("csrf");
+    let far = (chrono::Local::now().date_naive() + chrono::Duration::days(200)).format("%Y-%m-%d").to_string();
+    let too_long = second
+        .post("/admin/grants", &[("csrf", &csrf), ("user", "inspector1"), ("village", "石门村"), ("until", &far)])
+        .await;
+    assert_eq!(too_long.status, 400);
+    assert!(too_long.body.contains("最长90天"), "{}", too_long.body);
+    let english = second
+        .post(
+            "/admin/grants?lang=en",
+            &[("csrf", &csrf), ("user", "inspector1"), ("village", "石门村"), ("until", &far)],
+        )
+        .await;
+    assert!(english.body.contains("at most 90 days"), "{}", english.body);
+    let soon = (chrono::Local::now().date_naive() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+    let ok = second
+        .post("/admin/grants", &[("csrf", &csrf), ("user", "inspector1"), ("village", "石门村"), ("until", &soon)])
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    // A wrong number on the rules page is refused in Chinese, naming the rule.
+    let rules = second.get("/admin/rules").await;
+    let bad = second.post("/admin/rules", &[("csrf", &rules.field("csrf")), ("monthly_visits", "two")]).await;
+    assert!(bad.status == 400 && bad.body.contains("每户每月走访次数：应为整数"), "{}", bad.body);
+}
+
+#[tokio::test]
+async fn a_slowed_sign_in_on_the_pages_answers_429_and_says_how_long_to_wait() {
+    let (_d, server) = serve();
+    let mut b = Browser::new(&server.url);
+    let mut last = None;
+    for _ in 0..8 {
+        let p = b.sign_in("helper01", "not-the-password").await;
+        if p.status == 429 {
+            last = Some(p);
+            break;
+        }
+        assert_eq!(p.status, 401);
+    }
+    let slowed = last.expect("the sign-in is slowed after repeated failures");
+    let wait: u64 =
+        slowed.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap();
+    assert!(wait >= 1);
+    assert!(slowed.body.contains(&format!("请 {wait} 秒后再试")), "{}", slowed.body);
+}
+
+#[tokio::test]
+async fn people_appear_by_name_and_values_as_words() {
+    let (_d, server) = serve();
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    let csrf = admin.get("/admin/users/helper01").await.field("csrf");
+    let set = [("csrf", csrf.as_str()), ("op", "profile"), ("display_name", "王秀英"), ("unit", "石门镇人民政府")];
+    assert_eq!(admin.post("/admin/users/helper01", &set).await.status, 303);
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let overview = sup.get("/overview").await;
+    assert!(overview.body.contains("王秀英"), "the helper coverage names the person");
+    let household = household_of(&mut sup, "helper01").await;
+    let page = sup.get(&format!("/household/{household}")).await;
+    assert!(page.body.contains("王秀英"), "helpers by name");
+    assert!(!page.body.contains("&quot;"), "no raw JSON strings in field history");
+    assert!(!page.body.contains(">null<") && !page.body.contains(">true<"), "no raw JSON values");
+    let audit = admin.get("/admin/audit").await;
+    assert!(audit.body.contains("修改姓名或单位") && audit.body.contains("王秀英（helper01）"), "the audit log reads");
+    let en = admin.get("/admin/audit?lang=en").await;
+    assert!(en.body.contains("Name or unit changed"));
+}
+
+#[tokio::test]
+async fn the_review_has_a_county_total_a_ledger_and_refuses_unknown_periods() {
+    let (_d, server) = serve();
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let page = sup.get("/admin/review?period=2026-10").await;
+    assert!(page.body.contains("id=\"review-total\"") && page.body.contains("合计"));
+    let unknown = sup.get("/admin/review?period=2026-07").await;
+    assert_eq!(unknown.status, 400);
+    assert!(unknown.body.contains("该月没有动态调整") && unknown.body.contains("2026-10"), "{}", unknown.body);
+    let ledger = sup.get("/ledger/review.csv?period=2026-10").await;
+    assert_eq!(ledger.status, 200);
+    let rows = csv_rows(&ledger);
+    assert_eq!(rows[0][0], "户号");
+    let households = rows.iter().skip(1).take_while(|r| r.len() > 1).count();
+    let total = rows.iter().find(|r| r.first().is_some_and(|c| c == "合计")).expect("a total line");
+    assert_eq!(total[2], households.to_string(), "the total counts every household of the ledger");
+    assert_eq!(sup.get("/ledger/review.csv?period=1999-04").await.status, 400);
+    let mut helper = Browser::signed_in(&server.url, "helper01", HELPER_PW).await;
+    assert_eq!(helper.get("/ledger/review.csv").await.status, 403);
 }

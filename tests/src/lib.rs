@@ -319,6 +319,11 @@ pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// The team and village of the standard doctor.
+/// A day `days` from today, `YYYY-MM-DD`: inspector grants end within the server's maximum (90 days by default).
+pub fn days_from_today(days: i64) -> String {
+    (chrono::Local::now().date_naive() + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
+}
+
 pub const TEAM: &str = "石门村家医团队";
 pub const VILLAGE_A: &str = "石门村";
 pub const VILLAGE_B: &str = "青山村";

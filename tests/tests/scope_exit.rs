@@ -49,7 +49,7 @@ fn a_reassigned_helpers_device_uploads_its_unsynced_visit_then_wipes_the_househo
 fn an_inspector_whose_grant_ended_uploads_the_visit_then_wipes_the_village() {
     let f = Fixture::new();
     f.server.admin(&["user", "add", "insp1", "--role", "inspector", "--password", "pw-insp1"]);
-    f.server.admin(&["grant", "inspector", "insp1", VILLAGE_A, "--until", "2099-12-31"]);
+    f.server.admin(&["grant", "inspector", "insp1", VILLAGE_A, "--until", &days_from_today(30)]);
     let h1 = f.device("h1", "helper1");
     let a = h1.add_household("4306210010601", VILLAGE_A, "王德明", &["helper1"]);
     h1.sync();

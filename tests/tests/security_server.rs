@@ -372,7 +372,7 @@ async fn scope_matrix_of_every_role_over_sync_pages_and_ledgers_with_ids_masked_
     }
     admin(&data, &["assign", "area", "super1", "--township", "石门镇"]);
     admin(&data, &["assign", "area", "super2", "--village", VILLAGE_B]);
-    admin(&data, &["grant", "inspector", "inspect1", VILLAGE_A, "--until", "2099-12-31"]);
+    admin(&data, &["grant", "inspector", "inspect1", VILLAGE_A, "--until", &days_from_today(30)]);
     admin(&data, &["grant", "inspector", "inspect2", VILLAGE_A, "--until", "2020-01-01"]);
     // Household A: 石门村, helper1's (doctor1's team serves 石门村). Household B: 青山村, helper2's.
     let h1 = f.device("h1", "helper1");
@@ -507,7 +507,8 @@ async fn admin_actions_are_written_to_the_audit_log_shown_to_admins() {
     let url = f.server.url.clone();
     let data = f.server.data.clone();
     admin(&data, &["user", "add", "inspect9", "--role", "inspector", "--password", "pw-inspect9"]);
-    admin(&data, &["grant", "inspector", "inspect9", VILLAGE_B, "--until", "2099-01-31"]);
+    let until = days_from_today(60);
+    admin(&data, &["grant", "inspector", "inspect9", VILLAGE_B, "--until", &until]);
     admin(&data, &["assign", "team", TEAM, VILLAGE_B]);
     admin(&data, &["user", "disable", "helper2"]);
     let mut adm = Browser::signed_in(&url, "admin").await;
@@ -521,9 +522,16 @@ async fn admin_actions_are_written_to_the_audit_log_shown_to_admins() {
     assert_eq!(p.status, 303, "{}", p.body);
     let audit = adm.get("/admin/audit").await;
     assert_eq!(audit.status, 200);
-    for needle in
-        ["user.add", "inspect9", "grant.inspector", "2099-01-31", "assign.team", "user.disable", "helper2", "web-made"]
-    {
+    for needle in [
+        "user.add",
+        "inspect9",
+        "grant.inspector",
+        until.as_str(),
+        "assign.team",
+        "user.disable",
+        "helper2",
+        "web-made",
+    ] {
         assert!(audit.body.contains(needle), "the audit log misses {needle}");
     }
     // Shown to admins only.

@@ -187,7 +187,8 @@ fn role_of(code: &str) -> Role {
     Role::parse(code).unwrap_or(Role::Helper)
 }
 
-const USER_COLS: &str = "name, role, team, password_hash, disabled, created_ms, display_name, unit, must_change_password";
+const USER_COLS: &str =
+    "name, role, team, password_hash, disabled, created_ms, display_name, unit, must_change_password";
 const DEVICE_COLS: &str = "id, user_name, name, revoked, created_ms, last_seen_ms, app_version";
 const DOC_COLS: &str = "id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms";
 
@@ -500,22 +501,24 @@ impl WriteTx for PgTx<'_> {
 impl Storage for PostgresStorage {
     fn add_user(&self, u: &User) -> Result<()> {
         self.tx(|tx| {
-            let n = tx.execute(
-                "INSERT INTO users (name, role, team, password_hash, disabled, created_ms, display_name, unit,
+            let n = tx
+                .execute(
+                    "INSERT INTO users (name, role, team, password_hash, disabled, created_ms, display_name, unit,
                     must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (name) DO NOTHING",
-                &[
-                    &u.name,
-                    &u.role.code(),
-                    &u.team,
-                    &u.password_hash,
-                    &u.disabled,
-                    &u.created_ms,
-                    &u.display_name,
-                    &u.unit,
-                    &u.must_change_password,
-                ],
-            ).pg()?;
+                    &[
+                        &u.name,
+                        &u.role.code(),
+                        &u.team,
+                        &u.password_hash,
+                        &u.disabled,
+                        &u.created_ms,
+                        &u.display_name,
+                        &u.unit,
+                        &u.must_change_password,
+                    ],
+                )
+                .pg()?;
             if n == 0 {
                 return Err(StorageError::Exists(format!("user {}", u.name)));
             }

@@ -328,7 +328,8 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
     })
 }
 
-const USER_COLS: &str = "name, role, team, password_hash, disabled, created_ms, display_name, unit, must_change_password";
+const USER_COLS: &str =
+    "name, role, team, password_hash, disabled, created_ms, display_name, unit, must_change_password";
 const DEVICE_COLS: &str = "id, user_name, name, revoked, created_ms, last_seen_ms, app_version";
 
 fn device_row(r: &rusqlite::Row) -> rusqlite::Result<Device> {

@@ -43,7 +43,6 @@ fn require(viewer: &Viewer, roles: &[Role]) -> Result<(), PageError> {
 const ADMIN: &[Role] = &[Role::Admin];
 const MANAGERS: &[Role] = &[Role::Admin, Role::Supervisor];
 
-
 fn page(viewer: &Viewer, section: &str, data: minijinja::Value) -> Result<Html<String>, PageError> {
     let title = viewer.lang.texts().get(section).copied().unwrap_or("admin");
     viewer.render("admin.html", context! { section => section, data => data, ..viewer.base(title) })
@@ -104,9 +103,8 @@ pub async fn users_post(viewer: Viewer, body: Bytes) -> Result<Response, PageErr
             let (password, team) = (get("password"), Some(get("team")).filter(|t| !t.is_empty()));
             let (display_name, unit) = (get("display_name"), get("unit"));
             storage::run(&viewer.state.storage, move |s| {
-                Ok(accounts::add_user(s, &by, &name, role, team, &password).and_then(|()| {
-                    accounts::set_profile(s, &by, &name, Some(&display_name), Some(&unit)).map(|_| ())
-                }))
+                Ok(accounts::add_user(s, &by, &name, role, team, &password)
+                    .and_then(|()| accounts::set_profile(s, &by, &name, Some(&display_name), Some(&unit)).map(|_| ())))
             })
             .await??;
         }
@@ -131,8 +129,7 @@ async fn user_op(viewer: &Viewer, op: &str, name: &str, form: &HashMap<String, S
         }
         "reset_password" => {
             let password = form.get("password").cloned().unwrap_or_default();
-            storage::run(&viewer.state.storage, move |s| Ok(accounts::reset_password(s, &by, &name, &password)))
-                .await?
+            storage::run(&viewer.state.storage, move |s| Ok(accounts::reset_password(s, &by, &name, &password))).await?
         }
         "revoke" => {
             let device = get("device");
@@ -338,8 +335,7 @@ pub async fn places_post(viewer: Viewer, body: Bytes) -> Result<Response, PageEr
     let form = form_map(&body);
     viewer.check_csrf(&form)?;
     let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
-    let kind =
-        PlaceKind::parse(&get("kind")).ok_or_else(|| bad("kind: township or village", "类型：乡镇或行政村"))?;
+    let kind = PlaceKind::parse(&get("kind")).ok_or_else(|| bad("kind: township or village", "类型：乡镇或行政村"))?;
     let (op, name, township, new) = (get("op"), get("name"), get("township"), get("new"));
     let by = viewer.user.name.clone();
     storage::run(&viewer.state.storage, move |s| {
@@ -376,7 +372,7 @@ pub async fn rules_post(viewer: Viewer, body: Bytes) -> Result<Response, PageErr
     let num = |k: &str| -> Result<u32, PageError> {
         form.get(k).and_then(|v| v.trim().parse().ok()).ok_or_else(|| {
             let word = super::audit::RULE_FIELDS.iter().find(|(f, _)| *f == k).map(|(_, w)| *w).unwrap_or(k);
-            let label = viewer.lang.texts().get(word).copied().unwrap_or(k);
+            let label = super::i18n::Lang::Zh.texts().get(word).copied().unwrap_or(k);
             PageError::BadRequest(Message::new(format!("{k}: a whole number"), format!("{label}：应为整数")))
         })
     };
@@ -451,8 +447,10 @@ pub async fn grants_post(viewer: Viewer, body: Bytes) -> Result<Response, PageEr
         }
     }
     let (by, max_days) = (viewer.user.name.clone(), viewer.state.config.max_grant_days);
-    storage::run(&viewer.state.storage, move |s| Ok(accounts::grant_inspector(s, &by, &user, &village, &until, max_days)))
-        .await??;
+    storage::run(&viewer.state.storage, move |s| {
+        Ok(accounts::grant_inspector(s, &by, &user, &village, &until, max_days))
+    })
+    .await??;
     Ok(redirect("/admin/grants?saved=1"))
 }
 

@@ -23,7 +23,9 @@ const ICON: &str = include_str!("static/attachment.svg");
 fn page_error(e: ApiError) -> PageError {
     match e {
         ApiError::BlobMissing(_) => PageError::NotFound,
-        ApiError::BadRequest(m) => PageError::BadRequest(crate::message::Message::new(m.clone(), format!("请求无效：{m}"))),
+        ApiError::BadRequest(m) => {
+            PageError::BadRequest(crate::message::Message::new(m.clone(), format!("请求无效：{m}")))
+        }
         other => other.into(),
     }
 }

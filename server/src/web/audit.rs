@@ -119,7 +119,9 @@ fn value(key: &str, v: &Value, lang: Lang, people: &People) -> String {
                 format!("{shown}（{name}）")
             }
         }
-        ("role", Value::String(code)) => Role::parse(code).map(|r| r.label(lang.code()).to_string()).unwrap_or(code.clone()),
+        ("role", Value::String(code)) => {
+            Role::parse(code).map(|r| r.label(lang.code()).to_string()).unwrap_or(code.clone())
+        }
         ("kind", Value::String(code)) => {
             PlaceKind::parse(code).map(|k| k.label(lang.code()).to_string()).unwrap_or(code.clone())
         }

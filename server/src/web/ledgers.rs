@@ -100,7 +100,10 @@ fn review(viewer: &Viewer) -> Result<Response, PageError> {
         ]);
     }
     rows.push(vec![]);
-    rows.push(header(lang, &[("行政村", "Village"), ("已核查", "Reviewed"), ("户数", "Households"), ("核查率", "Rate")]));
+    rows.push(header(
+        lang,
+        &[("行政村", "Village"), ("已核查", "Reviewed"), ("户数", "Households"), ("核查率", "Rate")],
+    ));
     for r in review.by_village.iter().chain([&review.total]) {
         rows.push(vec![r.label.clone(), r.yes.to_string(), r.total.to_string(), r.rate.clone()]);
     }

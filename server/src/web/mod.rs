@@ -15,8 +15,8 @@
 
 mod account;
 mod admin;
-mod audit;
 mod attachments;
+mod audit;
 pub mod i18n;
 mod indicators;
 mod ledgers;
@@ -28,6 +28,7 @@ mod svg;
 mod visits;
 
 use crate::api::{self, AppState};
+use crate::message::Message;
 use crate::scope::Scope;
 use crate::storage::{self, StorageError, User};
 use axum::extract::{FromRequestParts, Request};
@@ -39,7 +40,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use doorstep_core::model::Role;
-use crate::message::Message;
 use i18n::Lang;
 use minijinja::Environment;
 use reports::{AsOf, Reports};
@@ -244,7 +244,9 @@ impl From<StorageError> for PageError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::NotFound(_) => PageError::NotFound,
-            StorageError::Exists(m) => PageError::BadRequest(Message::new(format!("{m} already exists"), "已存在，不能重复添加")),
+            StorageError::Exists(m) => {
+                PageError::BadRequest(Message::new(format!("{m} already exists"), "已存在，不能重复添加"))
+            }
             StorageError::Refused(r) => PageError::BadRequest(Message::new(r.to_string(), format!("记录被拒绝：{r}"))),
             StorageError::Unavailable(m) | StorageError::Internal(m) => PageError::Unavailable(m),
         }
@@ -282,7 +284,9 @@ impl IntoResponse for PageError {
                 "无权查看或操作：超出您的权限或负责范围。".to_string(),
                 "Not allowed: outside your role or scope.".to_string(),
             ),
-            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, format!("请求无效：{}", m.zh), format!("Bad request: {}", m.en)),
+            PageError::BadRequest(m) => {
+                (StatusCode::BAD_REQUEST, format!("请求无效：{}", m.zh), format!("Bad request: {}", m.en))
+            }
             PageError::Unavailable(m) => {
                 tracing::error!("page unavailable: {m}");
                 (

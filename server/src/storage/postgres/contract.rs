@@ -39,6 +39,10 @@ impl UnderTest {
     }
 }
 
+/// Undoes schema 8 (profiles), the same statements in both dialects.
+const V8_UNDO: &str = "ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
+                       ALTER TABLE users DROP COLUMN must_change_password; ALTER TABLE devices DROP COLUMN app_version;";
+
 pub fn sqlite() -> UnderTest {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().to_path_buf();
@@ -57,7 +61,8 @@ pub fn sqlite() -> UnderTest {
         processes: 1,
         before_places: Box::new(move || {
             let conn = rusqlite::Connection::open(&undo).expect("open SQLite file");
-            conn.execute_batch("DROP TABLE places; PRAGMA user_version = 6;").expect("back to schema 6");
+            conn.execute_batch(&format!("DROP TABLE places; {V8_UNDO} PRAGMA user_version = 6;"))
+                .expect("back to schema 6");
         }),
         _guard: Box::new(dir),
     }
@@ -117,7 +122,8 @@ pub fn postgres() -> Option<UnderTest> {
         processes: 2,
         before_places: Box::new(move || {
             let mut c = undo.connect(super::pg::NoTls).expect("connect");
-            c.batch_execute("DROP TABLE places; UPDATE schema_version SET version = 6").expect("back to schema 6");
+            c.batch_execute(&format!("DROP TABLE places; {V8_UNDO} UPDATE schema_version SET version = 6"))
+                .expect("back to schema 6");
         }),
         _guard: Box::new(SchemaGuard { url, schema }),
     })
@@ -155,6 +161,7 @@ contract!(
     limited_pulls_are_complete_up_to_their_cursor,
     actors_know_their_owner_and_move_to_a_new_device,
     the_migration_creates_every_place_existing_data_names,
+    profiles_passwords_and_the_admin_rules,
 );
 
 // ---- helpers ----
@@ -302,6 +309,86 @@ pub fn accounts_devices_and_tokens(s: &UnderTest) {
     }
     let log: Vec<String> = st.audit_log(2).unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(log, vec!["a3", "a2"], "newest first, limited");
+}
+
+/// Names people read, password resets and the rules an admin cannot break, through `accounts` as the console and
+/// the pages call them.
+pub fn profiles_passwords_and_the_admin_rules(s: &UnderTest) {
+    use crate::accounts::{self, AccountsError};
+    let st = s.open();
+    let st = &*st;
+    accounts::add_user(st, "root", "boss", Role::Admin, None, "boss-password").unwrap();
+    accounts::add_user(st, "root", "zhao", Role::Helper, None, "zhao-password").unwrap();
+    accounts::add_user(st, "root", "insp", Role::Inspector, None, "insp-password").unwrap();
+
+    // Display name and unit, kept apart when only one is given.
+    let u = accounts::set_profile(st, "boss", "zhao", Some(" 赵六 "), Some("石门镇")).unwrap();
+    assert_eq!((u.display_name.as_str(), u.unit.as_str()), ("赵六", "石门镇"), "{}", s.name);
+    accounts::set_profile(st, "boss", "zhao", None, Some("石门镇人民政府")).unwrap();
+    let zhao = st.user("zhao").unwrap().unwrap();
+    assert_eq!((zhao.display_name.as_str(), zhao.unit.as_str()), ("赵六", "石门镇人民政府"), "{}", s.name);
+    assert_eq!(zhao.shown_name(), "赵六");
+    let long = "名".repeat(65);
+    assert!(
+        matches!(accounts::set_profile(st, "boss", "zhao", Some(&long), None), Err(AccountsError::Invalid(m)) if m.zh.contains("姓名"))
+    );
+    assert!(matches!(accounts::set_profile(st, "boss", "ghost", Some("x"), None), Err(AccountsError::Invalid(_))));
+
+    // A reset password must be changed; the change needs the current one and a different new one.
+    accounts::reset_password(st, "boss", "zhao", "temporary-1").unwrap();
+    let zhao = st.user("zhao").unwrap().unwrap();
+    assert!(
+        zhao.must_change_password && crate::auth::verify_password(&zhao.password_hash, "temporary-1"),
+        "{}",
+        s.name
+    );
+    assert!(accounts::reset_password(st, "boss", "zhao", "short").is_err());
+    assert!(accounts::change_password(st, "zhao", "wrong-one", "mine-12345").is_err());
+    assert!(accounts::change_password(st, "zhao", "temporary-1", "temporary-1").is_err());
+    accounts::change_password(st, "zhao", "temporary-1", "mine-12345").unwrap();
+    let zhao = st.user("zhao").unwrap().unwrap();
+    assert!(!zhao.must_change_password && crate::auth::verify_password(&zhao.password_hash, "mine-12345"));
+
+    // The last active admin stays; with another one, either may go, and `enable` brings one back.
+    let last = accounts::disable_user(st, "boss", "boss");
+    assert!(matches!(last, Err(AccountsError::Invalid(m)) if m.en.contains("last active admin")), "{}", s.name);
+    assert!(!st.user("boss").unwrap().unwrap().disabled);
+    accounts::add_user(st, "boss", "boss2", Role::Admin, None, "boss2-password").unwrap();
+    accounts::disable_user(st, "boss2", "boss").unwrap();
+    assert!(accounts::disable_user(st, "boss2", "boss2").is_err(), "now boss2 is the last one");
+    accounts::enable_user(st, "boss2", "boss").unwrap();
+    accounts::disable_user(st, "boss", "boss2").unwrap();
+    accounts::disable_user(st, "boss", "zhao").unwrap();
+    accounts::enable_user(st, "boss", "zhao").unwrap();
+    assert!(!st.user("zhao").unwrap().unwrap().disabled);
+
+    // Inspector grants: at most `max_days` ahead; a past day ends one.
+    crate::places::add_township(st, "boss", "石门镇").unwrap();
+    crate::places::add_village(st, "boss", "石门村", "石门镇").unwrap();
+    let day = |n: i64| (chrono::Local::now().date_naive() + chrono::Duration::days(n)).format("%Y-%m-%d").to_string();
+    let too_long = accounts::grant_inspector(st, "boss", "insp", "石门村", &day(91), 90);
+    assert!(matches!(too_long, Err(AccountsError::Invalid(m)) if m.zh.contains("最长90天")), "{}", s.name);
+    accounts::grant_inspector(st, "boss", "insp", "石门村", &day(90), 90).unwrap();
+    accounts::grant_inspector(st, "boss", "insp", "石门村", &day(-1), 90).unwrap();
+    assert_eq!(st.scope_facts("insp").unwrap().grants[0].until, day(-1));
+
+    // Devices record the app version they report.
+    st.add_device(&Device { app_version: "doorstep/0.1.0".into(), ..device("dz", "zhao", 5) }, "tokz").unwrap();
+    st.touch_device("dz", 50, "doorstep/0.2.0").unwrap();
+    let (d, u) = st.device_by_token("tokz").unwrap().unwrap();
+    assert_eq!((d.app_version.as_str(), d.last_seen_ms, u.display_name.as_str()), ("doorstep/0.2.0", Some(50), "赵六"));
+
+    let actions: Vec<String> = st.audit_log(100).unwrap().into_iter().map(|e| e.action).collect();
+    for a in [
+        "user.profile",
+        "user.password_reset",
+        "user.password_change",
+        "user.disable",
+        "user.enable",
+        "grant.inspector",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{} audits {a}", s.name);
+    }
 }
 
 pub fn assignments_record_scope_facts_and_events(s: &UnderTest) {
