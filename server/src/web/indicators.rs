@@ -9,8 +9,8 @@ use super::People;
 use crate::scope::Scope;
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{
-    parse_date, AlertLevel, BpGrade, Condition, Member, MemberEventKind, PovertyStatus, ProblemStatus, ReferralLevel,
-    RiskCause, VisitKind,
+    classify, parse_date, AlertLevel, BmiBand, BpGrade, Condition, GlucoseBand, Member, MemberEventKind, PovertyStatus,
+    ProblemStatus, ReferralLevel, RiskCause, Thresholds, VisitKind,
 };
 use doorstep_core::schedule::{followup_interval, monthly_required, HELPER_VISIT_KINDS};
 use serde::Serialize;
@@ -236,6 +236,27 @@ pub struct ScreeningRow {
     pub glucose: String,
     pub referral: String,
     pub urgent: bool,
+    /// Why the screening is abnormal, in words: the blood-pressure grade, the glucose band, the BMI band.
+    pub reason: String,
+}
+
+/// A member the page names because a figure counts them as missing (not insured, not under contract).
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberRow {
+    pub household: HouseholdLink,
+    pub member: String,
+    /// Why the member is listed: the groups that call for a contract, or the household's status.
+    pub why: String,
+}
+
+/// How far the page's month has gone, so a coverage figure early in a month is read as such.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthProgress {
+    /// Days of the month up to the page's day (all of them for a past month).
+    pub day: u32,
+    pub days: u32,
+    /// The same coverage for the month before.
+    pub last_month: Rate,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -271,6 +292,8 @@ pub struct Overview {
     pub screening: Rate,
     pub screenings_month: usize,
     pub abnormal: Vec<ScreeningRow>,
+    /// Abnormal screenings not followed up beyond the rows shown (the screenings ledger lists every one).
+    pub abnormal_more: usize,
     pub abnormal_total: usize,
     pub abnormal_not_followed: usize,
     pub urgent_not_followed: usize,
@@ -283,7 +306,14 @@ pub struct Overview {
     pub problems: Vec<ProblemView>,
     pub problems_total: usize,
     pub insurance: Rate,
+    pub uninsured: Vec<MemberRow>,
+    pub unsigned: Vec<MemberRow>,
+    pub unsigned_total: usize,
+    pub progress: MonthProgress,
 }
+
+/// How many abnormal screenings the overview lists, most urgent first; the screenings ledger has them all.
+pub const ABNORMAL_ROWS: usize = 20;
 
 /// Coverage of a set of households in a month: (visited, assigned).
 fn coverage(sel: &Selection, households: &[&HouseholdEntry], month: &str) -> (usize, usize) {
@@ -358,6 +388,7 @@ pub fn overview(sel: &Selection) -> Overview {
     }
     let (yes, total) = coverage(sel, &sel.households, &sel.month);
     let coverage_rate = Rate::new(&tx("coverage"), yes, total);
+    let progress = month_progress(sel, &tx("last_month"));
     let trend: Vec<(String, f64)> = months
         .iter()
         .map(|m| {
@@ -449,6 +480,7 @@ pub fn overview(sel: &Selection) -> Overview {
     let groups = ["g_65", "g_child", "g_pregnant", "g_chronic", "g_disabled", "g_mental", "g_poor"];
     let mut counts = vec![(0usize, 0usize); groups.len()];
     let (mut members, mut insured, mut poor_members, mut screened_n) = (0, 0, 0, 0);
+    let (mut uninsured, mut unsigned) = (Vec::new(), Vec::new());
     let (mut hyp, mut hyp_read, mut hyp_ok) = (0, 0, 0);
     for e in &sel.households {
         let poor = e.record.poverty_status == PovertyStatus::RegisteredPoor;
@@ -476,10 +508,25 @@ pub fn overview(sel: &Selection) -> Overview {
                     }
                 }
             }
+            if m.contract.is_none() && flags.iter().any(|f| *f) {
+                let why: Vec<String> =
+                    groups.iter().zip(flags).filter(|(_, f)| *f).map(|(k, _)| tx(k)).collect::<Vec<_>>();
+                unsigned.push(MemberRow {
+                    household: HouseholdLink::of(e, lang, sel.people),
+                    member: m.name.clone(),
+                    why: why.join(lang.pick("、", ", ")),
+                });
+            }
             if poor {
                 poor_members += 1;
                 if m.insured {
                     insured += 1;
+                } else {
+                    uninsured.push(MemberRow {
+                        household: HouseholdLink::of(e, lang, sel.people),
+                        member: m.name.clone(),
+                        why: e.record.poverty_status.label(lang.code()).to_string(),
+                    });
                 }
             }
             if m.conditions.contains(&Condition::Hypertension) {
@@ -499,6 +546,7 @@ pub fn overview(sel: &Selection) -> Overview {
     let member_name =
         |hh: &HouseholdEntry, id: &str| hh.record.members.get(id).map(|m| m.name.clone()).unwrap_or_default();
     let mut abnormal = Vec::new();
+    let mut urgency = HashMap::new();
     let (mut abnormal_total, mut urgent_nf) = (0, 0);
     for s in sel.screenings().filter(|s| s.abnormal && s.record.date.starts_with(&year)) {
         abnormal_total += 1;
@@ -517,7 +565,19 @@ pub fn overview(sel: &Selection) -> Overview {
         if urgent {
             urgent_nf += 1;
         }
+        let bmi_band = classify(&s.record, &Thresholds::default()).bmi_band.filter(|b| *b != BmiBand::Normal);
+        let reason = [
+            s.bp_grade.filter(|g| !matches!(g, BpGrade::Normal | BpGrade::HighNormal)).map(|g| g.label(lang.code())),
+            s.glucose_band.filter(|g| *g != GlucoseBand::Normal).map(|g| g.label(lang.code())),
+            bmi_band.map(|b| b.label(lang.code())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(lang.pick("、", ", "));
+        urgency.insert(abnormal.len(), (s.referral, s.bp_grade, s.glucose_band));
         abnormal.push(ScreeningRow {
+            reason,
             household: HouseholdLink::of(hh, lang, sel.people),
             member: member_name(hh, &s.record.member_id),
             date: s.record.date.clone(),
@@ -531,9 +591,14 @@ pub fn overview(sel: &Selection) -> Overview {
             urgent,
         });
     }
-    abnormal.sort_by(|a, b| b.urgent.cmp(&a.urgent).then(b.date.cmp(&a.date)));
+    // Most urgent first: the referral, then how high the blood pressure and the glucose are, then the newest.
+    let mut order: Vec<usize> = (0..abnormal.len()).collect();
+    order.sort_by(|a, b| urgency[b].cmp(&urgency[a]).then(abnormal[*b].date.cmp(&abnormal[*a].date)));
+    let mut slots: Vec<Option<ScreeningRow>> = abnormal.into_iter().map(Some).collect();
+    let mut abnormal: Vec<ScreeningRow> = order.into_iter().filter_map(|i| slots[i].take()).collect();
     let abnormal_not_followed = abnormal.len();
-    abnormal.truncate(PAGE_ROWS);
+    abnormal.truncate(ABNORMAL_ROWS);
+    let abnormal_more = abnormal_not_followed - abnormal.len();
 
     // Monitored and edge households by alert level and risk cause.
     let levels: Vec<Option<AlertLevel>> =
@@ -604,6 +669,7 @@ pub fn overview(sel: &Selection) -> Overview {
         screening: Rate::new(&tx("screening_rate"), screened_n, members),
         screenings_month,
         abnormal,
+        abnormal_more,
         abnormal_total,
         abnormal_not_followed,
         urgent_not_followed: urgent_nf,
@@ -616,7 +682,32 @@ pub fn overview(sel: &Selection) -> Overview {
         problems,
         problems_total,
         insurance: Rate::new(&tx("insured"), insured, poor_members),
+        uninsured: uninsured.into_iter().take(PAGE_ROWS).collect(),
+        unsigned_total: unsigned.len(),
+        unsigned: unsigned.into_iter().take(PAGE_ROWS).collect(),
+        progress,
     }
+}
+
+/// Day `day` of `days` in the page's month, and last month's coverage beside this month's.
+fn month_progress(sel: &Selection, label: &str) -> MonthProgress {
+    let first = NaiveDate::parse_from_str(&format!("{}-01", sel.month), "%Y-%m-%d").unwrap_or(sel.today);
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    }
+    .unwrap_or(first);
+    let days = (next - first).num_days().max(1) as u32;
+    let day = if sel.today < first {
+        0
+    } else if sel.today >= next {
+        days
+    } else {
+        sel.today.day()
+    };
+    let (yes, total) = coverage(sel, &sel.households, &previous_month(&sel.month));
+    MonthProgress { day, days, last_month: Rate::new(label, yes, total) }
 }
 
 fn previous_or_chosen(sel: &Selection) -> String {
