@@ -121,6 +121,8 @@ object Seed {
             val all = listOfNotNull(headMember, spouse?.let { newMember(it, Sex.FEMALE, "1966-02-11", Relation.SPOUSE) })
             val h = newHousehold(number, village, head, status, township = "清水镇", helperIds = listOf("helper1"), members = all)
                 .copy(alertLevel = alert)
+                // A red alert needs a senior second helper beside the household's own.
+                .let { if (alert == AlertLevel.RED) it.copy(helperIds = listOf("helper1", "helper2"), seniorHelper = "helper2") else it }
             val id = client.saveHousehold(h)
             households[head] = id
             client.household(id).members.values.forEach { members[it.name] = it.id }
