@@ -100,9 +100,23 @@ pub struct HouseholdInput {
     /// Poverty status code: ordinary, registered_poor, lifted, monitored, edge.
     #[arg(long)]
     status: Option<String>,
-    /// Alert level (monitored and edge households): red, yellow, blue.
+    /// Alert level (monitored and edge households): red, yellow, blue, or "" to lift it. A change is recorded in
+    /// the alert history with --on and --reason.
     #[arg(long)]
     alert: Option<String>,
+    /// With --status: the transition's event (identified, exited, relapsed, risk_eliminated). A status change is
+    /// saved only with its dated transition.
+    #[arg(long)]
+    event: Option<String>,
+    /// Date of the status transition or alert change (default today).
+    #[arg(long = "on", value_name = "YYYY-MM-DD")]
+    on: Option<String>,
+    /// Reason of the status transition or alert change.
+    #[arg(long)]
+    reason: Option<String>,
+    /// The senior second helper, one of the household's helpers (a red alert needs one).
+    #[arg(long)]
+    senior_helper: Option<String>,
     /// Risk cause codes (repeat the flag); replaces the list.
     #[arg(long = "risk")]
     risks: Vec<String>,
@@ -128,11 +142,27 @@ impl HouseholdInput {
         set(&mut h.head_name, &self.head);
         set(&mut h.phone, &self.phone);
         set(&mut h.doctor_team, &self.doctor_team);
+        let on = self.on.clone().unwrap_or_else(doorstep_core::store::today);
+        let reason = self.reason.clone().unwrap_or_default();
         if let Some(s) = &self.status {
             h.poverty_status = parse_enum!(PovertyStatus, "--status", s.as_str())?;
         }
+        if let Some(e) = &self.event {
+            // The dated transition the core requires of a status change (without it the save names status_history).
+            h.status_history.push(StatusTransition {
+                date: on.clone(),
+                event: parse_enum!(TransitionEvent, "--event", e.as_str())?,
+                to_status: h.poverty_status,
+                reason: reason.clone(),
+            });
+        }
         if let Some(a) = &self.alert {
-            h.alert_level = if a.is_empty() { None } else { Some(parse_enum!(AlertLevel, "--alert", a.as_str())?) };
+            let level = if a.is_empty() { None } else { Some(parse_enum!(AlertLevel, "--alert", a.as_str())?) };
+            if level != h.alert_level {
+                // Only the level, date and reason vary, so the CLI records the change itself.
+                h.alert_history.push(AlertChange { date: on, level, reason });
+            }
+            h.alert_level = level;
         }
         if !self.risks.is_empty() {
             h.risk_causes =
@@ -141,6 +171,7 @@ impl HouseholdInput {
         if !self.helpers.is_empty() {
             h.helper_ids = self.helpers.clone();
         }
+        set(&mut h.senior_helper, &self.senior_helper);
         Ok(())
     }
 }

@@ -65,12 +65,23 @@ fn records_go_in_by_json_and_flags_and_come_out_as_json() {
         &home,
         &["member", "add", &h, "--name", "张小明", "--sex", "male", "--birth", "1990-05-01", "--relation", "child"],
     );
-    ok(&home, &["household", "edit", &h, "--phone", "13800001234", "--status", "monitored", "--alert", "yellow"]);
+    // A status change is saved only with its dated transition; the alert change is recorded by the CLI itself.
+    let (_, err) = fails(&home, &["household", "edit", &h, "--status", "monitored"], "");
+    assert!(err.contains("status_history"), "{err}");
+    #[rustfmt::skip]
+    let edit = [
+        "household", "edit", &h, "--phone", "13800001234", "--status", "monitored", "--event", "identified",
+        "--on", "2026-11-20", "--reason", "因病", "--alert", "yellow",
+    ];
+    ok(&home, &edit);
     let rec = &json(&home, &["household", "show", &h])["household"];
     assert_eq!(
         (rec["phone"].as_str(), rec["poverty_status"].as_str(), rec["alert_level"].as_str()),
         (Some("13800001234"), Some("monitored"), Some("yellow"))
     );
+    let last = rec["status_history"].as_array().unwrap().last().unwrap();
+    assert_eq!((last["date"].as_str(), last["event"].as_str()), (Some("2026-11-20"), Some("identified")));
+    assert_eq!(rec["alert_history"][0]["level"].as_str(), Some("yellow"));
     assert_eq!(rec["members"][&m]["name"], "张小明");
 
     let v = ok(

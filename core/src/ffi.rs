@@ -144,12 +144,25 @@ impl Doorstep {
         Ok(schedule::due(&*self.store()?, &date)?)
     }
 
+    /// The newest schedule rules (they may take effect later than today: see `schedule_rules_on`).
     pub fn schedule_rules(&self) -> FfiResult<ScheduleRules> {
         Ok(schedule::rules(&*self.store()?)?)
     }
 
+    /// The schedule rules in force on `date` (`YYYY-MM-DD`).
+    pub fn schedule_rules_on(&self, date: String) -> FfiResult<ScheduleRules> {
+        Ok(schedule::rules_on(&*self.store()?, &date)?)
+    }
+
+    /// Sets the schedule rules, in force from today.
     pub fn set_schedule_rules(&self, rules: ScheduleRules) -> FfiResult<()> {
-        Ok(schedule::set_rules(&mut *self.store()?, rules, &store::today())?)
+        let today = store::today();
+        Ok(schedule::set_rules(&mut *self.store()?, rules, &today, &today)?)
+    }
+
+    /// Sets the schedule rules, in force from `effective_from` (`YYYY-MM-DD`, not before the newest rules' date).
+    pub fn set_schedule_rules_from(&self, rules: ScheduleRules, effective_from: String) -> FfiResult<()> {
+        Ok(schedule::set_rules(&mut *self.store()?, rules, &effective_from, &store::today())?)
     }
 
     pub fn conflicts(&self) -> FfiResult<Vec<Conflict>> {

@@ -38,6 +38,9 @@ fn field_day() -> Day {
     let mut stone = samples::household();
     stone.poverty_status = PovertyStatus::Monitored;
     stone.alert_level = Some(AlertLevel::Red);
+    // A red-alert household has a second, senior helper beside its own.
+    stone.helper_ids.push("senior1".into());
+    stone.senior_helper = "senior1".into();
     let mut child = samples::member("张小明", Sex::Male, "1990-06-18", Relation::Child, "430621");
     child.conditions = vec![Condition::Diabetes];
     child.contract =

@@ -452,7 +452,7 @@ pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Resul
     let bad = unreadable;
     let mut record = match &existing {
         Some(d) => Document::load(&d.bytes, &actor).and_then(|doc| doc.read::<RulesDoc>()).map_err(bad)?,
-        None => RulesDoc { id: SCHEDULE_RULES_ID.into(), rules: ScheduleRules::default(), deleted: false },
+        None => RulesDoc::default(),
     };
     update.apply(&mut record.rules);
     let errors = validate_rules(&record.rules);

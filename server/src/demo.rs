@@ -646,8 +646,9 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
     } else if roll < 0.94 {
         let e = format!("{}-11-20", rng.random_range(2018..=2020));
         let m = format!("{}-04-10", rng.random_range(2022..=today.year()));
+        // No red: a red-alert household needs a senior second helper, which the demo does not assign yet.
         let levels = [
-            AlertLevel::Red,
+            AlertLevel::Yellow,
             AlertLevel::Yellow,
             AlertLevel::Yellow,
             AlertLevel::Blue,
@@ -713,12 +714,14 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
         status_history: history,
         risk_causes,
         alert_level: alert,
+        alert_history: vec![],
         relocation: None,
         income_per_person: Some(rng.random_range(4500..18000) as f64),
         income_year: Some(today.year() - 1),
         assurances: ok_assurances(),
         measures,
         helper_ids: vec![],
+        senior_helper: String::new(),
         doctor_team: String::new(),
         members: members.into_iter().map(|m| (m.id.clone(), m)).collect(),
         deleted: false,

@@ -127,8 +127,7 @@ async fn out_of_scope_push_is_refused_and_nothing_is_stored() {
     assert_eq!(doctor.sync_once(&server.url).await.err(), (403, ErrorCode::OutOfScope));
 
     // A helper may not write the schedule rules.
-    let mut rules =
-        doorstep_core::model::RulesDoc { id: SCHEDULE_RULES_ID.into(), rules: Default::default(), deleted: false };
+    let mut rules = doorstep_core::model::RulesDoc { id: SCHEDULE_RULES_ID.into(), ..Default::default() };
     rules.rules.monthly_visits = 3;
     let mut helper1 = Phone::login(&server.url, "helper1").await;
     helper1.store.put(&rules, TODAY).unwrap();

@@ -47,8 +47,8 @@ fn a_conflict_is_settled_with_a_plain_value_read_by_the_fields_type() {
     assert_eq!((rec["hamlet"].as_str(), rec["phone"].as_str()), (Some("中屯"), Some("13700000000")));
 
     // A value no reading of which fits the field is refused, and nothing changes.
-    a.ok(&["household", "edit", &h, "--status", "lifted"]);
-    b.ok(&["household", "edit", &h, "--status", "monitored"]);
+    a.ok(&["household", "edit", &h, "--status", "lifted", "--event", "exited"]);
+    b.ok(&["household", "edit", &h, "--status", "monitored", "--event", "identified"]);
     for d in [&a, &b, &a] {
         d.sync();
     }

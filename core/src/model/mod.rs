@@ -64,6 +64,18 @@ pub struct StatusTransition {
     pub reason: String,
 }
 
+/// A dated change of a monitored household's alert level (红黄蓝三级预警): raised, changed or lifted (`level` None).
+/// Kept like the status history, so an inspection can tell how long a household stood at red.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate, uniffi::Record)]
+pub struct AlertChange {
+    pub date: IsoDate,
+    /// The level from this date on; `None` when the alert was lifted.
+    #[serde(default)]
+    pub level: Option<AlertLevel>,
+    #[serde(default)]
+    pub reason: String,
+}
+
 /// One line of "one household, one plan" (一户一策).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate, uniffi::Record)]
 pub struct Measure {
@@ -157,6 +169,11 @@ pub struct Household {
     pub risk_causes: Vec<RiskCause>,
     #[serde(default)]
     pub alert_level: Option<AlertLevel>,
+    /// Every change of `alert_level`, dated, in the order recorded; a save that changes the level must add one.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    #[uniffi(default)]
+    pub alert_history: Vec<AlertChange>,
     #[serde(default)]
     pub relocation: Option<Relocation>,
     #[serde(default)]
@@ -169,6 +186,12 @@ pub struct Household {
     pub measures: HashMap<String, Measure>,
     #[serde(default)]
     pub helper_ids: Vec<String>,
+    /// The second, senior helper (an account name among `helper_ids`, beside at least one other helper) that a
+    /// red-alert household must have (防止返贫监测: "add a senior helper"); empty when none is named.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    #[uniffi(default)]
+    pub senior_helper: String,
     #[serde(default)]
     pub doctor_team: String,
     #[serde(default)]
@@ -284,12 +307,19 @@ pub struct Screening {
 /// Rules for what is due, set by supervisors. Stored as a document so the server can sync them to devices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate, uniffi::Record)]
 pub struct ScheduleRules {
-    /// Helper visits each calendar month for every assigned household ("每月走访…" — at least 1).
+    /// Helper visits each calendar month for every household whose status needs them ("每月走访…" — at least 1).
     pub monthly_visits: u32,
     /// Helper visits a month for monitored (脱贫监测户) households.
     pub monitored_monthly_visits: u32,
     /// Helper visits a month for edge (边缘易致贫户) households.
     pub edge_monthly_visits: u32,
+    /// Which poverty statuses need monthly helper visits at all; other households are never due. Rules written
+    /// before this existed load with the default (registered poor, lifted, monitored, edge — not ordinary 一般农户).
+    /// A binding that leaves it out sends an empty list, which validation refuses rather than reading as "nobody".
+    #[serde(default = "default_monthly_visit_statuses")]
+    #[autosurgeon(missing = "default_monthly_visit_statuses")]
+    #[uniffi(default)]
+    pub monthly_visit_statuses: Vec<PovertyStatus>,
     /// Days between doctor follow-ups of hypertensive patients under contract.
     pub hypertension_followup_days: u32,
     /// Days between doctor follow-ups of type 2 diabetes patients under contract.
@@ -300,12 +330,19 @@ pub struct ScheduleRules {
     pub lookahead_days: u32,
 }
 
+/// The statuses that need monthly helper visits unless the rules say otherwise: every household the poverty
+/// programmes follow, not ordinary rural households.
+pub fn default_monthly_visit_statuses() -> Vec<PovertyStatus> {
+    vec![PovertyStatus::RegisteredPoor, PovertyStatus::Lifted, PovertyStatus::Monitored, PovertyStatus::Edge]
+}
+
 impl Default for ScheduleRules {
     fn default() -> Self {
         Self {
             monthly_visits: 1,
             monitored_monthly_visits: 2,
             edge_monthly_visits: 2,
+            monthly_visit_statuses: default_monthly_visit_statuses(),
             hypertension_followup_days: 90,
             diabetes_followup_days: 90,
             mental_followup_days: 90,
@@ -323,10 +360,16 @@ pub trait Record: Reconcile + Hydrate + Clone + Send + 'static {
     fn set_deleted(&mut self, deleted: bool);
     /// Every problem with the record, each naming its field; empty when the record may be saved.
     fn validate(&self, today: &str) -> Vec<FieldError>;
+    /// Every problem with saving this record over `previous`, the version the store holds: rules about changes
+    /// (a household's status change needs a dated transition).
+    fn validate_change(&self, previous: &Self, today: &str) -> Vec<FieldError>;
 }
 
 macro_rules! record_kind {
     ($ty:ty, $kind:expr, $validate:path) => {
+        record_kind!($ty, $kind, $validate, |_: &$ty, _: &$ty, _: &str| Vec::new());
+    };
+    ($ty:ty, $kind:expr, $validate:path, $validate_change:expr) => {
         impl Record for $ty {
             const KIND: DocKind = $kind;
             fn id(&self) -> &str {
@@ -341,29 +384,172 @@ macro_rules! record_kind {
             fn validate(&self, today: &str) -> Vec<FieldError> {
                 $validate(self, today)
             }
+            fn validate_change(&self, previous: &Self, today: &str) -> Vec<FieldError> {
+                ($validate_change)(self, previous, today)
+            }
         }
     };
 }
 
-record_kind!(Household, DocKind::Household, validate_household);
+record_kind!(Household, DocKind::Household, validate_household, validate_household_change);
 record_kind!(Visit, DocKind::Visit, validate_visit);
 record_kind!(Screening, DocKind::Screening, validate_screening);
 
 /// Schedule rules live in one well-known document.
 pub const SCHEDULE_RULES_ID: &str = "schedule-rules";
 
+/// One earlier version of the schedule rules and the day it took effect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct RulesVersion {
+    pub effective_from: IsoDate,
+    pub rules: ScheduleRules,
+}
+
 /// The rules document carries an id and a tombstone like every record so that it flows through the same store path.
+///
+/// Rules have effective dates, so that a past month is judged by the rules in force then: `rules` is the newest
+/// version, in force from `effective_from`; `history` holds the earlier versions, oldest first, each in force from
+/// its own date until the next one's (see `in_force`). A new version may not take effect before the newest one
+/// (`RulesDoc::set`): history is only ever appended to, so a month already judged under some rules is never
+/// silently re-judged under rules that were written later but backdated past them. A version dated the same day as
+/// the newest replaces it (a correction). Future dates are allowed: rules can be announced ahead of the month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct RulesDoc {
     pub id: String,
+    /// The newest rules.
     pub rules: ScheduleRules,
+    /// The day `rules` took effect (`YYYY-MM-DD`); empty in documents written before rules had dates, and for the
+    /// defaults: in force since always.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub effective_from: IsoDate,
+    /// Earlier versions, oldest first.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub history: Vec<RulesVersion>,
     #[serde(default)]
     pub deleted: bool,
 }
 
-/// Rules are checked on their own; the date does not matter to them.
+impl Default for RulesDoc {
+    /// The default rules, in force since always: what a device uses until a rules document arrives.
+    fn default() -> Self {
+        Self {
+            id: SCHEDULE_RULES_ID.into(),
+            rules: ScheduleRules::default(),
+            effective_from: String::new(),
+            history: Vec::new(),
+            deleted: false,
+        }
+    }
+}
+
+impl RulesDoc {
+    /// A rules document whose only version is `rules`, in force from `effective_from` (empty: since always).
+    pub fn new(rules: ScheduleRules, effective_from: &str) -> Self {
+        Self { rules, effective_from: effective_from.into(), ..Self::default() }
+    }
+
+    /// The rules in force on `date` (see `in_force`).
+    pub fn in_force(&self, date: &str) -> &ScheduleRules {
+        in_force(self, date)
+    }
+
+    /// Makes `rules` the newest version, in force from `effective_from`; the version it replaces as newest goes to
+    /// `history` (or, dated the same day, is corrected in place). Refused, naming the field, when the rules are not
+    /// sensible, the date is not a date, or it lies before the newest version's date.
+    pub fn set(&mut self, rules: ScheduleRules, effective_from: &str) -> Result<(), Vec<FieldError>> {
+        let mut errors = validate_rules(&rules);
+        if parse_date(effective_from).is_none() {
+            let (en, zh) = date_problem(effective_from);
+            errors.push(FieldError {
+                field: "effective_from".into(),
+                code: "format".into(),
+                message_en: en,
+                message_zh: zh,
+            });
+        } else if effective_from < self.effective_from.as_str() {
+            let current = &self.effective_from;
+            errors.push(FieldError {
+                field: "effective_from".into(),
+                code: "range".into(),
+                message_en: format!(
+                    "{effective_from} is before {current}, when the current rules took effect: rules for past months \
+                     cannot be rewritten"
+                ),
+                message_zh: format!("{effective_from}早于现行规则的生效日期{current}：不能改写过去月份的规则"),
+            });
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if effective_from != self.effective_from {
+            let previous = RulesVersion {
+                effective_from: std::mem::replace(&mut self.effective_from, effective_from.into()),
+                rules: self.rules.clone(),
+            };
+            self.history.push(previous);
+        }
+        self.rules = rules;
+        // Two supervisors' concurrent edits merge into one list: keep it ordered, one version per day (the later
+        // in the list wins, as it does for the newest version).
+        self.history.sort_by(|a, b| a.effective_from.cmp(&b.effective_from));
+        let mut kept: Vec<RulesVersion> = Vec::with_capacity(self.history.len());
+        for v in std::mem::take(&mut self.history) {
+            match kept.last_mut() {
+                Some(last) if last.effective_from == v.effective_from => *last = v,
+                _ => kept.push(v),
+            }
+        }
+        kept.retain(|v| v.effective_from < self.effective_from);
+        self.history = kept;
+        Ok(())
+    }
+}
+
+/// The rules in force on `date` (`YYYY-MM-DD`): the version with the latest effective date on or before it. A date
+/// before every version gets the oldest one, the best knowledge there is of those days. Pure, so the server judges
+/// a past month exactly as a device does.
+pub fn in_force<'a>(doc: &'a RulesDoc, date: &str) -> &'a ScheduleRules {
+    let current = (doc.effective_from.as_str(), &doc.rules);
+    let versions = doc.history.iter().map(|v| (v.effective_from.as_str(), &v.rules)).chain([current]);
+    // `max_by` keeps the last of equal dates: the newest version, then the later one in the history.
+    versions
+        .clone()
+        .filter(|(from, _)| *from <= date)
+        .max_by(|a, b| a.0.cmp(b.0))
+        .or_else(|| versions.min_by(|a, b| a.0.cmp(b.0)))
+        .map(|(_, r)| r)
+        .unwrap_or(&doc.rules)
+}
+
+/// Rules are checked on their own and for their dates; the device's date does not matter to them.
 fn validate_rules_doc(doc: &RulesDoc, _today: &str) -> Vec<FieldError> {
-    validate_rules(&doc.rules)
+    let mut errors = validate_rules(&doc.rules);
+    let date_error = |field: String, value: &str| {
+        let (en, zh) = date_problem(value);
+        FieldError { field, code: "format".into(), message_en: en, message_zh: zh }
+    };
+    if !doc.effective_from.is_empty() && parse_date(&doc.effective_from).is_none() {
+        errors.push(date_error("effective_from".into(), &doc.effective_from));
+    }
+    for (i, v) in doc.history.iter().enumerate() {
+        if !v.effective_from.is_empty() && parse_date(&v.effective_from).is_none() {
+            errors.push(date_error(format!("history.{i}.effective_from"), &v.effective_from));
+        } else if v.effective_from >= doc.effective_from {
+            errors.push(FieldError {
+                field: format!("history.{i}.effective_from"),
+                code: "range".into(),
+                message_en: format!("an earlier version must take effect before {}", doc.effective_from),
+                message_zh: format!("旧版规则的生效日期须早于{}", doc.effective_from),
+            });
+        }
+        for mut e in validate_rules(&v.rules) {
+            e.field = format!("history.{i}.rules.{}", e.field);
+            errors.push(e);
+        }
+    }
+    errors
 }
 
 record_kind!(RulesDoc, DocKind::Rules, validate_rules_doc);

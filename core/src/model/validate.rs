@@ -297,6 +297,11 @@ pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
         c.date(&format!("status_history.{i}.date"), &t.date, today);
         c.text(&format!("status_history.{i}.reason"), &t.reason);
     }
+    for (i, a) in h.alert_history.iter().enumerate() {
+        c.date(&format!("alert_history.{i}.date"), &a.date, today);
+        c.text(&format!("alert_history.{i}.reason"), &a.reason);
+    }
+    check_senior_helper(&mut c, h);
     if h.alert_level.is_some() && !matches!(h.poverty_status, PovertyStatus::Monitored | PovertyStatus::Edge) {
         c.push(
             "alert_level",
@@ -322,6 +327,106 @@ pub fn validate_household(h: &Household, today: &str) -> Vec<FieldError> {
     keys.sort();
     for (i, key) in keys.into_iter().enumerate() {
         check_member(&mut c, key, &h.members[key], i + 1, today);
+    }
+    c.errors
+}
+
+/// A red-alert household needs a second, senior helper (防止返贫监测: "add a senior helper"): `senior_helper` names
+/// one of `helper_ids`, and not the only one. A senior helper may be named at any level; then the same holds.
+fn check_senior_helper(c: &mut Checker, h: &Household) {
+    let senior = h.senior_helper.trim();
+    c.text("senior_helper", &h.senior_helper);
+    if senior.is_empty() {
+        if h.alert_level == Some(AlertLevel::Red) {
+            c.push(
+                "senior_helper",
+                "required",
+                "is required for a red-alert household: name a second, senior helper among its helpers",
+                "红色预警户须指定一名高级别帮扶责任人（第二帮扶人），且须为该户帮扶责任人之一",
+            );
+        }
+        return;
+    }
+    if !h.helper_ids.iter().any(|x| x.trim() == senior) {
+        c.push(
+            "senior_helper",
+            "mismatch",
+            format!("{senior} is not one of the household's helpers"),
+            format!("{senior}不是该户的帮扶责任人"),
+        );
+    } else if !h.helper_ids.iter().any(|x| !x.trim().is_empty() && x.trim() != senior) {
+        c.push(
+            "senior_helper",
+            "mismatch",
+            format!("{senior} is the only helper: the senior helper is a second helper beside another"),
+            format!("{senior}是该户唯一的帮扶责任人：高级别帮扶人须是另一名帮扶人之外的第二帮扶人"),
+        );
+    }
+}
+
+/// The entries of `now` that `before` does not hold (as many times as they are new): what a save adds to a
+/// history list. Compared by value, so a merge that reorders nothing still counts nothing as new.
+fn added<'a, T: PartialEq>(before: &[T], now: &'a [T]) -> Vec<&'a T> {
+    let mut old: Vec<&T> = before.iter().collect();
+    let mut out = Vec::new();
+    for item in now {
+        match old.iter().position(|o| *o == item) {
+            Some(i) => {
+                old.swap_remove(i);
+            }
+            None => out.push(item),
+        }
+    }
+    out
+}
+
+/// Rules about changing a household, against the version the store holds: a change of poverty status needs a new
+/// dated transition to that status in `status_history`, a change of alert level a new dated entry with that level
+/// (None when lifted) in `alert_history`. Both histories are kept so an inspection can follow the household's
+/// timeline (识别 → 脱贫 → 返贫 …, red since when); the store checks this when it saves (`Store::put`).
+pub fn validate_household_change(h: &Household, previous: &Household, _today: &str) -> Vec<FieldError> {
+    let mut c = Checker::default();
+    if h.poverty_status != previous.poverty_status
+        && !added(&previous.status_history, &h.status_history).iter().any(|t| t.to_status == h.poverty_status)
+    {
+        let (from, to) = (previous.poverty_status, h.poverty_status);
+        c.push(
+            "status_history",
+            "required",
+            format!(
+                "the status changes from {} to {}: add a dated transition to this status (identified, exited, \
+                 relapsed or risk eliminated) with its reason",
+                from.label_en(),
+                to.label_en()
+            ),
+            format!(
+                "户类别由{}变为{}：须添加一条转为{}的状态变更记录（识别纳入、脱贫退出、返贫或消除返贫风险），注明日期和原因",
+                from.label_zh(),
+                to.label_zh(),
+                to.label_zh()
+            ),
+        );
+    }
+    if h.alert_level != previous.alert_level
+        && !added(&previous.alert_history, &h.alert_history).iter().any(|a| a.level == h.alert_level)
+    {
+        let label = |l: Option<AlertLevel>, en: bool| match (l, en) {
+            (Some(l), true) => l.label_en().to_string(),
+            (Some(l), false) => l.label_zh().to_string(),
+            (None, true) => "none".to_string(),
+            (None, false) => "无预警".to_string(),
+        };
+        let (from, to) = (previous.alert_level, h.alert_level);
+        c.push(
+            "alert_history",
+            "required",
+            format!(
+                "the alert level changes from {} to {}: add a dated entry for it with its reason",
+                label(from, true),
+                label(to, true)
+            ),
+            format!("预警等级由{}变为{}：须添加一条注明日期和原因的预警变更记录", label(from, false), label(to, false)),
+        );
     }
     c.errors
 }
@@ -415,6 +520,14 @@ pub fn validate_rules(r: &ScheduleRules) -> Vec<FieldError> {
     c.range("monthly_visits", Some(f64::from(r.monthly_visits)), 1.0, 31.0, "");
     c.range("monitored_monthly_visits", Some(f64::from(r.monitored_monthly_visits)), 1.0, 31.0, "");
     c.range("edge_monthly_visits", Some(f64::from(r.edge_monthly_visits)), 1.0, 31.0, "");
+    if r.monthly_visit_statuses.is_empty() {
+        c.push(
+            "monthly_visit_statuses",
+            "required",
+            "name at least one poverty status that needs monthly helper visits",
+            "须至少选择一种需要每月走访的户类别",
+        );
+    }
     for (f, v) in [
         ("hypertension_followup_days", r.hypertension_followup_days),
         ("diabetes_followup_days", r.diabetes_followup_days),
@@ -620,6 +733,60 @@ mod tests {
         let mut v = visit();
         v.note = "很".repeat(MAX_TEXT + 1);
         assert_eq!(validate_visit(&v, TODAY)[0].code, "too_long");
+    }
+
+    #[test]
+    fn a_red_alert_household_needs_a_senior_second_helper() {
+        let mut h = household();
+        h.poverty_status = PovertyStatus::Monitored;
+        h.alert_level = Some(AlertLevel::Red);
+        let errors = validate_household(&h, TODAY);
+        assert_eq!(fields(&errors), vec!["senior_helper"]);
+        assert_eq!(errors[0].code, "required");
+        assert!(errors[0].message_en.contains("senior helper"), "{}", errors[0].message_en);
+        assert!(errors[0].message_zh.contains("红色预警"), "{}", errors[0].message_zh);
+
+        // The only helper cannot be the second one.
+        h.senior_helper = "helper1".into();
+        let errors = validate_household(&h, TODAY);
+        assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("senior_helper", "mismatch"));
+        // Nor can someone who is not among the helpers.
+        h.helper_ids.push("helper9".into());
+        h.senior_helper = "senior1".into();
+        let errors = validate_household(&h, TODAY);
+        assert_eq!(fields(&errors), vec!["senior_helper"]);
+        assert!(errors[0].message_zh.contains("senior1"), "{}", errors[0].message_zh);
+        // A senior helper beside another helper: saved.
+        h.senior_helper = "helper9".into();
+        assert_eq!(validate_household(&h, TODAY), vec![]);
+        // Yellow and blue need none.
+        h.alert_level = Some(AlertLevel::Yellow);
+        h.senior_helper.clear();
+        assert_eq!(validate_household(&h, TODAY), vec![]);
+    }
+
+    #[test]
+    fn a_change_is_judged_against_the_stored_version() {
+        let before = household();
+        let mut after = before.clone();
+        after.phone = "13900000000".into();
+        assert!(validate_household_change(&after, &before, TODAY).is_empty(), "no status change");
+        after.poverty_status = PovertyStatus::Edge;
+        after.alert_level = Some(AlertLevel::Blue);
+        assert_eq!(fields(&validate_household_change(&after, &before, TODAY)), vec!["status_history", "alert_history"]);
+        // An entry that was already there is not new, even if it names the new status.
+        let mut stale = before.clone();
+        stale.status_history.push(StatusTransition {
+            date: "2020-01-01".into(),
+            event: TransitionEvent::Identified,
+            to_status: PovertyStatus::Edge,
+            reason: String::new(),
+        });
+        let mut after2 = stale.clone();
+        after2.poverty_status = PovertyStatus::Edge;
+        assert_eq!(fields(&validate_household_change(&after2, &stale, TODAY)), vec!["status_history"]);
+        after2.status_history.push(stale.status_history[1].clone());
+        assert!(validate_household_change(&after2, &stale, TODAY).is_empty(), "a second, new entry counts");
     }
 
     #[test]

@@ -134,13 +134,15 @@ impl Store {
     }
 
     /// Validates and saves a record: creates its document or writes the fields that changed, in one transaction
-    /// with its change and index rows. Returns the change, or `None` when nothing differed.
+    /// with its change and index rows. Returns the change, or `None` when nothing differed. Besides the record's
+    /// own rules, a change is checked against the version the store holds (`Record::validate_change`: a household's
+    /// new status or alert level needs a new dated history entry), read in the same transaction as the write.
     pub fn put<R: Record>(&mut self, record: &R, today: &str) -> Result<Option<ChangeRecord>> {
         let errors = record.validate(today);
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
-        self.write(record)
+        self.write_checked(record, Some(today), |_| Ok(()))
     }
 
     /// Saves without validation, for tombstones and merges of records that were valid when written.
@@ -154,6 +156,16 @@ impl Store {
         record: &R,
         also: impl FnOnce(&Transaction) -> Result<()>,
     ) -> Result<Option<ChangeRecord>> {
+        self.write_checked(record, None, also)
+    }
+
+    /// `write_with`; with `check_change` (today's date), the change from the stored version is validated first.
+    fn write_checked<R: Record>(
+        &mut self,
+        record: &R,
+        check_change: Option<&str>,
+        also: impl FnOnce(&Transaction) -> Result<()>,
+    ) -> Result<Option<ChangeRecord>> {
         let id = record.id().to_string();
         let now = now_ms();
         // The document is read inside the write transaction: another handle on this file (a sync worker) cannot
@@ -164,6 +176,13 @@ impl Store {
                 return Err(Error::invalid("id", &format!("{id} is a {kind}, not a {}", R::KIND)));
             }
             Some((_, mut doc)) => {
+                if let Some(today) = check_change {
+                    let previous: R = doc.read()?;
+                    let errors = record.validate_change(&previous, today);
+                    if !errors.is_empty() {
+                        return Err(Error::Validation(errors));
+                    }
+                }
                 let change = doc.update(record, &self.author, now)?;
                 (doc, change)
             }

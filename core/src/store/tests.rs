@@ -146,7 +146,18 @@ fn rebuilt_indices_equal_incremental_ones() {
     sc.diastolic = Some(100.0);
     s.put(&sc, TODAY).unwrap();
     h.poverty_status = crate::model::PovertyStatus::Monitored;
+    h.status_history.push(crate::model::StatusTransition {
+        date: TODAY.into(),
+        event: crate::model::TransitionEvent::Identified,
+        to_status: crate::model::PovertyStatus::Monitored,
+        reason: "因病".into(),
+    });
     h.alert_level = Some(crate::model::AlertLevel::Yellow);
+    h.alert_history.push(crate::model::AlertChange {
+        date: TODAY.into(),
+        level: Some(crate::model::AlertLevel::Yellow),
+        reason: "医疗支出大".into(),
+    });
     s.put(&h, TODAY).unwrap();
     let doomed = samples::visit();
     s.put(&doomed, TODAY).unwrap();
@@ -246,4 +257,136 @@ fn conflicts_are_indexed_and_resolution_clears_them() {
     b.resolve(&s.id, "systolic", "150").unwrap();
     assert!(b.conflicted_docs().unwrap().is_empty());
     assert_eq!(b.get::<Screening>(&s.id).unwrap().systolic, Some(150.0));
+}
+
+fn field_errors(result: Result<Option<ChangeRecord>>) -> Vec<crate::model::FieldError> {
+    match result {
+        Err(Error::Validation(errors)) => errors,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_status_change_needs_a_new_dated_transition() {
+    use crate::model::{PovertyStatus, StatusTransition, TransitionEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let mut h = samples::household();
+    s.put(&h, TODAY).unwrap();
+
+    // Exiting poverty without saying when: refused, naming the history, in both languages.
+    h.poverty_status = PovertyStatus::Lifted;
+    let errors = field_errors(s.put(&h, TODAY));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("status_history", "required"));
+    assert!(errors[0].message_en.contains("Lifted out of poverty"), "{}", errors[0].message_en);
+    assert!(errors[0].message_zh.contains("已脱贫户"), "{}", errors[0].message_zh);
+    assert_eq!(s.get::<Household>(&h.id).unwrap().poverty_status, PovertyStatus::RegisteredPoor, "nothing saved");
+
+    // A transition to another status does not count, nor does editing an old one into a new one's place.
+    h.status_history.push(StatusTransition {
+        date: "2026-11-20".into(),
+        event: TransitionEvent::Relapsed,
+        to_status: PovertyStatus::Monitored,
+        reason: String::new(),
+    });
+    assert_eq!(field_errors(s.put(&h, TODAY))[0].field, "status_history");
+
+    // The matching dated transition: saved.
+    h.status_history.pop();
+    h.status_history.push(StatusTransition {
+        date: "2026-11-20".into(),
+        event: TransitionEvent::Exited,
+        to_status: PovertyStatus::Lifted,
+        reason: "人均纯收入达标，两不愁三保障达标".into(),
+    });
+    s.put(&h, TODAY).unwrap().expect("a change");
+    let stored = s.get::<Household>(&h.id).unwrap();
+    assert_eq!((stored.poverty_status, stored.status_history.len()), (PovertyStatus::Lifted, 2));
+
+    // A transition with a date that is not a date is refused by field.
+    h.poverty_status = PovertyStatus::Monitored;
+    h.status_history.push(StatusTransition {
+        date: "2026-13-01".into(),
+        event: TransitionEvent::Relapsed,
+        to_status: PovertyStatus::Monitored,
+        reason: "因病".into(),
+    });
+    assert_eq!(field_errors(s.put(&h, TODAY))[0].field, "status_history.2.date");
+
+    // Other edits of a household whose status stays the same need no transition.
+    let mut same = s.get::<Household>(&h.id).unwrap();
+    same.phone = "13900001111".into();
+    s.put(&same, TODAY).unwrap();
+}
+
+#[test]
+fn an_alert_level_change_is_recorded_with_its_date() {
+    use crate::model::{AlertChange, AlertLevel, PovertyStatus, StatusTransition, TransitionEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let mut h = samples::household();
+    h.poverty_status = PovertyStatus::Monitored;
+    h.helper_ids = vec!["helper1".into(), "senior1".into()];
+    s.put(&h, TODAY).unwrap();
+
+    let alert = |date: &str, level: Option<AlertLevel>, reason: &str| AlertChange {
+        date: date.into(),
+        level,
+        reason: reason.into(),
+    };
+    // Raised to yellow without an entry: refused, naming the field.
+    h.alert_level = Some(AlertLevel::Yellow);
+    let errors = field_errors(s.put(&h, TODAY));
+    assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("alert_history", "required"));
+    assert!(errors[0].message_zh.contains("黄色预警"), "{}", errors[0].message_zh);
+    h.alert_history.push(alert("2026-11-02", Some(AlertLevel::Yellow), "大病住院"));
+    s.put(&h, TODAY).unwrap();
+
+    // Raised to red: the entry and the senior helper are both needed.
+    h.alert_level = Some(AlertLevel::Red);
+    h.alert_history.push(alert("2026-11-25", Some(AlertLevel::Red), "医疗支出超过家庭收入"));
+    assert_eq!(field_errors(s.put(&h, TODAY))[0].field, "senior_helper");
+    h.senior_helper = "senior1".into();
+    s.put(&h, TODAY).unwrap();
+
+    // Lifted, when the risk is eliminated: the status transition and an entry without a level.
+    h.alert_level = None;
+    h.poverty_status = PovertyStatus::Lifted;
+    h.status_history.push(StatusTransition {
+        date: "2026-11-28".into(),
+        event: TransitionEvent::RiskEliminated,
+        to_status: PovertyStatus::Lifted,
+        reason: "入户排查：两不愁三保障达标".into(),
+    });
+    assert_eq!(field_errors(s.put(&h, TODAY))[0].field, "alert_history", "lifting is a change too");
+    h.alert_history.push(alert("2026-11-28", None, "消除返贫风险"));
+    s.put(&h, TODAY).unwrap();
+    let stored = s.get::<Household>(&h.id).unwrap();
+    let levels: Vec<_> = stored.alert_history.iter().map(|a| (a.date.as_str(), a.level)).collect();
+    assert_eq!(
+        levels,
+        [("2026-11-02", Some(AlertLevel::Yellow)), ("2026-11-25", Some(AlertLevel::Red)), ("2026-11-28", None)]
+    );
+}
+
+#[test]
+fn a_household_written_before_the_senior_helper_and_alert_history_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let h = samples::household();
+    s.put(&h, TODAY).unwrap();
+    // Take the two new fields out of the stored document, as an older core wrote it.
+    let (_, mut doc) = s.load_doc(&h.id).unwrap().unwrap();
+    assert!(doc.read::<Household>().is_ok());
+    let mut am = automerge::AutoCommit::load(&doc.save()).unwrap();
+    use automerge::transaction::Transactable;
+    am.delete(automerge::ROOT, "senior_helper").unwrap();
+    am.delete(automerge::ROOT, "alert_history").unwrap();
+    use automerge::ReadDoc;
+    assert!(am.get(automerge::ROOT, "senior_helper").unwrap().is_none(), "the field is gone");
+    let old = crate::doc::Document::load(&am.save(), &automerge::ActorId::random()).unwrap();
+    let read: Household = old.read().unwrap();
+    assert_eq!((read.senior_helper.as_str(), read.alert_history.len()), ("", 0));
+    assert_eq!(read.id, h.id);
 }

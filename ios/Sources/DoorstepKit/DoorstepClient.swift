@@ -106,10 +106,22 @@ public final class DoorstepClient: @unchecked Sendable {
     /// Due and overdue visits and follow-ups on `date` (`YYYY-MM-DD`).
     public func due(on date: String) async throws -> [DueItem] { try await call { try $0.due(date: date) } }
 
+    /// The newest schedule rules (they may take effect after today; see `scheduleRules(on:)`).
     public func scheduleRules() async throws -> ScheduleRules { try await call { try $0.scheduleRules() } }
 
+    /// The schedule rules in force on `date` (`YYYY-MM-DD`).
+    public func scheduleRules(on date: String) async throws -> ScheduleRules {
+        try await call { try $0.scheduleRulesOn(date: date) }
+    }
+
+    /// Sets the schedule rules, in force from today.
     public func setScheduleRules(_ rules: ScheduleRules) async throws {
         try await call { try $0.setScheduleRules(rules: rules) }
+    }
+
+    /// Sets the schedule rules, in force from `effectiveFrom` (not before the newest rules' date).
+    public func setScheduleRules(_ rules: ScheduleRules, from effectiveFrom: String) async throws {
+        try await call { try $0.setScheduleRulesFrom(rules: rules, effectiveFrom: effectiveFrom) }
     }
 
     /// Every field that two devices wrote concurrently, with each value and who wrote it.

@@ -101,6 +101,11 @@ final class StoreTests: XCTestCase {
         try await store.setScheduleRules(rules)
         let after = try await store.scheduleRules()
         XCTAssertEqual(after.monthlyVisits, 2)
+        // Rules announced ahead take effect on their date; today is still judged by the rules in force.
+        rules.monthlyVisits = 3
+        try await store.setScheduleRules(rules, from: "2099-01-01")
+        let today = try await store.scheduleRules(on: Fixtures.day())
+        XCTAssertEqual(today.monthlyVisits, 2)
         let visitId = try await store.save(Visit.new(householdId: hh, visitor: "helper1", date: Fixtures.day()))
         try await store.deleteVisit(visitId)
         let visits = try await store.visits(of: hh)

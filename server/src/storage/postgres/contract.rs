@@ -531,8 +531,7 @@ pub fn pull_candidates_after_a_cursor(s: &UnderTest) {
     h1b.phone = "13800000000".into();
     let c3 = h1.update(&h1b, &author("dB"), 2).unwrap().unwrap();
     assert_eq!(commit(st, "H1", DocKind::Household, &p1, "dB", &[c3], &h1.save()), vec![3]);
-    let rules =
-        doorstep_core::model::RulesDoc { id: SCHEDULE_RULES_ID.into(), rules: Default::default(), deleted: false };
+    let rules = doorstep_core::model::RulesDoc { id: SCHEDULE_RULES_ID.into(), ..Default::default() };
     let (mut r, c4) = create(&rules, "dB");
     assert_eq!(commit(st, SCHEDULE_RULES_ID, DocKind::Rules, &Placement::default(), "dB", &[c4], &r.save()), vec![4]);
     let mut five = 0;

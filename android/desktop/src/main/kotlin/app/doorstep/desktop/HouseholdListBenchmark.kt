@@ -88,7 +88,10 @@ object HouseholdListBenchmark {
                         number = "522422%06d".format(i + 1), village = villages[i % villages.size], headName = head,
                         povertyStatus = status, township = "清水镇",
                         helperIds = listOf("helper1"), members = members,
-                    ).copy(alertLevel = alert)
+                    ).copy(alertLevel = alert).let {
+                        // A red alert needs a senior second helper beside the household's own.
+                        if (alert == AlertLevel.RED) it.copy(helperIds = listOf("helper1", "helper2"), seniorHelper = "helper2") else it
+                    }
                     ids += c.saveHousehold(h)
                 }
                 val today = LocalDate.now()

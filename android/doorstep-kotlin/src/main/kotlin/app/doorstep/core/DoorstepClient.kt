@@ -89,9 +89,18 @@ class DoorstepClient private constructor(
     /** Due and overdue visits and follow-ups on [date] (`YYYY-MM-DD`). */
     suspend fun due(date: String): List<DueItem> = call { it.due(date) }
 
+    /** The newest schedule rules (they may take effect after today; see [scheduleRulesOn]). */
     suspend fun scheduleRules(): ScheduleRules = call { it.scheduleRules() }
 
+    /** The schedule rules in force on [date] (`YYYY-MM-DD`). */
+    suspend fun scheduleRulesOn(date: String): ScheduleRules = call { it.scheduleRulesOn(date) }
+
+    /** Sets the schedule rules, in force from today. */
     suspend fun setScheduleRules(rules: ScheduleRules) = call { it.setScheduleRules(rules) }
+
+    /** Sets the schedule rules, in force from [effectiveFrom] (not before the newest rules' date). */
+    suspend fun setScheduleRulesFrom(rules: ScheduleRules, effectiveFrom: String) =
+        call { it.setScheduleRulesFrom(rules, effectiveFrom) }
 
     /** Every field that two devices wrote concurrently, with each value and who wrote it. */
     suspend fun conflicts(): List<Conflict> = call { it.conflicts() }

@@ -121,6 +121,10 @@ class StoreTest {
             val rules = store.scheduleRules()
             store.setScheduleRules(rules.copy(monthlyVisits = 2u))
             assertEquals(2u, store.scheduleRules().monthlyVisits)
+            // Rules announced ahead take effect on their date; today is still judged by the rules in force.
+            store.setScheduleRulesFrom(rules.copy(monthlyVisits = 3u), "2099-01-01")
+            assertEquals(3u, store.scheduleRules().monthlyVisits)
+            assertEquals(2u, store.scheduleRulesOn(Fixtures.today()).monthlyVisits)
             val visitId = store.saveVisit(newVisit(hh, "helper1", Fixtures.today()))
             store.deleteVisit(visitId)
             assertTrue(store.visitsOf(hh).isEmpty())

@@ -121,6 +121,8 @@ object Seed {
             val all = listOfNotNull(headMember, spouse?.let { newMember(it, Sex.FEMALE, "1966-02-11", Relation.SPOUSE) })
             val h = newHousehold(number, village, head, status, township = "清水镇", helperIds = listOf("helper1"), members = all)
                 .copy(alertLevel = alert)
+                // A red alert needs a senior second helper beside the household's own.
+                .let { if (alert == AlertLevel.RED) it.copy(helperIds = listOf("helper1", "helper2"), seniorHelper = "helper2") else it }
             val id = client.saveHousehold(h)
             households[head] = id
             client.household(id).members.values.forEach { members[it.name] = it.id }
@@ -129,7 +131,8 @@ object Seed {
         add("HH-002", "石门村", "张桂兰", PovertyStatus.EDGE, AlertLevel.YELLOW, "1958-07-21", listOf(Condition.DIABETES), null)
         add("HH-003", "石门村", "刘建国", PovertyStatus.MONITORED, AlertLevel.BLUE, "1972-11-02", emptyList(), "陈美")
         add("HH-004", "龙潭村", "杨德明", PovertyStatus.REGISTERED_POOR, null, "1949-05-30", listOf(Condition.HYPERTENSION, Condition.CATARACT), "吴小梅")
-        add("HH-005", "龙潭村", "赵春生", PovertyStatus.ORDINARY, null, "1980-09-14", emptyList(), null)
+        // Lifted out of poverty: one helper visit a month (an ordinary household would need none under the rules).
+        add("HH-005", "龙潭村", "赵春生", PovertyStatus.LIFTED, null, "1980-09-14", emptyList(), null)
 
         // Last month's visit of the first household, with a problem still open; a screening of its head.
         val visit = app.doorstep.core.newVisit(households.getValue("王大山"), "helper1", today.minusMonths(1).toString())
