@@ -9,7 +9,7 @@ use crate::storage::{now_ms, Area, AuditEntry, Device, Grant, PlaceKind, ScopeFa
 use crate::sync;
 use automerge::ActorId;
 use doorstep_core::doc::{Author, Document};
-use doorstep_core::model::{validate_rules, DocKind, Household, Role, RulesDoc, ScheduleRules, SCHEDULE_RULES_ID};
+use doorstep_core::model::{DocKind, Household, PovertyStatus, Role, RulesDoc, ScheduleRules, SCHEDULE_RULES_ID};
 use doorstep_core::sync::protocol::WireChange;
 use serde_json::json;
 
@@ -229,7 +229,8 @@ pub fn assign_helper(storage: &dyn Storage, by: &str, helper: &str, households: 
     audit_by(storage, by, "assign.helper", json!({"user": helper, "households": households}))
 }
 
-/// Takes households away from helper `from` and, with `to`, gives them to that helper. Each household document's
+/// Takes households away from helper `from` and, with `to`, gives them to that helper (and the senior-helper role
+/// with them). Each household document's
 /// `helper_ids` is edited first (a server-authored change, so every device sees who is responsible now and no
 /// later push names `from` again), then the assignment moves: `from`'s loss is recorded in the change sequence, so
 /// `from`'s devices upload what they wrote for these households at their next sync and then wipe them.
@@ -256,6 +257,14 @@ pub fn reassign_helper(
         h.helper_ids.retain(|x| x != from);
         if let Some(to) = to.filter(|t| !h.helper_ids.iter().any(|x| x == t)) {
             h.helper_ids.push(to.to_string());
+        }
+        // The senior helper of a monitored household (red alert) hands the role to whoever takes the household
+        // over; with nobody taking it, the role is empty and the household's next edit must name one again.
+        if h.senior_helper == from {
+            h.senior_helper = match to {
+                Some(to) if h.helper_ids.len() > 1 => to.to_string(),
+                _ => String::new(),
+            };
         }
         if let Some(change) = doc.update(&h, &author, now_ms()).map_err(bad)? {
             let wire = WireChange { doc_id: id.clone(), kind: DocKind::Household.code().into(), bytes: change.bytes };
@@ -411,6 +420,11 @@ pub struct RulesUpdate {
     pub diabetes_followup_days: Option<u32>,
     pub mental_followup_days: Option<u32>,
     pub lookahead_days: Option<u32>,
+    /// Which household statuses need monthly helper visits.
+    pub monthly_visit_statuses: Option<Vec<PovertyStatus>>,
+    /// The day the new rules take effect (`YYYY-MM-DD`, today when `None`); months that ended before it keep being
+    /// judged by the rules in force then.
+    pub effective_from: Option<String>,
 }
 
 impl RulesUpdate {
@@ -427,24 +441,27 @@ impl RulesUpdate {
         set(&mut r.diabetes_followup_days, self.diabetes_followup_days);
         set(&mut r.mental_followup_days, self.mental_followup_days);
         set(&mut r.lookahead_days, self.lookahead_days);
+        if let Some(statuses) = &self.monthly_visit_statuses {
+            r.monthly_visit_statuses = statuses.clone();
+        }
     }
 }
 
-/// The schedule rules in force on the server (the defaults until someone sets them).
-pub fn rules(storage: &dyn Storage) -> Result<ScheduleRules> {
+/// The schedule rules document: the rules in force now, since when, and the earlier versions (the defaults, in
+/// force since always, until someone sets them).
+pub fn rules(storage: &dyn Storage) -> Result<RulesDoc> {
     match storage.doc(SCHEDULE_RULES_ID)? {
-        None => Ok(ScheduleRules::default()),
+        None => Ok(RulesDoc::default()),
         Some(d) => {
             let doc = d.document().map_err(unreadable)?;
-            let r: RulesDoc = doc.read().map_err(unreadable)?;
-            Ok(r.rules)
+            doc.read().map_err(unreadable)
         }
     }
 }
 
 /// Edits the schedule rules as a server-authored change to the `schedule-rules` document, stored through the same
 /// path as a pushed change, so devices receive it at their next sync.
-pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Result<ScheduleRules> {
+pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Result<RulesDoc> {
     let actor = ActorId::random();
     let author = Author { user: by.into(), device: SERVER_DEVICE.into() };
     let now = now_ms();
@@ -454,9 +471,12 @@ pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Resul
         Some(d) => Document::load(&d.bytes, &actor).and_then(|doc| doc.read::<RulesDoc>()).map_err(bad)?,
         None => RulesDoc::default(),
     };
-    update.apply(&mut record.rules);
-    let errors = validate_rules(&record.rules);
-    if !errors.is_empty() {
+    let mut rules = record.rules.clone();
+    update.apply(&mut rules);
+    let from = update.effective_from.clone().unwrap_or_else(scope::today);
+    // A new version from `from` on; the same day corrects the newest one; an earlier day is refused (months already
+    // judged keep their rules).
+    if let Err(errors) = record.set(rules, from.trim()) {
         let en: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message_en)).collect();
         let zh: Vec<String> = errors.iter().map(|e| format!("{}：{}", e.field, e.message_zh)).collect();
         return invalid(en.join("; "), zh.join("；"));
@@ -473,7 +493,7 @@ pub fn set_rules(storage: &dyn Storage, by: &str, update: &RulesUpdate) -> Resul
         let wire =
             WireChange { doc_id: SCHEDULE_RULES_ID.into(), kind: DocKind::Rules.code().into(), bytes: change.bytes };
         sync::push(storage, SERVER_DEVICE, &scope, &[wire])?;
-        audit_by(storage, by, "rules.set", json!({"rules": record.rules}))?;
+        audit_by(storage, by, "rules.set", json!({"rules": record.rules, "effective_from": record.effective_from}))?;
     }
-    Ok(record.rules)
+    Ok(record)
 }

@@ -27,10 +27,10 @@ use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{SharedStorage, Storage};
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{
-    classify, new_id, samples, with_check_digit, AlertLevel, AssuranceCheck, AssuranceKind, AssuranceStatus,
-    Assurances, Condition, Disability, DisabilityKind, DoctorContract, Household, Measure, MeasureKind, MeasureStatus,
-    Member, PovertyStatus, Problem, ProblemStatus, Referral, ReferralLevel, Relation, RiskCause, Role, Satisfaction,
-    Screening, Sex, StatusTransition, Thresholds, TransitionEvent, Visit, VisitKind,
+    classify, new_id, samples, with_check_digit, AlertChange, AlertLevel, AssuranceCheck, AssuranceKind,
+    AssuranceStatus, Assurances, Condition, Disability, DisabilityKind, DoctorContract, Household, Measure,
+    MeasureKind, MeasureStatus, Member, PovertyStatus, Problem, ProblemStatus, Referral, ReferralLevel, Relation,
+    RiskCause, Role, Satisfaction, Screening, Sex, StatusTransition, Thresholds, TransitionEvent, Visit, VisitKind,
 };
 use doorstep_core::store::Store;
 use doorstep_core::sync::{Client, NetworkKind, NetworkPolicy, SyncConfig};
@@ -62,6 +62,12 @@ pub struct Options {
     pub size: Size,
 }
 
+/// A senior helper of the demo and the township whose red-alert households they share.
+struct SeniorWork {
+    user: String,
+    township: String,
+}
+
 /// One account of the demo, printed at start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoUser {
@@ -69,6 +75,30 @@ pub struct DemoUser {
     pub role: Role,
     pub team: Option<String>,
     pub password: String,
+    /// The person's name as the pages show it.
+    #[serde(default)]
+    pub display_name: String,
+    /// Where the person works, printed on ledgers.
+    #[serde(default)]
+    pub unit: String,
+}
+
+/// Gives every account of the demo a different person's name, the same each time the demo is built.
+#[derive(Default)]
+struct StaffNames(std::collections::HashSet<String>);
+
+impl StaffNames {
+    fn next(&mut self) -> String {
+        let mut k = self.0.len() * 7 + 3;
+        loop {
+            let given = if k % 2 == 0 { MALE } else { FEMALE };
+            let name = format!("{}{}", SURNAMES[k % SURNAMES.len()], given[(k / SURNAMES.len() + k * 5) % given.len()]);
+            if self.0.insert(name.clone()) {
+                return name;
+            }
+            k += 1;
+        }
+    }
 }
 
 /// What `demo.json` records about a built demo.
@@ -333,15 +363,43 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
         }
         helpers[helper].households.push(h);
     }
+    // A red-alert household gets a senior second helper (驻村工作队 / 第一书记) of its township, who is in charge
+    // of it together with its helper.
+    let mut seniors: Vec<SeniorWork> = Vec::new();
+    for h in helpers.iter_mut().flat_map(|w| w.households.iter_mut()) {
+        if h.alert_level != Some(AlertLevel::Red) {
+            continue;
+        }
+        let at = match seniors.iter().position(|s| s.township == h.township) {
+            Some(at) => at,
+            None => {
+                seniors
+                    .push(SeniorWork { user: format!("senior{:02}", seniors.len() + 1), township: h.township.clone() });
+                seniors.len() - 1
+            }
+        };
+        h.helper_ids.push(seniors[at].user.clone());
+        h.senior_helper = seniors[at].user.clone();
+    }
 
-    // Accounts for every role.
-    let mut users =
-        vec![DemoUser { name: "admin".into(), role: Role::Admin, team: None, password: "admin-2026".into() }];
+    // Accounts for every role, each with the name and unit people know them by.
+    let mut names = StaffNames::default();
+    let township_of = |hs: &[Household]| hs.first().map(|h| h.township.clone()).unwrap_or_default();
+    let mut users = vec![DemoUser {
+        name: "admin".into(),
+        role: Role::Admin,
+        team: None,
+        password: "admin-2026".into(),
+        display_name: names.next(),
+        unit: "县乡村振兴局信息股".into(),
+    }];
     users.push(DemoUser {
         name: "county".into(),
         role: Role::Supervisor,
         team: None,
         password: "supervise-2026".into(),
+        display_name: names.next(),
+        unit: "县乡村振兴局".into(),
     });
     for t in 0..plan.townships {
         users.push(DemoUser {
@@ -349,10 +407,29 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
             role: Role::Supervisor,
             team: None,
             password: "supervise-2026".into(),
+            display_name: names.next(),
+            unit: format!("{}人民政府", TOWNSHIPS[t % TOWNSHIPS.len()].0),
         });
     }
     for h in &helpers {
-        users.push(DemoUser { name: h.user.clone(), role: Role::Helper, team: None, password: "helper-2026".into() });
+        users.push(DemoUser {
+            name: h.user.clone(),
+            role: Role::Helper,
+            team: None,
+            password: "helper-2026".into(),
+            display_name: names.next(),
+            unit: format!("{}人民政府", township_of(&h.households)),
+        });
+    }
+    for s in &seniors {
+        users.push(DemoUser {
+            name: s.user.clone(),
+            role: Role::Helper,
+            team: None,
+            password: "helper-2026".into(),
+            display_name: names.next(),
+            unit: format!("县派驻村工作队（{}）", s.township),
+        });
     }
     for t in &teams {
         users.push(DemoUser {
@@ -360,6 +437,8 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
             role: Role::Doctor,
             team: Some(t.team.clone()),
             password: "doctor-2026".into(),
+            display_name: names.next(),
+            unit: format!("{}卫生院", t.team.split('家').next().unwrap_or_default()),
         });
     }
     for i in 1..=2 {
@@ -368,6 +447,8 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
             role: Role::Inspector,
             team: None,
             password: "inspect-2026".into(),
+            display_name: names.next(),
+            unit: "县督查组".into(),
         });
     }
     print_users(&users);
@@ -392,6 +473,8 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
             let e = |e: accounts::AccountsError| e.to_string();
             for u in &users {
                 accounts::add_user(s, accounts::CONSOLE, &u.name, u.role, u.team.clone(), &u.password).map_err(e)?;
+                accounts::set_profile(s, accounts::CONSOLE, &u.name, Some(&u.display_name), Some(&u.unit))
+                    .map_err(e)?;
                 bar.inc(1);
             }
             // The county's places first: assignments may name only places the server knows.
@@ -627,41 +710,65 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
         (PovertyStatus::Ordinary, vec![], None)
     } else if roll < 0.62 {
         let d = format!("{}-05-01", rng.random_range(2014..=2016));
-        (
-            PovertyStatus::RegisteredPoor,
-            vec![transition(&d, TransitionEvent::Identified, PovertyStatus::RegisteredPoor)],
-            None,
-        )
+        let mut history = vec![transition(&d, TransitionEvent::Identified, PovertyStatus::RegisteredPoor)];
+        // Every fifth one left poverty and fell back (返贫) after an illness or a disaster.
+        if n % 5 == 2 {
+            history.push(transition(&format!("{}-11-20", 2019), TransitionEvent::Exited, PovertyStatus::Lifted));
+            history.push(StatusTransition {
+                reason: "家庭成员重病，医疗支出大".into(),
+                ..transition(
+                    &format!("{}-06-12", today.year() - 1),
+                    TransitionEvent::Relapsed,
+                    PovertyStatus::RegisteredPoor,
+                )
+            });
+        }
+        (PovertyStatus::RegisteredPoor, history, None)
     } else if roll < 0.85 {
         let d = format!("{}-05-01", rng.random_range(2014..=2016));
         let e = format!("{}-11-20", rng.random_range(2018..=2020));
-        (
-            PovertyStatus::Lifted,
-            vec![
-                transition(&d, TransitionEvent::Identified, PovertyStatus::RegisteredPoor),
-                transition(&e, TransitionEvent::Exited, PovertyStatus::Lifted),
-            ],
-            None,
-        )
+        let mut history = vec![
+            transition(&d, TransitionEvent::Identified, PovertyStatus::RegisteredPoor),
+            transition(&e, TransitionEvent::Exited, PovertyStatus::Lifted),
+        ];
+        // Every fourth one was monitored for a while and its risk was eliminated (消除返贫风险) at a review.
+        if n % 4 == 1 {
+            history.push(transition(
+                &format!("{}-04-10", today.year() - 2),
+                TransitionEvent::Identified,
+                PovertyStatus::Monitored,
+            ));
+            history.push(StatusTransition {
+                reason: "“两不愁三保障”入户排查，收入稳定，风险已消除".into(),
+                ..transition(
+                    &format!("{}-04-18", today.year() - 1),
+                    TransitionEvent::RiskEliminated,
+                    PovertyStatus::Lifted,
+                )
+            });
+        }
+        (PovertyStatus::Lifted, history, None)
     } else if roll < 0.94 {
         let e = format!("{}-11-20", rng.random_range(2018..=2020));
         let m = format!("{}-04-10", rng.random_range(2022..=today.year()));
-        // No red: a red-alert household needs a senior second helper, which the demo does not assign yet.
+        // A red one gets a senior second helper once households are given to helpers.
         let levels = [
-            AlertLevel::Yellow,
+            AlertLevel::Red,
             AlertLevel::Yellow,
             AlertLevel::Yellow,
             AlertLevel::Blue,
             AlertLevel::Blue,
             AlertLevel::Blue,
         ];
+        // Every third one is red, so each township of even a small demo shows a senior helper at work.
+        let level = levels[rng.random_range(0..levels.len())];
         (
             PovertyStatus::Monitored,
             vec![
                 transition(&e, TransitionEvent::Exited, PovertyStatus::Lifted),
                 transition(&m, TransitionEvent::Identified, PovertyStatus::Monitored),
             ],
-            Some(levels[rng.random_range(0..levels.len())]),
+            Some(if n % 3 == 0 { AlertLevel::Red } else { level }),
         )
     } else {
         let m = format!("{}-10-15", rng.random_range(2022..today.year()));
@@ -700,6 +807,15 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
         );
     }
     let head = members[0].name.clone();
+    // The alert level was set when the household came under monitoring (or its edge risk was found).
+    let alert_history = match alert {
+        Some(level) => vec![AlertChange {
+            date: history.last().map(|t| t.date.clone()).unwrap_or_default(),
+            level: Some(level),
+            reason: "入户排查发现返贫致贫风险".into(),
+        }],
+        None => vec![],
+    };
     Household {
         id: new_id(),
         number: format!("{}{:03}{:04}", v.region, v.index + 1, n + 1),
@@ -714,7 +830,7 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
         status_history: history,
         risk_causes,
         alert_level: alert,
-        alert_history: vec![],
+        alert_history,
         relocation: None,
         income_per_person: Some(rng.random_range(4500..18000) as f64),
         income_year: Some(today.year() - 1),

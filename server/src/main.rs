@@ -1,7 +1,7 @@
 //! The `doorstep-server` command line: administration commands and `serve`.
 
 use clap::{Parser, Subcommand};
-use doorstep_core::model::Role;
+use doorstep_core::model::{PovertyStatus, Role};
 use doorstep_server::accounts::{self, AccountsError, RulesUpdate, CONSOLE};
 use doorstep_server::api::{self, AppState};
 use doorstep_server::config::{Config, DEFAULT_MAX_BODY};
@@ -307,7 +307,21 @@ enum RulesOp {
         mental_followup_days: Option<u32>,
         #[arg(long)]
         lookahead_days: Option<u32>,
+        /// Household statuses that need monthly helper visits, comma-separated codes
+        /// (registered_poor,lifted,monitored,edge by default; ordinary households are not scheduled).
+        #[arg(long, value_delimiter = ',', value_parser = parse_status)]
+        monthly_visit_statuses: Option<Vec<PovertyStatus>>,
+        /// The day the changed rules take effect (default today); earlier months keep the rules in force then.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        effective_from: Option<String>,
     },
+}
+
+fn parse_status(s: &str) -> Result<PovertyStatus, String> {
+    PovertyStatus::parse(s.trim()).ok_or_else(|| {
+        let all: Vec<&str> = PovertyStatus::ALL.iter().map(|r| r.code()).collect();
+        format!("unknown status {s:?}; one of {}", all.join(", "))
+    })
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -510,6 +524,8 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                     diabetes_followup_days,
                     mental_followup_days,
                     lookahead_days,
+                    monthly_visit_statuses,
+                    effective_from,
                 } => {
                     let update = RulesUpdate {
                         monthly_visits,
@@ -519,13 +535,15 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                         diabetes_followup_days,
                         mental_followup_days,
                         lookahead_days,
+                        monthly_visit_statuses,
+                        effective_from: None,
                     };
                     if update == RulesUpdate::default() {
                         return Err(AccountsError::Setup(
                             "give at least one rule to set, e.g. --monthly-visits 2".into(),
                         ));
                     }
-                    accounts::set_rules(&*s, CONSOLE, &update)?
+                    accounts::set_rules(&*s, CONSOLE, &RulesUpdate { effective_from, ..update })?
                 }
             };
             println!("{}", serde_json::to_string_pretty(&rules).unwrap_or_default());

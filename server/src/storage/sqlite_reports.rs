@@ -109,7 +109,7 @@ impl SqliteReports {
                 }
                 DocKind::Rules if d.id == SCHEDULE_RULES_ID => {
                     if let Some(doc) = load(&d.id)? {
-                        snapshot.rules = doc.read::<RulesDoc>()?.rules;
+                        snapshot.rules = doc.read::<RulesDoc>()?;
                     }
                 }
                 _ => {}
@@ -173,7 +173,7 @@ impl SqliteReports {
                     DocKind::Screening => {
                         screenings_then.insert(id.clone(), Arc::new(doc.read::<Screening>()?));
                     }
-                    DocKind::Rules if id == SCHEDULE_RULES_ID => rules = doc.read::<RulesDoc>()?.rules,
+                    DocKind::Rules if id == SCHEDULE_RULES_ID => rules = doc.read::<RulesDoc>()?,
                     _ => {}
                 }
             }

@@ -12,7 +12,7 @@ use crate::storage::{self, Area, Device, PlaceKind, User};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::{Html, Response};
-use doorstep_core::model::{Role, VisitKind};
+use doorstep_core::model::{PovertyStatus, Role, ScheduleRules, VisitKind};
 use minijinja::context;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -354,13 +354,44 @@ pub async fn places_post(viewer: Viewer, body: Bytes) -> Result<Response, PageEr
 pub async fn rules(viewer: Viewer) -> Result<Html<String>, PageError> {
     require(&viewer, MANAGERS)?;
     let snap = viewer.snapshot()?;
-    let r = &snap.rules;
-    let value = serde_json::to_value(r).unwrap_or_default();
-    let fields: Vec<(&str, &str, u64)> = super::audit::RULE_FIELDS
+    let doc = &snap.rules;
+    let code = viewer.lang.code();
+    let numbers = |r: &ScheduleRules| -> Vec<(&'static str, &'static str, u64)> {
+        let value = serde_json::to_value(r).unwrap_or_default();
+        super::audit::RULE_FIELDS
+            .iter()
+            .map(|(field, word)| (*field, *word, value.get(*field).and_then(|v| v.as_u64()).unwrap_or_default()))
+            .collect()
+    };
+    let statuses = |r: &ScheduleRules| -> Vec<String> {
+        r.monthly_visit_statuses.iter().map(|s| s.label(code).to_string()).collect()
+    };
+    let choices: Vec<(String, String, bool)> = PovertyStatus::ALL
         .iter()
-        .map(|(field, word)| (*field, *word, value.get(*field).and_then(|v| v.as_u64()).unwrap_or_default()))
+        .map(|s| (s.code().into(), s.label(code).into(), doc.rules.monthly_visit_statuses.contains(s)))
         .collect();
-    page(&viewer, "rules", context! { fields => fields, saved => viewer.query.contains_key("saved") })
+    // Newest first: the rules in force now, then each earlier version with the day it took effect.
+    let always = viewer.lang.pick("一直", "always");
+    let mut versions = vec![context! {
+        from => if doc.effective_from.is_empty() { always.to_string() } else { doc.effective_from.clone() },
+        numbers => numbers(&doc.rules),
+        statuses => statuses(&doc.rules),
+    }];
+    for v in doc.history.iter().rev() {
+        versions.push(context! {
+            from => if v.effective_from.is_empty() { always.to_string() } else { v.effective_from.clone() },
+            numbers => numbers(&v.rules),
+            statuses => statuses(&v.rules),
+        });
+    }
+    let data = context! {
+        fields => numbers(&doc.rules),
+        choices => choices,
+        versions => versions,
+        today => viewer.today(),
+        saved => viewer.query.contains_key("saved"),
+    };
+    page(&viewer, "rules", data)
 }
 
 /// `POST /admin/rules`: a new version of the rules document, pushed through the same path as a device's change
@@ -384,6 +415,11 @@ pub async fn rules_post(viewer: Viewer, body: Bytes) -> Result<Response, PageErr
         diabetes_followup_days: Some(num("diabetes_followup_days")?),
         mental_followup_days: Some(num("mental_followup_days")?),
         lookahead_days: Some(num("lookahead_days")?),
+        // The checkboxes count only when the form carried them (`statuses` marks it): an unchecked box sends nothing.
+        monthly_visit_statuses: form.contains_key("statuses").then(|| {
+            PovertyStatus::ALL.iter().copied().filter(|s| form.contains_key(&format!("status_{}", s.code()))).collect()
+        }),
+        effective_from: form.get("effective_from").map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
     };
     let by = viewer.user.name.clone();
     // The same path as `doorstep-server rules set`: a change pushed through sync, so devices receive it.

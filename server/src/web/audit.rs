@@ -54,6 +54,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("new", "新名称", "New name"),
     ("moved", "涉及农户数", "Households moved"),
     ("rules", "规则", "Rules"),
+    ("effective_from", "生效日期", "In force from"),
 ];
 
 /// The schedule rules' fields and their words on the rules page (`t.rule_*`).

@@ -10,7 +10,7 @@ use crate::scope::Scope;
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{
     classify, parse_date, AlertLevel, BmiBand, BpGrade, Condition, GlucoseBand, Member, MemberEventKind, PovertyStatus,
-    ProblemStatus, ReferralLevel, RiskCause, Thresholds, VisitKind,
+    ProblemStatus, ReferralLevel, RiskCause, ScheduleRules, Thresholds, VisitKind,
 };
 use doorstep_core::schedule::{followup_interval, monthly_required, HELPER_VISIT_KINDS};
 use serde::Serialize;
@@ -135,6 +135,22 @@ impl<'a> Selection<'a> {
     /// Helper visits of a household in a month.
     pub fn helper_visits(&self, household_id: &str, month: &str) -> u32 {
         self.helper_visits.get(&(household_id, month)).copied().unwrap_or(0)
+    }
+
+    /// The schedule rules that judge `month` (`YYYY-MM`): those in force on its last day.
+    pub fn rules_for(&self, month: &str) -> &ScheduleRules {
+        let end = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+            .ok()
+            .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
+            .map(|next| (next - Duration::days(1)).format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| format!("{month}-31"));
+        self.snap.rules.in_force(&end)
+    }
+
+    /// Whether a household needs helper visits in `month`: it has a helper, and the rules in force then schedule its
+    /// status (ordinary households are not scheduled by default). The household's status now is used.
+    pub fn scheduled(&self, e: &HouseholdEntry, month: &str) -> bool {
+        !e.helpers.is_empty() && monthly_required(self.rules_for(month), e.record.poverty_status) > 0
     }
 
     /// The month whose shortfall makes a household overdue: the chosen month once it is over, else the one before.
@@ -317,7 +333,7 @@ pub const ABNORMAL_ROWS: usize = 20;
 
 /// Coverage of a set of households in a month: (visited, assigned).
 fn coverage(sel: &Selection, households: &[&HouseholdEntry], month: &str) -> (usize, usize) {
-    let assigned: Vec<_> = households.iter().filter(|e| !e.helpers.is_empty()).collect();
+    let assigned: Vec<_> = households.iter().filter(|e| sel.scheduled(e, month)).collect();
     let visited = assigned.iter().filter(|e| sel.helper_visits(&e.record.id, month) > 0).count();
     (visited, assigned.len())
 }
@@ -337,8 +353,9 @@ fn coverage_rows(
                     // By helper: households of this helper that this helper visited.
                     Some(by) => {
                         let seen = by.get(&(name.clone(), m.to_string()));
-                        let visited = hs.iter().filter(|e| seen.is_some_and(|s| s.contains(&e.record.id))).count();
-                        (visited, hs.len())
+                        let due: Vec<_> = hs.iter().filter(|e| sel.scheduled(e, m)).collect();
+                        let visited = due.iter().filter(|e| seen.is_some_and(|s| s.contains(&e.record.id))).count();
+                        (visited, due.len())
                     }
                     None => coverage(sel, &hs, m),
                 }
@@ -414,7 +431,7 @@ pub fn overview(sel: &Selection) -> Overview {
     }
     let mut overdue = Vec::new();
     for e in sel.households.iter().filter(|e| !e.helpers.is_empty()) {
-        let required = monthly_required(&sel.snap.rules, e.record.poverty_status);
+        let required = monthly_required(sel.rules_for(&overdue_month), e.record.poverty_status);
         let done = sel.helper_visits(&e.record.id, &overdue_month);
         if done < required {
             overdue.push(OverdueRow {
@@ -432,7 +449,7 @@ pub fn overview(sel: &Selection) -> Overview {
     for e in &sel.households {
         for m in e.record.members.values().filter(|m| is_current(m)) {
             let Some(contract) = &m.contract else { continue };
-            let Some(interval) = followup_interval(&sel.snap.rules, &m.conditions) else { continue };
+            let Some(interval) = followup_interval(sel.rules_for(&sel.month), &m.conditions) else { continue };
             let last = [
                 last_followup.get(&(e.record.id.as_str(), Some(m.id.as_str()))),
                 last_followup.get(&(e.record.id.as_str(), None)),

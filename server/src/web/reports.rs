@@ -5,7 +5,7 @@
 
 use crate::storage::{Placement, StorageError};
 use doorstep_core::model::{
-    BpGrade, GlucoseBand, Household, ProblemStatus, ReferralLevel, ScheduleRules, Screening, VisitKind,
+    BpGrade, GlucoseBand, Household, ProblemStatus, ReferralLevel, RulesDoc, Screening, VisitKind,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -71,7 +71,8 @@ pub struct Snapshot {
     pub screenings: Vec<ScreeningEntry>,
     /// Documents with unresolved conflicts and how many fields each.
     pub conflicts: HashMap<String, u32>,
-    pub rules: ScheduleRules,
+    /// The schedule rules with their earlier versions: a month is judged by the rules in force at its end.
+    pub rules: RulesDoc,
     /// The highest server sequence the snapshot includes.
     pub head: u64,
 }

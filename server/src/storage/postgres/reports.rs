@@ -104,7 +104,7 @@ impl PostgresReports {
                 }
                 DocKind::Rules if d.id == SCHEDULE_RULES_ID => {
                     if let Some(doc) = loaded.get(&d.id) {
-                        snapshot.rules = doc.read::<RulesDoc>()?.rules;
+                        snapshot.rules = doc.read::<RulesDoc>()?;
                     }
                 }
                 _ => {}
@@ -191,7 +191,7 @@ impl PostgresReports {
                 DocKind::Screening => {
                     screenings_then.insert(id.clone(), Arc::new(doc.read::<Screening>()?));
                 }
-                DocKind::Rules if id == SCHEDULE_RULES_ID => rules = doc.read::<RulesDoc>()?.rules,
+                DocKind::Rules if id == SCHEDULE_RULES_ID => rules = doc.read::<RulesDoc>()?,
                 _ => {}
             }
         }
