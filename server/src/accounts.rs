@@ -363,6 +363,11 @@ pub fn grant_inspector(
             format!("截止日期 {until:?}：应为日期 YYYY-MM-DD"),
         );
     };
+    if village.trim().is_empty() {
+        return invalid("VILLAGE: must not be empty", "行政村：不能为空");
+    }
+    require_role(storage, user, Role::Inspector)?;
+    places::require_known(storage, PlaceKind::Village, &[village.to_string()])?;
     let today = chrono::NaiveDate::parse_from_str(&scope::today(), "%Y-%m-%d").unwrap_or(end);
     let latest = today + chrono::Duration::days(i64::from(max_days));
     // A past date ends a running grant at once; only the length is limited.
@@ -372,11 +377,6 @@ pub fn grant_inspector(
             format!("截止日期 {until}：最长{max_days}天，最晚为 {latest}"),
         );
     }
-    if village.trim().is_empty() {
-        return invalid("VILLAGE: must not be empty", "行政村：不能为空");
-    }
-    require_role(storage, user, Role::Inspector)?;
-    places::require_known(storage, PlaceKind::Village, &[village.to_string()])?;
     storage.grant_inspector(&Grant { user: user.into(), village: village.into(), until: until.into() })?;
     audit_by(storage, by, "grant.inspector", json!({"user": user, "village": village, "until": until}))
 }

@@ -854,7 +854,7 @@ async fn ledger_cells_typed_on_a_phone_never_start_a_formula() {
     let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
     let mut seen = String::new();
     for lang in ["zh", "en"] {
-        for name in ["households", "visits", "screenings", "problems"] {
+        for name in ["households", "visits", "screenings", "problems", "review"] {
             let page = sup.get(&format!("/ledger/{name}.csv?lang={lang}")).await;
             assert_eq!(page.status, 200, "{name}");
             for row in csv_rows(&page) {
