@@ -120,3 +120,63 @@ test('a supervisor signs in, follows a village to a household, switches language
   assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
   assert.ok(requests.some((r) => r.endsWith('/static/style.css')), 'the embedded stylesheet is loaded');
 });
+
+test('an admin names a person, resets a password and the person must change it; the admin pages read in Chinese', async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  // Sign out whoever is signed in, then sign in as the admin.
+  await page.goto(`${url}/overview?lang=zh`);
+  if (!page.url().endsWith('/login')) {
+    await Promise.all([page.waitForURL(/\/login$/), page.click('header form button[type=submit]')]);
+  }
+  await page.fill('input[name=user]', 'admin');
+  await page.fill('input[name=password]', 'admin-2026');
+  await Promise.all([page.waitForURL(/\/overview$/), page.click('button[type=submit]')]);
+
+  // The person's page: name and unit, devices with app version and last sync.
+  await page.goto(`${url}/admin/users/helper02`);
+  assert.match(await page.locator('#devices tbody').textContent(), /doorstep\/\d+\.\d+\.\d+/, 'each device shows its app version');
+  await page.fill('#profile input[name=display_name]', '周晓燕');
+  await page.fill('#profile input[name=unit]', '青山乡人民政府扶贫办');
+  await Promise.all([page.waitForURL(/saved=1/), page.click('#profile button[type=submit]')]);
+  assert.match(await page.locator('main h1').textContent(), /周晓燕/);
+  await page.screenshot({ path: join(out, 'web-admin-user.png'), fullPage: true });
+  await page.fill('#reset-password input[name=password]', 'temporary-2026');
+  await Promise.all([page.waitForURL(/saved=1/), page.click('#reset-password button[type=submit]')]);
+  assert.match(await page.locator('#account').textContent(), /待改密码/);
+
+  // The rules page: statuses that need visits, the day a change takes effect, the versions.
+  await page.goto(`${url}/admin/rules`);
+  assert.equal(await page.locator('#visit-statuses input[type=checkbox]:checked').count(), 4, 'four statuses need monthly visits');
+  assert.ok(!(await page.locator('#visit-statuses input[name=status_ordinary]').isChecked()), 'ordinary households do not');
+  assert.ok((await page.locator('#rule-versions tbody tr').count()) >= 1);
+  await page.screenshot({ path: join(out, 'web-admin-rules.png'), fullPage: true });
+
+  // The audit log in words, and the review with its total.
+  await page.goto(`${url}/admin/audit`);
+  const audit = await page.locator('#audit tbody').textContent();
+  assert.ok(audit.includes('重置密码') && audit.includes('周晓燕（helper02）'), 'the audit log reads as sentences');
+  assert.ok(!/user\.|grant\.|role=/.test(audit), 'no codes in the text');
+  await page.goto(`${url}/admin/review`);
+  assert.match(await page.locator('#review-total').textContent(), /合计/);
+  await page.screenshot({ path: join(out, 'web-admin-review.png'), fullPage: true });
+
+  // The person signs in with the reset password and lands on the change form, nothing else.
+  await Promise.all([page.waitForURL(/\/login$/), page.click('header form button[type=submit]')]);
+  await page.fill('input[name=user]', 'helper02');
+  await page.fill('input[name=password]', 'temporary-2026');
+  await Promise.all([page.waitForURL(/\/password$/), page.click('button[type=submit]')]);
+  assert.match(await page.locator('main').textContent(), /管理员重置了您的密码/);
+  await page.screenshot({ path: join(out, 'web-password.png'), fullPage: true });
+  await page.goto(`${url}/overview`);
+  assert.match(page.url(), /\/password$/, 'other pages wait until the password is changed');
+  await page.fill('input[name=current]', 'temporary-2026');
+  await page.fill('input[name=new]', 'my-own-2026');
+  await page.fill('input[name=again]', 'my-own-2026');
+  await Promise.all([page.waitForURL(/saved=1/), page.click('#password button[type=submit]')]);
+  await page.goto(`${url}/overview`);
+  assert.match(page.url(), /\/overview$/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
