@@ -26,7 +26,7 @@ const chromiumArgs = [
 ];
 
 /** Starts the demo county and chromium; `close()` ends both and removes their directories. */
-export async function startDemo({ viewport = { width: 1280, height: 900 } } = {}) {
+export async function startDemo({ viewport = { width: 1280, height: 900 }, acceptDownloads = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'doorstep-browser-'));
   const profileDir = mkdtempSync(join(tmpdir(), 'doorstep-chromium-'));
   const server = spawn(bin, ['demo', '--size', 'small', '--listen', '127.0.0.1:0', '--data', dataDir], {
@@ -44,6 +44,7 @@ export async function startDemo({ viewport = { width: 1280, height: 900 } } = {}
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport,
+    acceptDownloads,
     args: chromiumArgs,
   });
   const requests = [];

@@ -4,68 +4,24 @@
 // request the browser makes is recorded, and none may leave 127.0.0.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { out, startDemo } from './demo.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const out = join(root, 'tests', 'out');
-const bin = process.env.DOORSTEP_SERVER_BIN || join(root, 'target', 'debug', 'doorstep-server');
-
-let server;
+let demo;
 let url;
 let context;
-let dataDir;
-let profileDir;
-const requests = [];
-
-/** Starts the small demo county and resolves with its address once it serves. */
-function startDemo() {
-  dataDir = mkdtempSync(join(tmpdir(), 'doorstep-browser-'));
-  server = spawn(bin, ['demo', '--size', 'small', '--listen', '127.0.0.1:0', '--data', dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: server.stdout });
-    lines.on('line', (line) => {
-      const m = line.match(/^listening on (http:\/\/127\.0\.0\.1:\d+)$/);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`demo exited with ${code} before serving`)));
-  });
-}
+let requests;
 
 before(async () => {
   mkdirSync(out, { recursive: true });
-  url = await startDemo();
-  profileDir = mkdtempSync(join(tmpdir(), 'doorstep-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 412, height: 900 }, // a phone's width: the pages must read there
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  context.on('request', (r) => requests.push(r.url()));
+  // A phone's width: the pages must read there.
+  demo = await startDemo({ viewport: { width: 412, height: 900 }, acceptDownloads: true });
+  ({ url, context, requests } = demo);
 });
 
 after(async () => {
-  if (context) await context.close();
-  if (server) server.kill('SIGKILL');
-  for (const d of [dataDir, profileDir]) if (d) rmSync(d, { recursive: true, force: true });
+  if (demo) await demo.close();
 });
 
 test('a supervisor signs in, follows a village to a household, switches language and downloads a ledger', async () => {

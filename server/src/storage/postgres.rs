@@ -81,6 +81,16 @@ pub struct PostgresStorage {
 }
 
 impl PostgresStorage {
+    /// One `UPDATE users … WHERE name = $1` in its own transaction; `NotFound` when no account has that name.
+    fn update_user(&self, name: &str, sql: &str, values: &[&(dyn pg::types::ToSql + Sync)]) -> Result<()> {
+        self.tx(|tx| {
+            if tx.execute(sql, values).pg()? == 0 {
+                return Err(StorageError::NotFound(format!("user {name}")));
+            }
+            Ok(())
+        })
+    }
+
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`, or key=value form) and migrates
     /// it. Must not be called from async code (the blocking client would start a runtime inside a runtime): call it
     /// from `main` before the runtime starts, or through `spawn_blocking`.
@@ -551,33 +561,16 @@ impl Storage for PostgresStorage {
     }
 
     fn set_profile(&self, name: &str, display_name: &str, unit: &str) -> Result<()> {
-        self.tx(|tx| {
-            let n = tx
-                .execute(
-                    "UPDATE users SET display_name = $2, unit = $3 WHERE name = $1",
-                    &[&name, &display_name, &unit],
-                )
-                .pg()?;
-            if n == 0 {
-                return Err(StorageError::NotFound(format!("user {name}")));
-            }
-            Ok(())
-        })
+        self.update_user(
+            name,
+            "UPDATE users SET display_name = $2, unit = $3 WHERE name = $1",
+            &[&name, &display_name, &unit],
+        )
     }
 
     fn set_password(&self, name: &str, password_hash: &str, must_change: bool) -> Result<()> {
-        self.tx(|tx| {
-            let n = tx
-                .execute(
-                    "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE name = $1",
-                    &[&name, &password_hash, &must_change],
-                )
-                .pg()?;
-            if n == 0 {
-                return Err(StorageError::NotFound(format!("user {name}")));
-            }
-            Ok(())
-        })
+        let sql = "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE name = $1";
+        self.update_user(name, sql, &[&name, &password_hash, &must_change])
     }
 
     fn add_device(&self, d: &Device, token_sha256: &str) -> Result<()> {

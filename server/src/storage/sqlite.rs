@@ -200,6 +200,16 @@ pub struct SqliteStorage {
 }
 
 impl SqliteStorage {
+    /// One `UPDATE users … WHERE name = ?1` in its own transaction; `NotFound` when no account has that name.
+    fn update_user(&self, name: &str, sql: &str, values: &[&dyn rusqlite::ToSql]) -> Result<()> {
+        self.tx(|tx| {
+            if tx.execute(sql, values)? == 0 {
+                return Err(StorageError::NotFound(format!("user {name}")));
+            }
+            Ok(())
+        })
+    }
+
     /// Opens (creating and migrating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
         if !dir.exists() {
@@ -637,29 +647,16 @@ impl Storage for SqliteStorage {
     }
 
     fn set_profile(&self, name: &str, display_name: &str, unit: &str) -> Result<()> {
-        self.tx(|tx| {
-            let n = tx.execute(
-                "UPDATE users SET display_name = ?2, unit = ?3 WHERE name = ?1",
-                params![name, display_name, unit],
-            )?;
-            if n == 0 {
-                return Err(StorageError::NotFound(format!("user {name}")));
-            }
-            Ok(())
-        })
+        self.update_user(
+            name,
+            "UPDATE users SET display_name = ?2, unit = ?3 WHERE name = ?1",
+            params![name, display_name, unit],
+        )
     }
 
     fn set_password(&self, name: &str, password_hash: &str, must_change: bool) -> Result<()> {
-        self.tx(|tx| {
-            let n = tx.execute(
-                "UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE name = ?1",
-                params![name, password_hash, must_change],
-            )?;
-            if n == 0 {
-                return Err(StorageError::NotFound(format!("user {name}")));
-            }
-            Ok(())
-        })
+        let sql = "UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE name = ?1";
+        self.update_user(name, sql, params![name, password_hash, must_change])
     }
 
     fn add_device(&self, d: &Device, token_sha256: &str) -> Result<()> {
