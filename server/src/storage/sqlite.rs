@@ -325,16 +325,21 @@ fn role_of(code: &str) -> Role {
 }
 
 fn user_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
+    user_at(r, 0)
+}
+
+/// A user from columns `USER_COLS` starting at `at`.
+fn user_at(r: &rusqlite::Row, at: usize) -> rusqlite::Result<User> {
     Ok(User {
-        name: r.get(0)?,
-        role: role_of(&r.get::<_, String>(1)?),
-        team: r.get(2)?,
-        password_hash: r.get(3)?,
-        disabled: r.get(4)?,
-        created_ms: r.get(5)?,
-        display_name: r.get(6)?,
-        unit: r.get(7)?,
-        must_change_password: r.get(8)?,
+        name: r.get(at)?,
+        role: role_of(&r.get::<_, String>(at + 1)?),
+        team: r.get(at + 2)?,
+        password_hash: r.get(at + 3)?,
+        disabled: r.get(at + 4)?,
+        created_ms: r.get(at + 5)?,
+        display_name: r.get(at + 6)?,
+        unit: r.get(at + 7)?,
+        must_change_password: r.get(at + 8)?,
     })
 }
 
@@ -680,21 +685,7 @@ impl Storage for SqliteStorage {
                     "SELECT {cols}, {ucols} FROM devices d JOIN users u ON u.name = d.user_name WHERE d.token_sha256 = ?1"
                 ),
                 [token_sha256],
-                |r| {
-                    let device = device_row(r)?;
-                    let user = User {
-                        name: r.get(7)?,
-                        role: role_of(&r.get::<_, String>(8)?),
-                        team: r.get(9)?,
-                        password_hash: r.get(10)?,
-                        disabled: r.get(11)?,
-                        created_ms: r.get(12)?,
-                        display_name: r.get(13)?,
-                        unit: r.get(14)?,
-                        must_change_password: r.get(15)?,
-                    };
-                    Ok((device, user))
-                },
+                |r| Ok((device_row(r)?, user_at(r, 7)?)),
             )
             .optional()?)
         })
