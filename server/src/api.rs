@@ -1,4 +1,4 @@
-//! The HTTP API of the briefing (`/api/v1/login`, `/api/v1/sync`, `/api/v1/health`), its layers (body limit,
+//! The server's HTTP API (`/api/v1/login`, `/api/v1/sync`, `/api/v1/health`), its layers (body limit,
 //! gzip, tracing) and `ApiError`, the one place where a failure becomes a status code and an `ErrorBody`.
 
 use crate::auth::{self, Limiter};

@@ -1,4 +1,4 @@
-//! Who may see and write which documents: the role rules of the briefing, decided in one place from plain data.
+//! Who may see and write which documents: the role rules of DOMAIN.md, decided in one place from plain data.
 //!
 //! - helper: households assigned to them (and those households' visits and screenings); a new household they push
 //!   is theirs when its `helper_ids` names them;

@@ -11,6 +11,7 @@
 //! the sync logic a [`WriteTx`] and commits only if the logic returns `Ok` — so a refused push stores nothing and an
 //! acknowledged one is durable.
 
+#[cfg(test)]
 pub mod conformance;
 pub mod postgres;
 pub mod sqlite;
