@@ -440,15 +440,10 @@ pub trait WriteTx {
     /// The device an Automerge actor is bound to.
     fn actor_device(&mut self, actor: &str) -> Result<Option<String>>;
     fn bind_actor(&mut self, actor: &str, device_id: &str, now_ms: i64) -> Result<()>;
-    /// The device an actor is bound to, with that device's account and whether it is revoked. The default knows
-    /// only the device, which makes every foreign actor a forgery.
-    fn actor_owner(&mut self, actor: &str) -> Result<Option<ActorOwner>> {
-        Ok(self.actor_device(actor)?.map(|device_id| ActorOwner { device_id, user: String::new(), revoked: true }))
-    }
+    /// The device an actor is bound to, with that device's account and whether it is revoked.
+    fn actor_owner(&mut self, actor: &str) -> Result<Option<ActorOwner>>;
     /// Moves an actor to another device of the same account (signed in again after a revocation).
-    fn rebind_actor(&mut self, actor: &str, device_id: &str, _now_ms: i64) -> Result<()> {
-        Err(StorageError::Internal(format!("this store cannot move actor {actor} to {device_id}")))
-    }
+    fn rebind_actor(&mut self, actor: &str, device_id: &str, now_ms: i64) -> Result<()>;
     /// The next server sequence number. Never lower than any sequence already committed or handed out.
     fn next_seq(&mut self) -> Result<u64>;
     fn insert_change(&mut self, change: &NewChange) -> Result<()>;
@@ -460,20 +455,14 @@ pub trait WriteTx {
     fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool>;
     /// Records a scope event at a fresh sequence number.
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64>;
-    /// Whether the account (or its team) lost a scope holding `placement` after sequence `cursor`: a device that
-    /// has not yet synced past that loss wrote its changes while the document was still its own, so they are
-    /// accepted rather than lost. The default knows of no loss.
     /// Records, for a household that moved away from `old` (its village or township changed), a loss of that
     /// household for every team, area and inspector grant that covers `old`; those who still see it where it is now
-    /// (a supervisor of the whole township) are filtered out when a page lists what to wipe. The default: none.
-    fn record_move_loss(&mut self, household_id: &str, old: &Placement) -> Result<()> {
-        let _ = (household_id, old);
-        Ok(())
-    }
-    fn lost_after(&mut self, user: &str, team: Option<&str>, cursor: u64, placement: &Placement) -> Result<bool> {
-        let _ = (user, team, cursor, placement);
-        Ok(false)
-    }
+    /// (a supervisor of the whole township) are filtered out when a page lists what to wipe.
+    fn record_move_loss(&mut self, household_id: &str, old: &Placement) -> Result<()>;
+    /// Whether the account (or its team) lost a scope holding `placement` after sequence `cursor`: a device that
+    /// has not yet synced past that loss wrote its changes while the document was still its own, so they are
+    /// accepted rather than lost.
+    fn lost_after(&mut self, user: &str, team: Option<&str>, cursor: u64, placement: &Placement) -> Result<bool>;
     /// Replaces the set of blobs a document refers to (empty for a tombstoned one), recording a blob not seen
     /// before as not yet uploaded.
     fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()>;
@@ -517,32 +506,20 @@ pub trait Storage: Send + Sync + 'static {
     fn scope_facts(&self, user: &str) -> Result<ScopeFacts>;
     /// Takes households away from a helper and records each loss as a [`ScopeEvent`] in the scope-loss log, at a
     /// fresh sequence number, so that the helper's devices learn at their next sync what to wipe.
-    fn unassign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
-        let _ = household_ids;
-        Err(StorageError::Internal(format!("this store cannot unassign households from {helper}")))
-    }
+    fn unassign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()>;
     /// Takes villages away from a family-doctor team, recording each loss (subject: the team) like
     /// `unassign_helper`.
-    fn unassign_team(&self, team: &str, villages: &[String]) -> Result<()> {
-        let _ = villages;
-        Err(StorageError::Internal(format!("this store cannot take villages from team {team}")))
-    }
+    fn unassign_team(&self, team: &str, villages: &[String]) -> Result<()>;
     /// Takes townships or villages out of a supervisor's area, recording each loss (subject: the supervisor), so
     /// the supervisor's devices upload, then wipe what they no longer see.
     fn unassign_area(&self, user: &str, areas: &[Area]) -> Result<()>;
     /// Records, once, the loss of each village whose inspector grant ended before `today` (`YYYY-MM-DD`) since it
     /// was last granted; returns how many were recorded. Called when the inspector syncs, so a grant that simply
     /// runs out also makes the inspector's devices upload, then wipe.
-    fn record_ended_grants(&self, user: &str, today: &str) -> Result<u64> {
-        let _ = (user, today);
-        Ok(0)
-    }
+    fn record_ended_grants(&self, user: &str, today: &str) -> Result<u64>;
     /// The documents under the scope losses of `query`'s account (or team) recorded after `query.cursor` and up to
-    /// `up_to`, with their placement (the sync logic keeps those the account no longer sees). The default: none.
-    fn lost_docs(&self, query: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>> {
-        let _ = (query, up_to);
-        Ok(vec![])
-    }
+    /// `up_to`, with their placement (the sync logic keeps those the account no longer sees).
+    fn lost_docs(&self, query: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>>;
 
     // Places: the townships and villages the server knows (`Place`).
     /// Every place, townships first, then villages by township and name, with their live households counted.
@@ -575,21 +552,12 @@ pub trait Storage: Send + Sync + 'static {
 
     // Failed sign-ins, kept in the database so that every server process on it slows guessing together.
     /// Failures recorded under these keys (`u:NAME` per account, `a:ADDRESS` per address): `(key, count, last
-    /// failure in ms)`. The default stores none, leaving the limiter to its process's memory.
-    fn login_failures(&self, keys: &[String]) -> Result<Vec<(String, u32, i64)>> {
-        let _ = keys;
-        Err(StorageError::Internal("this store keeps no login failures".into()))
-    }
+    /// failure in ms)`.
+    fn login_failures(&self, keys: &[String]) -> Result<Vec<(String, u32, i64)>>;
     /// Records one failure under each key at `now_ms`; a key quiet for more than `forgive_ms` starts again at one.
-    fn login_failed(&self, keys: &[String], now_ms: i64, forgive_ms: i64) -> Result<()> {
-        let _ = (keys, now_ms, forgive_ms);
-        Err(StorageError::Internal("this store keeps no login failures".into()))
-    }
+    fn login_failed(&self, keys: &[String], now_ms: i64, forgive_ms: i64) -> Result<()>;
     /// Forgets the failures of a key (a successful sign-in).
-    fn login_succeeded(&self, key: &str) -> Result<()> {
-        let _ = key;
-        Err(StorageError::Internal("this store keeps no login failures".into()))
-    }
+    fn login_succeeded(&self, key: &str) -> Result<()>;
 
     // Audit log of admin actions.
     fn audit(&self, entry: &AuditEntry) -> Result<()>;
@@ -605,12 +573,8 @@ pub trait Storage: Send + Sync + 'static {
     fn pull_candidates(&self, query: &PullQuery) -> Result<(u64, Vec<Candidate>)>;
     /// Like `pull_candidates`, but a store may stop after about `limit` candidates to bound memory. It then returns
     /// the sequence up to which the candidates are complete and `true`; candidates above that sequence may be
-    /// included and are ignored. The default reads everything.
-    fn pull_candidates_limited(&self, query: &PullQuery, limit: usize) -> Result<(u64, Vec<Candidate>, bool)> {
-        let _ = limit;
-        let (head, candidates) = self.pull_candidates(query)?;
-        Ok((head, candidates, false))
-    }
+    /// included and are ignored.
+    fn pull_candidates_limited(&self, query: &PullQuery, limit: usize) -> Result<(u64, Vec<Candidate>, bool)>;
     /// Raw bytes of changes by sequence.
     fn change_bytes(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>>;
     /// Saved documents by id (snapshots).
