@@ -5,8 +5,8 @@
 //!
 //! The supervisors' pages reach the same bytes through [`blob_response`] and [`access`], under their own session.
 
-use crate::api::{authenticate, scope_of, ApiError, AppState};
 use crate::blobs::{Appended, BlobError};
+use crate::http::{authenticate, scope_of, ApiError, AppState};
 use crate::scope::Scope;
 use crate::storage::{self, now_ms, BlobReferrer};
 use axum::body::{Body, Bytes};
@@ -276,7 +276,7 @@ pub async fn blob_response(
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, header_value(served_type(&media_type), "application/octet-stream"));
     h.insert(ETAG, header_value(&etag, "\"\""));
-    // Also what keeps the compression layer off these bytes (`api::router`): ranges count identity bytes.
+    // Also what keeps the compression layer off these bytes (`app::router`): ranges count identity bytes.
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
     let not_modified = headers

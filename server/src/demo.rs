@@ -21,8 +21,9 @@
 mod media;
 
 use crate::accounts;
-use crate::api::{self, AppState};
+use crate::app;
 use crate::config::{Config, DEFAULT_MAX_BODY};
+use crate::http::AppState;
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{SharedStorage, Storage};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -192,7 +193,7 @@ pub fn run(opts: Options) -> Result<(), String> {
             session_max_age: crate::config::DEFAULT_SESSION_MAX_AGE,
             max_grant_days: accounts::DEFAULT_MAX_GRANT_DAYS,
         };
-        let app = api::router(AppState::new(storage.clone(), config));
+        let app = app::router(AppState::new(storage.clone(), config));
         let server = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
         });

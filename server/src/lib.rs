@@ -13,7 +13,10 @@
 //! - `lookup`: the console's look-ups (households, an account, places, devices), times as local dates;
 //! - `message`: a message in English and Chinese (refusals shown on pages and the console);
 //! - `places`: townships and villages as data, and the checks that refuse unknown places, households and users;
-//! - `api`: HTTP routes, layers and `ApiError` (every failure becomes a status and an `ErrorBody` there);
+//! - `http`: what every HTTP handler shares: `AppState`, `ApiError` (every failure becomes a status and an
+//!   `ErrorBody` there), the client address, token and password checks;
+//! - `api`: the sync API's routes (login, sync, health, OpenAPI);
+//! - `app`: the whole router — `api`, `blob_api` and `web` — with its layers;
 //! - `web`: the supervisors' pages, merged into the same router;
 //! - `tls`: the optional HTTPS listener of `serve --tls-cert/--tls-key`.
 //!
@@ -21,11 +24,13 @@
 
 pub mod accounts;
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod blob_api;
 pub mod blobs;
 pub mod config;
 pub mod demo;
+pub mod http;
 pub mod lookup;
 pub mod message;
 pub mod places;

@@ -3,8 +3,9 @@
 use clap::{Parser, Subcommand};
 use doorstep_core::model::{PovertyStatus, Role};
 use doorstep_server::accounts::{self, AccountsError, RulesUpdate, CONSOLE};
-use doorstep_server::api::{self, AppState};
+use doorstep_server::app;
 use doorstep_server::config::{Config, DEFAULT_MAX_BODY};
+use doorstep_server::http::AppState;
 use doorstep_server::storage::postgres::PostgresStorage;
 use doorstep_server::storage::sqlite::SqliteStorage;
 use doorstep_server::storage::{HouseholdFilter, PlaceKind, SharedStorage};
@@ -605,7 +606,7 @@ fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf
         };
         println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });
         let _ = std::io::stdout().flush();
-        let mut app = api::router(AppState::new(storage, config));
+        let mut app = app::router(AppState::new(storage, config));
         if let Some(reports) = reports {
             app = app.layer(axum::Extension(reports));
         }

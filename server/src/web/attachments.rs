@@ -6,9 +6,9 @@
 //! untrusted document is ever rasterised.
 
 use super::{PageError, Viewer};
-use crate::api::ApiError;
 use crate::blob_api;
 use crate::blobs;
+use crate::http::ApiError;
 use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderValue, Method};
@@ -103,7 +103,7 @@ pub struct AttachmentLine {
 /// The attachments of these visits (read from their stored documents) and screenings (already read), by document
 /// id, each with whether its bytes are on the server.
 pub async fn lines_of(
-    st: &crate::api::AppState,
+    st: &crate::http::AppState,
     lang: super::i18n::Lang,
     visit_ids: Vec<String>,
     screenings: Vec<(String, HashMap<String, AttachmentRef>)>,

@@ -27,7 +27,7 @@ pub mod session;
 mod svg;
 mod visits;
 
-use crate::api::{self, AppState};
+use crate::http::{self, AppState};
 use crate::message::Message;
 use crate::scope::Scope;
 use crate::storage::{self, StorageError, User};
@@ -253,13 +253,13 @@ impl From<StorageError> for PageError {
     }
 }
 
-impl From<api::ApiError> for PageError {
-    fn from(e: api::ApiError) -> Self {
+impl From<http::ApiError> for PageError {
+    fn from(e: http::ApiError) -> Self {
         match e {
-            api::ApiError::Unauthorized | api::ApiError::AccountDisabled => PageError::SignIn,
-            api::ApiError::NotFound => PageError::NotFound,
-            api::ApiError::Forbidden(_) | api::ApiError::OutOfScope(_) => PageError::Forbidden,
-            api::ApiError::BadRequest(m) => PageError::BadRequest(Message::new(m.clone(), format!("请求无效：{m}"))),
+            http::ApiError::Unauthorized | http::ApiError::AccountDisabled => PageError::SignIn,
+            http::ApiError::NotFound => PageError::NotFound,
+            http::ApiError::Forbidden(_) | http::ApiError::OutOfScope(_) => PageError::Forbidden,
+            http::ApiError::BadRequest(m) => PageError::BadRequest(Message::new(m.clone(), format!("请求无效：{m}"))),
             other => PageError::Unavailable(other.to_string()),
         }
     }
@@ -397,7 +397,7 @@ impl FromRequestParts<AppState> for Viewer {
         if user.must_change_password && !matches!(parts.uri.path(), "/password" | "/logout") {
             return Err(PageError::ChangePassword);
         }
-        let scope = api::scope_of(st, &user).await?;
+        let scope = http::scope_of(st, &user).await?;
         let query = query_map(parts.uri.query());
         let lang = lang_of(&parts.headers, &query);
         let as_of = match query.get("asof").filter(|d| !d.is_empty()) {

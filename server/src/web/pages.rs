@@ -6,7 +6,7 @@ use super::indicators::{self, is_current, Filter, HouseholdLink, Selection};
 use super::reports::Snapshot;
 use super::session::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use super::{form_map, lang_of, query_map, query_string, redirect, PageError, People, Viewer, Web};
-use crate::api::{self, AppState, ClientAddr};
+use crate::http::{self, AppState, ClientAddr};
 use crate::storage::{self, ChangeInfo};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -99,7 +99,7 @@ pub async fn login(
         }
         return Ok(r);
     }
-    let found = api::check_password(&st, &user, &password).await?;
+    let found = http::check_password(&st, &user, &password).await?;
     let Some(account) = found.filter(|u| !u.disabled) else {
         st.limiter.record_failure(&user, &addr).await;
         return fail(failed, StatusCode::UNAUTHORIZED);
