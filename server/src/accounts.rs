@@ -24,9 +24,9 @@ pub enum AccountsError {
     /// The command or form was refused: what is wrong, naming the field, in both languages.
     #[error("{0}")]
     Invalid(Message),
-    /// The console could not set up (a file, a port, the runtime); never shown on a page.
+    /// Something failed that no input can fix (hashing a password); kept for the log.
     #[error("{0}")]
-    Setup(String),
+    Internal(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -78,7 +78,7 @@ pub fn add_user(
         return invalid("--team: a doctor needs a family-doctor team", "团队：医生须属于一个家庭医生团队");
     }
     check_password(password)?;
-    let password_hash = auth::hash_password(password).map_err(AccountsError::Setup)?;
+    let password_hash = auth::hash_password(password).map_err(AccountsError::Internal)?;
     let user = User {
         name: name.into(),
         role,
@@ -181,7 +181,7 @@ fn check_password(password: &str) -> Result<()> {
 pub fn reset_password(storage: &dyn Storage, by: &str, name: &str, password: &str) -> Result<()> {
     check_password(password)?;
     require_user(storage, name)?;
-    let hash = auth::hash_password(password).map_err(AccountsError::Setup)?;
+    let hash = auth::hash_password(password).map_err(AccountsError::Internal)?;
     storage.set_password(name, &hash, by != name)?;
     storage.sessions_end_user(name)?;
     audit_by(storage, by, "user.password_reset", json!({"user": name}))
@@ -198,7 +198,7 @@ pub fn change_password(storage: &dyn Storage, name: &str, current: &str, new: &s
     if new == current {
         return invalid("new password: must differ from the current one", "新密码：不能与当前密码相同");
     }
-    let hash = auth::hash_password(new).map_err(AccountsError::Setup)?;
+    let hash = auth::hash_password(new).map_err(AccountsError::Internal)?;
     storage.set_password(name, &hash, false)?;
     audit_by(storage, name, "user.password_change", json!({"user": name}))
 }

@@ -8,6 +8,7 @@ use doorstep_server::config::{Config, DEFAULT_MAX_BODY};
 use doorstep_server::http::AppState;
 use doorstep_server::storage::postgres::PostgresStorage;
 use doorstep_server::storage::sqlite::SqliteStorage;
+use doorstep_server::storage::StorageError;
 use doorstep_server::storage::{HouseholdFilter, PlaceKind, SharedStorage};
 use doorstep_server::web::reports::Reports;
 use doorstep_server::{lookup, places};
@@ -347,21 +348,35 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(data: &std::path::Path, database: Option<&str>) -> Result<SharedStorage, AccountsError> {
+/// Why a command failed: one line on stderr. Refusals of the administration commands are `accounts`'; the rest is
+/// the console's own (a file, a port, the runtime, the demo's build).
+#[derive(Debug, thiserror::Error)]
+enum CommandError {
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("the demo county could not be built or served: {0}")]
+    Demo(String),
+}
+
+fn open(data: &std::path::Path, database: Option<&str>) -> Result<SharedStorage, CommandError> {
     Ok(match database {
         Some(url) => Arc::new(PostgresStorage::open(url)?),
         None => Arc::new(SqliteStorage::open(data)?),
     })
 }
 
-fn run(cli: Cli) -> Result<(), AccountsError> {
+fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
         Command::Demo { listen, size } => {
             // The demo keeps its county apart from a real server's data unless --data says otherwise.
             let data =
                 if cli.data == std::path::Path::new("doorstep-data") { PathBuf::from("demo-data") } else { cli.data };
             doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size })
-                .map_err(AccountsError::Setup)
+                .map_err(CommandError::Demo)
         }
         Command::Serve { listen, max_body, session_hours, session_seconds, max_blob, tls_cert, tls_key } => {
             let session_max_age = std::time::Duration::from_secs(session_seconds.unwrap_or(session_hours * 3600));
@@ -383,7 +398,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
             let dir = cli.blobs.unwrap_or_else(|| Config::default_blobs_dir(&cli.data));
             let store = doorstep_server::blobs::BlobStore::new(dir);
             let r = doorstep_server::blobs::gc(&*s, &store, dry_run, CONSOLE)
-                .map_err(|e| AccountsError::Setup(e.to_string()))?;
+                .map_err(|e| CommandError::Setup(e.to_string()))?;
             let verb = if dry_run { "would delete" } else { "deleted" };
             println!(
                 "{verb} {} complete and {} partial blobs ({} bytes); kept {}; {} records without bytes",
@@ -540,7 +555,7 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
                         effective_from: None,
                     };
                     if update == RulesUpdate::default() {
-                        return Err(AccountsError::Setup(
+                        return Err(CommandError::Setup(
                             "give at least one rule to set, e.g. --monthly-visits 2".into(),
                         ));
                     }
@@ -554,26 +569,26 @@ fn run(cli: Cli) -> Result<(), AccountsError> {
 }
 
 /// The password of `--password-stdin` or `--password P`.
-fn password_of(stdin: bool, given: Option<String>) -> Result<String, AccountsError> {
+fn password_of(stdin: bool, given: Option<String>) -> Result<String, CommandError> {
     match (stdin, given) {
         (true, _) => read_password_line(),
         (false, Some(p)) => Ok(p),
-        (false, None) => Err(AccountsError::Setup("give --password-stdin or --password P".into())),
+        (false, None) => Err(CommandError::Setup("give --password-stdin or --password P".into())),
     }
 }
 
-fn read_password_line() -> Result<String, AccountsError> {
+fn read_password_line() -> Result<String, CommandError> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| AccountsError::Setup(format!("reading the password from standard input: {e}")))?;
+        .map_err(|e| CommandError::Setup(format!("reading the password from standard input: {e}")))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// `tls`: the certificate chain and key files of `serve --tls-cert/--tls-key`; without them the server speaks plain
 /// HTTP (behind a TLS reverse proxy, see docs/deploy.md).
-fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf)>) -> Result<(), AccountsError> {
+fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf)>) -> Result<(), CommandError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -593,15 +608,15 @@ fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| AccountsError::Setup(format!("starting the runtime: {e}")))?;
+        .map_err(|e| CommandError::Setup(format!("starting the runtime: {e}")))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
-            .map_err(|e| AccountsError::Setup(format!("cannot listen on {}: {e}", config.listen)))?;
-        let addr = listener.local_addr().map_err(|e| AccountsError::Setup(e.to_string()))?;
+            .map_err(|e| CommandError::Setup(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr().map_err(|e| CommandError::Setup(e.to_string()))?;
         // Certificate problems end the start here, before the listening line, naming the file.
         let tls = match &tls {
-            Some((cert, key)) => Some(doorstep_server::tls::load(cert, key).await?),
+            Some((cert, key)) => Some(doorstep_server::tls::load(cert, key).await.map_err(CommandError::Setup)?),
             None => None,
         };
         println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });
@@ -611,7 +626,7 @@ fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf
             app = app.layer(axum::Extension(reports));
         }
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        let stopped = |e: std::io::Error| AccountsError::Setup(format!("server stopped: {e}"));
+        let stopped = |e: std::io::Error| CommandError::Setup(format!("server stopped: {e}"));
         match tls {
             Some(tls) => doorstep_server::tls::serve(listener, tls, service, shutdown_signal()).await.map_err(stopped),
             None => axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await.map_err(stopped),

@@ -2,7 +2,6 @@
 //! without a TLS reverse proxy. axum-server drives the handshakes (rustls, the same library and crypto provider as
 //! the devices) and shuts down gracefully like the plain listener: open requests finish, new connections stop.
 
-use crate::accounts::AccountsError;
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
@@ -15,19 +14,19 @@ use std::time::Duration;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Reads the certificate chain and key; a missing file or a bad PEM is refused naming the file and the flag.
-pub async fn load(cert: &Path, key: &Path) -> Result<RustlsConfig, AccountsError> {
+pub async fn load(cert: &Path, key: &Path) -> Result<RustlsConfig, String> {
     for (flag, path) in [("--tls-cert", cert), ("--tls-key", key)] {
         if let Err(e) = std::fs::metadata(path) {
-            return Err(AccountsError::Setup(format!("{flag} {}: {e}", path.display())));
+            return Err(format!("{flag} {}: {e}", path.display()));
         }
     }
     // Only HTTP/1.1 is offered: the devices speak it, and it is what the plain listener serves.
     let mut config = RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
-        AccountsError::Setup(format!(
+        format!(
             "--tls-cert {} / --tls-key {}: not a usable PEM certificate chain and private key: {e}",
             cert.display(),
             key.display()
-        ))
+        )
     })?;
     let mut inner = (*config.get_inner()).clone();
     inner.alpn_protocols = vec![b"http/1.1".to_vec()];

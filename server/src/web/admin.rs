@@ -21,7 +21,7 @@ impl From<AccountsError> for PageError {
     fn from(e: AccountsError) -> Self {
         match e {
             AccountsError::Invalid(m) => PageError::BadRequest(m),
-            AccountsError::Setup(m) => PageError::Unavailable(m),
+            AccountsError::Internal(m) => PageError::Unavailable(m),
             AccountsError::Storage(e) => e.into(),
         }
     }
