@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The PostgreSQL store: starts a throwaway cluster (PostgreSQL installed from Debian's packages when missing, run by
 # an unprivileged user on a loopback port, stopped and deleted on exit) and runs against it
-#   - the storage contract suite (storage::postgres: every case on SQLite and on PostgreSQL, backup and restore,
+#   - the storage contract suite (storage::contract: every case on SQLite and on PostgreSQL, backup and restore,
 #     report snapshots, concurrent writers from two connection pools), and
 #   - the end-to-end test with two server processes on one database and devices syncing through either,
 #   - the HTTP sync suites again, the same tests as on SQLite (server/tests/{sync_api,blobs,console}.rs and the end-to-end
@@ -22,7 +22,7 @@ cargo build -q --workspace --all-targets
 # Run inside the cluster's lifetime. The sync suites' part ends by counting the test servers' schemas, so a run
 # whose servers silently used SQLite cannot pass.
 inner='
-cargo test --workspace --lib storage::postgres -- --test-threads=2 &&
+cargo test --workspace --lib storage:: -- --test-threads=2 &&
 cargo test --workspace --test postgres_two_servers &&
 echo "== sync suites on PostgreSQL ==" &&
 start=$(date +%s) &&

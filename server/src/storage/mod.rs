@@ -13,6 +13,9 @@
 
 #[cfg(test)]
 pub mod conformance;
+/// The storage contract: every case run on both stores.
+#[cfg(test)]
+mod contract;
 pub mod postgres;
 pub mod sqlite;
 pub mod sqlite_reports;

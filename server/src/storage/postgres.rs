@@ -24,11 +24,8 @@ use r2d2_postgres::{r2d2, PostgresConnectionManager};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-#[cfg(test)]
-#[path = "postgres/contract.rs"]
-mod contract;
 #[path = "postgres/index.rs"]
-mod index;
+pub(crate) mod index;
 #[path = "postgres/reports.rs"]
 pub mod reports;
 #[path = "postgres/schema.rs"]

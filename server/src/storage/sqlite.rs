@@ -1504,13 +1504,6 @@ mod tests {
     }
 
     #[test]
-    fn passes_the_storage_conformance_checks() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStorage::open(dir.path()).unwrap();
-        crate::storage::conformance::check_all(&s);
-    }
-
-    #[test]
     fn a_pull_limited_to_few_candidates_still_delivers_everything_once() {
         use crate::scope::Scope;
         use doorstep_core::doc::Author;

@@ -5,7 +5,7 @@
 //! afterwards). Without it they print a notice on stderr and return; with `DOORSTEP_REQUIRE_PG=1` (set by
 //! `scripts/test.d/60-postgres.sh`) a missing server fails them instead, so the PostgreSQL run can never pass empty.
 
-use super::PostgresStorage;
+use super::postgres::{self, PostgresStorage};
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::*;
 use automerge::ActorId;
@@ -54,7 +54,7 @@ pub fn sqlite() -> UnderTest {
         ix: Box::new(move |table| {
             let conn = rusqlite::Connection::open(&db).expect("open SQLite file");
             let mut rows: Vec<String> =
-                super::index::table_json(&conn, table).expect("read table").iter().map(|v| v.to_string()).collect();
+                postgres::index::table_json(&conn, table).expect("read table").iter().map(|v| v.to_string()).collect();
             rows.sort();
             rows
         }),
@@ -76,7 +76,7 @@ struct SchemaGuard {
 
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
-        if let Ok(mut c) = super::pg::Client::connect(&self.url, super::pg::NoTls) {
+        if let Ok(mut c) = postgres::pg::Client::connect(&self.url, postgres::pg::NoTls) {
             let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
         }
     }
@@ -96,9 +96,9 @@ pub fn postgres() -> Option<UnderTest> {
         return None;
     };
     let schema = format!("doorstep_t_{:016x}", rand::random::<u64>());
-    let mut admin = super::pg::Client::connect(&url, super::pg::NoTls).expect("connect to DOORSTEP_TEST_PG");
+    let mut admin = postgres::pg::Client::connect(&url, postgres::pg::NoTls).expect("connect to DOORSTEP_TEST_PG");
     admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
-    let mut config: super::pg::Config = url.parse().expect("DOORSTEP_TEST_PG is a PostgreSQL URL");
+    let mut config: postgres::pg::Config = url.parse().expect("DOORSTEP_TEST_PG is a PostgreSQL URL");
     config.options(&format!("-c search_path={schema}"));
     let reader = config.clone();
     let undo = config.clone();
@@ -106,7 +106,7 @@ pub fn postgres() -> Option<UnderTest> {
         name: "postgres",
         open: Box::new(move || Arc::new(PostgresStorage::connect(config.clone()).expect("open PostgreSQL store"))),
         ix: Box::new(move |table| {
-            let mut c = reader.connect(super::pg::NoTls).expect("connect");
+            let mut c = reader.connect(postgres::pg::NoTls).expect("connect");
             let mut rows: Vec<String> = c
                 .query(&format!("SELECT row_to_json(t)::text FROM {table} t"), &[])
                 .expect("read table")
@@ -121,7 +121,7 @@ pub fn postgres() -> Option<UnderTest> {
         }),
         processes: 2,
         before_places: Box::new(move || {
-            let mut c = undo.connect(super::pg::NoTls).expect("connect");
+            let mut c = undo.connect(postgres::pg::NoTls).expect("connect");
             c.batch_execute(&format!("DROP TABLE places; {V8_UNDO} UPDATE schema_version SET version = 6"))
                 .expect("back to schema 6");
         }),
@@ -943,9 +943,9 @@ fn postgres_refuses_a_newer_schema() {
     let _ = pg.open();
     let url = std::env::var("DOORSTEP_TEST_PG").unwrap();
     let guard = pg._guard.downcast_ref::<SchemaGuard>().expect("schema guard");
-    let mut c = super::pg::Client::connect(&url, super::pg::NoTls).unwrap();
+    let mut c = postgres::pg::Client::connect(&url, postgres::pg::NoTls).unwrap();
     c.batch_execute(&format!("UPDATE {}.schema_version SET version = 99", guard.schema)).unwrap();
-    let mut config: super::pg::Config = url.parse().unwrap();
+    let mut config: postgres::pg::Config = url.parse().unwrap();
     config.options(&format!("-c search_path={}", guard.schema));
     match PostgresStorage::connect(config) {
         Err(StorageError::Internal(m)) => assert!(m.contains("newer"), "{m}"),
@@ -988,7 +988,7 @@ struct DatabaseGuard {
 
 impl Drop for DatabaseGuard {
     fn drop(&mut self) {
-        if let Ok(mut c) = super::pg::Client::connect(&self.url, super::pg::NoTls) {
+        if let Ok(mut c) = postgres::pg::Client::connect(&self.url, postgres::pg::NoTls) {
             let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
         }
     }
@@ -1025,10 +1025,10 @@ fn postgres_backup_restores_and_sync_goes_on() {
         .expect("run pg_dump");
     assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
     let name = format!("doorstep_restore_{:016x}", rand::random::<u64>());
-    let mut admin = super::pg::Client::connect(&url, super::pg::NoTls).unwrap();
+    let mut admin = postgres::pg::Client::connect(&url, postgres::pg::NoTls).unwrap();
     admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
     let _guard = DatabaseGuard { url: url.clone(), name: name.clone() };
-    let mut config: super::pg::Config = url.parse().unwrap();
+    let mut config: postgres::pg::Config = url.parse().unwrap();
     config.dbname(&name);
     let out = Command::new(bin.join("pg_restore"))
         .args(["--no-owner", "--exit-on-error", "--host", "127.0.0.1"])
@@ -1067,10 +1067,10 @@ fn postgres_backup_restores_and_sync_goes_on() {
 }
 
 /// A connection configuration for the subject's own schema.
-fn schema_config(pg: &UnderTest) -> super::pg::Config {
+fn schema_config(pg: &UnderTest) -> postgres::pg::Config {
     let url = std::env::var("DOORSTEP_TEST_PG").unwrap();
     let schema = &pg._guard.downcast_ref::<SchemaGuard>().expect("schema guard").schema;
-    let mut config: super::pg::Config = url.parse().unwrap();
+    let mut config: postgres::pg::Config = url.parse().unwrap();
     config.options(&format!("-c search_path={schema}"));
     config
 }
