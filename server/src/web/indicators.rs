@@ -9,8 +9,8 @@ use super::People;
 use crate::scope::Scope;
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{
-    classify, parse_date, AlertLevel, BmiBand, BpGrade, Condition, GlucoseBand, Member, MemberEventKind, PovertyStatus,
-    ProblemStatus, ReferralLevel, RiskCause, ScheduleRules, Thresholds, VisitKind,
+    classify, parse_date, AlertLevel, BmiBand, BpGrade, Condition, GlucoseBand, Household, Member, MemberEventKind,
+    PovertyStatus, ProblemStatus, ReferralLevel, RiskCause, ScheduleRules, Thresholds, VisitKind,
 };
 use doorstep_core::schedule::{followup_interval, monthly_required, HELPER_VISIT_KINDS};
 use serde::Serialize;
@@ -63,6 +63,26 @@ pub fn age_on(birth: &str, day: NaiveDate) -> Option<i32> {
         age -= 1;
     }
     Some(age)
+}
+
+/// The last day of `month` (`YYYY-MM`), `YYYY-MM-DD`.
+fn month_end(month: &str) -> String {
+    NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .ok()
+        .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
+        .map(|next| (next - Duration::days(1)).format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| format!("{month}-31"))
+}
+
+/// The poverty status a household had on `day`: the last dated transition on or before it. Before its first
+/// transition a household was ordinary (一般农户); one without any recorded transition has its status now.
+pub fn status_on(h: &Household, day: &str) -> PovertyStatus {
+    if h.status_history.is_empty() {
+        return h.poverty_status;
+    }
+    let mut dated: Vec<_> = h.status_history.iter().filter(|t| t.date.as_str() <= day).collect();
+    dated.sort_by(|a, b| a.date.cmp(&b.date));
+    dated.last().map(|t| t.to_status).unwrap_or(PovertyStatus::Ordinary)
 }
 
 /// `YYYY-MM` of the month before.
@@ -139,18 +159,18 @@ impl<'a> Selection<'a> {
 
     /// The schedule rules that judge `month` (`YYYY-MM`): those in force on its last day.
     pub fn rules_for(&self, month: &str) -> &ScheduleRules {
-        let end = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-            .ok()
-            .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
-            .map(|next| (next - Duration::days(1)).format("%Y-%m-%d").to_string())
-            .unwrap_or_else(|| format!("{month}-31"));
-        self.snap.rules.in_force(&end)
+        self.snap.rules.in_force(&month_end(month))
     }
 
-    /// Whether a household needs helper visits in `month`: it has a helper, and the rules in force then schedule its
-    /// status (ordinary households are not scheduled by default). The household's status now is used.
+    /// Whether a household needs helper visits in `month`: it has a helper, and the rules in force then schedule the
+    /// status it had at the month's end (ordinary households are not scheduled by default).
     pub fn scheduled(&self, e: &HouseholdEntry, month: &str) -> bool {
-        !e.helpers.is_empty() && monthly_required(self.rules_for(month), e.record.poverty_status) > 0
+        !e.helpers.is_empty() && self.required(e, month) > 0
+    }
+
+    /// Helper visits `e` needed in `month`: the rules in force then, for the status it had then.
+    pub fn required(&self, e: &HouseholdEntry, month: &str) -> u32 {
+        monthly_required(self.rules_for(month), status_on(&e.record, &month_end(month)))
     }
 
     /// The month whose shortfall makes a household overdue: the chosen month once it is over, else the one before.
@@ -431,7 +451,7 @@ pub fn overview(sel: &Selection) -> Overview {
     }
     let mut overdue = Vec::new();
     for e in sel.households.iter().filter(|e| !e.helpers.is_empty()) {
-        let required = monthly_required(sel.rules_for(&overdue_month), e.record.poverty_status);
+        let required = sel.required(e, &overdue_month);
         let done = sel.helper_visits(&e.record.id, &overdue_month);
         if done < required {
             overdue.push(OverdueRow {
@@ -734,6 +754,28 @@ fn previous_or_chosen(sel: &Selection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_is_judged_by_the_status_the_household_had_then() {
+        use doorstep_core::model::{StatusTransition, TransitionEvent};
+        let mut h = doorstep_core::model::samples::household();
+        let t =
+            |date: &str, event, to| StatusTransition { date: date.into(), event, to_status: to, reason: String::new() };
+        h.status_history = vec![
+            t("2019-11-20", TransitionEvent::Exited, PovertyStatus::Lifted),
+            t("2016-05-01", TransitionEvent::Identified, PovertyStatus::RegisteredPoor),
+            t("2026-06-12", TransitionEvent::Relapsed, PovertyStatus::RegisteredPoor),
+        ];
+        h.poverty_status = PovertyStatus::RegisteredPoor;
+        assert_eq!(status_on(&h, "2015-12-31"), PovertyStatus::Ordinary, "before it was identified");
+        assert_eq!(status_on(&h, "2018-01-31"), PovertyStatus::RegisteredPoor);
+        assert_eq!(status_on(&h, "2026-05-31"), PovertyStatus::Lifted, "after exiting, before relapsing");
+        assert_eq!(status_on(&h, "2026-06-30"), PovertyStatus::RegisteredPoor);
+        h.status_history.clear();
+        assert_eq!(status_on(&h, "2000-01-31"), PovertyStatus::RegisteredPoor, "no history: its status now");
+        assert_eq!(month_end("2026-02"), "2026-02-28");
+        assert_eq!(month_end("2026-12"), "2026-12-31");
+    }
 
     #[test]
     fn months_and_ages() {
