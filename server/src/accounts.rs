@@ -129,7 +129,7 @@ pub fn set_profile(
 }
 
 /// The account, or a refusal naming it with the closest account names.
-fn require_user(storage: &dyn Storage, name: &str) -> Result<User> {
+pub(crate) fn require_user(storage: &dyn Storage, name: &str) -> Result<User> {
     match storage.user(name)? {
         Some(u) => Ok(u),
         None => {

@@ -123,14 +123,7 @@ pub fn household_show(storage: &dyn Storage, typed: &str) -> Result<Vec<String>>
 
 /// `user show NAME`: role, team, state, what the account is in charge of, and its devices with their last sync.
 pub fn user_show(storage: &dyn Storage, name: &str) -> Result<Vec<String>> {
-    let Some(user) = storage.user(name)? else {
-        let users = storage.users()?;
-        let hint = places::did_you_mean(&places::close_matches(name, users.iter().map(|u| u.name.as_str())));
-        return Err(AccountsError::Invalid(Message::new(
-            format!("no user {name:?}{hint} (`doorstep-server user list` lists them)"),
-            format!("没有用户 {name:?}{hint}"),
-        )));
-    };
+    let user = crate::accounts::require_user(storage, name)?;
     let facts = storage.scope_facts(name)?;
     let mut out = vec![
         format!("user\t{}", user.name),

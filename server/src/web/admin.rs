@@ -132,16 +132,16 @@ async fn user_op(viewer: &Viewer, op: &str, name: &str, form: &HashMap<String, S
             storage::run(&viewer.state.storage, move |s| Ok(accounts::reset_password(s, &by, &name, &password))).await?
         }
         "revoke" => {
+            // Only a device of this account, checked and revoked in one call.
             let device = get("device");
-            let owned = storage::run(&viewer.state.storage, {
-                let device = device.clone();
-                move |s| Ok(s.devices()?.into_iter().any(|d| d.id == device && d.user == name))
+            let revoked = storage::run(&viewer.state.storage, move |s| {
+                if !s.devices()?.iter().any(|d| d.id == device && d.user == name) {
+                    return Ok(None);
+                }
+                Ok(Some(accounts::revoke_device(s, &by, &device)))
             })
             .await?;
-            if !owned {
-                return Err(PageError::NotFound);
-            }
-            storage::run(&viewer.state.storage, move |s| Ok(accounts::revoke_device(s, &by, &device))).await?
+            revoked.ok_or(PageError::NotFound)?
         }
         _ => return Err(bad("op: unknown", "操作：未知")),
     };

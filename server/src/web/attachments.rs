@@ -24,7 +24,7 @@ fn page_error(e: ApiError) -> PageError {
     match e {
         ApiError::BlobMissing(_) => PageError::NotFound,
         ApiError::BadRequest(m) => {
-            PageError::BadRequest(crate::message::Message::new(m.clone(), format!("请求无效：{m}")))
+            PageError::BadRequest(crate::message::Message::new(m.clone(), format!("请求的内容不符合要求（{m}）")))
         }
         other => other.into(),
     }

@@ -729,20 +729,9 @@ pub fn overview(sel: &Selection) -> Overview {
 /// Day `day` of `days` in the page's month, and last month's coverage beside this month's.
 fn month_progress(sel: &Selection, label: &str) -> MonthProgress {
     let first = NaiveDate::parse_from_str(&format!("{}-01", sel.month), "%Y-%m-%d").unwrap_or(sel.today);
-    let next = if first.month() == 12 {
-        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-    }
-    .unwrap_or(first);
-    let days = (next - first).num_days().max(1) as u32;
-    let day = if sel.today < first {
-        0
-    } else if sel.today >= next {
-        days
-    } else {
-        sel.today.day()
-    };
+    let last = NaiveDate::parse_from_str(&month_end(&sel.month), "%Y-%m-%d").unwrap_or(first);
+    let days = last.day();
+    let day = if sel.today < first { 0 } else { sel.today.min(last).day() };
     let (yes, total) = coverage(sel, &sel.households, &previous_month(&sel.month));
     MonthProgress { day, days, last_month: Rate::new(label, yes, total) }
 }

@@ -259,7 +259,9 @@ impl From<http::ApiError> for PageError {
             http::ApiError::Unauthorized | http::ApiError::AccountDisabled => PageError::SignIn,
             http::ApiError::NotFound => PageError::NotFound,
             http::ApiError::Forbidden(_) | http::ApiError::OutOfScope(_) => PageError::Forbidden,
-            http::ApiError::BadRequest(m) => PageError::BadRequest(Message::new(m.clone(), format!("请求无效：{m}"))),
+            http::ApiError::BadRequest(m) => {
+                PageError::BadRequest(Message::new(m.clone(), format!("请求的内容不符合要求（{m}）")))
+            }
             other => PageError::Unavailable(other.to_string()),
         }
     }
