@@ -198,3 +198,47 @@ async fn an_account_is_shown_with_its_assignments_and_devices_last_sync_as_local
 fn regex_like_local_time(s: &str) -> bool {
     chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M").is_ok()
 }
+
+/// `YYYY-MM-DD` `days` from today on this machine's clock (the server's `today`).
+fn day(days: i64) -> String {
+    (chrono::Local::now().date_naive() + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
+}
+
+#[test]
+fn accounts_and_rules_on_the_console_refuse_what_cannot_be() {
+    let dir = county();
+    let d = dir.path();
+    // Names and units; an unknown account is named with the closest ones.
+    cli(d, &["user", "set", "helper1", "--display-name", "王秀英", "--unit", "石门镇人民政府"]);
+    assert!(cli(d, &["user", "list"])
+        .lines()
+        .any(|l| l.starts_with("helper1\t") && l.ends_with("\t王秀英\t石门镇人民政府")));
+    let e = cli_fails(d, &["user", "set", "helpr1", "--unit", "x"]);
+    assert!(e.contains("no user \"helpr1\"; did you mean helper1"), "{e}");
+    let e = cli_fails(d, &["user", "show", "helpr1"]);
+    assert!(e.contains("did you mean helper1"), "{e}");
+    // A reset password is too short, or is set and must be changed before a phone may sign in with it.
+    assert!(cli_fails(d, &["user", "reset-password", "helper1", "--password", "short"]).contains("8 to 1024"));
+    cli(d, &["user", "reset-password", "helper1", "--password", "temporary-1"]);
+    let e = cli_fails(d, &["user", "enable", "nobody-here"]);
+    assert!(e.contains("no user \"nobody-here\""), "{e}");
+    cli(d, &["user", "disable", "helper2"]);
+    cli(d, &["user", "enable", "helper2"]);
+    assert!(cli(d, &["user", "list"])
+        .lines()
+        .any(|l| l.starts_with("helper2\t") && l.split('\t').nth(3) == Some("active")));
+
+    // Rules: a version from a day ahead, then an earlier day is refused naming the field; an unknown status too.
+    let ahead = day(10);
+    let json = cli(d, &["rules", "set", "--monthly-visits", "2", "--effective-from", &ahead]);
+    assert!(json.contains(&format!("\"effective_from\": \"{ahead}\"")), "{json}");
+    let e = cli_fails(d, &["rules", "set", "--monthly-visits", "3", "--effective-from", &day(0)]);
+    assert!(e.contains("effective_from"), "an earlier day than the rules in force is refused: {e}");
+    let e = cli_fails(d, &["rules", "set", "--monthly-visit-statuses", "registered_poor,rich"]);
+    assert!(e.contains("unknown status \"rich\""), "{e}");
+    let shown = cli(d, &["rules", "show"]);
+    assert!(
+        shown.contains("\"monthly_visits\": 2") && shown.contains("\"history\""),
+        "the earlier version is kept: {shown}"
+    );
+}

@@ -1222,3 +1222,37 @@ async fn the_review_has_a_county_total_a_ledger_and_refuses_unknown_periods() {
     let mut helper = Browser::signed_in(&server.url, "helper01", HELPER_PW).await;
     assert_eq!(helper.get("/ledger/review.csv").await.status, 403);
 }
+
+#[tokio::test]
+async fn refusals_of_layers_and_forms_read_in_chinese() {
+    let dir = copy_of_county();
+    let server = Server::start_with(dir.path(), &["--max-body", "4096"]);
+    let mut admin = Browser::signed_in(&server.url, ADMIN.0, ADMIN.1).await;
+    // A wrong method and a body over the limit: the error page says it in Chinese, with the status kept.
+    let res = admin.http.put(format!("{}/overview", server.url)).send().await.expect("PUT");
+    assert_eq!(res.status().as_u16(), 405);
+    assert!(res.text().await.unwrap().contains("此地址不支持该操作"));
+    let csrf = admin.get("/admin/users/helper01").await.field("csrf");
+    let long = "名".repeat(3000);
+    let big = admin.post("/admin/users/helper01", &[("csrf", &csrf), ("op", "profile"), ("unit", &long)]).await;
+    assert_eq!(big.status, 413);
+    assert!(big.body.contains("提交的内容太大"), "{}", big.body);
+    // A name too long for a page or a ledger, under the body limit.
+    let long = "名".repeat(65);
+    let p = admin.post("/admin/users/helper01", &[("csrf", &csrf), ("op", "profile"), ("display_name", &long)]).await;
+    assert!(p.status == 400 && p.body.contains("姓名：最多64个字符"), "{}", p.body);
+    // The rules form with every status unchecked: refused, naming the field; nothing changes.
+    let rules = admin.get("/admin/rules").await;
+    let mut form: Vec<(&str, String)> = vec![("csrf", rules.field("csrf")), ("statuses", "1".into())];
+    for f in ["monthly_visits", "monitored_monthly_visits", "edge_monthly_visits"] {
+        form.push((f, "1".into()));
+    }
+    for f in ["hypertension_followup_days", "diabetes_followup_days", "mental_followup_days"] {
+        form.push((f, "90".into()));
+    }
+    form.push(("lookahead_days", "7".into()));
+    let none = post_form(&mut admin, "/admin/rules", form).await;
+    assert_eq!(none.status, 400);
+    assert!(none.body.contains("monthly_visit_statuses"), "{}", none.body);
+    assert_eq!(admin.get("/admin/rules").await.body.matches("checked").count(), 4, "the four statuses stay");
+}
