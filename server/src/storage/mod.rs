@@ -17,6 +17,7 @@ pub mod conformance;
 #[cfg(test)]
 mod contract;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 pub mod sqlite_reports;
 
