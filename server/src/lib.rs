@@ -17,6 +17,7 @@
 //!   `ErrorBody` there), the client address, token and password checks;
 //! - `api`: the sync API's routes (login, sync, health, OpenAPI);
 //! - `app`: the whole router — `api`, `blob_api` and `web` — with its layers;
+//! - `reports`: what the pages read — a snapshot made once from the reads each store answers, cached;
 //! - `web`: the supervisors' pages, merged into the same router;
 //! - `tls`: the optional HTTPS listener of `serve --tls-cert/--tls-key`.
 //!
@@ -34,6 +35,7 @@ pub mod http;
 pub mod lookup;
 pub mod message;
 pub mod places;
+pub mod reports;
 pub mod scope;
 pub mod storage;
 pub mod sync;

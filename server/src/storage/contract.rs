@@ -43,6 +43,31 @@ impl UnderTest {
 const V8_UNDO: &str = "ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
                        ALTER TABLE users DROP COLUMN must_change_password; ALTER TABLE devices DROP COLUMN app_version;";
 
+/// Every row of one SQLite table as a JSON object keyed by column name (compared with PostgreSQL's `row_to_json`).
+fn sqlite_table_json(conn: &rusqlite::Connection, table: &str) -> rusqlite::Result<Vec<serde_json::Value>> {
+    use rusqlite::types::ValueRef;
+    use serde_json::Value;
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}"))?;
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut obj = serde_json::Map::new();
+        for (i, name) in names.iter().enumerate() {
+            let v = match r.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => Value::from(n),
+                ValueRef::Real(f) => Value::from(f),
+                ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::from(hex::encode(b)),
+            };
+            obj.insert(name.clone(), v);
+        }
+        out.push(Value::Object(obj));
+    }
+    Ok(out)
+}
+
 pub fn sqlite() -> UnderTest {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().to_path_buf();
@@ -54,7 +79,7 @@ pub fn sqlite() -> UnderTest {
         ix: Box::new(move |table| {
             let conn = rusqlite::Connection::open(&db).expect("open SQLite file");
             let mut rows: Vec<String> =
-                postgres::index::table_json(&conn, table).expect("read table").iter().map(|v| v.to_string()).collect();
+                sqlite_table_json(&conn, table).expect("read table").iter().map(|v| v.to_string()).collect();
             rows.sort();
             rows
         }),
@@ -1078,9 +1103,9 @@ fn schema_config(pg: &UnderTest) -> postgres::pg::Config {
 /// The pages' report snapshots (live and as of a past moment) are the same from both stores after the same pushes.
 #[test]
 fn postgres_reports_match_sqlite_reports() {
+    use crate::reports::{AsOf, Reports, Snapshot, Snapshots};
     use crate::scope::Scope;
-    use crate::storage::sqlite_reports::SqliteReports;
-    use crate::web::reports::{AsOf, Reports, Snapshot};
+    use crate::storage::sqlite::reports::SqliteReportSource;
     use doorstep_core::sync::protocol::WireChange;
     let Some(pg) = postgres() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -1159,8 +1184,8 @@ fn postgres_reports_match_sqlite_reports() {
             s.visits, s.problems, s.rules, s.head
         )
     };
-    let lite_reports = SqliteReports::open(dir.path()).unwrap();
-    let pg_reports = post.report_queries();
+    let lite_reports = Snapshots::new(SqliteReportSource::open(dir.path()).unwrap());
+    let pg_reports = Snapshots::new(post.report_source());
     let as_of = AsOf { day: "2026-11-29".into(), cutoff_ms: cutoff };
     for when in [None, Some(&as_of), None] {
         let a = summary(&lite_reports.snapshot(when).unwrap());
@@ -1185,12 +1210,12 @@ fn postgres_reports_match_sqlite_reports() {
 /// neither may trip over the blocking client's own runtime.
 #[test]
 fn postgres_reports_and_shutdown_work_inside_an_async_runtime() {
-    use crate::web::reports::Reports;
+    use crate::reports::{Reports, Snapshots};
     let Some(pg) = postgres() else { return };
     let storage = PostgresStorage::connect(schema_config(&pg)).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     rt.block_on(async move {
-        let reports = storage.report_queries();
+        let reports = Snapshots::new(storage.report_source());
         let snapshot = reports.snapshot(None).expect("a snapshot from async code");
         assert_eq!((snapshot.head, snapshot.households.len()), (0, 0));
         drop(reports);

@@ -19,7 +19,6 @@ mod contract;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
-pub mod sqlite_reports;
 
 use doorstep_core::doc::Document;
 use doorstep_core::model::{DocKind, Role};
@@ -619,4 +618,48 @@ where
 /// Milliseconds since the epoch on the server's clock (only for display and audit, never for ordering).
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A document's row in `docs`, without its bytes: what a report needs to place and cache it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocMeta {
+    pub id: String,
+    pub kind: DocKind,
+    pub last_seq: u64,
+    pub placement: Placement,
+}
+
+/// The reads the reports are computed from, all inside one consistent read of the database (one snapshot), so
+/// every figure of a page comes from the same state. Each store answers them in its own SQL; what is computed
+/// from them is written once, in `crate::reports`.
+pub trait ReportRead {
+    /// The highest sequence number handed out.
+    fn head(&mut self) -> Result<u64>;
+    /// The highest sequence of a change received by `cutoff_ms`.
+    fn head_at(&mut self, cutoff_ms: i64) -> Result<u64>;
+    /// Every stored document's metadata.
+    fn doc_metas(&mut self) -> Result<Vec<DocMeta>>;
+    /// The saved bytes of the given documents (those that exist).
+    fn doc_bytes(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Helper assignments recorded by the server, `(household_id, helper)` ordered by helper, optionally only those
+    /// made by a cutoff.
+    fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>>;
+    /// Live (not deleted) visits' index rows, ordered by date and id.
+    fn visits(&mut self) -> Result<Vec<doorstep_core::store::index::VisitRow>>;
+    /// Problems of live visits, ordered by date, visit and problem id.
+    fn problems(&mut self) -> Result<Vec<doorstep_core::store::index::ProblemRow>>;
+    /// Live screenings' index rows, ordered by date and id.
+    fn screenings(&mut self) -> Result<Vec<doorstep_core::store::index::ScreeningRow>>;
+    /// Documents with unresolved conflicts.
+    fn conflicts(&mut self) -> Result<Vec<doorstep_core::store::index::ConflictRow>>;
+    /// For every document with changes: the first and last time the server received one, `(doc_id, first, last)`.
+    fn change_spans(&mut self) -> Result<Vec<(String, i64, i64)>>;
+    /// The bytes of a document's changes received by `cutoff_ms`, in sequence order.
+    fn changes_until(&mut self, doc_id: &str, cutoff_ms: i64) -> Result<Vec<Vec<u8>>>;
+}
+
+/// A store that can open a consistent read for the reports ([`ReportRead`]).
+pub trait ReportSource: Send + Sync + 'static {
+    /// Runs `work` inside one read transaction.
+    fn read(&self, work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send)) -> Result<()>;
 }

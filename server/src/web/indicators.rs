@@ -3,9 +3,9 @@
 //! ledgers reuse the same selection.
 
 use super::i18n::Lang;
-use super::reports::{HouseholdEntry, ProblemRow, ScreeningEntry, Snapshot, VisitRow};
 use super::svg;
 use super::People;
+use crate::reports::{HouseholdEntry, ProblemRow, ScreeningEntry, Snapshot, VisitRow};
 use crate::scope::Scope;
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{

@@ -7,10 +7,10 @@
 use super::i18n::Lang;
 use super::indicators::{is_current, is_helper_visit, Selection};
 use super::pages::{filter_of, today_of};
-use super::reports::VisitRow;
 use super::visits::{assurance_list, visits_at};
 use super::{PageError, Viewer};
 use crate::message::Message;
+use crate::reports::VisitRow;
 use crate::storage;
 use axum::extract::Path;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};

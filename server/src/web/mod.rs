@@ -22,14 +22,15 @@ mod indicators;
 mod ledgers;
 mod pages;
 pub use pages::local_time;
-pub mod reports;
 pub mod session;
 mod svg;
 mod visits;
 
 use crate::http::{self, AppState};
 use crate::message::Message;
+use crate::reports::{self, AsOf, Reports, Snapshots};
 use crate::scope::Scope;
+use crate::storage::sqlite::reports::SqliteReportSource;
 use crate::storage::{self, StorageError, User};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -42,7 +43,6 @@ use axum::{Extension, Router};
 use doorstep_core::model::Role;
 use i18n::Lang;
 use minijinja::Environment;
-use reports::{AsOf, Reports};
 use session::Session;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -69,7 +69,7 @@ impl Web {
         if let Some(r) = slot.as_ref() {
             return Ok(r.clone());
         }
-        let r: Arc<dyn Reports> = Arc::new(storage::sqlite_reports::SqliteReports::open(&st.config.data_dir)?);
+        let r: Arc<dyn Reports> = Arc::new(Snapshots::new(SqliteReportSource::open(&st.config.data_dir)?));
         *slot = Some(r.clone());
         Ok(r)
     }

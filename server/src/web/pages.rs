@@ -3,10 +3,10 @@
 use super::attachments::AttachmentLine;
 use super::i18n::Lang;
 use super::indicators::{self, is_current, Filter, HouseholdLink, Selection};
-use super::reports::Snapshot;
 use super::session::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use super::{form_map, lang_of, query_map, query_string, redirect, PageError, People, Viewer, Web};
 use crate::http::{self, AppState, ClientAddr};
+use crate::reports::Snapshot;
 use crate::storage::{self, ChangeInfo};
 use axum::body::Bytes;
 use axum::extract::{Path, State};

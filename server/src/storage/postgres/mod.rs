@@ -113,9 +113,9 @@ impl PostgresStorage {
         Ok(this)
     }
 
-    /// The supervisors' pages' report queries over the same database (and connection pool).
-    pub fn report_queries(&self) -> reports::PostgresReports {
-        reports::PostgresReports::new(self.pool.clone())
+    /// The reads the supervisors' pages are computed from, over the same database (and connection pool).
+    pub fn report_source(&self) -> reports::PostgresReportSource {
+        reports::PostgresReportSource::new(self.pool.clone())
     }
 
     fn conn(&self) -> Result<Conn> {

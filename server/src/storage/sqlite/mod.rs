@@ -4,6 +4,7 @@
 //! in the same order and a reader never sees sequence N+1 without N. A few reader connections serve pulls and pages
 //! concurrently from WAL snapshots.
 
+pub mod reports;
 mod rows;
 mod schema;
 mod tx;

@@ -1,0 +1,383 @@
+//! What the pages read, as plain data: a snapshot of every record the server holds (or held at the end of a past
+//! day), behind one trait so that pages and ledgers never see SQL.
+//!
+//! How a snapshot is made is written once, here ([`Snapshots`]), over the reads each store answers in its own SQL
+//! (`storage::ReportRead`). The live snapshot reads the derived index rows and hydrates household and screening
+//! documents, caching each by the sequence of its last change, so only documents changed since the previous page
+//! are parsed again. An "as of" snapshot keeps the live rows of documents the server has not changed since that
+//! day, and rebuilds the others from the changes received by the end of the day, deriving their rows with the
+//! core's own pure `index::derive`.
+//!
+//! A snapshot is not filtered by scope: pages filter it with `scope::Scope::sees`, the same rule sync uses.
+
+use crate::storage::{DocMeta, Placement, ReportRead, ReportSource, StorageError};
+use automerge::ActorId;
+use doorstep_core::doc::Document;
+use doorstep_core::model::{
+    BpGrade, DocKind, GlucoseBand, Household, ProblemStatus, ReferralLevel, RulesDoc, Screening, VisitKind,
+    SCHEDULE_RULES_ID,
+};
+use doorstep_core::store::index;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// How many past days' snapshots are kept in memory.
+const AS_OF_CACHE: usize = 4;
+
+/// "As of the end of this day": only changes the server received up to `cutoff_ms` count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AsOf {
+    /// The day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The last millisecond of that day on the server's clock.
+    pub cutoff_ms: i64,
+}
+
+/// A household with where the server places it (scope is decided on the placement).
+#[derive(Debug, Clone)]
+pub struct HouseholdEntry {
+    pub record: Arc<Household>,
+    pub placement: Placement,
+    /// Helpers in charge: the household's own `helper_ids` and the server's assignments together.
+    pub helpers: Vec<String>,
+}
+
+/// One visit, from the derived index rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitRow {
+    pub id: String,
+    pub household_id: String,
+    pub member_id: Option<String>,
+    pub date: String,
+    pub month: String,
+    pub kind: VisitKind,
+    pub visitor: String,
+}
+
+/// One problem found on a visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemRow {
+    pub visit_id: String,
+    pub problem_id: String,
+    pub household_id: String,
+    pub date: String,
+    pub description: String,
+    pub status: ProblemStatus,
+}
+
+/// One screening: the record as entered and its derived classification.
+#[derive(Debug, Clone)]
+pub struct ScreeningEntry {
+    pub record: Arc<Screening>,
+    pub bp_grade: Option<BpGrade>,
+    pub glucose_band: Option<GlucoseBand>,
+    /// The referral that counts (the screener's or the core's suggestion, whichever is higher).
+    pub referral: ReferralLevel,
+    pub abnormal: bool,
+}
+
+/// Everything the pages compute from.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub households: BTreeMap<String, HouseholdEntry>,
+    pub visits: Vec<VisitRow>,
+    pub problems: Vec<ProblemRow>,
+    pub screenings: Vec<ScreeningEntry>,
+    /// Documents with unresolved conflicts and how many fields each.
+    pub conflicts: HashMap<String, u32>,
+    /// The schedule rules with their earlier versions: a month is judged by the rules in force at its end.
+    pub rules: RulesDoc,
+    /// The highest server sequence the snapshot includes.
+    pub head: u64,
+}
+
+/// The report queries a store answers.
+pub trait Reports: Send + Sync + 'static {
+    /// Every live (not deleted) record, now or as of the end of a past day.
+    fn snapshot(&self, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError>;
+}
+
+impl From<index::VisitRow> for VisitRow {
+    fn from(r: index::VisitRow) -> Self {
+        Self {
+            id: r.doc_id,
+            household_id: r.household_id,
+            member_id: r.member_id,
+            date: r.date,
+            month: r.month,
+            kind: VisitKind::parse(&r.kind).unwrap_or_default(),
+            visitor: r.visitor,
+        }
+    }
+}
+
+impl From<index::ProblemRow> for ProblemRow {
+    fn from(r: index::ProblemRow) -> Self {
+        Self {
+            visit_id: r.visit_id,
+            problem_id: r.problem_id,
+            household_id: r.household_id,
+            date: r.date,
+            description: r.description,
+            status: ProblemStatus::parse(&r.status).unwrap_or_default(),
+        }
+    }
+}
+
+impl ScreeningEntry {
+    fn of(r: &index::ScreeningRow, record: Arc<Screening>) -> Self {
+        Self {
+            record,
+            bp_grade: r.bp_grade.as_deref().and_then(BpGrade::parse),
+            glucose_band: r.glucose_band.as_deref().and_then(GlucoseBand::parse),
+            referral: ReferralLevel::parse(&r.referral).unwrap_or_default(),
+            abnormal: r.abnormal,
+        }
+    }
+}
+
+/// The reports of one store: snapshots made from its reads, with parsed documents and recent snapshots cached.
+pub struct Snapshots<S> {
+    source: S,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    households: HashMap<String, (u64, Arc<Household>)>,
+    screenings: HashMap<String, (u64, Arc<Screening>)>,
+    live: Option<Arc<Snapshot>>,
+    past: Vec<(AsOf, Arc<Snapshot>)>,
+}
+
+impl<S: ReportSource> Snapshots<S> {
+    /// Reports over `source`; nothing is read until the first snapshot.
+    pub fn new(source: S) -> Self {
+        Self { source, cache: Mutex::new(Cache::default()) }
+    }
+}
+
+impl<S: ReportSource> Reports for Snapshots<S> {
+    fn snapshot(&self, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError> {
+        let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let cache: &mut Cache = &mut guard;
+        let mut out = None;
+        self.source.read(&mut |r| {
+            let live = live(r, cache)?;
+            out = Some(match as_of {
+                None => live,
+                Some(as_of) => match cache.past.iter().find(|(a, _)| a == as_of) {
+                    Some((_, s)) => s.clone(),
+                    None => {
+                        let past = Arc::new(past(r, &live, as_of)?);
+                        // Only a day that has ended is final: today's changes may still arrive.
+                        if as_of.cutoff_ms < crate::storage::now_ms() {
+                            cache.past.push((as_of.clone(), past.clone()));
+                            if cache.past.len() > AS_OF_CACHE {
+                                cache.past.remove(0);
+                            }
+                        }
+                        past
+                    }
+                },
+            });
+            Ok(())
+        })?;
+        out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))
+    }
+}
+
+/// Parses a saved document (with a throwaway actor: reports only read).
+fn load(bytes: &[u8]) -> Result<Document, StorageError> {
+    Ok(Document::load(bytes, &ActorId::random())?)
+}
+
+/// The snapshot of everything the server holds now.
+fn live(r: &mut dyn ReportRead, cache: &mut Cache) -> Result<Arc<Snapshot>, StorageError> {
+    let head = r.head()?;
+    if let Some(s) = cache.live.as_ref().filter(|s| s.head == head) {
+        return Ok(s.clone());
+    }
+    let docs = r.doc_metas()?;
+    let assignments = by_household(r.assignments(None)?);
+    // Parse only documents changed since they were cached.
+    let stale: Vec<String> = docs
+        .iter()
+        .filter(|d| match d.kind {
+            DocKind::Household => cache.households.get(&d.id).is_none_or(|(seq, _)| *seq != d.last_seq),
+            DocKind::Screening => cache.screenings.get(&d.id).is_none_or(|(seq, _)| *seq != d.last_seq),
+            DocKind::Rules => d.id == SCHEDULE_RULES_ID,
+            DocKind::Visit => false,
+        })
+        .map(|d| d.id.clone())
+        .collect();
+    let mut loaded: HashMap<String, Document> = HashMap::new();
+    for (id, bytes) in r.doc_bytes(&stale)? {
+        loaded.insert(id, load(&bytes)?);
+    }
+    let mut snapshot = Snapshot { head, ..Default::default() };
+    let mut seen_h = HashSet::new();
+    let mut seen_s = HashSet::new();
+    let mut placements = HashMap::new();
+    for d in &docs {
+        match d.kind {
+            DocKind::Household => {
+                seen_h.insert(d.id.clone());
+                let record = match loaded.get(&d.id) {
+                    Some(doc) => {
+                        let h = Arc::new(doc.read::<Household>()?);
+                        cache.households.insert(d.id.clone(), (d.last_seq, h.clone()));
+                        h
+                    }
+                    None => match cache.households.get(&d.id) {
+                        Some((_, h)) => h.clone(),
+                        None => continue,
+                    },
+                };
+                placements.insert(d.id.clone(), (record, d.placement.clone()));
+            }
+            DocKind::Screening => {
+                seen_s.insert(d.id.clone());
+                if let Some(doc) = loaded.get(&d.id) {
+                    cache.screenings.insert(d.id.clone(), (d.last_seq, Arc::new(doc.read::<Screening>()?)));
+                }
+            }
+            DocKind::Rules if d.id == SCHEDULE_RULES_ID => {
+                if let Some(doc) = loaded.get(&d.id) {
+                    snapshot.rules = doc.read::<RulesDoc>()?;
+                }
+            }
+            _ => {}
+        }
+    }
+    cache.households.retain(|id, _| seen_h.contains(id));
+    cache.screenings.retain(|id, _| seen_s.contains(id));
+    snapshot.households = households(placements, &assignments);
+    snapshot.visits = r.visits()?.into_iter().map(VisitRow::from).collect();
+    snapshot.problems = r.problems()?.into_iter().map(ProblemRow::from).collect();
+    let screenings = &cache.screenings;
+    snapshot.screenings = r
+        .screenings()?
+        .iter()
+        .filter_map(|row| screenings.get(&row.doc_id).map(|(_, s)| ScreeningEntry::of(row, s.clone())))
+        .collect();
+    snapshot.conflicts = r.conflicts()?.into_iter().map(|c| (c.doc_id, c.fields as u32)).collect();
+    let snapshot = Arc::new(snapshot);
+    cache.live = Some(snapshot.clone());
+    Ok(snapshot)
+}
+
+/// The snapshot of what the server held at the end of a past day.
+fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf) -> Result<Snapshot, StorageError> {
+    // Which documents existed at the cutoff, and which have changed since.
+    let mut existed = HashSet::new();
+    let mut changed = HashSet::new();
+    for (id, first, last) in r.change_spans()? {
+        if first <= as_of.cutoff_ms {
+            if last > as_of.cutoff_ms {
+                changed.insert(id.clone());
+            }
+            existed.insert(id);
+        }
+    }
+    let keep = |id: &str| existed.contains(id) && !changed.contains(id);
+    let metas: HashMap<String, DocMeta> = r.doc_metas()?.into_iter().map(|d| (d.id.clone(), d)).collect();
+
+    // Rebuild the changed documents from the changes received by the cutoff; derive their rows with the core.
+    let mut derived = index::IndexRows::default();
+    let mut households_then = HashMap::new();
+    let mut screenings_then = HashMap::new();
+    let mut rules = if keep(SCHEDULE_RULES_ID) { live.rules.clone() } else { Default::default() };
+    let mut ids: Vec<&String> = changed.iter().collect();
+    ids.sort();
+    for id in ids {
+        let Some(meta) = metas.get(id) else { continue };
+        let mut doc = Document::empty(&ActorId::random());
+        doc.apply(&r.changes_until(id, as_of.cutoff_ms)?)?;
+        let rows = index::derive(id, meta.kind, &mut doc)?;
+        derived.visits.extend(rows.visits.into_iter().filter(|v| !v.deleted));
+        derived.problems.extend(rows.problems);
+        derived.screenings.extend(rows.screenings.into_iter().filter(|s| !s.deleted));
+        derived.conflicts.extend(rows.conflicts);
+        match meta.kind {
+            DocKind::Household => {
+                households_then.insert(id.clone(), (Arc::new(doc.read::<Household>()?), meta.placement.clone()));
+            }
+            DocKind::Screening => {
+                screenings_then.insert(id.clone(), Arc::new(doc.read::<Screening>()?));
+            }
+            DocKind::Rules if id == SCHEDULE_RULES_ID => rules = doc.read::<RulesDoc>()?,
+            _ => {}
+        }
+    }
+
+    let mut placements: HashMap<String, (Arc<Household>, Placement)> = live
+        .households
+        .iter()
+        .filter(|(id, _)| keep(id))
+        .map(|(id, e)| (id.clone(), (e.record.clone(), e.placement.clone())))
+        .collect();
+    placements.extend(households_then);
+    let assignments = by_household(r.assignments(Some(as_of.cutoff_ms))?);
+    let mut visits: Vec<VisitRow> = live.visits.iter().filter(|v| keep(&v.id)).cloned().collect();
+    visits.extend(derived.visits.into_iter().map(VisitRow::from));
+    visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
+    let mut problems: Vec<ProblemRow> = live.problems.iter().filter(|p| keep(&p.visit_id)).cloned().collect();
+    derived.problems.sort_by(|a, b| {
+        (a.date.as_str(), a.visit_id.as_str(), a.problem_id.as_str()).cmp(&(
+            b.date.as_str(),
+            b.visit_id.as_str(),
+            b.problem_id.as_str(),
+        ))
+    });
+    problems.extend(derived.problems.into_iter().map(ProblemRow::from));
+    let mut screenings: Vec<ScreeningEntry> = live.screenings.iter().filter(|s| keep(&s.record.id)).cloned().collect();
+    screenings.extend(
+        derived
+            .screenings
+            .iter()
+            .filter_map(|row| screenings_then.get(&row.doc_id).map(|s| ScreeningEntry::of(row, s.clone()))),
+    );
+    screenings.sort_by(|a, b| a.record.date.cmp(&b.record.date).then_with(|| a.record.id.cmp(&b.record.id)));
+    let mut conflicts: HashMap<String, u32> =
+        live.conflicts.iter().filter(|(id, _)| keep(id)).map(|(k, v)| (k.clone(), *v)).collect();
+    conflicts.extend(derived.conflicts.into_iter().map(|c| (c.doc_id, c.fields as u32)));
+    Ok(Snapshot {
+        households: households(placements, &assignments),
+        visits,
+        problems,
+        screenings,
+        conflicts,
+        rules,
+        head: r.head_at(as_of.cutoff_ms)?,
+    })
+}
+
+/// `(household_id, helper)` pairs grouped by household, helpers in the order read.
+fn by_household(pairs: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (household, helper) in pairs {
+        out.entry(household).or_default().push(helper);
+    }
+    out
+}
+
+/// Live households with their helpers: the household's own `helper_ids`, then the server's assignments.
+fn households(
+    found: HashMap<String, (Arc<Household>, Placement)>,
+    assignments: &HashMap<String, Vec<String>>,
+) -> BTreeMap<String, HouseholdEntry> {
+    found
+        .into_iter()
+        .filter(|(_, (h, _))| !h.deleted)
+        .map(|(id, (record, placement))| {
+            let mut helpers = record.helper_ids.clone();
+            for a in assignments.get(&id).into_iter().flatten() {
+                if !helpers.contains(a) {
+                    helpers.push(a.clone());
+                }
+            }
+            (id, HouseholdEntry { record, placement, helpers })
+        })
+        .collect()
+}
