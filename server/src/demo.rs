@@ -6,7 +6,7 @@
 //! do. A few households are edited on two devices before either syncs, so their conflicts stay visible. The
 //! county has realistic gaps: households not visited last month, abnormal readings without follow-up, problems
 //! not yet resolved. Users for every role are created first and their passwords printed. About one in sixteen of the
-//! last two months' visits carries a generated photo or signature (`demo_media.rs`), attached with the device's
+//! last two months' visits carries a generated photo or signature (`demo/media.rs`), attached with the device's
 //! `Store::attach` and uploaded by its blob phase, so the household pages show thumbnails.
 //!
 //! A demo already built in the same data directory (the file `demo.json` says so) is served again as it is.
@@ -17,15 +17,14 @@
 //! Speed: the simulated devices' stores run with `PRAGMA synchronous = OFF` (a simulated phone has no power to
 //! lose); the server keeps its own durable settings. Everything else is the production path.
 
-#[path = "demo_media.rs"]
 mod media;
 
-use crate::accounts;
+use crate::accounts::{self, AccountsError};
 use crate::app;
 use crate::config::{Config, DEFAULT_MAX_BODY};
 use crate::http::AppState;
 use crate::storage::sqlite::SqliteStorage;
-use crate::storage::{SharedStorage, Storage};
+use crate::storage::{SharedStorage, Storage, StorageError};
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{
     classify, new_id, samples, with_check_digit, AlertChange, AlertLevel, AssuranceCheck, AssuranceKind,
@@ -92,7 +91,7 @@ impl StaffNames {
     fn next(&mut self) -> String {
         let mut k = self.0.len() * 7 + 3;
         loop {
-            let given = if k % 2 == 0 { MALE } else { FEMALE };
+            let given = if k.is_multiple_of(2) { MALE } else { FEMALE };
             let name = format!("{}{}", SURNAMES[k % SURNAMES.len()], given[(k / SURNAMES.len() + k * 5) % given.len()]);
             if self.0.insert(name.clone()) {
                 return name;
@@ -112,6 +111,83 @@ pub struct Built {
     pub visits: usize,
     pub screenings: usize,
     pub build_seconds: f64,
+}
+
+/// Why the demo county could not be built or served: each variant names the part that failed, so the one line
+/// `doorstep-server demo` prints says where to look (a file or port, the server's storage, the accounts, a phone).
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// A file or directory of the demo, the listening socket, the runtime or the running server: the context says
+    /// which (a path, an address).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, naming the path or address.
+        context: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server's own storage could not be opened or used.
+    #[error("the demo server's storage: {0}")]
+    Storage(#[from] StorageError),
+    /// The server refused an account, place, assignment or grant of the demo (a bug in the demo's plan).
+    #[error("setting up the demo's accounts and places: {0}")]
+    Accounts(#[from] AccountsError),
+    /// A simulated phone's store, login, sync or blob upload failed (the core's error says which).
+    #[error("a simulated phone's store or sync failed: {0}")]
+    Core(#[from] doorstep_core::Error),
+    /// A sync of a simulated phone stopped before the server had sent everything.
+    #[error("a simulated phone's sync did not finish")]
+    SyncIncomplete,
+    /// A simulated phone's blob phase left photos or signatures on the phone.
+    #[error(
+        "a simulated phone's blob upload left blobs behind ({broken} broken, {refused} refused, unfinished: {incomplete})"
+    )]
+    BlobsLeft {
+        /// Blobs the server refused as not matching their hash.
+        broken: u64,
+        /// Blobs the server refused for now.
+        refused: u64,
+        /// Whether the chunk limit stopped the phase before every blob was sent.
+        incomplete: bool,
+    },
+    /// Moving the changes' received times to the days the phones would have synced failed.
+    #[error("dating the demo's changes: {0}")]
+    Backdate(#[source] rusqlite::Error),
+    /// `demo.json`, the record of a built demo, could not be written.
+    #[error("recording the built demo in demo.json: {0}")]
+    Marker(#[from] serde_json::Error),
+    /// A task of the build (a phone, the accounts) or the server's task panicked or was cancelled.
+    #[error("a task of the demo failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// The queue that lets two phones work at a time was closed (it never is; kept for the log, never a panic).
+    #[error("the demo's phone queue was closed: {0}")]
+    Queue(#[from] tokio::sync::AcquireError),
+    /// A lock (a phone's store, the county's counts) was poisoned by a task that panicked while holding it.
+    #[error("{0} was poisoned by a task that panicked")]
+    Poisoned(&'static str),
+    /// Something failed on one simulated phone: names the account it belongs to.
+    #[error("{device}: {source}")]
+    Device {
+        /// The account whose phone it was (`helper03`, `doctor01`).
+        device: String,
+        /// What failed there.
+        #[source]
+        source: Box<DemoError>,
+    },
+}
+
+impl DemoError {
+    /// An I/O failure with what was being done (a path, an address), for the `?` of an `io::Result`.
+    fn io(context: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> DemoError {
+        let context = context.to_string();
+        move |source| DemoError::Io { context, source }
+    }
+
+    /// What failed on the simulated phone of `device`, for its task's result.
+    fn on_device(device: String) -> impl FnOnce(DemoError) -> DemoError {
+        move |e| DemoError::Device { device, source: Box::new(e) }
+    }
 }
 
 const TOWNSHIPS: &[(&str, &str)] = &[("石门镇", "430621"), ("青山乡", "430622"), ("河口镇", "430623")];
@@ -165,8 +241,9 @@ const PROBLEMS: &[(&str, AssuranceKind)] = &[
 ];
 
 /// Runs the demo: builds the county if this data directory has none yet, prints the accounts, then serves.
-pub fn run(opts: Options) -> Result<(), String> {
-    std::fs::create_dir_all(&opts.data).map_err(|e| format!("{}: {e}", opts.data.display()))?;
+pub fn run(opts: Options) -> Result<(), DemoError> {
+    std::fs::create_dir_all(&opts.data)
+        .map_err(DemoError::io(format!("creating the data directory {}", opts.data.display())))?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -174,16 +251,16 @@ pub fn run(opts: Options) -> Result<(), String> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let storage: SharedStorage = Arc::new(SqliteStorage::open(&opts.data).map_err(|e| e.to_string())?);
+    let storage: SharedStorage = Arc::new(SqliteStorage::open(&opts.data)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("starting the runtime: {e}"))?;
+        .map_err(DemoError::io("starting the runtime"))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(DemoError::io(format!("cannot listen on {}", opts.listen)))?;
+        let addr = listener.local_addr().map_err(DemoError::io("reading the listening address"))?;
         let config = Config {
             data_dir: opts.data.clone(),
             listen: addr,
@@ -208,8 +285,8 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
             None => {
                 let b = build(storage.clone(), &url, &opts).await?;
-                let json = serde_json::to_vec_pretty(&b).map_err(|e| e.to_string())?;
-                std::fs::write(&marker, json).map_err(|e| format!("{}: {e}", marker.display()))?;
+                let json = serde_json::to_vec_pretty(&b)?;
+                std::fs::write(&marker, json).map_err(DemoError::io(format!("writing {}", marker.display())))?;
                 b
             }
         };
@@ -220,11 +297,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         println!("listening on {url}");
         println!("Open {url}/ in a browser and sign in with one of the accounts above.");
         let _ = std::io::stdout().flush();
-        match server.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("server stopped: {e}")),
-            Err(e) => Err(format!("server task failed: {e}")),
-        }
+        server.await?.map_err(DemoError::io("the server stopped"))
     })
 }
 
@@ -300,7 +373,7 @@ struct TeamWork {
     villages: Vec<String>,
 }
 
-async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Built, String> {
+async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Built, DemoError> {
     let started = Instant::now();
     let plan = Plan::of(opts.size);
     let today = chrono::Local::now().date_naive();
@@ -469,29 +542,26 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
         let villages = villages.clone();
         let bar = bar.clone();
         let townships: Vec<String> = (0..plan.townships).map(|t| TOWNSHIPS[t].0.to_string()).collect();
-        tokio::task::spawn_blocking(move || -> Result<(), String> {
+        tokio::task::spawn_blocking(move || -> Result<(), DemoError> {
             let s: &dyn Storage = storage.as_ref();
-            let e = |e: accounts::AccountsError| e.to_string();
             for u in &users {
-                accounts::add_user(s, accounts::CONSOLE, &u.name, u.role, u.team.clone(), &u.password).map_err(e)?;
-                accounts::set_profile(s, accounts::CONSOLE, &u.name, Some(&u.display_name), Some(&u.unit))
-                    .map_err(e)?;
+                accounts::add_user(s, accounts::CONSOLE, &u.name, u.role, u.team.clone(), &u.password)?;
+                accounts::set_profile(s, accounts::CONSOLE, &u.name, Some(&u.display_name), Some(&u.unit))?;
                 bar.inc(1);
             }
             // The county's places first: assignments may name only places the server knows.
             for t in &townships {
-                crate::places::add_township(s, accounts::CONSOLE, t).map_err(e)?;
+                crate::places::add_township(s, accounts::CONSOLE, t)?;
             }
             for v in &villages {
-                crate::places::add_village(s, accounts::CONSOLE, &v.name, &v.township).map_err(e)?;
+                crate::places::add_village(s, accounts::CONSOLE, &v.name, &v.township)?;
             }
             for (team, vs) in &teams {
-                accounts::assign_team(s, accounts::CONSOLE, team, vs).map_err(e)?;
+                accounts::assign_team(s, accounts::CONSOLE, team, vs)?;
             }
-            accounts::assign_area(s, accounts::CONSOLE, "county", &townships, &[]).map_err(e)?;
+            accounts::assign_area(s, accounts::CONSOLE, "county", &townships, &[])?;
             for (i, t) in townships.iter().enumerate() {
-                accounts::assign_area(s, accounts::CONSOLE, &format!("sup{}", i + 1), std::slice::from_ref(t), &[])
-                    .map_err(e)?;
+                accounts::assign_area(s, accounts::CONSOLE, &format!("sup{}", i + 1), std::slice::from_ref(t), &[])?;
             }
             // One inspector's cross-check grant is running, the other's ended yesterday.
             let later = (today + Duration::days(30)).format("%Y-%m-%d").to_string();
@@ -503,8 +573,7 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
                 &villages[0].name,
                 &later,
                 accounts::DEFAULT_MAX_GRANT_DAYS,
-            )
-            .map_err(e)?;
+            )?;
             accounts::grant_inspector(
                 s,
                 accounts::CONSOLE,
@@ -512,8 +581,7 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
                 &villages[villages.len() - 1].name,
                 &later,
                 accounts::DEFAULT_MAX_GRANT_DAYS,
-            )
-            .map_err(e)?;
+            )?;
             accounts::grant_inspector(
                 s,
                 accounts::CONSOLE,
@@ -521,17 +589,16 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
                 &villages[1].name,
                 &ended,
                 accounts::DEFAULT_MAX_GRANT_DAYS,
-            )
-            .map_err(e)?;
+            )?;
             Ok(())
         })
-        .await
-        .map_err(|e| e.to_string())??;
+        .await??;
     }
 
     // Helpers' devices: households and a year of visits, then sync. Two at a time (the machine's cores).
     let devices = opts.data.join("devices");
-    std::fs::create_dir_all(&devices).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&devices)
+        .map_err(DemoError::io(format!("creating the phones' directory {}", devices.display())))?;
     bar.set_message("helpers record and sync");
     let counts = Arc::new(Mutex::new((0usize, 0usize, 0usize, 0usize)));
     let limit = Arc::new(tokio::sync::Semaphore::new(2));
@@ -546,12 +613,13 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
         let (limit, bar, counts, url, dir) =
             (limit.clone(), bar.clone(), counts.clone(), url.to_string(), devices.clone());
         tasks.push(tokio::spawn(async move {
-            let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
-            helper_device(work, &dir, &url, today, bar, counts).await
+            let _permit = limit.acquire_owned().await?;
+            let device = work.user.clone();
+            helper_device(work, &dir, &url, today, bar, counts).await.map_err(DemoError::on_device(device))
         }));
     }
     for t in tasks {
-        t.await.map_err(|e| e.to_string())??;
+        t.await??;
     }
 
     // Doctor teams' devices: pull their villages, record follow-ups and the two screening campaigns, sync.
@@ -561,12 +629,13 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
         let (limit, bar, counts, url, dir) =
             (limit.clone(), bar.clone(), counts.clone(), url.to_string(), devices.clone());
         tasks.push(tokio::spawn(async move {
-            let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
-            doctor_device(work, i as u64, &dir, &url, today, bar, counts).await
+            let _permit = limit.acquire_owned().await?;
+            let device = work.user.clone();
+            doctor_device(work, i as u64, &dir, &url, today, bar, counts).await.map_err(DemoError::on_device(device))
         }));
     }
     for t in tasks {
-        t.await.map_err(|e| e.to_string())??;
+        t.await??;
     }
 
     // The year happened in minutes: give each change the day its phone would have reached the township.
@@ -576,10 +645,10 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
     // A few households edited on two devices before either synced: the conflicts stay for a supervisor to see.
     bar.set_message("concurrent edits");
     for (helper, household) in conflict_households {
-        concurrent_edit(&devices, url, &helper, &household).await?;
+        concurrent_edit(&devices, url, &helper, &household).await.map_err(DemoError::on_device(helper))?;
     }
     bar.finish_with_message("built");
-    let (households, members, visits, screenings) = *counts.lock().map_err(|e| e.to_string())?;
+    let (households, members, visits, screenings) = *counts.lock().map_err(|_| DemoError::Poisoned(COUNTS))?;
     Ok(Built {
         size: opts.size,
         users,
@@ -595,9 +664,9 @@ async fn build(storage: SharedStorage, url: &str, opts: &Options) -> Result<Buil
 /// visit or screening a day or two after its date (in the evening), households when the year began. Only the
 /// demo does this, directly in its own database, before any page is served; sequences (what sync orders by)
 /// are left as they were. "As of" views of the demo then show the county growing through the year.
-fn backdate(data: &Path, today: NaiveDate) -> Result<(), String> {
+fn backdate(data: &Path, today: NaiveDate) -> Result<(), DemoError> {
     use chrono::TimeZone;
-    let e = |e: rusqlite::Error| format!("dating the demo's changes: {e}");
+    let e = DemoError::Backdate;
     let mut conn = rusqlite::Connection::open(data.join("doorstep.db")).map_err(e)?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(e)?;
     let now = crate::storage::now_ms();
@@ -769,7 +838,7 @@ fn make_household(rng: &mut StdRng, v: &Village, n: usize, today: NaiveDate) -> 
                 transition(&e, TransitionEvent::Exited, PovertyStatus::Lifted),
                 transition(&m, TransitionEvent::Identified, PovertyStatus::Monitored),
             ],
-            Some(if n % 3 == 0 { AlertLevel::Red } else { level }),
+            Some(if n.is_multiple_of(3) { AlertLevel::Red } else { level }),
         )
     } else {
         let m = format!("{}-10-15", rng.random_range(2022..today.year()));
@@ -886,37 +955,44 @@ fn day_in(rng: &mut StdRng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
     from + Duration::days(rng.random_range(0..=span))
 }
 
-fn open_store(dir: &Path, name: &str) -> Result<Mutex<Store>, String> {
-    let store = Store::open(&dir.join(format!("{name}.db")), &[7u8; 32], &format!("{name}-phone"))
-        .map_err(|e| e.to_string())?;
+fn open_store(dir: &Path, name: &str) -> Result<Mutex<Store>, DemoError> {
+    let store = Store::open(&dir.join(format!("{name}.db")), &[7u8; 32], &format!("{name}-phone"))?;
     // A simulated phone has no power to lose: skip the fsync of each write (the server keeps its own settings).
-    store.conn().pragma_update(None, "synchronous", "OFF").map_err(|e| e.to_string())?;
+    store.conn().pragma_update(None, "synchronous", "OFF").map_err(doorstep_core::Error::from)?;
     Ok(Mutex::new(store))
 }
 
 /// Signs a simulated phone in (once; the token is kept in its store).
-async fn sign_in(store: &Mutex<Store>, url: &str, user: &str, password: &str) -> Result<(), String> {
-    if doorstep_core::sync::client::Session::load(&*store.lock().map_err(|e| e.to_string())?).is_ok() {
+async fn sign_in(store: &Mutex<Store>, url: &str, user: &str, password: &str) -> Result<(), DemoError> {
+    if doorstep_core::sync::client::Session::load(&*lock(store)?).is_ok() {
         return Ok(());
     }
-    let client = Client::new(SyncConfig::default()).map_err(|e| e.to_string())?;
-    client.login(store, url, user, password).await.map_err(|e| format!("{user} login: {e}"))?;
+    let client = Client::new(SyncConfig::default())?;
+    client.login(store, url, user, password).await?;
     Ok(())
 }
 
-async fn sign_in_and_sync(store: &Mutex<Store>, url: &str, user: &str, password: &str) -> Result<(), String> {
+async fn sign_in_and_sync(store: &Mutex<Store>, url: &str, user: &str, password: &str) -> Result<(), DemoError> {
     sign_in(store, url, user, password).await?;
-    let client = Client::new(SyncConfig::default()).map_err(|e| e.to_string())?;
-    let result = client.sync_once(store, &mut |_| {}).await.map_err(|e| format!("{user} sync: {e}"))?;
+    let client = Client::new(SyncConfig::default())?;
+    let result = client.sync_once(store, &mut |_| {}).await?;
     if result.incomplete {
-        return Err(format!("{user}: sync did not finish"));
+        return Err(DemoError::SyncIncomplete);
     }
     Ok(())
 }
 
-fn put<R: doorstep_core::model::Record>(store: &Mutex<Store>, r: &R, today: &str) -> Result<(), String> {
-    let mut s = store.lock().map_err(|e| e.to_string())?;
-    s.put(r, today).map(|_| ()).map_err(|e| format!("recording {}: {e}", r.id()))
+fn put<R: doorstep_core::model::Record>(store: &Mutex<Store>, r: &R, today: &str) -> Result<(), DemoError> {
+    lock(store)?.put(r, today)?;
+    Ok(())
+}
+
+/// What names the lock of the county's counts when it is poisoned.
+const COUNTS: &str = "the demo's counts";
+
+/// A simulated phone's store, locked; a poisoned lock is an error, never a panic.
+fn lock(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, DemoError> {
+    store.lock().map_err(|_| DemoError::Poisoned("a simulated phone's store"))
 }
 
 async fn helper_device(
@@ -926,13 +1002,13 @@ async fn helper_device(
     today: NaiveDate,
     bar: ProgressBar,
     counts: Arc<Mutex<(usize, usize, usize, usize)>>,
-) -> Result<(), String> {
+) -> Result<(), DemoError> {
     let store = Arc::new(open_store(dir, &work.user)?);
     // Signed in first, as a phone is: every change it records then names its user.
     sign_in(&store, url, &work.user, "helper-2026").await?;
     let seed = work.user.bytes().fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
     let (s, user) = (store.clone(), work.user.clone());
-    let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), String> {
+    let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), DemoError> {
         let mut rng = StdRng::seed_from_u64(seed);
         // Attachments draw from their own generator, so the county's records stay the same with or without them.
         let mut media_rng = StdRng::seed_from_u64(seed ^ 0x5a17_a77a);
@@ -967,10 +1043,7 @@ async fn helper_device(
                     visits += 1;
                     if recent && media_rng.random_bool(media::SHARE) {
                         let m = media::pick(&mut media_rng, v.signed_by_household);
-                        let mut store = s.lock().map_err(|e| e.to_string())?;
-                        store
-                            .attach(&v.id, &m.bytes, m.media_type, m.kind, m.caption)
-                            .map_err(|e| format!("attaching to {}: {e}", v.id))?;
+                        lock(&s)?.attach(&v.id, &m.bytes, m.media_type, m.kind, m.caption)?;
                     }
                 }
             }
@@ -978,19 +1051,20 @@ async fn helper_device(
         }
         Ok((work.households.len(), members, visits))
     })
-    .await
-    .map_err(|e| e.to_string())??;
+    .await??;
     sign_in_and_sync(&store, url, &work.user, "helper-2026").await?;
     // Then the photos and signatures, by the device's own blob phase (on Wi-Fi: everything goes).
-    let client = Client::new(SyncConfig::default()).map_err(|e| e.to_string())?;
+    let client = Client::new(SyncConfig::default())?;
     let wifi = NetworkPolicy { kind: NetworkKind::Unmetered, allow_metered: false };
-    let blobs = doorstep_core::sync::blobs::upload_blobs(&client, &store, wifi, &|_| {})
-        .await
-        .map_err(|e| format!("{} blob upload: {e}", work.user))?;
+    let blobs = doorstep_core::sync::blobs::upload_blobs(&client, &store, wifi, &|_| {}).await?;
     if blobs.broken + blobs.refused > 0 || blobs.incomplete {
-        return Err(format!("{}: blob upload left blobs behind: {blobs:?}", work.user));
+        return Err(DemoError::BlobsLeft {
+            broken: blobs.broken,
+            refused: blobs.refused,
+            incomplete: blobs.incomplete,
+        });
     }
-    let mut c = counts.lock().map_err(|e| e.to_string())?;
+    let mut c = counts.lock().map_err(|_| DemoError::Poisoned(COUNTS))?;
     c.0 += recorded.0;
     c.1 += recorded.1;
     c.2 += recorded.2;
@@ -1077,26 +1151,24 @@ async fn doctor_device(
     today: NaiveDate,
     bar: ProgressBar,
     counts: Arc<Mutex<(usize, usize, usize, usize)>>,
-) -> Result<(), String> {
+) -> Result<(), DemoError> {
     let store = Arc::new(open_store(dir, &work.user)?);
     // First sync: the team's villages arrive as snapshots.
     sign_in_and_sync(&store, url, &work.user, "doctor-2026").await?;
     let (s, user, bar) = (store.clone(), work.user.clone(), bar.clone());
     let villages = work.villages.clone();
-    let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize), String> {
+    let recorded = tokio::task::spawn_blocking(move || -> Result<(usize, usize), DemoError> {
         let mut rng = StdRng::seed_from_u64(1000 + seed);
         let day = today.format("%Y-%m-%d").to_string();
         let households: Vec<Household> = {
-            let st = s.lock().map_err(|e| e.to_string())?;
-            let mut stmt = st
-                .conn()
-                .prepare("SELECT doc_id FROM ix_households WHERE deleted = 0 ORDER BY number")
-                .map_err(|e| e.to_string())?;
-            let ids: Vec<String> = stmt
-                .query_map([], |r| r.get(0))
-                .map_err(|e| e.to_string())?
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?;
+            let st = lock(&s)?;
+            let ids = || -> Result<Vec<String>, rusqlite::Error> {
+                st.conn()
+                    .prepare("SELECT doc_id FROM ix_households WHERE deleted = 0 ORDER BY number")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            };
+            let ids = ids().map_err(doorstep_core::Error::from)?;
             ids.iter().filter_map(|id| st.get::<Household>(id).ok()).filter(|h| villages.contains(&h.village)).collect()
         };
         let campaigns = [
@@ -1199,10 +1271,9 @@ async fn doctor_device(
         }
         Ok((visits, screenings))
     })
-    .await
-    .map_err(|e| e.to_string())??;
+    .await??;
     sign_in_and_sync(&store, url, &work.user, "doctor-2026").await?;
-    let mut c = counts.lock().map_err(|e| e.to_string())?;
+    let mut c = counts.lock().map_err(|_| DemoError::Poisoned(COUNTS))?;
     c.2 += recorded.0;
     c.3 += recorded.1;
     Ok(())
@@ -1217,13 +1288,13 @@ fn normal(rng: &mut StdRng, mean: f64, sd: f64) -> f64 {
 
 /// The household's phone number edited on the helper's phone and on a second device of the same helper (a
 /// borrowed phone) before either synced: the same field written twice concurrently stays a conflict.
-async fn concurrent_edit(dir: &Path, url: &str, helper: &str, household: &str) -> Result<(), String> {
+async fn concurrent_edit(dir: &Path, url: &str, helper: &str, household: &str) -> Result<(), DemoError> {
     let own = open_store(dir, helper)?;
     let other = open_store(dir, &format!("{helper}-second"))?;
     sign_in_and_sync(&other, url, helper, "helper-2026").await?;
     let day = chrono::Local::now().date_naive().format("%Y-%m-%d").to_string();
     for (store, phone) in [(&own, "13900000001"), (&other, "13900000002")] {
-        let mut h: Household = store.lock().map_err(|e| e.to_string())?.get(household).map_err(|e| e.to_string())?;
+        let mut h: Household = lock(store)?.get(household)?;
         h.phone = phone.into();
         put(store, &h, &day)?;
     }

@@ -359,7 +359,7 @@ enum CommandError {
     #[error("{0}")]
     Setup(String),
     #[error("the demo county could not be built or served: {0}")]
-    Demo(String),
+    Demo(#[from] doorstep_server::demo::DemoError),
 }
 
 fn open(data: &std::path::Path, database: Option<&str>) -> Result<SharedStorage, CommandError> {

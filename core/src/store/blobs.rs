@@ -706,5 +706,4 @@ impl Store {
 }
 
 #[cfg(test)]
-#[path = "blobs_tests.rs"]
 mod tests;

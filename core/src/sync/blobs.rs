@@ -429,5 +429,4 @@ mod tests {
 }
 
 #[cfg(test)]
-#[path = "blobs_tests.rs"]
 mod fake_server_tests;

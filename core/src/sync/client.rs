@@ -523,5 +523,4 @@ fn hex(bytes: &[u8; 32]) -> String {
 }
 
 #[cfg(test)]
-#[path = "client_tests.rs"]
 mod tests;
