@@ -5,7 +5,9 @@ use crate::auth;
 use crate::message::Message;
 use crate::places;
 use crate::scope::{self, Scope};
-use crate::storage::{now_ms, Area, AuditEntry, Device, Grant, PlaceKind, ScopeFacts, Storage, StorageError, User};
+use crate::storage::{
+    now_ms, Area, Assign, AuditEntry, Device, Grant, PlaceKind, ScopeFacts, Storage, StorageError, User,
+};
 use crate::sync;
 use automerge::ActorId;
 use doorstep_core::doc::{Author, Document};

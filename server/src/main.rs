@@ -6,11 +6,11 @@ use doorstep_server::accounts::{self, AccountsError, RulesUpdate, CONSOLE};
 use doorstep_server::app;
 use doorstep_server::config::{Config, DEFAULT_MAX_BODY};
 use doorstep_server::http::AppState;
+use doorstep_server::reports::{Reports, Snapshots};
 use doorstep_server::storage::postgres::PostgresStorage;
 use doorstep_server::storage::sqlite::SqliteStorage;
 use doorstep_server::storage::StorageError;
 use doorstep_server::storage::{HouseholdFilter, PlaceKind, SharedStorage};
-use doorstep_server::web::reports::Reports;
 use doorstep_server::{lookup, places};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -600,7 +600,7 @@ fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf
     let (storage, reports): (SharedStorage, Option<Arc<dyn Reports>>) = match database.as_deref() {
         Some(url) => {
             let pg = Arc::new(PostgresStorage::open(url)?);
-            let reports: Arc<dyn Reports> = Arc::new(pg.report_queries());
+            let reports: Arc<dyn Reports> = Arc::new(Snapshots::new(pg.report_source()));
             (pg, Some(reports))
         }
         None => (open(&config.data_dir, None)?, None),

@@ -19,8 +19,8 @@
 
 use crate::scope::Scope;
 use crate::storage::{
-    now_ms, BlobRef, Candidate, CandidateKind, NewChange, Placement, PullQuery, Refusal, Result, ScopeEvent, Storage,
-    StoredDoc, Subject, Target, WriteTx,
+    assign, now_ms, BlobRef, Candidate, CandidateKind, Link, NewChange, Placement, PullQuery, Refusal, Result,
+    ScopeEvent, Storage, StoredDoc, Subject, Target, WriteTx,
 };
 use automerge::{ActorId, Change};
 use doorstep_core::attachment;
@@ -234,12 +234,7 @@ fn ingest(
             scope.add_household(id);
         }
         for helper in &helpers {
-            if tx.add_assignment(helper, id)? {
-                tx.scope_event(&ScopeEvent {
-                    subject: Subject::User(helper.clone()),
-                    target: Target::Household(id.clone()),
-                })?;
-            }
+            assign::add(tx, [Link::Helper { helper: helper.clone(), household: id.clone() }])?;
         }
         tx.move_dependents(id, &placement)?;
         if let Some(e) = existing.as_ref().filter(|e| e.placement != placement) {

@@ -491,7 +491,7 @@ pub fn a_unit_of_work_commits_or_rolls_back_whole(s: &UnderTest) {
             updated_ms: 1,
         };
         tx.save_doc(&stored, &mut d)?;
-        assert!(tx.add_assignment("zhao", "h1")?);
+        assert!(tx.link(&Link::Helper { helper: "zhao".into(), household: "h1".into() })?);
         tx.scope_event(&ScopeEvent { subject: Subject::User("zhao".into()), target: Target::Household("h1".into()) })?;
         assert!(tx.change_exists(&change.hash)?, "visible inside its own unit of work");
         Err(Refusal::OutOfScope("h1".into()).into())

@@ -11,6 +11,7 @@
 //! the sync logic a [`WriteTx`] and commits only if the logic returns `Ok` — so a refused push stores nothing and an
 //! acknowledged one is durable.
 
+pub mod assign;
 #[cfg(test)]
 pub mod conformance;
 /// The storage contract: every case run on both stores.
@@ -20,6 +21,7 @@ pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
+pub use assign::Assign;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{DocKind, Role};
 use std::collections::BTreeSet;
@@ -122,6 +124,33 @@ pub(crate) fn area_level(a: &Area) -> (&'static str, &str) {
 pub enum Area {
     Township(String),
     Village(String),
+}
+
+/// What an account or team is given; adding one grows its scope, removing one shrinks it (`assign`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// A helper in charge of a household (`assignments`).
+    Helper { helper: String, household: String },
+    /// A family-doctor team serving a village (`team_villages`).
+    Team { team: String, village: String },
+    /// A township or village in a supervisor's area (`areas`).
+    Area { user: String, area: Area },
+    /// An inspector's time-limited access to a village (`inspector_grants`).
+    Grant(Grant),
+}
+
+impl Link {
+    /// Whose scope the link changes and which documents it covers.
+    pub fn scope(&self) -> ScopeEvent {
+        let (subject, target) = match self {
+            Link::Helper { helper, household } => (Subject::User(helper.clone()), Target::Household(household.clone())),
+            Link::Team { team, village } => (Subject::Team(team.clone()), Target::Village(village.clone())),
+            Link::Area { user, area: Area::Township(t) } => (Subject::User(user.clone()), Target::Township(t.clone())),
+            Link::Area { user, area: Area::Village(v) } => (Subject::User(user.clone()), Target::Village(v.clone())),
+            Link::Grant(g) => (Subject::User(g.user.clone()), Target::Village(g.village.clone())),
+        };
+        ScopeEvent { subject, target }
+    }
 }
 
 /// An inspector's access to one village (互查), ending by itself after `until` (inclusive, `YYYY-MM-DD`).
@@ -340,6 +369,23 @@ pub struct ScopeEvent {
     pub target: Target,
 }
 
+impl ScopeEvent {
+    /// The four columns an event or a loss is stored as: subject kind and name, target kind and name.
+    pub fn columns(&self) -> [&str; 4] {
+        let (sk, s) = match &self.subject {
+            Subject::User(u) => ("user", u.as_str()),
+            Subject::Team(t) => ("team", t.as_str()),
+            Subject::Anyone => ("anyone", ""),
+        };
+        let (tk, t) = match &self.target {
+            Target::Household(h) => ("household", h.as_str()),
+            Target::Village(v) => ("village", v.as_str()),
+            Target::Township(t) => ("township", t.as_str()),
+        };
+        [sk, s, tk, t]
+    }
+}
+
 /// Whose scope grew.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
@@ -454,10 +500,17 @@ pub trait WriteTx {
     fn save_doc(&mut self, doc: &StoredDoc, document: &mut Document) -> Result<()>;
     /// Moves a household's visits and screenings with it when its village changes.
     fn move_dependents(&mut self, household_id: &str, placement: &Placement) -> Result<()>;
-    /// Records that a helper is assigned to a household; true when the assignment is new.
-    fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool>;
+    /// Fails with `NotFound` unless an account of that name exists.
+    fn require_user(&mut self, name: &str) -> Result<()>;
+    /// Adds a link (`sql::link`); true when it was not there before.
+    fn link(&mut self, link: &Link) -> Result<bool>;
+    /// Removes a link (`sql::unlink`); true when it was there.
+    fn unlink(&mut self, link: &Link) -> Result<bool>;
     /// Records a scope event at a fresh sequence number.
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64>;
+    /// Records that the event's subject lost its target, at a fresh sequence number, so that its devices learn at
+    /// their next sync what to wipe.
+    fn scope_loss(&mut self, loss: &ScopeEvent) -> Result<u64>;
     /// Records, for a household that moved away from `old` (its village or township changed), a loss of that
     /// household for every team, area and inspector grant that covers `old`; those who still see it where it is now
     /// (a supervisor of the whole township) are filtered out when a page lists what to wipe.
@@ -501,21 +554,8 @@ pub trait Storage: Send + Sync + 'static {
         Ok(floor)
     }
 
-    // Assignments; each records a scope event so that newly visible documents reach devices at the next sync.
-    fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()>;
-    fn assign_team(&self, team: &str, villages: &[String]) -> Result<()>;
-    fn assign_area(&self, user: &str, areas: &[Area]) -> Result<()>;
-    fn grant_inspector(&self, grant: &Grant) -> Result<()>;
+    // Assignments are added and removed through `assign::Assign`, over `write`.
     fn scope_facts(&self, user: &str) -> Result<ScopeFacts>;
-    /// Takes households away from a helper and records each loss as a [`ScopeEvent`] in the scope-loss log, at a
-    /// fresh sequence number, so that the helper's devices learn at their next sync what to wipe.
-    fn unassign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()>;
-    /// Takes villages away from a family-doctor team, recording each loss (subject: the team) like
-    /// `unassign_helper`.
-    fn unassign_team(&self, team: &str, villages: &[String]) -> Result<()>;
-    /// Takes townships or villages out of a supervisor's area, recording each loss (subject: the supervisor), so
-    /// the supervisor's devices upload, then wipe what they no longer see.
-    fn unassign_area(&self, user: &str, areas: &[Area]) -> Result<()>;
     /// Records, once, the loss of each village whose inspector grant ended before `today` (`YYYY-MM-DD`) since it
     /// was last granted; returns how many were recorded. Called when the inspector syncs, so a grant that simply
     /// runs out also makes the inspector's devices upload, then wipe.

@@ -1,7 +1,7 @@
 //! SQL text both stores run, written once with SQLite's `?N` placeholders; the PostgreSQL store rewrites them with
 //! [`to_pg`]. Only statements whose syntax both dialects share live here.
 
-use super::PlaceKind;
+use super::{area_level, Link, PlaceKind};
 
 /// Records a place a pushed household names, unless the server knows it already (`?1` kind, `?2` name,
 /// `?3` township, `?4` time). Plain upsert syntax that PostgreSQL shares.
@@ -35,4 +35,71 @@ pub fn rename_sql(kind: PlaceKind) -> &'static [&'static str] {
 /// A statement written for SQLite (`?N` placeholders) in PostgreSQL's spelling (`$N`).
 pub fn to_pg(sql: &str) -> String {
     sql.replace('?', "$")
+}
+
+/// A value bound to a shared statement; each store turns it into its driver's parameter type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// A shared statement with its parameters in placeholder order (`?1`, `?2`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement<'a> {
+    pub sql: &'static str,
+    pub params: Vec<Param<'a>>,
+}
+
+/// The statement that adds a link (nothing when it is there already; a grant is renewed to its new last day).
+pub fn link(link: &Link, now_ms: i64) -> Statement<'_> {
+    use Param::{Int, Text};
+    let (sql, params) = match link {
+        Link::Helper { helper, household } => (
+            "INSERT INTO assignments (helper, household_id, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            vec![Text(helper), Text(household), Int(now_ms)],
+        ),
+        Link::Team { team, village } => (
+            "INSERT INTO team_villages (team, village) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            vec![Text(team), Text(village)],
+        ),
+        Link::Area { user, area } => {
+            let (level, name) = area_level(area);
+            (
+                "INSERT INTO areas (user_name, level, name) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                vec![Text(user), Text(level), Text(name)],
+            )
+        }
+        Link::Grant(g) => (
+            "INSERT INTO inspector_grants (user_name, village, until, created_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (user_name, village) DO UPDATE SET until = excluded.until",
+            vec![Text(&g.user), Text(&g.village), Text(&g.until), Int(now_ms)],
+        ),
+    };
+    Statement { sql, params }
+}
+
+/// The statement that removes a link.
+pub fn unlink(link: &Link) -> Statement<'_> {
+    use Param::Text;
+    let (sql, params) = match link {
+        Link::Helper { helper, household } => {
+            ("DELETE FROM assignments WHERE helper = ?1 AND household_id = ?2", vec![Text(helper), Text(household)])
+        }
+        Link::Team { team, village } => {
+            ("DELETE FROM team_villages WHERE team = ?1 AND village = ?2", vec![Text(team), Text(village)])
+        }
+        Link::Area { user, area } => {
+            let (level, name) = area_level(area);
+            (
+                "DELETE FROM areas WHERE user_name = ?1 AND level = ?2 AND name = ?3",
+                vec![Text(user), Text(level), Text(name)],
+            )
+        }
+        Link::Grant(g) => (
+            "DELETE FROM inspector_grants WHERE user_name = ?1 AND village = ?2",
+            vec![Text(&g.user), Text(&g.village)],
+        ),
+    };
+    Statement { sql, params }
 }

@@ -23,16 +23,7 @@ pub(super) fn next_seq(tx: &mut pg::Transaction<'_>) -> Result<u64> {
 
 pub(super) fn insert_event(tx: &mut pg::Transaction<'_>, event: &ScopeEvent) -> Result<u64> {
     let seq = next_seq(tx)?;
-    let (sk, s) = match &event.subject {
-        Subject::User(u) => ("user", u.as_str()),
-        Subject::Team(t) => ("team", t.as_str()),
-        Subject::Anyone => ("anyone", ""),
-    };
-    let (tk, t) = match &event.target {
-        Target::Household(h) => ("household", h.as_str()),
-        Target::Village(v) => ("village", v.as_str()),
-        Target::Township(t) => ("township", t.as_str()),
-    };
+    let [sk, s, tk, t] = event.columns();
     tx.execute(
         "INSERT INTO scope_events (seq, subject_kind, subject, target_kind, target) VALUES ($1, $2, $3, $4, $5)",
         &[&(seq as i64), &sk, &s, &tk, &t],
@@ -41,14 +32,20 @@ pub(super) fn insert_event(tx: &mut pg::Transaction<'_>, event: &ScopeEvent) -> 
     Ok(seq)
 }
 
-pub(super) fn add_assignment(tx: &mut pg::Transaction<'_>, helper: &str, household_id: &str) -> Result<bool> {
-    let n = tx
-        .execute(
-            "INSERT INTO assignments (helper, household_id, created_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &[&helper, &household_id, &now_ms()],
-        )
-        .pg()?;
-    Ok(n > 0)
+/// Runs a statement shared with SQLite (`storage::sql`); the number of rows it changed.
+fn run(tx: &mut pg::Transaction<'_>, st: &sql::Statement) -> Result<u64> {
+    let owned: Vec<Box<dyn ToSql + Sync>> = st
+        .params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync> {
+            match p {
+                sql::Param::Text(s) => Box::new(s.to_string()),
+                sql::Param::Int(n) => Box::new(*n),
+            }
+        })
+        .collect();
+    let values: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
+    tx.execute(&sql::to_pg(st.sql), &values).pg()
 }
 
 /// The villages of an inspector (`$1`) whose grant ended before a day (`$2`) and whose loss is not recorded since
@@ -202,12 +199,25 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
-    fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool> {
-        add_assignment(&mut self.tx, helper, household_id)
+    fn require_user(&mut self, name: &str) -> Result<()> {
+        require_user(&mut self.tx, name)
+    }
+
+    fn link(&mut self, link: &Link) -> Result<bool> {
+        Ok(run(&mut self.tx, &sql::link(link, now_ms()))? > 0)
+    }
+
+    fn unlink(&mut self, link: &Link) -> Result<bool> {
+        Ok(run(&mut self.tx, &sql::unlink(link))? > 0)
     }
 
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
         insert_event(&mut self.tx, event)
+    }
+
+    fn scope_loss(&mut self, loss: &ScopeEvent) -> Result<u64> {
+        let [sk, s, tk, t] = loss.columns();
+        insert_loss_of(&mut self.tx, sk, s, tk, t)
     }
 
     fn record_move_loss(&mut self, household_id: &str, old: &Placement) -> Result<()> {

@@ -200,51 +200,8 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn unassign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
-        self.tx(|tx| {
-            require_user(tx, helper)?;
-            for h in household_ids {
-                let n =
-                    tx.execute("DELETE FROM assignments WHERE helper = ?1 AND household_id = ?2", params![helper, h])?;
-                if n > 0 {
-                    insert_loss(tx, helper, h)?;
-                }
-            }
-            Ok(())
-        })
-    }
-
     fn lost_docs(&self, q: &PullQuery, up_to: u64) -> Result<Vec<(String, Placement)>> {
         self.with_reader(|c| lost_docs(c, q, up_to))
-    }
-
-    fn unassign_team(&self, team: &str, villages: &[String]) -> Result<()> {
-        self.tx(|tx| {
-            for v in villages {
-                let n = tx.execute("DELETE FROM team_villages WHERE team = ?1 AND village = ?2", params![team, v])?;
-                if n > 0 {
-                    insert_loss_of(tx, "team", team, "village", v)?;
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn unassign_area(&self, user: &str, areas: &[Area]) -> Result<()> {
-        self.tx(|tx| {
-            require_user(tx, user)?;
-            for a in areas {
-                let (level, name) = super::area_level(a);
-                let n = tx.execute(
-                    "DELETE FROM areas WHERE user_name = ?1 AND level = ?2 AND name = ?3",
-                    params![user, level, name],
-                )?;
-                if n > 0 {
-                    insert_loss_of(tx, "user", user, level, name)?;
-                }
-            }
-            Ok(())
-        })
     }
 
     fn record_ended_grants(&self, user: &str, today: &str) -> Result<u64> {
@@ -453,74 +410,6 @@ impl Storage for SqliteStorage {
     fn sessions_end_user(&self, user: &str) -> Result<()> {
         self.tx(|tx| {
             tx.execute("DELETE FROM sessions WHERE user_name = ?1", [user])?;
-            Ok(())
-        })
-    }
-
-    fn assign_helper(&self, helper: &str, household_ids: &[String]) -> Result<()> {
-        self.tx(|tx| {
-            require_user(tx, helper)?;
-            for h in household_ids {
-                if add_assignment(tx, helper, h)? {
-                    insert_event(
-                        tx,
-                        &ScopeEvent { subject: Subject::User(helper.into()), target: Target::Household(h.clone()) },
-                    )?;
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn assign_team(&self, team: &str, villages: &[String]) -> Result<()> {
-        self.tx(|tx| {
-            for v in villages {
-                let n = tx
-                    .execute("INSERT OR IGNORE INTO team_villages (team, village) VALUES (?1, ?2)", params![team, v])?;
-                if n > 0 {
-                    insert_event(
-                        tx,
-                        &ScopeEvent { subject: Subject::Team(team.into()), target: Target::Village(v.clone()) },
-                    )?;
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn assign_area(&self, user: &str, areas: &[Area]) -> Result<()> {
-        self.tx(|tx| {
-            require_user(tx, user)?;
-            for a in areas {
-                let (level, name, target) = match a {
-                    Area::Township(t) => ("township", t, Target::Township(t.clone())),
-                    Area::Village(v) => ("village", v, Target::Village(v.clone())),
-                };
-                let n = tx.execute(
-                    "INSERT OR IGNORE INTO areas (user_name, level, name) VALUES (?1, ?2, ?3)",
-                    params![user, level, name],
-                )?;
-                if n > 0 {
-                    insert_event(tx, &ScopeEvent { subject: Subject::User(user.into()), target })?;
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn grant_inspector(&self, g: &Grant) -> Result<()> {
-        self.tx(|tx| {
-            require_user(tx, &g.user)?;
-            tx.execute(
-                "INSERT INTO inspector_grants (user_name, village, until, created_ms) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (user_name, village) DO UPDATE SET until = excluded.until",
-                params![g.user, g.village, g.until, now_ms()],
-            )?;
-            // A renewed grant may follow an expired one, during which the device missed changes: resend snapshots.
-            insert_event(
-                tx,
-                &ScopeEvent { subject: Subject::User(g.user.clone()), target: Target::Village(g.village.clone()) },
-            )?;
             Ok(())
         })
     }

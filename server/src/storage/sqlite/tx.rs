@@ -11,29 +11,22 @@ pub(super) fn next_seq(tx: &Connection) -> Result<u64> {
 
 pub(super) fn insert_event(tx: &Connection, event: &ScopeEvent) -> Result<u64> {
     let seq = next_seq(tx)?;
-    let (sk, s) = match &event.subject {
-        Subject::User(u) => ("user", u.as_str()),
-        Subject::Team(t) => ("team", t.as_str()),
-        Subject::Anyone => ("anyone", ""),
-    };
-    let (tk, t) = match &event.target {
-        Target::Household(h) => ("household", h.as_str()),
-        Target::Village(v) => ("village", v.as_str()),
-        Target::Township(t) => ("township", t.as_str()),
-    };
-    tx.execute(
+    let [sk, s, tk, t] = event.columns();
+    tx.prepare_cached(
         "INSERT INTO scope_events (seq, subject_kind, subject, target_kind, target) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![seq as i64, sk, s, tk, t],
-    )?;
+    )?
+    .execute(params![seq as i64, sk, s, tk, t])?;
     Ok(seq)
 }
 
-pub(super) fn add_assignment(tx: &Connection, helper: &str, household_id: &str) -> Result<bool> {
-    let n = tx.execute(
-        "INSERT OR IGNORE INTO assignments (helper, household_id, created_ms) VALUES (?1, ?2, ?3)",
-        params![helper, household_id, now_ms()],
-    )?;
-    Ok(n > 0)
+/// Runs a statement shared with PostgreSQL (`storage::sql`); the number of rows it changed.
+fn run(tx: &Connection, st: &sql::Statement) -> Result<usize> {
+    use rusqlite::types::Value;
+    let values = st.params.iter().map(|p| match p {
+        sql::Param::Text(s) => Value::Text(s.to_string()),
+        sql::Param::Int(n) => Value::Integer(*n),
+    });
+    Ok(tx.prepare_cached(st.sql)?.execute(rusqlite::params_from_iter(values))?)
 }
 
 pub(super) struct SqliteTx<'a> {
@@ -164,12 +157,25 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn add_assignment(&mut self, helper: &str, household_id: &str) -> Result<bool> {
-        add_assignment(self.tx, helper, household_id)
+    fn require_user(&mut self, name: &str) -> Result<()> {
+        require_user(self.tx, name)
+    }
+
+    fn link(&mut self, link: &Link) -> Result<bool> {
+        Ok(run(self.tx, &sql::link(link, now_ms()))? > 0)
+    }
+
+    fn unlink(&mut self, link: &Link) -> Result<bool> {
+        Ok(run(self.tx, &sql::unlink(link))? > 0)
     }
 
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
         insert_event(self.tx, event)
+    }
+
+    fn scope_loss(&mut self, loss: &ScopeEvent) -> Result<u64> {
+        let [sk, s, tk, t] = loss.columns();
+        insert_loss_of(self.tx, sk, s, tk, t)
     }
 
     fn lost_after(&mut self, user: &str, team: Option<&str>, cursor: u64, p: &Placement) -> Result<bool> {
@@ -202,11 +208,6 @@ impl WriteTx for SqliteTx<'_> {
         }
         Ok(())
     }
-}
-
-/// Records that a helper lost a household, at a fresh sequence number.
-pub(super) fn insert_loss(tx: &Connection, helper: &str, household_id: &str) -> Result<u64> {
-    insert_loss_of(tx, "user", helper, "household", household_id)
 }
 
 /// The villages of an inspector (`?1`) whose grant ended before a day (`?2`) and whose loss is not recorded since
