@@ -6,6 +6,7 @@
 
 pub mod blobs;
 pub mod index;
+pub mod migrate;
 pub mod schema;
 pub mod scope_exit;
 

@@ -1,5 +1,7 @@
-//! The store's schema, migrated by SQLite's `user_version`, one step at a time, in one place.
+//! The store's schema and its steps, migrated by SQLite's `user_version` one step at a time (`migrate::run`, the
+//! runner the server's stores share).
 
+use super::migrate::{self, Step};
 use crate::error::{Error, Result};
 use rusqlite::Connection;
 
@@ -123,22 +125,13 @@ CREATE INDEX ix_problems_household ON ix_problems (household_id, status);
 CREATE TABLE ix_conflicts (doc_id TEXT PRIMARY KEY, fields INTEGER NOT NULL);
 "#;
 
+/// The steps from an empty store to `VERSION`.
+const STEPS: &[Step] = &[Step { version: 1, sql: &[V1, INDEX_DDL] }, Step { version: 2, sql: &[V2_ATTACHMENTS] }];
+
 /// Brings a connection's schema to `VERSION`, refusing a store written by a newer app.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > VERSION {
-        return Err(Error::NewerSchema { found, supported: VERSION });
-    }
-    let steps: &[(i64, &[&str])] = &[(1, &[V1, INDEX_DDL]), (2, &[V2_ATTACHMENTS])];
-    for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
-        let tx = conn.transaction()?;
-        for sql in *sqls {
-            tx.execute_batch(sql)?;
-        }
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
-    }
-    Ok(())
+    migrate::run(conn, STEPS, VERSION)
+        .map_err(|e| e.into_error(|n| Error::NewerSchema { found: n.found, supported: n.supported }))
 }
 
 /// The derived tables, cleared before a full rebuild.

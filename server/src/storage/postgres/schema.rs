@@ -9,10 +9,11 @@
 
 use super::{pg, Pg};
 use crate::storage::{Result, StorageError};
+use doorstep_core::store::migrate::{self, Database, Step};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i32 = 8;
+pub const VERSION: i64 = 8;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -197,33 +198,55 @@ ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE
 ALTER TABLE devices ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
 "#;
 
+/// The steps from an empty database to [`VERSION`].
+const STEPS: &[Step] = &[
+    Step { version: 1, sql: &[V1, INDEX_DDL] },
+    Step { version: 2, sql: &[V2] },
+    Step { version: 3, sql: &[V3_SCOPE_LOSSES] },
+    Step { version: 4, sql: &[V4_LOGIN_FAILURES] },
+    Step { version: 5, sql: &[V5_CURSOR_FLOOR] },
+    Step { version: 6, sql: &[V6_SESSIONS] },
+    Step { version: 7, sql: &[V7_PLACES] },
+    Step { version: 8, sql: &[V8_PROFILES] },
+];
+
+/// The migration transaction as the core's runner sees it: the version lives in the `schema_version` table, and
+/// every step joins this one transaction (the default `apply`), so all of them commit together or not at all.
+struct SchemaVersion<'a, 'b>(&'a mut pg::Transaction<'b>);
+
+impl Database for SchemaVersion<'_, '_> {
+    type Error = StorageError;
+
+    fn version(&mut self) -> Result<i64> {
+        let found: i32 = self.0.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[]).pg()?.get(0);
+        Ok(found.into())
+    }
+
+    fn run_batch(&mut self, sql: &str) -> Result<()> {
+        self.0.batch_execute(sql).pg()
+    }
+
+    fn record_version(&mut self, version: i64) -> Result<()> {
+        // The column is INTEGER: the driver binds an i32 to it.
+        let version = i32::try_from(version)
+            .map_err(|_| StorageError::Internal(format!("schema version {version} does not fit the column")))?;
+        self.0.execute("DELETE FROM schema_version", &[]).pg()?;
+        self.0.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&version]).pg()?;
+        Ok(())
+    }
+}
+
 /// Brings the database (the first schema on the connection's `search_path`) to [`VERSION`], refusing a database
-/// written by a newer server.
+/// written by a newer server. The core's runner applies the steps, all in one transaction under the advisory lock.
 pub fn migrate(client: &mut pg::Client) -> Result<()> {
     let mut tx = client.transaction().pg()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).pg()?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").pg()?;
-    let found: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[]).pg()?.get(0);
-    if found > VERSION {
-        return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
-    }
-    let steps: &[(i32, &[&str])] = &[
-        (1, &[V1, INDEX_DDL]),
-        (2, &[V2]),
-        (3, &[V3_SCOPE_LOSSES]),
-        (4, &[V4_LOGIN_FAILURES]),
-        (5, &[V5_CURSOR_FLOOR]),
-        (6, &[V6_SESSIONS]),
-        (7, &[V7_PLACES]),
-        (8, &[V8_PROFILES]),
-    ];
-    for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
-        for sql in *sqls {
-            tx.batch_execute(sql).pg()?;
-        }
-        tx.execute("DELETE FROM schema_version", &[]).pg()?;
-        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[version]).pg()?;
-    }
+    migrate::run(&mut SchemaVersion(&mut tx), STEPS, VERSION).map_err(|e| {
+        e.into_error(|n| {
+            StorageError::Internal(format!("database schema {} is newer than this server's {}", n.found, n.supported))
+        })
+    })?;
     tx.commit().pg()?;
     Ok(())
 }

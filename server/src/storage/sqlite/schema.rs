@@ -1,6 +1,7 @@
 //! The SQLite store's schema and its steps, migrated by `user_version`; and how each connection is opened.
 
 use super::*;
+use doorstep_core::store::migrate::Step;
 
 /// The schema version this build writes.
 pub(super) const VERSION: i64 = 8;
@@ -193,28 +194,24 @@ pub(super) fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The steps from an empty database to `VERSION`.
+const STEPS: &[Step] = &[
+    Step { version: 1, sql: &[V1, INDEX_DDL] },
+    Step { version: 2, sql: &[V2] },
+    Step { version: 3, sql: &[V3_SCOPE_LOSSES] },
+    Step { version: 4, sql: &[V4_LOGIN_FAILURES] },
+    Step { version: 5, sql: &[V5_CURSOR_FLOOR] },
+    Step { version: 6, sql: &[V6_SESSIONS] },
+    Step { version: 7, sql: &[V7_PLACES] },
+    Step { version: 8, sql: &[V8_PROFILES] },
+];
+
+/// Brings the database to `VERSION` (the core's runner: one transaction per step with its `user_version`),
+/// refusing a database written by a newer server.
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > VERSION {
-        return Err(StorageError::Internal(format!("database schema {found} is newer than this server's {VERSION}")));
-    }
-    let steps: &[(i64, &[&str])] = &[
-        (1, &[V1, INDEX_DDL]),
-        (2, &[V2]),
-        (3, &[V3_SCOPE_LOSSES]),
-        (4, &[V4_LOGIN_FAILURES]),
-        (5, &[V5_CURSOR_FLOOR]),
-        (6, &[V6_SESSIONS]),
-        (7, &[V7_PLACES]),
-        (8, &[V8_PROFILES]),
-    ];
-    for (version, sqls) in steps.iter().filter(|(v, _)| *v > found) {
-        let tx = conn.transaction()?;
-        for sql in *sqls {
-            tx.execute_batch(sql)?;
-        }
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
-    }
-    Ok(())
+    doorstep_core::store::migrate::run(conn, STEPS, VERSION).map_err(|e| {
+        e.into_error(|n| {
+            StorageError::Internal(format!("database schema {} is newer than this server's {}", n.found, n.supported))
+        })
+    })
 }
