@@ -3,7 +3,7 @@
 //! getting a fresh schema of its own on that cluster, named after the directory, so that tests running in parallel
 //! (and their restarts of a server on the same directory) never share or lose one.
 //!
-//! Compiled into the end-to-end harness and, by path, into the server's test harness.
+//! Used by the end-to-end harness and, as a dev-dependency, by the server's test harness.
 #![allow(dead_code)]
 
 use std::collections::HashSet;

@@ -11,8 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-#[path = "../../../tests/src/store_choice.rs"]
-pub mod store_choice;
+pub use doorstep_e2e::store_choice;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_doorstep-server");
 pub const PASSWORD: &str = "correct horse 1";
