@@ -74,6 +74,11 @@ fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(work).join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
 }
 
+/// A read-only REPEATABLE READ transaction: every statement in it reads the same snapshot of the database.
+fn snapshot(conn: &mut pg::Client) -> Result<pg::Transaction<'_>> {
+    conn.build_transaction().isolation_level(pg::IsolationLevel::RepeatableRead).read_only(true).start().pg()
+}
+
 /// The PostgreSQL implementation of [`Storage`].
 pub struct PostgresStorage {
     pool: Pool,
@@ -189,13 +194,7 @@ impl Storage for PostgresStorage {
     }
 
     fn set_disabled(&self, name: &str, disabled: bool) -> Result<()> {
-        self.tx(|tx| {
-            let n = tx.execute("UPDATE users SET disabled = $2 WHERE name = $1", &[&name, &disabled]).pg()?;
-            if n == 0 {
-                return Err(StorageError::NotFound(format!("user {name}")));
-            }
-            Ok(())
-        })
+        self.update_user(name, "UPDATE users SET disabled = $2 WHERE name = $1", &[&name, &disabled])
     }
 
     fn set_profile(&self, name: &str, display_name: &str, unit: &str) -> Result<()> {
@@ -503,12 +502,7 @@ impl Storage for PostgresStorage {
     fn scope_facts(&self, user: &str) -> Result<ScopeFacts> {
         let mut conn = self.conn()?;
         // One snapshot, so the facts agree with each other.
-        let mut tx = conn
-            .build_transaction()
-            .isolation_level(pg::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .pg()?;
+        let mut tx = snapshot(&mut conn)?;
         let strings = |tx: &mut pg::Transaction<'_>, sql: &str, arg: &str| -> Result<BTreeSet<String>> {
             Ok(tx.query(sql, &[&arg]).pg()?.iter().map(|r| r.get(0)).collect())
         };
@@ -618,12 +612,7 @@ impl Storage for PostgresStorage {
         let mut conn = self.conn()?;
         // One snapshot: the head and every candidate agree (writers commit in sequence order, see the module
         // comment, so everything up to the head is in this snapshot).
-        let mut tx = conn
-            .build_transaction()
-            .isolation_level(pg::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .pg()?;
+        let mut tx = snapshot(&mut conn)?;
         let out = pull_candidates(&mut tx, q, limit)?;
         tx.commit().pg()?;
         Ok(out)

@@ -22,13 +22,7 @@ impl ReportSource for PostgresReportSource {
         off_runtime(|| {
             let mut conn = self.pool.get().map_err(|e| StorageError::Unavailable(e.to_string()))?;
             // One snapshot of the database for every row of a report.
-            let tx = conn
-                .build_transaction()
-                .isolation_level(pg::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .pg()?;
-            let mut reader = Reader(tx);
+            let mut reader = Reader(snapshot(&mut conn)?);
             work(&mut reader)?;
             reader.0.commit().pg()
         })

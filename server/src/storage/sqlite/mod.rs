@@ -123,13 +123,7 @@ impl Storage for SqliteStorage {
     }
 
     fn set_disabled(&self, name: &str, disabled: bool) -> Result<()> {
-        self.tx(|tx| {
-            let n = tx.execute("UPDATE users SET disabled = ?2 WHERE name = ?1", params![name, disabled])?;
-            if n == 0 {
-                return Err(StorageError::NotFound(format!("user {name}")));
-            }
-            Ok(())
-        })
+        self.update_user(name, "UPDATE users SET disabled = ?2 WHERE name = ?1", params![name, disabled])
     }
 
     fn set_profile(&self, name: &str, display_name: &str, unit: &str) -> Result<()> {
