@@ -4,7 +4,9 @@
 //! - `main.rs`: the command line (`user`, `assign`, `grant`, `device`, `rules`, `serve`), parsing and printing only;
 //! - `accounts`: what the administration commands do, with their checks and the audit log;
 //! - `config`: settings of a running server;
-//! - `storage`: the storage trait and its plain types; `storage::sqlite` the embedded SQLite store;
+//! - `storage`: the storage traits and their plain types, one directory per database (`storage::sqlite` the
+//!   embedded store, `storage::postgres` the shared one), the SQL both share (`sql`) and the assignment rule
+//!   (`assign`);
 //! - `auth`: passwords (argon2id), device tokens, the login attempt limiter;
 //! - `scope`: who may see and write which documents;
 //! - `sync`: a sync round trip — push as one unit of work, pull cut into pages;

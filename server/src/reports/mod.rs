@@ -10,7 +10,7 @@
 //!
 //! A snapshot is not filtered by scope: pages filter it with `scope::Scope::sees`, the same rule sync uses.
 
-use crate::storage::{DocMeta, Placement, ReportRead, ReportSource, StorageError};
+use crate::storage::{DocMeta, Placement, ReportRead, ReportScope, ReportSource, StorageError};
 use automerge::ActorId;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{
@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 
 /// How many past days' snapshots are kept in memory.
 const AS_OF_CACHE: usize = 4;
+/// How many scopes' live snapshots are kept in memory (accounts with the same scope share one).
+const LIVE_CACHE: usize = 8;
 
 /// "As of the end of this day": only changes the server received up to `cutoff_ms` count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -93,8 +95,8 @@ pub struct Snapshot {
 
 /// The report queries a store answers.
 pub trait Reports: Send + Sync + 'static {
-    /// Every live (not deleted) record, now or as of the end of a past day.
-    fn snapshot(&self, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError>;
+    /// Every live (not deleted) record in `scope`, now or as of the end of a past day.
+    fn snapshot(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError>;
 }
 
 impl From<index::VisitRow> for VisitRow {
@@ -146,8 +148,28 @@ pub struct Snapshots<S> {
 struct Cache {
     households: HashMap<String, (u64, Arc<Household>)>,
     screenings: HashMap<String, (u64, Arc<Screening>)>,
-    live: Option<Arc<Snapshot>>,
-    past: Vec<(AsOf, Arc<Snapshot>)>,
+    /// The latest live snapshot of each recently read scope, most recently used last.
+    live: Vec<(ReportScope, Arc<Snapshot>)>,
+    past: Vec<((ReportScope, AsOf), Arc<Snapshot>)>,
+}
+
+impl Cache {
+    /// The cached live snapshot of `scope` if nothing changed since (`head`), marked as the most recently used.
+    fn live(&mut self, scope: &ReportScope, head: u64) -> Option<Arc<Snapshot>> {
+        let at = self.live.iter().position(|(s, snap)| s == scope && snap.head == head)?;
+        let entry = self.live.remove(at);
+        let snap = entry.1.clone();
+        self.live.push(entry);
+        Some(snap)
+    }
+
+    fn keep_live(&mut self, scope: &ReportScope, snap: Arc<Snapshot>) {
+        self.live.retain(|(s, _)| s != scope);
+        self.live.push((scope.clone(), snap));
+        if self.live.len() > LIVE_CACHE {
+            self.live.remove(0);
+        }
+    }
 }
 
 impl<S: ReportSource> Snapshots<S> {
@@ -158,21 +180,21 @@ impl<S: ReportSource> Snapshots<S> {
 }
 
 impl<S: ReportSource> Reports for Snapshots<S> {
-    fn snapshot(&self, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError> {
+    fn snapshot(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError> {
         let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let cache: &mut Cache = &mut guard;
         let mut out = None;
-        self.source.read(&mut |r| {
-            let live = live(r, cache)?;
+        self.source.read(scope, &mut |r| {
+            let live = live(r, scope, cache)?;
             out = Some(match as_of {
                 None => live,
-                Some(as_of) => match cache.past.iter().find(|(a, _)| a == as_of) {
+                Some(as_of) => match cache.past.iter().find(|((s, a), _)| s == scope && a == as_of) {
                     Some((_, s)) => s.clone(),
                     None => {
                         let past = Arc::new(past(r, &live, as_of)?);
                         // Only a day that has ended is final: today's changes may still arrive.
                         if as_of.cutoff_ms < crate::storage::now_ms() {
-                            cache.past.push((as_of.clone(), past.clone()));
+                            cache.past.push(((scope.clone(), as_of.clone()), past.clone()));
                             if cache.past.len() > AS_OF_CACHE {
                                 cache.past.remove(0);
                             }
@@ -192,11 +214,11 @@ fn load(bytes: &[u8]) -> Result<Document, StorageError> {
     Ok(Document::load(bytes, &ActorId::random())?)
 }
 
-/// The snapshot of everything the server holds now.
-fn live(r: &mut dyn ReportRead, cache: &mut Cache) -> Result<Arc<Snapshot>, StorageError> {
+/// The snapshot of everything in `scope` the server holds now.
+fn live(r: &mut dyn ReportRead, scope: &ReportScope, cache: &mut Cache) -> Result<Arc<Snapshot>, StorageError> {
     let head = r.head()?;
-    if let Some(s) = cache.live.as_ref().filter(|s| s.head == head) {
-        return Ok(s.clone());
+    if let Some(s) = cache.live(scope, head) {
+        return Ok(s);
     }
     let docs = r.doc_metas()?;
     let assignments = by_household(r.assignments(None)?);
@@ -250,8 +272,11 @@ fn live(r: &mut dyn ReportRead, cache: &mut Cache) -> Result<Arc<Snapshot>, Stor
             _ => {}
         }
     }
-    cache.households.retain(|id, _| seen_h.contains(id));
-    cache.screenings.retain(|id, _| seen_s.contains(id));
+    if *scope == ReportScope::everything() {
+        // Forget documents that are gone (a narrower read cannot tell gone from out of scope).
+        cache.households.retain(|id, _| seen_h.contains(id));
+        cache.screenings.retain(|id, _| seen_s.contains(id));
+    }
     snapshot.households = households(placements, &assignments);
     snapshot.visits = r.visits()?.into_iter().map(VisitRow::from).collect();
     snapshot.problems = r.problems()?.into_iter().map(ProblemRow::from).collect();
@@ -263,7 +288,7 @@ fn live(r: &mut dyn ReportRead, cache: &mut Cache) -> Result<Arc<Snapshot>, Stor
         .collect();
     snapshot.conflicts = r.conflicts()?.into_iter().map(|c| (c.doc_id, c.fields as u32)).collect();
     let snapshot = Arc::new(snapshot);
-    cache.live = Some(snapshot.clone());
+    cache.keep_live(scope, snapshot.clone());
     Ok(snapshot)
 }
 

@@ -1144,7 +1144,8 @@ fn postgres_reports_match_sqlite_reports() {
     sc.household_id = "H1".into();
     sc.systolic = Some(165.0);
     let (_, c3) = create(&sc, "dA");
-    push(&[("H1", "household", &c1), ("X1", "visit", &c2), ("S1", "screening", &c3)]);
+    let (_, c7) = create(&household("H2", "V2", "T1"), "dA");
+    push(&[("H1", "household", &c1), ("X1", "visit", &c2), ("S1", "screening", &c3), ("H2", "household", &c7)]);
 
     // A moment after the first pushes; the next ones are received after it.
     let cutoff = now_ms();
@@ -1187,17 +1188,36 @@ fn postgres_reports_match_sqlite_reports() {
     let lite_reports = Snapshots::new(SqliteReportSource::open(dir.path()).unwrap());
     let pg_reports = Snapshots::new(post.report_source());
     let as_of = AsOf { day: "2026-11-29".into(), cutoff_ms: cutoff };
-    for when in [None, Some(&as_of), None] {
-        let a = summary(&lite_reports.snapshot(when).unwrap());
-        let b = summary(&pg_reports.snapshot(when).unwrap());
-        assert_eq!(a, b, "as of {when:?}");
+    let all = ReportScope::everything();
+    let v1 = ReportScope {
+        visible: Visibility { villages: ["V1".to_string()].into(), ..Default::default() },
+        ..Default::default()
+    };
+    let only_v2 = ReportScope { village: Some("V2".into()), ..all.clone() };
+    for scope in [&all, &v1, &only_v2] {
+        for when in [None, Some(&as_of), None] {
+            let a = summary(&lite_reports.snapshot(scope, when).unwrap());
+            let b = summary(&pg_reports.snapshot(scope, when).unwrap());
+            assert_eq!(a, b, "as of {when:?} in {scope:?}");
+        }
     }
-    let live = pg_reports.snapshot(None).unwrap();
+    // A scope is applied by the store: only what it holds is read, and the rules always are.
+    for reports in [&lite_reports as &dyn Reports, &pg_reports] {
+        let seen = reports.snapshot(&v1, None).unwrap();
+        assert_eq!(seen.households.keys().collect::<Vec<_>>(), ["H1"]);
+        assert_eq!((seen.visits.len(), seen.screenings.len()), (2, 1));
+        let narrowed = reports.snapshot(&only_v2, Some(&as_of)).unwrap();
+        assert_eq!(narrowed.households.keys().collect::<Vec<_>>(), ["H2"]);
+        assert!(narrowed.visits.is_empty() && narrowed.screenings.is_empty() && narrowed.problems.is_empty());
+        let none = ReportScope { visible: Visibility::default(), ..Default::default() };
+        assert!(reports.snapshot(&none, None).unwrap().households.is_empty(), "an empty scope reads nothing");
+    }
+    let live = pg_reports.snapshot(&all, None).unwrap();
     assert_eq!(live.visits.len(), 2);
     assert_eq!(live.problems[0].status, ProblemStatus::Resolved);
     assert_eq!(live.households["H1"].record.phone, "13800000000");
     assert_eq!(live.households["H1"].helpers, vec!["zhao".to_string()]);
-    let past = pg_reports.snapshot(Some(&as_of)).unwrap();
+    let past = pg_reports.snapshot(&all, Some(&as_of)).unwrap();
     assert_eq!(past.visits.len(), 1, "the second visit came after the cutoff");
     assert_eq!(past.problems[0].status, ProblemStatus::Open);
     assert_eq!(past.households["H1"].record.phone, samples::household().phone, "the phone before the edit");
@@ -1216,7 +1236,7 @@ fn postgres_reports_and_shutdown_work_inside_an_async_runtime() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     rt.block_on(async move {
         let reports = Snapshots::new(storage.report_source());
-        let snapshot = reports.snapshot(None).expect("a snapshot from async code");
+        let snapshot = reports.snapshot(&ReportScope::everything(), None).expect("a snapshot from async code");
         assert_eq!((snapshot.head, snapshot.households.len()), (0, 0));
         drop(reports);
         drop(storage);

@@ -405,7 +405,7 @@ pub enum Target {
 }
 
 /// Which documents a device may read, as plain data a store turns into a query.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Visibility {
     pub all: bool,
     pub households: BTreeSet<String>,
@@ -698,8 +698,25 @@ pub trait ReportRead {
     fn changes_until(&mut self, doc_id: &str, cutoff_ms: i64) -> Result<Vec<Vec<u8>>>;
 }
 
+/// Which documents a report reads: those an account may see (the rule sync uses, applied in SQL), optionally only
+/// one township's or one village's (a village page reads that village alone). The schedule rules are always read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ReportScope {
+    pub visible: Visibility,
+    pub township: Option<String>,
+    pub village: Option<String>,
+}
+
+impl ReportScope {
+    /// Everything the server holds.
+    pub fn everything() -> Self {
+        Self { visible: Visibility { all: true, ..Default::default() }, ..Default::default() }
+    }
+}
+
 /// A store that can open a consistent read for the reports ([`ReportRead`]).
 pub trait ReportSource: Send + Sync + 'static {
-    /// Runs `work` inside one read transaction.
-    fn read(&self, work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send)) -> Result<()>;
+    /// Runs `work` inside one read transaction whose reads return only documents in `scope` (and their rows).
+    fn read(&self, scope: &ReportScope, work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send))
+        -> Result<()>;
 }

@@ -33,8 +33,8 @@ pub async fn download(viewer: Viewer, Path(name): Path<String>) -> Result<Respon
         return Err(PageError::NotFound);
     }
     let range = Range::of(&viewer.query)?;
-    let snap = viewer.snapshot()?;
     let filter = filter_of(&viewer);
+    let snap = viewer.snapshot_in(filter.township.as_deref(), filter.village.as_deref())?;
     let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang, &viewer.people);
     let lang = viewer.lang;
     let full = viewer.sees_full_ids();

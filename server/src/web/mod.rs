@@ -1,6 +1,5 @@
 //! Supervisors' and inspectors' web pages (server-rendered HTML), merged into the server's router.
 //!
-//! - `reports`: the `Reports` trait (what pages read, no SQL) and its plain types;
 //! - `indicators`: the figures supervisors look at, computed from a snapshot for one scope and filter;
 //! - `pages`: sign-in, overview, village, helper and household pages;
 //! - `visits`: the visit page and what was checked on a visit (assurance marks, visit records for the ledger);
@@ -31,6 +30,7 @@ use crate::message::Message;
 use crate::reports::{self, AsOf, Reports, Snapshots};
 use crate::scope::Scope;
 use crate::storage::sqlite::reports::SqliteReportSource;
+use crate::storage::ReportScope;
 use crate::storage::{self, StorageError, User};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -423,13 +423,28 @@ impl Viewer {
         self.as_of.as_ref().map(|a| a.day.clone()).unwrap_or_else(crate::scope::today)
     }
 
-    /// The snapshot the page reads (now, or as of the chosen day).
+    /// The snapshot the page reads (now, or as of the chosen day): everything the account may see.
     pub fn snapshot(&self) -> Result<Arc<reports::Snapshot>, PageError> {
+        self.snapshot_in(None, None)
+    }
+
+    /// The snapshot of what the account may see in one township or village only (a village page, a ledger for one
+    /// place): the store reads that place alone.
+    pub fn snapshot_in(
+        &self,
+        township: Option<&str>,
+        village: Option<&str>,
+    ) -> Result<Arc<reports::Snapshot>, PageError> {
         let reports = match &self.reports {
             Some(r) => r.clone(),
             None => self.web.reports(&self.state)?,
         };
-        Ok(reports.snapshot(self.as_of.as_ref())?)
+        let scope = ReportScope {
+            visible: self.scope.visible.clone(),
+            township: township.filter(|t| !t.is_empty()).map(String::from),
+            village: village.filter(|v| !v.is_empty()).map(String::from),
+        };
+        Ok(reports.snapshot(&scope, self.as_of.as_ref())?)
     }
 
     pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<Html<String>, PageError> {

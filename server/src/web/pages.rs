@@ -228,7 +228,7 @@ fn household_lines(sel: &Selection) -> Vec<HouseholdLine> {
 
 /// `GET /village/{name}`: the village's figures and every household in it.
 pub async fn village(viewer: Viewer, Path(name): Path<String>) -> Result<Html<String>, PageError> {
-    let snap = viewer.snapshot()?;
+    let snap = viewer.snapshot_in(None, Some(&name))?;
     let mut filter = filter_of(&viewer);
     filter.township = None;
     filter.village = Some(name.clone());

@@ -1,6 +1,6 @@
 //! The PostgreSQL store's answers to the reports' reads (`ReportRead`), each snapshot inside one read-only
-//! REPEATABLE READ transaction. Index rows are read as JSON objects (`row_to_json`) into the core's own row types,
-//! which name their fields after the columns.
+//! REPEATABLE READ transaction and limited in SQL to the report's scope. Index rows are read as JSON objects
+//! (`row_to_json`) into the core's own row types, which name their fields after the columns.
 
 use super::*;
 use doorstep_core::store::index::{ConflictRow, ProblemRow, ScreeningRow, VisitRow};
@@ -18,25 +18,68 @@ impl PostgresReportSource {
 }
 
 impl ReportSource for PostgresReportSource {
-    fn read(&self, work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send)) -> Result<()> {
+    fn read(
+        &self,
+        scope: &ReportScope,
+        work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send),
+    ) -> Result<()> {
         off_runtime(|| {
             let mut conn = self.pool.get().map_err(|e| StorageError::Unavailable(e.to_string()))?;
             // One snapshot of the database for every row of a report.
-            let mut reader = Reader(snapshot(&mut conn)?);
+            let mut reader = Reader { tx: snapshot(&mut conn)?, scope: Bound::of(scope) };
             work(&mut reader)?;
-            reader.0.commit().pg()
+            reader.tx.commit().pg()
         })
     }
 }
 
-struct Reader<'a>(pg::Transaction<'a>);
+/// Which documents `docs d` a report reads (`$1` the rules id, `$2` all, `$3`–`$5` households, villages and
+/// townships, `$6` the village and `$7` the township, empty for none): the visibility rule of pulls, then the page's
+/// township or village. The rules document is always in. A query's own parameters start at `$8`.
+const IN_SCOPE: &str = "(d.id = $1 OR (($2 OR d.household_id = ANY($3) OR d.village = ANY($4) OR d.township = ANY($5))
+    AND ($6 = '' OR d.village = $6) AND ($7 = '' OR d.township = $7)))";
+
+/// A report scope as the values of [`IN_SCOPE`]'s parameters.
+struct Bound {
+    all: bool,
+    lists: [Vec<String>; 3],
+    village: String,
+    township: String,
+}
+
+impl Bound {
+    fn of(s: &ReportScope) -> Self {
+        let v = &s.visible;
+        let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<String>>();
+        Self {
+            all: v.all,
+            lists: [list(&v.households), list(&v.villages), list(&v.townships)],
+            village: s.village.clone().unwrap_or_default(),
+            township: s.township.clone().unwrap_or_default(),
+        }
+    }
+}
+
+struct Reader<'a> {
+    tx: pg::Transaction<'a>,
+    scope: Bound,
+}
 
 impl Reader<'_> {
-    /// Rows of a `SELECT row_to_json(t)::text …` as the core's typed rows.
+    /// Rows of a query limited by [`IN_SCOPE`] (written where the query says `{in_scope}`), with `extra`
+    /// parameters from `$8`.
+    fn rows(&mut self, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<Vec<pg::Row>> {
+        let b = &self.scope;
+        let rules = doorstep_core::model::SCHEDULE_RULES_ID;
+        let mut values: Vec<&(dyn ToSql + Sync)> =
+            vec![&rules, &b.all, &b.lists[0], &b.lists[1], &b.lists[2], &b.village, &b.township];
+        values.extend_from_slice(extra);
+        self.tx.query(&sql.replace("{in_scope}", IN_SCOPE), &values).pg()
+    }
+
+    /// Rows of a `SELECT row_to_json(t)::text …` query limited to the scope, as the core's typed rows.
     fn json_rows<T: DeserializeOwned>(&mut self, sql: &str) -> Result<Vec<T>> {
-        self.0
-            .query(sql, &[])
-            .pg()?
+        self.rows(sql, &[])?
             .iter()
             .map(|r| {
                 serde_json::from_str(r.get(0)).map_err(|e| StorageError::Internal(format!("index row as JSON: {e}")))
@@ -47,17 +90,18 @@ impl Reader<'_> {
 
 impl ReportRead for Reader<'_> {
     fn head(&mut self) -> Result<u64> {
-        Ok(self.0.query_one("SELECT last_seq FROM counter WHERE id = 1", &[]).pg()?.get::<_, i64>(0) as u64)
+        Ok(self.tx.query_one("SELECT last_seq FROM counter WHERE id = 1", &[]).pg()?.get::<_, i64>(0) as u64)
     }
 
     fn head_at(&mut self, cutoff_ms: i64) -> Result<u64> {
         let sql = "SELECT coalesce(max(seq), 0) FROM changes WHERE received_ms <= $1";
-        Ok(self.0.query_one(sql, &[&cutoff_ms]).pg()?.get::<_, i64>(0) as u64)
+        Ok(self.tx.query_one(sql, &[&cutoff_ms]).pg()?.get::<_, i64>(0) as u64)
     }
 
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>> {
-        let rows = self.0.query("SELECT id, kind, last_seq, household_id, village, township FROM docs", &[]).pg()?;
-        Ok(rows
+        let sql = "SELECT d.id, d.kind, d.last_seq, d.household_id, d.village, d.township FROM docs d WHERE {in_scope}";
+        Ok(self
+            .rows(sql, &[])?
             .iter()
             .map(|r| DocMeta {
                 id: r.get(0),
@@ -69,48 +113,54 @@ impl ReportRead for Reader<'_> {
     }
 
     fn doc_bytes(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
-        let rows = self.0.query("SELECT id, bytes FROM docs WHERE id = ANY($1)", &[&ids]).pg()?;
+        let rows = self.tx.query("SELECT id, bytes FROM docs WHERE id = ANY($1)", &[&ids]).pg()?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
-        let sql = "SELECT household_id, helper FROM assignments WHERE created_ms <= $1 ORDER BY helper COLLATE \"C\"";
-        let rows = self.0.query(sql, &[&cutoff_ms.unwrap_or(i64::MAX)]).pg()?;
+        let sql = "SELECT a.household_id, a.helper FROM assignments a JOIN docs d ON d.id = a.household_id
+                   WHERE a.created_ms <= $8 AND {in_scope} ORDER BY a.helper COLLATE \"C\"";
+        let rows = self.rows(sql, &[&cutoff_ms.unwrap_or(i64::MAX)])?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn visits(&mut self) -> Result<Vec<VisitRow>> {
         self.json_rows(
-            "SELECT row_to_json(t)::text FROM ix_visits t WHERE deleted = 0
-             ORDER BY date COLLATE \"C\", doc_id COLLATE \"C\"",
+            "SELECT row_to_json(t)::text FROM ix_visits t JOIN docs d ON d.id = t.doc_id
+             WHERE t.deleted = 0 AND {in_scope} ORDER BY t.date COLLATE \"C\", t.doc_id COLLATE \"C\"",
         )
     }
 
     fn problems(&mut self) -> Result<Vec<ProblemRow>> {
         self.json_rows(
             "SELECT row_to_json(p)::text FROM ix_problems p JOIN ix_visits v ON v.doc_id = p.visit_id AND v.deleted = 0
+             JOIN docs d ON d.id = p.visit_id WHERE {in_scope}
              ORDER BY p.date COLLATE \"C\", p.visit_id COLLATE \"C\", p.problem_id COLLATE \"C\"",
         )
     }
 
     fn screenings(&mut self) -> Result<Vec<ScreeningRow>> {
         self.json_rows(
-            "SELECT row_to_json(t)::text FROM ix_screenings t WHERE deleted = 0
-             ORDER BY date COLLATE \"C\", doc_id COLLATE \"C\"",
+            "SELECT row_to_json(t)::text FROM ix_screenings t JOIN docs d ON d.id = t.doc_id
+             WHERE t.deleted = 0 AND {in_scope} ORDER BY t.date COLLATE \"C\", t.doc_id COLLATE \"C\"",
         )
     }
 
     fn conflicts(&mut self) -> Result<Vec<ConflictRow>> {
-        self.json_rows("SELECT row_to_json(t)::text FROM ix_conflicts t")
+        self.json_rows(
+            "SELECT row_to_json(t)::text FROM ix_conflicts t JOIN docs d ON d.id = t.doc_id WHERE {in_scope}",
+        )
     }
 
     fn change_spans(&mut self) -> Result<Vec<(String, i64, i64)>> {
-        let sql = "SELECT doc_id, min(received_ms), max(received_ms) FROM changes GROUP BY doc_id";
-        Ok(self.0.query(sql, &[]).pg()?.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        let sql =
+            "SELECT c.doc_id, min(c.received_ms), max(c.received_ms) FROM changes c JOIN docs d ON d.id = c.doc_id
+                   WHERE {in_scope} GROUP BY c.doc_id";
+        Ok(self.rows(sql, &[])?.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
     fn changes_until(&mut self, doc_id: &str, cutoff_ms: i64) -> Result<Vec<Vec<u8>>> {
         let sql = "SELECT bytes FROM changes WHERE doc_id = $1 AND received_ms <= $2 ORDER BY seq";
-        Ok(self.0.query(sql, &[&doc_id, &cutoff_ms]).pg()?.iter().map(|r| r.get(0)).collect())
+        Ok(self.tx.query(sql, &[&doc_id, &cutoff_ms]).pg()?.iter().map(|r| r.get(0)).collect())
     }
 }

@@ -1,5 +1,5 @@
 //! The SQLite store's answers to the reports' reads (`ReportRead`), over the same `doorstep.db` through a read
-//! connection of their own, each snapshot inside one read transaction.
+//! connection of their own, each snapshot inside one read transaction and limited in SQL to the report's scope.
 
 use super::*;
 use doorstep_core::store::index::{ConflictRow, ProblemRow, ScreeningRow, VisitRow};
@@ -23,43 +23,93 @@ impl SqliteReportSource {
 }
 
 impl ReportSource for SqliteReportSource {
-    fn read(&self, work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send)) -> Result<()> {
+    fn read(
+        &self,
+        scope: &ReportScope,
+        work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send),
+    ) -> Result<()> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         // One read transaction: every row of a snapshot comes from the same state of the database.
         conn.execute_batch("BEGIN")?;
-        let out = work(&mut Reader(&conn));
+        let out = work(&mut Reader { conn: &conn, scope: Bound::of(scope) });
         let _ = conn.execute_batch("COMMIT");
         out
     }
 }
 
-struct Reader<'a>(&'a Connection);
+/// Which documents `docs d` a report reads, by named parameters (`:all`, `:rules`, `:households`, `:villages`,
+/// `:townships` as JSON arrays, `:village`, `:township`; empty for none): the visibility rule of pulls, then the
+/// page's township or village. The rules document is always in.
+const IN_SCOPE: &str = "(d.id = :rules OR ((:all OR d.household_id IN (SELECT value FROM json_each(:households))
+        OR d.village IN (SELECT value FROM json_each(:villages)) OR d.township IN (SELECT value FROM json_each(:townships)))
+    AND (:village = '' OR d.village = :village) AND (:township = '' OR d.township = :township)))";
+
+/// A report scope as the values of [`IN_SCOPE`]'s parameters.
+struct Bound {
+    all: bool,
+    lists: [String; 3],
+    village: String,
+    township: String,
+}
+
+impl Bound {
+    fn of(s: &ReportScope) -> Self {
+        let json = |s: &BTreeSet<String>| serde_json::to_string(s).unwrap_or_else(|_| "[]".into());
+        let v = &s.visible;
+        Self {
+            all: v.all,
+            lists: [json(&v.households), json(&v.villages), json(&v.townships)],
+            village: s.village.clone().unwrap_or_default(),
+            township: s.township.clone().unwrap_or_default(),
+        }
+    }
+}
+
+struct Reader<'a> {
+    conn: &'a Connection,
+    scope: Bound,
+}
 
 impl Reader<'_> {
+    /// Rows of a query limited by [`IN_SCOPE`] (written where the query says `{in_scope}`), with `extra` named
+    /// parameters of its own.
     fn rows<T>(
         &self,
         sql: &str,
-        p: impl rusqlite::Params,
+        extra: &[(&str, &dyn rusqlite::ToSql)],
         f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>> {
-        let mut stmt = self.0.prepare_cached(sql)?;
-        let rows = stmt.query_map(p, f)?;
+        let b = &self.scope;
+        let rules = doorstep_core::model::SCHEDULE_RULES_ID;
+        let mut values: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
+            (":rules", &rules),
+            (":all", &b.all),
+            (":households", &b.lists[0]),
+            (":villages", &b.lists[1]),
+            (":townships", &b.lists[2]),
+            (":village", &b.village),
+            (":township", &b.township),
+        ];
+        values.extend_from_slice(extra);
+        let mut stmt = self.conn.prepare_cached(&sql.replace("{in_scope}", IN_SCOPE))?;
+        let rows = stmt.query_map(values.as_slice(), f)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 
 impl ReportRead for Reader<'_> {
     fn head(&mut self) -> Result<u64> {
-        Ok(self.0.query_row("SELECT last_seq FROM counter WHERE id = 1", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self.conn.query_row("SELECT last_seq FROM counter WHERE id = 1", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
     fn head_at(&mut self, cutoff_ms: i64) -> Result<u64> {
         let sql = "SELECT coalesce(max(seq), 0) FROM changes WHERE received_ms <= ?1";
-        Ok(self.0.query_row(sql, [cutoff_ms], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self.conn.query_row(sql, [cutoff_ms], |r| r.get::<_, i64>(0))? as u64)
     }
 
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>> {
-        self.rows("SELECT id, kind, last_seq, household_id, village, township FROM docs", [], |r| {
+        let sql = "SELECT d.id, d.kind, d.last_seq, d.household_id, d.village, d.township FROM docs d WHERE {in_scope}";
+        self.rows(sql, &[], |r| {
             let kind: String = r.get(1)?;
             Ok(DocMeta {
                 id: r.get(0)?,
@@ -71,7 +121,7 @@ impl ReportRead for Reader<'_> {
     }
 
     fn doc_bytes(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut stmt = self.0.prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?;
+        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?;
         let mut out = Vec::new();
         for id in ids {
             if let Some(bytes) = stmt.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional()? {
@@ -82,14 +132,15 @@ impl ReportRead for Reader<'_> {
     }
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
-        let sql = "SELECT household_id, helper FROM assignments WHERE created_ms <= ?1 ORDER BY helper";
-        self.rows(sql, [cutoff_ms.unwrap_or(i64::MAX)], |r| Ok((r.get(0)?, r.get(1)?)))
+        let sql = "SELECT a.household_id, a.helper FROM assignments a JOIN docs d ON d.id = a.household_id
+                   WHERE a.created_ms <= :cutoff AND {in_scope} ORDER BY a.helper";
+        self.rows(sql, &[(":cutoff", &cutoff_ms.unwrap_or(i64::MAX))], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     fn visits(&mut self) -> Result<Vec<VisitRow>> {
-        let sql = "SELECT doc_id, household_id, member_id, date, month, kind, visitor FROM ix_visits
-                   WHERE deleted = 0 ORDER BY date, doc_id";
-        self.rows(sql, [], |r| {
+        let sql = "SELECT t.doc_id, t.household_id, t.member_id, t.date, t.month, t.kind, t.visitor FROM ix_visits t
+                   JOIN docs d ON d.id = t.doc_id WHERE t.deleted = 0 AND {in_scope} ORDER BY t.date, t.doc_id";
+        self.rows(sql, &[], |r| {
             Ok(VisitRow {
                 doc_id: r.get(0)?,
                 household_id: r.get(1)?,
@@ -105,9 +156,9 @@ impl ReportRead for Reader<'_> {
 
     fn problems(&mut self) -> Result<Vec<ProblemRow>> {
         let sql = "SELECT p.visit_id, p.problem_id, p.household_id, p.date, p.description, p.status FROM ix_problems p
-                   JOIN ix_visits v ON v.doc_id = p.visit_id AND v.deleted = 0
-                   ORDER BY p.date, p.visit_id, p.problem_id";
-        self.rows(sql, [], |r| {
+                   JOIN ix_visits v ON v.doc_id = p.visit_id AND v.deleted = 0 JOIN docs d ON d.id = p.visit_id
+                   WHERE {in_scope} ORDER BY p.date, p.visit_id, p.problem_id";
+        self.rows(sql, &[], |r| {
             Ok(ProblemRow {
                 visit_id: r.get(0)?,
                 problem_id: r.get(1)?,
@@ -120,9 +171,10 @@ impl ReportRead for Reader<'_> {
     }
 
     fn screenings(&mut self) -> Result<Vec<ScreeningRow>> {
-        let sql = "SELECT doc_id, household_id, member_id, date, bp_grade, glucose_band, bmi_band, referral, abnormal
-                   FROM ix_screenings WHERE deleted = 0 ORDER BY date, doc_id";
-        self.rows(sql, [], |r| {
+        let sql = "SELECT t.doc_id, t.household_id, t.member_id, t.date, t.bp_grade, t.glucose_band, t.bmi_band,
+                   t.referral, t.abnormal FROM ix_screenings t JOIN docs d ON d.id = t.doc_id
+                   WHERE t.deleted = 0 AND {in_scope} ORDER BY t.date, t.doc_id";
+        self.rows(sql, &[], |r| {
             Ok(ScreeningRow {
                 doc_id: r.get(0)?,
                 household_id: r.get(1)?,
@@ -139,18 +191,21 @@ impl ReportRead for Reader<'_> {
     }
 
     fn conflicts(&mut self) -> Result<Vec<ConflictRow>> {
-        self.rows("SELECT doc_id, fields FROM ix_conflicts", [], |r| {
-            Ok(ConflictRow { doc_id: r.get(0)?, fields: r.get(1)? })
-        })
+        let sql = "SELECT t.doc_id, t.fields FROM ix_conflicts t JOIN docs d ON d.id = t.doc_id WHERE {in_scope}";
+        self.rows(sql, &[], |r| Ok(ConflictRow { doc_id: r.get(0)?, fields: r.get(1)? }))
     }
 
     fn change_spans(&mut self) -> Result<Vec<(String, i64, i64)>> {
-        let sql = "SELECT doc_id, min(received_ms), max(received_ms) FROM changes GROUP BY doc_id";
-        self.rows(sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let sql =
+            "SELECT c.doc_id, min(c.received_ms), max(c.received_ms) FROM changes c JOIN docs d ON d.id = c.doc_id
+                   WHERE {in_scope} GROUP BY c.doc_id";
+        self.rows(sql, &[], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
     }
 
     fn changes_until(&mut self, doc_id: &str, cutoff_ms: i64) -> Result<Vec<Vec<u8>>> {
         let sql = "SELECT bytes FROM changes WHERE doc_id = ?1 AND received_ms <= ?2 ORDER BY seq";
-        self.rows(sql, params![doc_id, cutoff_ms], |r| r.get(0))
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![doc_id, cutoff_ms], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
