@@ -209,6 +209,35 @@ impl<S: ReportSource> Reports for Snapshots<S> {
     }
 }
 
+/// A document's record as the reports hold it.
+enum Record {
+    Household(Arc<Household>),
+    Screening(Arc<Screening>),
+    Rules(RulesDoc),
+    Other,
+}
+
+impl Record {
+    /// From the JSON saved beside the document (`storage::record_json`); none when it does not parse.
+    fn from_json(kind: DocKind, json: &str) -> Option<Self> {
+        match kind {
+            DocKind::Household => serde_json::from_str(json).ok().map(|h| Record::Household(Arc::new(h))),
+            DocKind::Screening => serde_json::from_str(json).ok().map(|s| Record::Screening(Arc::new(s))),
+            DocKind::Visit | DocKind::Rules => None,
+        }
+    }
+
+    /// From the document itself.
+    fn from_doc(kind: DocKind, doc: &Document) -> Result<Self, StorageError> {
+        Ok(match kind {
+            DocKind::Household => Record::Household(Arc::new(doc.read()?)),
+            DocKind::Screening => Record::Screening(Arc::new(doc.read()?)),
+            DocKind::Rules => Record::Rules(doc.read()?),
+            DocKind::Visit => Record::Other,
+        })
+    }
+}
+
 /// Parses a saved document (with a throwaway actor: reports only read).
 fn load(bytes: &[u8]) -> Result<Document, StorageError> {
     Ok(Document::load(bytes, &ActorId::random())?)
@@ -233,42 +262,49 @@ fn live(r: &mut dyn ReportRead, scope: &ReportScope, cache: &mut Cache) -> Resul
         })
         .map(|d| d.id.clone())
         .collect();
-    let mut loaded: HashMap<String, Document> = HashMap::new();
-    for (id, bytes) in r.doc_bytes(&stale)? {
-        loaded.insert(id, load(&bytes)?);
+    let kinds: HashMap<&str, DocKind> = docs.iter().map(|d| (d.id.as_str(), d.kind)).collect();
+    let mut fresh: HashMap<String, Record> = HashMap::new();
+    // The records saved beside the documents first (a JSON parse); the document itself where there is none (saved
+    // before records were kept) or it does not parse.
+    for (id, json) in r.doc_records(&stale)? {
+        if let Some(record) = kinds.get(id.as_str()).and_then(|k| Record::from_json(*k, &json)) {
+            fresh.insert(id, record);
+        }
+    }
+    let rest: Vec<String> = stale.into_iter().filter(|id| !fresh.contains_key(id)).collect();
+    for (id, bytes) in r.doc_bytes(&rest)? {
+        if let Some(kind) = kinds.get(id.as_str()) {
+            let record = Record::from_doc(*kind, &load(&bytes)?)?;
+            fresh.insert(id, record);
+        }
     }
     let mut snapshot = Snapshot { head, ..Default::default() };
     let mut seen_h = HashSet::new();
     let mut seen_s = HashSet::new();
     let mut placements = HashMap::new();
     for d in &docs {
-        match d.kind {
-            DocKind::Household => {
+        match (d.kind, fresh.remove(&d.id)) {
+            (DocKind::Household, found) => {
                 seen_h.insert(d.id.clone());
-                let record = match loaded.get(&d.id) {
-                    Some(doc) => {
-                        let h = Arc::new(doc.read::<Household>()?);
+                let record = match found {
+                    Some(Record::Household(h)) => {
                         cache.households.insert(d.id.clone(), (d.last_seq, h.clone()));
                         h
                     }
-                    None => match cache.households.get(&d.id) {
+                    _ => match cache.households.get(&d.id) {
                         Some((_, h)) => h.clone(),
                         None => continue,
                     },
                 };
                 placements.insert(d.id.clone(), (record, d.placement.clone()));
             }
-            DocKind::Screening => {
+            (DocKind::Screening, found) => {
                 seen_s.insert(d.id.clone());
-                if let Some(doc) = loaded.get(&d.id) {
-                    cache.screenings.insert(d.id.clone(), (d.last_seq, Arc::new(doc.read::<Screening>()?)));
+                if let Some(Record::Screening(s)) = found {
+                    cache.screenings.insert(d.id.clone(), (d.last_seq, s));
                 }
             }
-            DocKind::Rules if d.id == SCHEDULE_RULES_ID => {
-                if let Some(doc) = loaded.get(&d.id) {
-                    snapshot.rules = doc.read::<RulesDoc>()?;
-                }
-            }
+            (DocKind::Rules, Some(Record::Rules(rules))) if d.id == SCHEDULE_RULES_ID => snapshot.rules = rules,
             _ => {}
         }
     }

@@ -39,8 +39,8 @@ impl UnderTest {
     }
 }
 
-/// Undoes schema 8 (profiles), the same statements in both dialects.
-const V8_UNDO: &str = "ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
+/// Undoes schemas 9 (records) and 8 (profiles), the same statements in both dialects.
+const V8_UNDO: &str = "ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
                        ALTER TABLE users DROP COLUMN must_change_password; ALTER TABLE devices DROP COLUMN app_version;";
 
 /// Every row of one SQLite table as a JSON object keyed by column name (compared with PostgreSQL's `row_to_json`).
@@ -1211,6 +1211,22 @@ fn postgres_reports_match_sqlite_reports() {
         assert!(narrowed.visits.is_empty() && narrowed.screenings.is_empty() && narrowed.problems.is_empty());
         let none = ReportScope { visible: Visibility::default(), ..Default::default() };
         assert!(reports.snapshot(&none, None).unwrap().households.is_empty(), "an empty scope reads nothing");
+    }
+    // Records saved beside the documents are what the reports read; a database saved before them (no records)
+    // reads the documents and shows the same.
+    let with_records = summary(&lite_reports.snapshot(&all, None).unwrap());
+    let lite_conn = rusqlite::Connection::open(dir.path().join("doorstep.db")).unwrap();
+    let kept: i64 =
+        lite_conn.query_row("SELECT count(*) FROM docs WHERE record IS NOT NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept, 3, "two households and a screening have records; visits none");
+    lite_conn.execute("UPDATE docs SET record = NULL", []).unwrap();
+    let mut pg_conn = schema_config(&pg).connect(postgres::pg::NoTls).unwrap();
+    pg_conn.execute("UPDATE docs SET record = NULL", &[]).unwrap();
+    for fresh in [
+        Snapshots::new(SqliteReportSource::open(dir.path()).unwrap()).snapshot(&all, None).unwrap(),
+        Snapshots::new(post.report_source()).snapshot(&all, None).unwrap(),
+    ] {
+        assert_eq!(summary(&fresh), with_records);
     }
     let live = pg_reports.snapshot(&all, None).unwrap();
     assert_eq!(live.visits.len(), 2);

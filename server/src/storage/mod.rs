@@ -660,6 +660,18 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// The typed record of a household or screening as JSON, saved beside its document: the pages read records from
+/// it instead of parsing every Automerge document (the document stays the truth; the record is derived from it on
+/// every save, like the index rows). Other kinds have none.
+pub fn record_json(kind: DocKind, doc: &Document) -> Result<Option<String>> {
+    let json = match kind {
+        DocKind::Household => serde_json::to_string(&doc.read::<doorstep_core::model::Household>()?),
+        DocKind::Screening => serde_json::to_string(&doc.read::<doorstep_core::model::Screening>()?),
+        DocKind::Visit | DocKind::Rules => return Ok(None),
+    };
+    json.map(Some).map_err(|e| StorageError::Internal(format!("record as JSON: {e}")))
+}
+
 /// A document's row in `docs`, without its bytes: what a report needs to place and cache it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocMeta {
@@ -681,6 +693,8 @@ pub trait ReportRead {
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>>;
     /// The saved bytes of the given documents (those that exist).
     fn doc_bytes(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>>;
+    /// The records saved beside the given documents (`record_json`), for those that have one.
+    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>>;
     /// Helper assignments recorded by the server, `(household_id, helper)` ordered by helper, optionally only those
     /// made by a cutoff.
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>>;

@@ -37,6 +37,17 @@ pub fn to_pg(sql: &str) -> String {
     sql.replace('?', "$")
 }
 
+/// Each household's and screening's typed record as JSON beside its document (`storage::record_json`), so the pages
+/// read records without parsing every document (the same statement in both dialects).
+pub const V9_RECORDS: &str = "ALTER TABLE docs ADD COLUMN record TEXT;";
+
+/// Saves a merged document and what is derived from it with the document (`?1` id … `?11` record).
+pub const SAVE_DOC: &str = "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms, record)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+     ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, last_seq = excluded.last_seq,
+        household_id = excluded.household_id, village = excluded.village, township = excluded.township,
+        updated_ms = excluded.updated_ms, record = excluded.record";
+
 /// A value bound to a shared statement; each store turns it into its driver's parameter type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Param<'a> {

@@ -117,6 +117,11 @@ impl ReportRead for Reader<'_> {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        let sql = "SELECT id, record FROM docs WHERE id = ANY($1) AND record IS NOT NULL";
+        Ok(self.tx.query(sql, &[&ids]).pg()?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
         let sql = "SELECT a.household_id, a.helper FROM assignments a JOIN docs d ON d.id = a.household_id
                    WHERE a.created_ms <= $8 AND {in_scope} ORDER BY a.helper COLLATE \"C\"";

@@ -156,25 +156,25 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, last_seq = excluded.last_seq,
-                household_id = excluded.household_id, village = excluded.village, township = excluded.township,
-                updated_ms = excluded.updated_ms",
-            &[
-                &d.id,
-                &d.kind.code(),
-                &d.bytes,
-                &d.heads.join(","),
-                &(d.first_seq as i64),
-                &(d.last_seq as i64),
-                &d.placement.household_id,
-                &d.placement.village,
-                &d.placement.township,
-                &d.updated_ms,
-            ],
-        ).pg()?;
+        let record = record_json(d.kind, document)?;
+        self.tx
+            .execute(
+                &sql::to_pg(sql::SAVE_DOC),
+                &[
+                    &d.id,
+                    &d.kind.code(),
+                    &d.bytes,
+                    &d.heads.join(","),
+                    &(d.first_seq as i64),
+                    &(d.last_seq as i64),
+                    &d.placement.household_id,
+                    &d.placement.village,
+                    &d.placement.township,
+                    &d.updated_ms,
+                    &record,
+                ],
+            )
+            .pg()?;
         index::reindex(&mut self.tx, &d.id, d.kind, document)?;
         if d.kind == DocKind::Household {
             // A household in a place nobody added is kept; its place is listed for the admin to confirm or rename.

@@ -131,6 +131,17 @@ impl ReportRead for Reader<'_> {
         Ok(out)
     }
 
+    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT record FROM docs WHERE id = ?1 AND record IS NOT NULL")?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(record) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+                out.push((id.clone(), record));
+            }
+        }
+        Ok(out)
+    }
+
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
         let sql = "SELECT a.household_id, a.helper FROM assignments a JOIN docs d ON d.id = a.household_id
                    WHERE a.created_ms <= :cutoff AND {in_scope} ORDER BY a.helper";
