@@ -324,3 +324,39 @@ impl Drop for PgCluster {
 pub fn server_dir() -> Res<tempfile::TempDir> {
     Ok(tempfile::Builder::new().prefix("doorstep-bench-srv").tempdir()?)
 }
+
+/// Signs in to the pages through the form (its CSRF cookie and field), as a browser does; the client and the
+/// session cookie to send with every page request.
+pub async fn web_login(url: &str, user: &str, password: &str) -> Res<(reqwest::Client, String)> {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let form = http.get(format!("{url}/login")).send().await?;
+    let login_cookie = cookie_pairs(form.headers());
+    let page = form.text().await?;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .ok_or("no csrf field on the login page")?
+        .to_string();
+    let resp = http
+        .post(format!("{url}/login"))
+        .header("cookie", login_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&user={user}&password={password}"))
+        .send()
+        .await?;
+    if resp.status().as_u16() != 303 {
+        return Err(format!("{user}'s sign-in answered {}", resp.status()).into());
+    }
+    Ok((http, cookie_pairs(resp.headers())))
+}
+
+fn cookie_pairs(h: &reqwest::header::HeaderMap) -> String {
+    h.get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .filter(|p| p.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

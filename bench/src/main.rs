@@ -197,6 +197,7 @@ fn run(cli: &Cli) -> Res<()> {
                 "open-store" => scenarios::open::run(&ctx).await,
                 "county" => scenarios::county::run(&ctx).await,
                 "attachments" => scenarios::attachments::run(&ctx).await,
+                "province" => scenarios::province::run(&ctx).await,
                 other => Err(format!("no scenario {other}").into()),
             }
         });

@@ -312,27 +312,7 @@ async fn ingest(
 
 /// The supervisor signs in to the pages and opens the overview: the first view and the median of five more.
 async fn overview(url: &str, visits: usize, store: &str) -> Res<Vec<Row>> {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let form = http.get(format!("{url}/login")).send().await?;
-    let login_cookie = cookie_pairs(form.headers());
-    let page = form.text().await?;
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .ok_or("no csrf field on the login page")?
-        .to_string();
-    let resp = http
-        .post(format!("{url}/login"))
-        .header("cookie", login_cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={csrf}&user={}&password={}", SUPERVISOR.0, SUPERVISOR.1))
-        .send()
-        .await?;
-    if resp.status().as_u16() != 303 {
-        return Err(format!("supervisor login answered {}", resp.status()).into());
-    }
-    let session = cookie_pairs(resp.headers());
+    let (http, session) = crate::fixture::web_login(url, SUPERVISOR.0, SUPERVISOR.1).await?;
     let mut times = Vec::new();
     for _ in 0..6 {
         let t = Instant::now();
@@ -353,16 +333,6 @@ async fn overview(url: &str, visits: usize, store: &str) -> Res<Vec<Row>> {
         format!("{} (median of 5; first view {})", ms(p50), ms(first)),
     )
     .target("≤ 200 ms", p50.as_secs_f64() <= 0.2)])
-}
-
-fn cookie_pairs(h: &reqwest::header::HeaderMap) -> String {
-    h.get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next())
-        .filter(|p| p.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// A fresh supervisor phone syncs the whole county.

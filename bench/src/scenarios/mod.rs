@@ -4,6 +4,7 @@ pub mod attachments;
 pub mod bootstrap;
 pub mod county;
 pub mod open;
+pub mod province;
 pub mod record;
 pub mod sync;
 
@@ -18,4 +19,9 @@ pub const ALL: &[(&str, &str)] = &[
         "server ingest from 100 devices (SQLite, and PostgreSQL when given); overview page; supervisor bootstrap",
     ),
     ("attachments", "documents syncing while a photo backlog is pending"),
+    (
+        "province",
+        "the pages over 100,000 households: 200,000 visits on SQLite, 1,000,000 on PostgreSQL (when given); as of a \
+         year ago; server memory",
+    ),
 ];
