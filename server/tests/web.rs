@@ -1256,3 +1256,80 @@ async fn refusals_of_layers_and_forms_read_in_chinese() {
     assert!(none.body.contains("monthly_visit_statuses"), "{}", none.body);
     assert_eq!(admin.get("/admin/rules").await.body.matches("checked").count(), 4, "the four statuses stay");
 }
+
+/// The pages read only the account's scope (and a village page only its village) in SQL. For every account of the
+/// demo county, now and as of a past day, the overview and every village page show the same figures as the whole
+/// county's snapshot filtered by the same scope in Rust, as the pages did before.
+#[test]
+fn scoped_reports_show_what_the_whole_county_filtered_by_scope_shows() {
+    use doorstep_server::reports::{AsOf, Reports, Snapshot, Snapshots};
+    use doorstep_server::scope::Scope;
+    use doorstep_server::storage::sqlite::reports::SqliteReportSource;
+    use doorstep_server::storage::sqlite::SqliteStorage;
+    use doorstep_server::storage::{ReportScope, Storage};
+    use doorstep_server::web::i18n::Lang;
+    use doorstep_server::web::indicators::{overview, Filter, Selection};
+    use doorstep_server::web::People;
+
+    let dir = copy_of_county();
+    let storage = SqliteStorage::open(dir.path()).expect("open the county");
+    let reports = Snapshots::new(SqliteReportSource::open(dir.path()).expect("report reads"));
+    let users = storage.users().expect("users");
+    let people = People::of(&users);
+    let today = doorstep_server::scope::today();
+    let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").expect("today");
+    let past_day = day - chrono::Duration::days(45);
+    let past = AsOf {
+        day: past_day.format("%Y-%m-%d").to_string(),
+        cutoff_ms: past_day
+            .and_hms_opt(23, 59, 59)
+            .expect("time")
+            .and_local_timezone(chrono::Local)
+            .unwrap()
+            .timestamp_millis(),
+    };
+    let figures = |snap: &Snapshot, scope: &Scope, filter: &Filter, on: chrono::NaiveDate| -> serde_json::Value {
+        let sel = Selection::new(snap, scope, filter, on, Lang::Zh, &people);
+        serde_json::to_value(overview(&sel)).expect("figures as JSON")
+    };
+    let (mut narrower, mut villages_seen) = (0, 0);
+    for when in [None, Some(&past)] {
+        let on = if when.is_some() { past_day } else { day };
+        let everything = reports.snapshot(&ReportScope::everything(), when).expect("the whole county");
+        assert!(everything.households.len() > 50, "the demo county has its households");
+        for user in &users {
+            let facts = storage.scope_facts(&user.name).expect("scope facts");
+            let scope = Scope::new(&user.name, user.role, facts, &today);
+            let mine = ReportScope { visible: scope.visible.clone(), ..Default::default() };
+            let scoped = reports.snapshot(&mine, when).expect("the account's snapshot");
+            let all = Filter::default();
+            assert_eq!(
+                figures(&everything, &scope, &all, on),
+                figures(&scoped, &scope, &all, on),
+                "{}'s overview as of {when:?}",
+                user.name
+            );
+            if scoped.households.len() < everything.households.len() {
+                narrower += 1;
+            }
+            let mut villages: Vec<String> = scoped.households.values().map(|e| e.placement.village.clone()).collect();
+            villages.sort();
+            villages.dedup();
+            for village in villages {
+                let only = ReportScope { village: Some(village.clone()), ..mine.clone() };
+                let narrowed = reports.snapshot(&only, when).expect("one village");
+                assert!(narrowed.households.values().all(|e| e.placement.village == village));
+                let filter = Filter { village: Some(village.clone()), ..Default::default() };
+                assert_eq!(
+                    figures(&everything, &scope, &filter, on),
+                    figures(&narrowed, &scope, &filter, on),
+                    "{}'s page of {village} as of {when:?}",
+                    user.name
+                );
+                villages_seen += 1;
+            }
+        }
+    }
+    assert!(narrower >= 4, "helpers, doctors and township supervisors see part of the county ({narrower})");
+    assert!(villages_seen >= 6, "village pages compared: {villages_seen}");
+}

@@ -17,7 +17,7 @@ mod admin;
 mod attachments;
 mod audit;
 pub mod i18n;
-mod indicators;
+pub mod indicators;
 mod ledgers;
 mod pages;
 pub use pages::local_time;
