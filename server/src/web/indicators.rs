@@ -32,6 +32,9 @@ pub struct Selection<'a> {
     /// The names people read for the accounts the page names.
     pub people: &'a People,
     helper_visits: HashMap<(&'a str, &'a str), u32>,
+    /// The months the pages judge (the chosen one, the twelve before, the current and the last), with their last
+    /// day and the rules in force then, worked out once rather than for every household.
+    judged: Vec<(String, String, &'a ScheduleRules)>,
 }
 
 /// Which households a page is about, besides the scope.
@@ -80,9 +83,14 @@ pub fn status_on(h: &Household, day: &str) -> PovertyStatus {
     if h.status_history.is_empty() {
         return h.poverty_status;
     }
-    let mut dated: Vec<_> = h.status_history.iter().filter(|t| t.date.as_str() <= day).collect();
-    dated.sort_by(|a, b| a.date.cmp(&b.date));
-    dated.last().map(|t| t.to_status).unwrap_or(PovertyStatus::Ordinary)
+    // The latest dated on or before `day` (of equal dates, the one recorded last); no copy, no sort: pages call
+    // this for every household and month they show.
+    h.status_history
+        .iter()
+        .filter(|t| t.date.as_str() <= day)
+        .max_by(|a, b| a.date.cmp(&b.date))
+        .map(|t| t.to_status)
+        .unwrap_or(PovertyStatus::Ordinary)
 }
 
 /// `YYYY-MM` of the month before.
@@ -133,7 +141,20 @@ impl<'a> Selection<'a> {
             .clone()
             .filter(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok())
             .unwrap_or_else(|| today.format("%Y-%m").to_string());
-        Self { snap, households, ids, month, today, lang, people, helper_visits }
+        let current = today.format("%Y-%m").to_string();
+        let mut months = last_months(&month, 13);
+        months.extend([previous_month(&current), current]);
+        months.sort();
+        months.dedup();
+        let judged = months
+            .into_iter()
+            .map(|m| {
+                let end = month_end(&m);
+                let rules = snap.rules.in_force(&end);
+                (m, end, rules)
+            })
+            .collect();
+        Self { snap, households, ids, month, today, lang, people, helper_visits, judged }
     }
 
     pub fn contains(&self, household_id: &str) -> bool {
@@ -159,7 +180,10 @@ impl<'a> Selection<'a> {
 
     /// The schedule rules that judge `month` (`YYYY-MM`): those in force on its last day.
     pub fn rules_for(&self, month: &str) -> &ScheduleRules {
-        self.snap.rules.in_force(&month_end(month))
+        match self.judged.iter().find(|(m, _, _)| m == month) {
+            Some((_, _, rules)) => rules,
+            None => self.snap.rules.in_force(&month_end(month)),
+        }
     }
 
     /// Whether a household needs helper visits in `month`: it has a helper, and the rules in force then schedule the
@@ -170,7 +194,10 @@ impl<'a> Selection<'a> {
 
     /// Helper visits `e` needed in `month`: the rules in force then, for the status it had then.
     pub fn required(&self, e: &HouseholdEntry, month: &str) -> u32 {
-        monthly_required(self.rules_for(month), status_on(&e.record, &month_end(month)))
+        match self.judged.iter().find(|(m, _, _)| m == month) {
+            Some((_, end, rules)) => monthly_required(rules, status_on(&e.record, end)),
+            None => monthly_required(self.rules_for(month), status_on(&e.record, &month_end(month))),
+        }
     }
 
     /// The month whose shortfall makes a household overdue: the chosen month once it is over, else the one before.
@@ -363,7 +390,7 @@ fn coverage_rows(
     groups: BTreeMap<String, Vec<&HouseholdEntry>>,
     months: &[String],
     href: impl Fn(&str) -> String,
-    visits_by: Option<&HashMap<(String, String), HashSet<String>>>,
+    visits_by: Option<&HashMap<(&str, &str), HashSet<&str>>>,
 ) -> Vec<CoverageRow> {
     groups
         .into_iter()
@@ -372,9 +399,10 @@ fn coverage_rows(
                 match visits_by {
                     // By helper: households of this helper that this helper visited.
                     Some(by) => {
-                        let seen = by.get(&(name.clone(), m.to_string()));
+                        let seen = by.get(&(name.as_str(), m));
                         let due: Vec<_> = hs.iter().filter(|e| sel.scheduled(e, m)).collect();
-                        let visited = due.iter().filter(|e| seen.is_some_and(|s| s.contains(&e.record.id))).count();
+                        let visited =
+                            due.iter().filter(|e| seen.is_some_and(|s| s.contains(e.record.id.as_str()))).count();
                         (visited, due.len())
                     }
                     None => coverage(sel, &hs, m),
@@ -419,10 +447,11 @@ pub fn overview(sel: &Selection) -> Overview {
             by_helper.entry(h.clone()).or_default().push(e);
         }
     }
-    let mut visited_by: HashMap<(String, String), HashSet<String>> = HashMap::new();
+    let mut visited_by: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
     for v in sel.visits().filter(|v| is_helper_visit(v.kind)) {
-        visited_by.entry((v.visitor.clone(), v.month.clone())).or_default().insert(v.household_id.clone());
+        visited_by.entry((&v.visitor, &v.month)).or_default().insert(&v.household_id);
     }
+    let today = sel.today.format("%Y-%m-%d").to_string();
     let (yes, total) = coverage(sel, &sel.households, &sel.month);
     let coverage_rate = Rate::new(&tx("coverage"), yes, total);
     let progress = month_progress(sel, &tx("last_month"));
@@ -445,7 +474,7 @@ pub fn overview(sel: &Selection) -> Overview {
         if is_helper_visit(v.kind) {
             last_visit.insert(&v.household_id, &v.date);
         }
-        if v.kind == VisitKind::DoctorFollowUp && v.date.as_str() <= sel.today.format("%Y-%m-%d").to_string().as_str() {
+        if v.kind == VisitKind::DoctorFollowUp && v.date <= today {
             last_followup.insert((&v.household_id, v.member_id.as_deref()), &v.date);
         }
     }
@@ -499,10 +528,7 @@ pub fn overview(sel: &Selection) -> Overview {
     let year = sel.month[..4].to_string();
     let screened: HashSet<&str> = sel
         .screenings()
-        .filter(|s| {
-            s.record.date.starts_with(&year)
-                && s.record.date.as_str() <= sel.today.format("%Y-%m-%d").to_string().as_str()
-        })
+        .filter(|s| s.record.date.starts_with(&year) && s.record.date <= today)
         .map(|s| s.record.member_id.as_str())
         .collect();
     let mut last_bp: HashMap<&str, (&str, BpGrade)> = HashMap::new();
