@@ -1,4 +1,5 @@
-//! The fuzz targets' bodies live in `bodies.rs`, which the normal test suite also compiles
-//! (`tests/tests/hostile_decoder.rs`) to replay the committed corpus and regressions without nightly.
+//! The fuzz targets' bodies live in their own crate (`tests/fuzz-bodies`), which the normal test suite also uses
+//! (`tests/tests/hostile_decoder.rs`, `hostile_ingest.rs`) to replay the committed corpus and regressions without
+//! nightly.
 
-pub mod bodies;
+pub use doorstep_fuzz_bodies as bodies;

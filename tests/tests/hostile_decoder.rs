@@ -1,12 +1,10 @@
-//! The fuzz targets' bodies (`fuzz/src/bodies.rs`, included here) run in the normal test suite on the stable
+//! The fuzz targets' bodies (`tests/fuzz-bodies`, a crate of its own) run in the normal test suite on the stable
 //! toolchain: over the committed seed corpus (`fuzz/corpus/<target>/`), every input that once made a target fail
 //! (`fuzz/regressions/<target>/`), the committed sample messages (`server/tests/data/`), and bounded random
 //! mutations of all of them. A panic anywhere fails the test. `write_seed_corpus` (ignored; run it with
 //! `--ignored`) writes the seeds from real documents and messages.
 
-#[path = "../../fuzz/src/bodies.rs"]
-#[allow(dead_code)]
-mod bodies;
+use doorstep_fuzz_bodies as bodies;
 
 use doorstep_core::model::{samples, DocKind};
 use doorstep_core::store::Store;

@@ -3,9 +3,7 @@
 //! refuse it as a bad request (400, not a retryable 503 that would make the device send it forever, and no crash),
 //! store nothing of it, and keep serving.
 
-#[path = "../../fuzz/src/bodies.rs"]
-#[allow(dead_code)]
-mod bodies;
+use doorstep_fuzz_bodies as bodies;
 
 use doorstep_core::sync::protocol::{self, ErrorBody, ErrorCode, MessageType, SyncRequest, WireChange};
 use doorstep_e2e::faults::ServerDb;

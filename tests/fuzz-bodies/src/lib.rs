@@ -1,6 +1,7 @@
-//! What each fuzz target does with its input. Shared by the cargo-fuzz targets (`fuzz/fuzz_targets/`) and by the
-//! regression test of the normal suite (`tests/tests/hostile_decoder.rs`, which includes this file), so the
-//! committed corpus and every input that once failed are replayed on every test run, on the stable toolchain.
+//! What each fuzz target does with its input. Shared by the cargo-fuzz targets (`fuzz/fuzz_targets/`, through the
+//! fuzz crate's dependency on this one) and by the regression tests of the normal suite
+//! (`tests/tests/hostile_decoder.rs`, `hostile_ingest.rs`), so the committed corpus and every input that once failed
+//! are replayed on every test run, on the stable toolchain.
 //!
 //! Each body must return for any input: a panic, an abort or a hang is the finding.
 
