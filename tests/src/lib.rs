@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod proxy;
+pub mod sqlite_json;
 pub mod store_choice;
 
 use doorstep_core::ffi::Doorstep;

@@ -193,7 +193,8 @@ fn backdate(dir: &std::path::Path) -> Res<()> {
     Ok(())
 }
 
-/// Tables copied to PostgreSQL, parents first (sessions, login failures and the audit log are not needed).
+/// Tables copied to PostgreSQL, parents first, then the derived index tables (sessions, login failures and the
+/// audit log are not needed).
 const TABLES: &[&str] = &[
     "users",
     "devices",
@@ -208,13 +209,6 @@ const TABLES: &[&str] = &[
     "scope_events",
     "scope_losses",
     "places",
-    "ix_households",
-    "ix_household_helpers",
-    "ix_members",
-    "ix_visits",
-    "ix_screenings",
-    "ix_problems",
-    "ix_conflicts",
 ];
 
 /// Copies the SQLite store into a fresh PostgreSQL database (migrated by the server's own store): each table's
@@ -224,53 +218,29 @@ fn copy_to_postgres(dir: &std::path::Path, url: &str) -> Res<()> {
     let lite = rusqlite::Connection::open(dir.join("doorstep.db"))?;
     let mut pg = pg::Client::connect(url, pg::NoTls)?;
     let mut tx = pg.transaction()?;
-    for table in TABLES {
+    for table in TABLES.iter().chain(doorstep_core::store::schema::INDEX_TABLES) {
         tx.batch_execute(&format!("DELETE FROM {table}"))?;
-        let mut stmt = lite.prepare(&format!("SELECT * FROM {table}"))?;
-        let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-        let mut rows = stmt.query([])?;
         let insert =
             format!("INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, $1::text::json)");
         let mut batch: Vec<serde_json::Value> = Vec::new();
-        let flush = |batch: &mut Vec<serde_json::Value>, tx: &mut pg::Transaction<'_>| -> Res<()> {
+        let mut flush = |batch: &mut Vec<serde_json::Value>| -> Res<()> {
             if !batch.is_empty() {
                 tx.execute(&insert, &[&serde_json::Value::Array(std::mem::take(batch)).to_string()])?;
             }
             Ok(())
         };
-        while let Some(r) = rows.next()? {
-            let mut obj = serde_json::Map::new();
-            for (i, name) in names.iter().enumerate() {
-                use rusqlite::types::ValueRef;
-                let v = match r.get_ref(i)? {
-                    ValueRef::Null => serde_json::Value::Null,
-                    ValueRef::Integer(n) => n.into(),
-                    ValueRef::Real(f) => f.into(),
-                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-                    // bytea's hex input form.
-                    ValueRef::Blob(b) => format!("\\x{}", hex(b)).into(),
-                };
-                obj.insert(name.clone(), v);
-            }
-            batch.push(serde_json::Value::Object(obj));
+        doorstep_e2e::sqlite_json::each_row(&lite, table, |row| {
+            batch.push(row);
             if batch.len() >= 2000 {
-                flush(&mut batch, &mut tx)?;
+                flush(&mut batch)?;
             }
-        }
-        flush(&mut batch, &mut tx)?;
+            Ok(())
+        })?;
+        flush(&mut batch)?;
     }
     tx.commit()?;
     pg.batch_execute("ANALYZE")?;
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// Each page's first view and the median of `n` more; the server's peak memory; one row each.

@@ -214,7 +214,6 @@ enum Record {
     Household(Arc<Household>),
     Screening(Arc<Screening>),
     Rules(RulesDoc),
-    Other,
 }
 
 impl Record {
@@ -227,13 +226,13 @@ impl Record {
         }
     }
 
-    /// From the document itself.
-    fn from_doc(kind: DocKind, doc: &Document) -> Result<Self, StorageError> {
+    /// From the document itself (visits have none: the pages read their index rows).
+    fn from_doc(kind: DocKind, doc: &Document) -> Result<Option<Self>, StorageError> {
         Ok(match kind {
-            DocKind::Household => Record::Household(Arc::new(doc.read()?)),
-            DocKind::Screening => Record::Screening(Arc::new(doc.read()?)),
-            DocKind::Rules => Record::Rules(doc.read()?),
-            DocKind::Visit => Record::Other,
+            DocKind::Household => Some(Record::Household(Arc::new(doc.read()?))),
+            DocKind::Screening => Some(Record::Screening(Arc::new(doc.read()?))),
+            DocKind::Rules => Some(Record::Rules(doc.read()?)),
+            DocKind::Visit => None,
         })
     }
 }
@@ -273,8 +272,8 @@ fn live(r: &mut dyn ReportRead, scope: &ReportScope, cache: &mut Cache) -> Resul
     }
     let rest: Vec<String> = stale.into_iter().filter(|id| !fresh.contains_key(id)).collect();
     for (id, bytes) in r.doc_bytes(&rest)? {
-        if let Some(kind) = kinds.get(id.as_str()) {
-            let record = Record::from_doc(*kind, &load(&bytes)?)?;
+        let Some(kind) = kinds.get(id.as_str()) else { continue };
+        if let Some(record) = Record::from_doc(*kind, &load(&bytes)?)? {
             fresh.insert(id, record);
         }
     }

@@ -43,31 +43,6 @@ impl UnderTest {
 const V8_UNDO: &str = "ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
                        ALTER TABLE users DROP COLUMN must_change_password; ALTER TABLE devices DROP COLUMN app_version;";
 
-/// Every row of one SQLite table as a JSON object keyed by column name (compared with PostgreSQL's `row_to_json`).
-fn sqlite_table_json(conn: &rusqlite::Connection, table: &str) -> rusqlite::Result<Vec<serde_json::Value>> {
-    use rusqlite::types::ValueRef;
-    use serde_json::Value;
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}"))?;
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let mut rows = stmt.query([])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let mut obj = serde_json::Map::new();
-        for (i, name) in names.iter().enumerate() {
-            let v = match r.get_ref(i)? {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(n) => Value::from(n),
-                ValueRef::Real(f) => Value::from(f),
-                ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t).into_owned()),
-                ValueRef::Blob(b) => Value::from(hex::encode(b)),
-            };
-            obj.insert(name.clone(), v);
-        }
-        out.push(Value::Object(obj));
-    }
-    Ok(out)
-}
-
 pub fn sqlite() -> UnderTest {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().to_path_buf();
@@ -78,8 +53,11 @@ pub fn sqlite() -> UnderTest {
         open: Box::new(move || Arc::new(SqliteStorage::open(&path).expect("open SQLite store"))),
         ix: Box::new(move |table| {
             let conn = rusqlite::Connection::open(&db).expect("open SQLite file");
-            let mut rows: Vec<String> =
-                sqlite_table_json(&conn, table).expect("read table").iter().map(|v| v.to_string()).collect();
+            let mut rows: Vec<String> = doorstep_e2e::sqlite_json::rows(&conn, table)
+                .expect("read table")
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
             rows.sort();
             rows
         }),
