@@ -242,3 +242,29 @@ fn accounts_and_rules_on_the_console_refuse_what_cannot_be() {
         "the earlier version is kept: {shown}"
     );
 }
+
+/// The demo says what it could not do, naming the path or the address, and exits non-zero: a data directory
+/// inside a file, a port already taken.
+#[test]
+fn the_demo_names_what_it_could_not_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, "x").expect("a file");
+    let demo = |data: &std::path::Path, listen: &str| {
+        let out = std::process::Command::new(BIN)
+            .env_remove("DOORSTEP_DATABASE")
+            .env_remove("DOORSTEP_DATA")
+            .args(["demo", "--size", "small", "--listen", listen, "--data"])
+            .arg(data)
+            .output()
+            .expect("run the demo");
+        assert!(!out.status.success(), "the demo should have failed");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = demo(&file.join("county"), "127.0.0.1:0");
+    assert!(err.contains("creating the data directory") && err.contains("not-a-directory"), "{err}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let err = demo(&dir.path().join("county"), &addr);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+}
