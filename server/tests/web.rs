@@ -1333,3 +1333,117 @@ fn scoped_reports_show_what_the_whole_county_filtered_by_scope_shows() {
     assert!(narrower >= 4, "helpers, doctors and township supervisors see part of the county ({narrower})");
     assert!(villages_seen >= 6, "village pages compared: {villages_seen}");
 }
+
+/// An area's overview is the merge of its villages' tallies (what the overview page serves): for every account of
+/// the demo county, now and as of a past day, the whole area and each township counted at once and merged from one
+/// tally per village show the same figures, in both languages.
+#[test]
+fn an_areas_figures_are_the_merge_of_its_villages_tallies() {
+    use doorstep_server::reports::{AsOf, Reports, Snapshots};
+    use doorstep_server::scope::Scope;
+    use doorstep_server::storage::sqlite::reports::SqliteReportSource;
+    use doorstep_server::storage::sqlite::SqliteStorage;
+    use doorstep_server::storage::{ReportScope, Storage};
+    use doorstep_server::web::i18n::Lang;
+    use doorstep_server::web::indicators::{overview, Filter, Selection};
+    use doorstep_server::web::tally::{merge, render, tally};
+    use doorstep_server::web::People;
+
+    let dir = copy_of_county();
+    let storage = SqliteStorage::open(dir.path()).expect("open the county");
+    let reports = Snapshots::new(SqliteReportSource::open(dir.path()).expect("report reads"));
+    let users = storage.users().expect("users");
+    let people = People::of(&users);
+    let today = doorstep_server::scope::today();
+    let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").expect("today");
+    let past_day = day - chrono::Duration::days(45);
+    let cutoff = past_day.and_hms_opt(23, 59, 59).expect("time").and_local_timezone(chrono::Local).unwrap();
+    let past = AsOf { day: past_day.format("%Y-%m-%d").to_string(), cutoff_ms: cutoff.timestamp_millis() };
+    let (mut compared, mut with_lists) = (0, 0);
+    for when in [None, Some(&past)] {
+        let on = if when.is_some() { past_day } else { day };
+        for user in &users {
+            let facts = storage.scope_facts(&user.name).expect("scope facts");
+            let scope = Scope::new(&user.name, user.role, facts, &today);
+            let mine = ReportScope { visible: scope.visible.clone(), ..Default::default() };
+            let snap = reports.snapshot(&mine, when).expect("the account's snapshot");
+            let places = reports.places(&mine).expect("places");
+            let mut townships: Vec<Option<String>> = places.iter().map(|(t, _)| Some(t.clone())).collect();
+            townships.dedup();
+            townships.insert(0, None);
+            for township in townships {
+                for lang in [Lang::Zh, Lang::En] {
+                    let filter = Filter { township: township.clone(), ..Default::default() };
+                    let sel = Selection::new(&snap, &scope, &filter, on, lang, &people);
+                    let whole = serde_json::to_value(overview(&sel)).expect("JSON");
+                    let parts: Vec<_> = places
+                        .iter()
+                        .filter(|(t, _)| township.as_ref().is_none_or(|w| w == t))
+                        .map(|(t, v)| {
+                            let f =
+                                Filter { township: Some(t.clone()), village: Some(v.clone()), ..Default::default() };
+                            tally(&Selection::new(&snap, &scope, &f, on, lang, &people))
+                        })
+                        .collect();
+                    let merged = serde_json::to_value(render(&merge(&parts), &sel.frame())).expect("JSON");
+                    assert_eq!(whole, merged, "{}'s overview of {township:?} as of {when:?}", user.name);
+                    compared += 1;
+                    if parts.len() > 1 && whole["overdue_total"].as_u64().unwrap_or(0) > 0 {
+                        with_lists += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared >= 20, "areas compared: {compared}");
+    assert!(with_lists >= 4, "areas of several villages with overdue households: {with_lists}");
+}
+
+/// The overview keeps each village's figures between views until something in the village changes: visits pushed
+/// from a phone show on the next view, the same as the village page (which counts its village at once) shows.
+#[tokio::test]
+async fn the_overview_shows_a_pushed_visit_on_the_next_view() {
+    let (_d, server) = serve();
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let coverage = |page: &Page| -> String {
+        let at = page.body.find("id=\"coverage-total\"").expect("the coverage card");
+        let rest = &page.body[at..];
+        rest[..rest.find("</div>").expect("end of the card")].to_string()
+    };
+    let before = sup.get("/overview").await;
+    assert_eq!(before.status, 200);
+    assert_eq!(coverage(&before), coverage(&sup.get("/overview").await), "a second view serves the kept figures");
+
+    // helper01's scheduled households that no helper visited this month get a visit today.
+    let (_dev, store, client) = helper_phone(&server.url).await;
+    let month = today()[..7].to_string();
+    let picks: Vec<(String, String)> = {
+        let s = store.lock().unwrap();
+        let mut q = s
+            .conn()
+            .prepare(
+                "SELECT h.doc_id, h.village FROM ix_households h WHERE h.deleted = 0 AND h.status <> 'ordinary'
+                 AND NOT EXISTS (SELECT 1 FROM ix_visits v WHERE v.household_id = h.doc_id AND v.month = ?1
+                     AND v.deleted = 0 AND v.kind IN ('monthly', 'verification', 'condolence'))
+                 ORDER BY h.doc_id",
+            )
+            .expect("query");
+        q.query_map([&month], |r| Ok((r.get(0)?, r.get(1)?))).expect("rows").map(|r| r.expect("row")).collect()
+    };
+    assert!(!picks.is_empty(), "helper01 has a household not yet visited this month");
+    let village = picks[0].1.clone();
+    let village_before = coverage(&sup.get(&format!("/village/{village}")).await);
+    for (id, _) in &picks {
+        let mut v = visit_of(id);
+        v.id = doorstep_core::model::new_id();
+        store.lock().unwrap().put(&v, &today()).expect("record visit");
+    }
+    client.sync_once(&store, &mut |_| {}).await.expect("push");
+
+    let after = sup.get("/overview").await;
+    assert_ne!(coverage(&before), coverage(&after), "the county's coverage counts the new visits");
+    let page = coverage(&sup.get(&format!("/village/{village}")).await);
+    assert_ne!(village_before, page, "the village page counts them");
+    let filtered = coverage(&sup.get(&format!("/overview?village={village}")).await);
+    assert_eq!(filtered, page, "the overview of the village shows what its page shows");
+}

@@ -10,7 +10,7 @@
 //!
 //! A snapshot is not filtered by scope: pages filter it with `scope::Scope::sees`, the same rule sync uses.
 
-use crate::storage::{DocMeta, Placement, ReportRead, ReportScope, ReportSource, StorageError};
+use crate::storage::{Changed, DocMeta, Placement, ReportRead, ReportScope, ReportSource, StorageError};
 use automerge::ActorId;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{
@@ -97,6 +97,10 @@ pub struct Snapshot {
 pub trait Reports: Send + Sync + 'static {
     /// Every live (not deleted) record in `scope`, now or as of the end of a past day.
     fn snapshot(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError>;
+    /// The places of the live households in `scope`, `(township, village)`, sorted.
+    fn places(&self, scope: &ReportScope) -> Result<Vec<(String, String)>, StorageError>;
+    /// The server's head sequence now, and what changed after `since`.
+    fn changed_since(&self, since: u64) -> Result<(u64, Changed), StorageError>;
 }
 
 impl From<index::VisitRow> for VisitRow {
@@ -207,6 +211,24 @@ impl<S: ReportSource> Reports for Snapshots<S> {
         })?;
         out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))
     }
+
+    fn places(&self, scope: &ReportScope) -> Result<Vec<(String, String)>, StorageError> {
+        let mut out = Vec::new();
+        self.source.read(scope, &mut |r| {
+            out = r.places()?;
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn changed_since(&self, since: u64) -> Result<(u64, Changed), StorageError> {
+        let mut out = (since, Changed::default());
+        self.source.read(&ReportScope::everything(), &mut |r| {
+            out = (r.head()?, r.changed_since(since)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
 }
 
 /// A document's record as the reports hold it.
@@ -307,11 +329,9 @@ fn live(r: &mut dyn ReportRead, scope: &ReportScope, cache: &mut Cache) -> Resul
             _ => {}
         }
     }
-    if *scope == ReportScope::everything() {
-        // Forget documents that are gone (a narrower read cannot tell gone from out of scope).
-        cache.households.retain(|id, _| seen_h.contains(id));
-        cache.screenings.retain(|id, _| seen_s.contains(id));
-    }
+    // Keep only the records of this read: memory follows the largest scope read, not everything ever read.
+    cache.households.retain(|id, _| seen_h.contains(id));
+    cache.screenings.retain(|id, _| seen_s.contains(id));
     snapshot.households = households(placements, &assignments);
     snapshot.visits = r.visits()?.into_iter().map(VisitRow::from).collect();
     snapshot.problems = r.problems()?.into_iter().map(ProblemRow::from).collect();

@@ -39,8 +39,8 @@ impl UnderTest {
     }
 }
 
-/// Undoes schemas 9 (records) and 8 (profiles), the same statements in both dialects.
-const V8_UNDO: &str = "ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
+/// Undoes schemas 10 (document indexes), 9 (records) and 8 (profiles), the same statements in both dialects.
+const V8_UNDO: &str = "DROP INDEX docs_last_seq; DROP INDEX docs_kind_place; ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
                        ALTER TABLE users DROP COLUMN must_change_password; ALTER TABLE devices DROP COLUMN app_version;";
 
 pub fn sqlite() -> UnderTest {

@@ -710,6 +710,19 @@ pub trait ReportRead {
     fn change_spans(&mut self) -> Result<Vec<(String, i64, i64)>>;
     /// The bytes of a document's changes received by `cutoff_ms`, in sequence order.
     fn changes_until(&mut self, doc_id: &str, cutoff_ms: i64) -> Result<Vec<Vec<u8>>>;
+    /// The places of the live households in scope, `(township, village)`, sorted.
+    fn places(&mut self) -> Result<Vec<(String, String)>>;
+    /// What the server changed after sequence `since`, whatever the scope (what cached figures must forget).
+    fn changed_since(&mut self, since: u64) -> Result<Changed>;
+}
+
+/// What changed after a sequence number: the documents (with where they are placed now) and whether anyone's
+/// scope changed (an assignment, a grant, a move).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// `(doc_id, kind, placement)` of every document changed.
+    pub docs: Vec<(String, DocKind, Placement)>,
+    pub scope: bool,
 }
 
 /// Which documents a report reads: those an account may see (the rule sync uses, applied in SQL), optionally only

@@ -41,6 +41,24 @@ pub fn to_pg(sql: &str) -> String {
 /// read records without parsing every document (the same statement in both dialects).
 pub const V9_RECORDS: &str = "ALTER TABLE docs ADD COLUMN record TEXT;";
 
+/// Schema 10: documents by the sequence of their last change (what the pages' cached figures ask after a change),
+/// and households by place (the places a page lists).
+pub const V10_DOC_ORDER: [&str; 2] =
+    ["CREATE INDEX docs_last_seq ON docs (last_seq)", "CREATE INDEX docs_kind_place ON docs (kind, township, village)"];
+
+/// The documents changed after a sequence (`?1`), with their placement.
+pub const CHANGED_DOCS: &str = "SELECT id, kind, household_id, village, township FROM docs WHERE last_seq > ?1";
+
+/// Whether anyone's scope changed after a sequence (`?1`).
+pub const SCOPE_CHANGED: &str = "SELECT EXISTS (SELECT 1 FROM scope_events WHERE seq > ?1)
+    OR EXISTS (SELECT 1 FROM scope_losses WHERE seq > ?1)";
+
+/// The places of live households in scope (`{in_scope}` as each store writes it).
+pub const PLACES: &str = "SELECT DISTINCT d.township, d.village FROM docs d
+    WHERE d.kind = 'household' AND {in_scope} AND NOT EXISTS
+        (SELECT 1 FROM ix_households h WHERE h.doc_id = d.id AND h.deleted <> 0)
+    ORDER BY d.township, d.village";
+
 /// Saves a merged document and what is derived from it with the document (`?1` id … `?11` record).
 pub const SAVE_DOC: &str = "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms, record)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)

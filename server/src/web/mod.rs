@@ -23,6 +23,8 @@ mod pages;
 pub use pages::local_time;
 pub mod session;
 mod svg;
+mod tallies;
+pub mod tally;
 mod visits;
 
 use crate::http::{self, AppState};
@@ -51,6 +53,8 @@ use std::sync::{Arc, Mutex};
 pub struct Web {
     env: Environment<'static>,
     reports: Mutex<Option<Arc<dyn Reports>>>,
+    /// Each village's overview figures, kept until the village changes.
+    tallies: tallies::Tallies,
 }
 
 impl Web {
@@ -59,7 +63,7 @@ impl Web {
         for (name, source) in TEMPLATES {
             env.add_template(name, source).expect("embedded templates parse");
         }
-        Self { env, reports: Mutex::new(None) }
+        Self { env, reports: Mutex::new(None), tallies: Default::default() }
     }
 
     /// The SQLite report queries, opened on first use over the server's database (used unless the router gives
@@ -435,16 +439,55 @@ impl Viewer {
         township: Option<&str>,
         village: Option<&str>,
     ) -> Result<Arc<reports::Snapshot>, PageError> {
-        let reports = match &self.reports {
-            Some(r) => r.clone(),
-            None => self.web.reports(&self.state)?,
-        };
+        let reports = self.reports()?;
         let scope = ReportScope {
             visible: self.scope.visible.clone(),
             township: township.filter(|t| !t.is_empty()).map(String::from),
             village: village.filter(|v| !v.is_empty()).map(String::from),
         };
         Ok(reports.snapshot(&scope, self.as_of.as_ref())?)
+    }
+
+    fn reports(&self) -> Result<Arc<dyn Reports>, PageError> {
+        match &self.reports {
+            Some(r) => Ok(r.clone()),
+            None => self.web.reports(&self.state),
+        }
+    }
+
+    /// The places of the households the account may see, `(township, village)`, sorted.
+    pub fn places(&self) -> Result<Vec<tallies::Place>, PageError> {
+        let scope = ReportScope { visible: self.scope.visible.clone(), ..Default::default() };
+        Ok(self.reports()?.places(&scope)?)
+    }
+
+    /// The overview's figures of the account's area under `filter` (no helper), in `month`: the kept tally of each
+    /// village merged, those missing counted now. `None` when some household has no place (then the page counts
+    /// the area at once).
+    pub fn area_tally(
+        &self,
+        places: &[tallies::Place],
+        filter: &indicators::Filter,
+        month: &str,
+    ) -> Result<Option<tally::Tally>, PageError> {
+        let matches = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w.is_empty() || w == have);
+        let chosen: Vec<tallies::Place> = places
+            .iter()
+            .filter(|(t, v)| matches(&filter.township, t) && matches(&filter.village, v))
+            .cloned()
+            .collect();
+        if chosen.iter().any(|(t, v)| t.is_empty() || v.is_empty()) {
+            return Ok(None);
+        }
+        let area = ReportScope {
+            visible: self.scope.visible.clone(),
+            township: filter.township.clone().filter(|t| !t.is_empty()),
+            village: filter.village.clone().filter(|v| !v.is_empty()),
+        };
+        let frame =
+            tallies::FrameKey { month: month.to_string(), today: pages::today_of(self), as_of: self.as_of.clone() };
+        let look = tallies::Looker { scope: &self.scope, lang: self.lang, people: &self.people };
+        Ok(Some(self.web.tallies.area(self.reports()?.as_ref(), &look, &area, &chosen, &frame)?))
     }
 
     pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<Html<String>, PageError> {

@@ -4,9 +4,9 @@ use super::attachments::AttachmentLine;
 use super::i18n::Lang;
 use super::indicators::{self, is_current, Filter, HouseholdLink, Selection};
 use super::session::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use super::tally;
 use super::{form_map, lang_of, query_map, query_string, redirect, PageError, People, Viewer, Web};
 use crate::http::{self, AppState, ClientAddr};
-use crate::reports::Snapshot;
 use crate::storage::{self, ChangeInfo};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -144,16 +144,10 @@ pub fn today_of(viewer: &Viewer) -> NaiveDate {
 }
 
 /// Townships and villages the account may see, for the filter's choices.
-fn places(snap: &Snapshot, viewer: &Viewer) -> (Vec<String>, Vec<String>) {
-    let mut townships = BTreeSet::new();
-    let mut villages = BTreeSet::new();
-    for (id, e) in &snap.households {
-        if viewer.scope.sees(id, &e.placement) {
-            townships.insert(e.placement.township.clone());
-            villages.insert(e.placement.village.clone());
-        }
-    }
-    (townships.into_iter().collect(), villages.into_iter().collect())
+fn place_names(places: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+    let townships: BTreeSet<&String> = places.iter().map(|(t, _)| t).collect();
+    let villages: BTreeSet<&String> = places.iter().map(|(_, v)| v).collect();
+    (townships.into_iter().cloned().collect(), villages.into_iter().cloned().collect())
 }
 
 /// The current filter as a query string (for ledger links and language switches).
@@ -172,11 +166,22 @@ fn filter_query(viewer: &Viewer, extra: &[(&str, &str)]) -> String {
 
 /// `GET /overview`: the account's area, filterable by township, village and month.
 pub async fn overview(viewer: Viewer) -> Result<Html<String>, PageError> {
-    let snap = viewer.snapshot()?;
     let filter = filter_of(&viewer);
-    let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang, &viewer.people);
-    let ov = indicators::overview(&sel);
-    let (townships, villages) = places(&snap, &viewer);
+    let places = viewer.places()?;
+    let today = today_of(&viewer);
+    let month = indicators::page_month(filter.month.as_deref(), today);
+    // Each village's kept figures merged; the whole area counted at once only when some household has no place.
+    let ov = match viewer.area_tally(&places, &filter, &month)? {
+        Some(t) => {
+            tally::render(&t, &tally::Frame { month: month.clone(), today, lang: viewer.lang, people: &viewer.people })
+        }
+        None => {
+            let snap = viewer.snapshot()?;
+            let sel = Selection::new(&snap, &viewer.scope, &filter, today, viewer.lang, &viewer.people);
+            indicators::overview(&sel)
+        }
+    };
+    let (townships, villages) = place_names(&places);
     let title = viewer.lang.texts()["overview"];
     viewer.render(
         "overview.html",
@@ -186,7 +191,7 @@ pub async fn overview(viewer: Viewer) -> Result<Html<String>, PageError> {
             villages => villages,
             f_township => filter.township.unwrap_or_default(),
             f_village => filter.village.unwrap_or_default(),
-            f_month => sel.month.clone(),
+            f_month => month,
             ledger_query => filter_query(&viewer, &[]),
             ..viewer.base(title)
         },

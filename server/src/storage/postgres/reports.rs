@@ -168,4 +168,27 @@ impl ReportRead for Reader<'_> {
         let sql = "SELECT bytes FROM changes WHERE doc_id = $1 AND received_ms <= $2 ORDER BY seq";
         Ok(self.tx.query(sql, &[&doc_id, &cutoff_ms]).pg()?.iter().map(|r| r.get(0)).collect())
     }
+
+    fn places(&mut self) -> Result<Vec<(String, String)>> {
+        Ok(self.rows(&sql::to_pg(sql::PLACES), &[])?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn changed_since(&mut self, since: u64) -> Result<Changed> {
+        let since = since as i64;
+        let docs = self
+            .tx
+            .query(&sql::to_pg(sql::CHANGED_DOCS), &[&since])
+            .pg()?
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    DocKind::parse(r.get(1)).unwrap_or_default(),
+                    Placement { household_id: r.get(2), village: r.get(3), township: r.get(4) },
+                )
+            })
+            .collect();
+        let scope = self.tx.query_one(&sql::to_pg(sql::SCOPE_CHANGED), &[&since]).pg()?.get(0);
+        Ok(Changed { docs, scope })
+    }
 }

@@ -219,4 +219,25 @@ impl ReportRead for Reader<'_> {
         let rows = stmt.query_map(params![doc_id, cutoff_ms], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    fn places(&mut self) -> Result<Vec<(String, String)>> {
+        self.rows(sql::PLACES, &[], |r| Ok((r.get(0)?, r.get(1)?)))
+    }
+
+    fn changed_since(&mut self, since: u64) -> Result<Changed> {
+        let since = since as i64;
+        let mut stmt = self.conn.prepare_cached(sql::CHANGED_DOCS)?;
+        let docs = stmt
+            .query_map([since], |r| {
+                let kind: String = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    DocKind::parse(&kind).unwrap_or_default(),
+                    Placement { household_id: r.get(2)?, village: r.get(3)?, township: r.get(4)? },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let scope = self.conn.query_row(sql::SCOPE_CHANGED, [since], |r| r.get(0))?;
+        Ok(Changed { docs, scope })
+    }
 }

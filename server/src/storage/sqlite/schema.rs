@@ -4,7 +4,7 @@ use super::*;
 use doorstep_core::store::migrate::Step;
 
 /// The schema version this build writes.
-pub(super) const VERSION: i64 = 9;
+pub(super) const VERSION: i64 = 10;
 
 pub(super) const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -205,6 +205,7 @@ const STEPS: &[Step] = &[
     Step { version: 7, sql: &[V7_PLACES] },
     Step { version: 8, sql: &[V8_PROFILES] },
     Step { version: 9, sql: &[crate::storage::sql::V9_RECORDS] },
+    Step { version: 10, sql: &crate::storage::sql::V10_DOC_ORDER },
 ];
 
 /// Brings the database to `VERSION` (the core's runner: one transaction per step with its `user_version`),

@@ -1,0 +1,673 @@
+//! The overview's figures in two steps: [`tally`] counts a selection into additive numbers and ranked lists (no
+//! words, no names), and [`render`] turns a tally into what the page shows in one language.
+//!
+//! Tallies add up: the tally of an area is the [`merge`] of its villages' tallies, every count summed and every
+//! list ranked by the same key and cut at the same length. So an area page reads one small tally per village
+//! (kept by `web::tallies` until something in the village changes) instead of every household and visit of the
+//! area, and the figures are the same as counting the whole area at once (a test compares the two on the demo
+//! county for every account).
+
+use super::i18n::Lang;
+use super::indicators::{
+    age_on, is_current, is_helper_visit, last_months, month_end, previous_month, CountRow, CoverageRow, FollowUpRow,
+    HouseholdLink, MemberRow, MonthProgress, OverdueRow, Overview, ProblemView, Rate, ScreeningRow, Selection,
+    ABNORMAL_ROWS, PAGE_ROWS,
+};
+use super::{svg, People};
+use crate::reports::{HouseholdEntry, ScreeningEntry};
+use chrono::{Datelike, Duration, NaiveDate};
+use doorstep_core::model::{
+    classify, parse_date, AlertLevel, BmiBand, BpGrade, Condition, GlucoseBand, PovertyStatus, ProblemStatus,
+    ReferralLevel, RiskCause, Thresholds, VisitKind,
+};
+use doorstep_core::schedule::followup_interval;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// `(yes, total)`.
+pub type Count = (usize, usize);
+
+/// The priority groups a family-doctor contract is counted for, in the order the page shows them.
+const GROUPS: [&str; 7] = ["g_65", "g_child", "g_pregnant", "g_chronic", "g_disabled", "g_mental", "g_poor"];
+
+/// What a page shows of a household it links to, without words: labels and names come at [`render`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub id: String,
+    pub number: String,
+    pub head: String,
+    pub village: String,
+    pub status: PovertyStatus,
+    pub alert: Option<AlertLevel>,
+    pub helpers: Vec<String>,
+}
+
+impl Link {
+    fn of(e: &HouseholdEntry) -> Arc<Self> {
+        let h = &e.record;
+        Arc::new(Self {
+            id: h.id.clone(),
+            number: h.number.clone(),
+            head: h.head_name.clone(),
+            village: e.placement.village.clone(),
+            status: h.poverty_status,
+            alert: h.alert_level,
+            helpers: e.helpers.clone(),
+        })
+    }
+
+    fn show(&self, lang: Lang, people: &People) -> HouseholdLink {
+        HouseholdLink {
+            id: self.id.clone(),
+            number: self.number.clone(),
+            head: self.head.clone(),
+            village: self.village.clone(),
+            status: self.status.label(lang.code()).to_string(),
+            alert: self.alert.map(|a| a.label(lang.code()).to_string()).unwrap_or_default(),
+            helpers: people.list(&self.helpers, "、"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overdue {
+    pub link: Arc<Link>,
+    pub done: u32,
+    pub required: u32,
+    pub last_visit: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUp {
+    pub link: Arc<Link>,
+    pub member_id: String,
+    pub member: String,
+    pub last: String,
+    pub due: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Abnormal {
+    pub link: Arc<Link>,
+    pub member: String,
+    pub screening: ScreeningEntry,
+}
+
+impl Abnormal {
+    /// Most urgent first: the referral, then how high the blood pressure and the glucose are, then the newest, then
+    /// the order screenings are read in (by id).
+    fn rank(&self) -> impl Ord + '_ {
+        let s = &self.screening;
+        (Reverse((s.referral, s.bp_grade, s.glucose_band)), Reverse(s.record.date.as_str()), s.record.id.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub link: Arc<Link>,
+    pub visit_id: String,
+    pub problem_id: String,
+    pub date: String,
+    pub description: String,
+    pub status: ProblemStatus,
+}
+
+/// A member a figure counts as missing, with the priority groups they belong to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missing {
+    pub link: Arc<Link>,
+    pub member_id: String,
+    pub member: String,
+    pub groups: [bool; 7],
+}
+
+/// The overview's figures of a set of households as numbers that add up and lists ranked and cut at the length a
+/// page shows.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub households: usize,
+    pub members: usize,
+    /// Coverage in each of the twelve months ending with the page's month, oldest first.
+    pub trend: Vec<Count>,
+    pub by_village: BTreeMap<String, Vec<Count>>,
+    pub by_helper: BTreeMap<String, Vec<Count>>,
+    pub overdue: Vec<Overdue>,
+    pub overdue_total: usize,
+    pub followups: Vec<FollowUp>,
+    pub followups_total: usize,
+    pub contracts: [Count; 7],
+    pub screened: usize,
+    pub insured: usize,
+    pub poor_members: usize,
+    pub hypertensive: usize,
+    pub bp_read: usize,
+    pub bp_controlled: usize,
+    pub abnormal: Vec<Abnormal>,
+    pub abnormal_total: usize,
+    pub abnormal_not_followed: usize,
+    pub urgent_not_followed: usize,
+    /// Monitored, then edge households: a cell per alert level (and none), then all of them.
+    pub alerts: [Vec<usize>; 2],
+    pub risks: BTreeMap<RiskCause, usize>,
+    pub problems: Vec<Problem>,
+    pub problems_total: usize,
+    pub uninsured: Vec<Missing>,
+    pub unsigned: Vec<Missing>,
+    pub unsigned_total: usize,
+    pub screenings_month: usize,
+}
+
+/// The alert levels the monitored-household table counts by, and "none".
+fn levels() -> Vec<Option<AlertLevel>> {
+    AlertLevel::ALL.iter().copied().map(Some).chain(std::iter::once(None)).collect()
+}
+
+/// Sorts `list` by `key` and keeps the first `n`.
+fn rank<T, K: Ord>(list: &mut Vec<T>, n: usize, key: impl FnMut(&T) -> K) {
+    list.sort_by_cached_key(key);
+    list.truncate(n);
+}
+
+/// Adds `b` into `a` cell by cell.
+fn add_counts(a: &mut Vec<Count>, b: &[Count]) {
+    if a.len() < b.len() {
+        a.resize(b.len(), (0, 0));
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        x.0 += y.0;
+        x.1 += y.1;
+    }
+}
+
+/// Counts a selection.
+pub fn tally(sel: &Selection) -> Tally {
+    let months = last_months(&sel.month, 12);
+    let today = sel.today.format("%Y-%m-%d").to_string();
+    let links: HashMap<&str, Arc<Link>> = sel.households.iter().map(|e| (e.record.id.as_str(), Link::of(e))).collect();
+    let link = |id: &str| links.get(id).cloned();
+    let mut t = Tally { households: sel.households.len(), ..Default::default() };
+
+    // Coverage: the whole selection, by village and by helper (households of a helper that this helper visited).
+    let mut visited_by: HashMap<(&str, &str), HashSet<&str>> = HashMap::new();
+    for v in sel.visits().filter(|v| is_helper_visit(v.kind)) {
+        visited_by.entry((&v.visitor, &v.month)).or_default().insert(&v.household_id);
+    }
+    let scheduled: Vec<Vec<bool>> =
+        months.iter().map(|m| sel.households.iter().map(|e| sel.scheduled(e, m)).collect()).collect();
+    let visited: Vec<Vec<bool>> = months
+        .iter()
+        .map(|m| sel.households.iter().map(|e| sel.helper_visits(&e.record.id, m) > 0).collect())
+        .collect();
+    t.trend = vec![(0, 0); months.len()];
+    for (i, e) in sel.households.iter().enumerate() {
+        let village = t.by_village.entry(e.placement.village.clone()).or_insert_with(|| vec![(0, 0); months.len()]);
+        for (k, m) in months.iter().enumerate() {
+            if scheduled[k][i] {
+                t.trend[k].1 += 1;
+                village[k].1 += 1;
+                if visited[k][i] {
+                    t.trend[k].0 += 1;
+                    village[k].0 += 1;
+                }
+            }
+            for h in &e.helpers {
+                let row = t.by_helper.entry(h.clone()).or_insert_with(|| vec![(0, 0); months.len()]);
+                if scheduled[k][i] {
+                    row[k].1 += 1;
+                    if visited_by.get(&(h.as_str(), m.as_str())).is_some_and(|s| s.contains(e.record.id.as_str())) {
+                        row[k].0 += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    // Overdue households and chronic follow-ups.
+    let overdue_month = sel.overdue_month();
+    let mut last_visit: HashMap<&str, &str> = HashMap::new();
+    let mut last_followup: HashMap<(&str, Option<&str>), &str> = HashMap::new();
+    for v in sel.visits() {
+        if is_helper_visit(v.kind) {
+            last_visit.insert(&v.household_id, &v.date);
+        }
+        if v.kind == VisitKind::DoctorFollowUp && v.date <= today {
+            last_followup.insert((&v.household_id, v.member_id.as_deref()), &v.date);
+        }
+    }
+    for e in sel.households.iter().filter(|e| !e.helpers.is_empty()) {
+        let required = sel.required(e, &overdue_month);
+        let done = sel.helper_visits(&e.record.id, &overdue_month);
+        if done < required {
+            t.overdue_total += 1;
+            if t.overdue.len() < PAGE_ROWS {
+                t.overdue.push(Overdue {
+                    link: links[e.record.id.as_str()].clone(),
+                    done,
+                    required,
+                    last_visit: last_visit.get(e.record.id.as_str()).map(|d| d.to_string()).unwrap_or_default(),
+                });
+            }
+        }
+    }
+    let followup_rules = sel.rules_for(&sel.month);
+    for e in &sel.households {
+        for m in e.record.members.values().filter(|m| is_current(m)) {
+            let Some(contract) = &m.contract else { continue };
+            let Some(interval) = followup_interval(followup_rules, &m.conditions) else { continue };
+            let last = [
+                last_followup.get(&(e.record.id.as_str(), Some(m.id.as_str()))),
+                last_followup.get(&(e.record.id.as_str(), None)),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .map(|d| d.to_string());
+            let base = last.as_deref().unwrap_or(contract.signed_date.as_str());
+            let Some(base) = parse_date(base) else { continue };
+            let due = base + Duration::days(i64::from(interval));
+            if due < sel.today {
+                t.followups.push(FollowUp {
+                    link: links[e.record.id.as_str()].clone(),
+                    member_id: m.id.clone(),
+                    member: m.name.clone(),
+                    last: last.unwrap_or_default(),
+                    due: due.format("%Y-%m-%d").to_string(),
+                });
+            }
+        }
+    }
+    t.followups_total = t.followups.len();
+    rank(&mut t.followups, PAGE_ROWS, |f| (f.due.clone(), f.link.id.clone(), f.member_id.clone()));
+
+    // Members: contracts of priority groups, insurance, screening, blood-pressure control.
+    let year = &sel.month[..4];
+    let screened: HashSet<&str> = sel
+        .screenings()
+        .filter(|s| s.record.date.starts_with(year) && s.record.date <= today)
+        .map(|s| s.record.member_id.as_str())
+        .collect();
+    let mut last_bp: HashMap<&str, (&str, BpGrade)> = HashMap::new();
+    for s in sel.screenings() {
+        if let Some(g) = s.bp_grade {
+            let entry = last_bp.entry(s.record.member_id.as_str()).or_insert((s.record.date.as_str(), g));
+            if s.record.date.as_str() >= entry.0 {
+                *entry = (s.record.date.as_str(), g);
+            }
+        }
+    }
+    for e in &sel.households {
+        let poor = e.record.poverty_status == PovertyStatus::RegisteredPoor;
+        for m in e.record.members.values().filter(|m| is_current(m)) {
+            t.members += 1;
+            if screened.contains(m.id.as_str()) {
+                t.screened += 1;
+            }
+            let age = age_on(&m.birth_date, sel.today).unwrap_or(30);
+            let chronic = m.conditions.iter().any(|c| *c != Condition::Other);
+            let groups = [
+                age >= 65,
+                age < 7,
+                m.pregnant,
+                chronic,
+                m.disability.is_some(),
+                m.conditions.contains(&Condition::SevereMental),
+                poor,
+            ];
+            for (i, f) in groups.iter().enumerate() {
+                if *f {
+                    t.contracts[i].1 += 1;
+                    if m.contract.is_some() {
+                        t.contracts[i].0 += 1;
+                    }
+                }
+            }
+            let missing = || Missing {
+                link: links[e.record.id.as_str()].clone(),
+                member_id: m.id.clone(),
+                member: m.name.clone(),
+                groups,
+            };
+            if m.contract.is_none() && groups.iter().any(|f| *f) {
+                t.unsigned.push(missing());
+            }
+            if poor {
+                t.poor_members += 1;
+                if m.insured {
+                    t.insured += 1;
+                } else {
+                    t.uninsured.push(missing());
+                }
+            }
+            if m.conditions.contains(&Condition::Hypertension) {
+                t.hypertensive += 1;
+                if let Some((_, g)) = last_bp.get(m.id.as_str()) {
+                    t.bp_read += 1;
+                    if matches!(g, BpGrade::Normal | BpGrade::HighNormal) {
+                        t.bp_controlled += 1;
+                    }
+                }
+            }
+        }
+    }
+    t.unsigned_total = t.unsigned.len();
+    rank(&mut t.unsigned, PAGE_ROWS, |m| (m.link.id.clone(), m.member_id.clone()));
+    rank(&mut t.uninsured, PAGE_ROWS, |m| (m.link.id.clone(), m.member_id.clone()));
+
+    // Abnormal screenings and urgent referrals without a later doctor follow-up.
+    for s in sel.screenings().filter(|s| s.abnormal && s.record.date.starts_with(year)) {
+        t.abnormal_total += 1;
+        let followed = [
+            last_followup.get(&(s.record.household_id.as_str(), Some(s.record.member_id.as_str()))),
+            last_followup.get(&(s.record.household_id.as_str(), None)),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|d| *d >= s.record.date.as_str());
+        if followed {
+            continue;
+        }
+        let (Some(hh), Some(l)) = (sel.household(&s.record.household_id), link(&s.record.household_id)) else {
+            continue;
+        };
+        t.abnormal_not_followed += 1;
+        if s.referral == ReferralLevel::Urgent {
+            t.urgent_not_followed += 1;
+        }
+        let member = hh.record.members.get(&s.record.member_id).map(|m| m.name.clone()).unwrap_or_default();
+        t.abnormal.push(Abnormal { link: l, member, screening: s.clone() });
+    }
+    t.abnormal.sort_by(|a, b| a.rank().cmp(&b.rank()));
+    t.abnormal.truncate(ABNORMAL_ROWS);
+
+    // Monitored and edge households by alert level and risk cause.
+    let levels = levels();
+    for (k, status) in [PovertyStatus::Monitored, PovertyStatus::Edge].into_iter().enumerate() {
+        let hs: Vec<_> = sel.households.iter().filter(|e| e.record.poverty_status == status).collect();
+        let mut cells: Vec<usize> =
+            levels.iter().map(|l| hs.iter().filter(|e| e.record.alert_level == *l).count()).collect();
+        cells.push(hs.len());
+        t.alerts[k] = cells;
+        for e in &hs {
+            for r in &e.record.risk_causes {
+                *t.risks.entry(*r).or_default() += 1;
+            }
+        }
+    }
+
+    // Problems not yet resolved, newest first.
+    for p in sel.problems().filter(|p| p.status != ProblemStatus::Resolved) {
+        let Some(l) = link(&p.household_id) else { continue };
+        t.problems.push(Problem {
+            link: l,
+            visit_id: p.visit_id.clone(),
+            problem_id: p.problem_id.clone(),
+            date: p.date.clone(),
+            description: p.description.clone(),
+            status: p.status,
+        });
+    }
+    t.problems_total = t.problems.len();
+    rank(&mut t.problems, PAGE_ROWS, |p| (Reverse(p.date.clone()), p.visit_id.clone(), p.problem_id.clone()));
+
+    t.screenings_month = sel.screenings().filter(|s| s.record.date.starts_with(&sel.month)).count();
+    t
+}
+
+/// The tally of several disjoint sets of households (villages) together: what [`tally`] gives for their union.
+pub fn merge<'a>(parts: impl IntoIterator<Item = &'a Tally>) -> Tally {
+    let mut t = Tally::default();
+    for p in parts {
+        t.households += p.households;
+        t.members += p.members;
+        add_counts(&mut t.trend, &p.trend);
+        for (name, counts) in &p.by_village {
+            add_counts(t.by_village.entry(name.clone()).or_default(), counts);
+        }
+        for (name, counts) in &p.by_helper {
+            add_counts(t.by_helper.entry(name.clone()).or_default(), counts);
+        }
+        t.overdue.extend(p.overdue.iter().cloned());
+        t.overdue_total += p.overdue_total;
+        t.followups.extend(p.followups.iter().cloned());
+        t.followups_total += p.followups_total;
+        for (a, b) in t.contracts.iter_mut().zip(&p.contracts) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        t.screened += p.screened;
+        t.insured += p.insured;
+        t.poor_members += p.poor_members;
+        t.hypertensive += p.hypertensive;
+        t.bp_read += p.bp_read;
+        t.bp_controlled += p.bp_controlled;
+        t.abnormal.extend(p.abnormal.iter().cloned());
+        t.abnormal_total += p.abnormal_total;
+        t.abnormal_not_followed += p.abnormal_not_followed;
+        t.urgent_not_followed += p.urgent_not_followed;
+        for (a, b) in t.alerts.iter_mut().zip(&p.alerts) {
+            if a.len() < b.len() {
+                a.resize(b.len(), 0);
+            }
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        for (r, n) in &p.risks {
+            *t.risks.entry(*r).or_default() += n;
+        }
+        t.problems.extend(p.problems.iter().cloned());
+        t.problems_total += p.problems_total;
+        t.uninsured.extend(p.uninsured.iter().cloned());
+        t.unsigned.extend(p.unsigned.iter().cloned());
+        t.unsigned_total += p.unsigned_total;
+        t.screenings_month += p.screenings_month;
+    }
+    rank(&mut t.overdue, PAGE_ROWS, |o| o.link.id.clone());
+    rank(&mut t.followups, PAGE_ROWS, |f| (f.due.clone(), f.link.id.clone(), f.member_id.clone()));
+    rank(&mut t.unsigned, PAGE_ROWS, |m| (m.link.id.clone(), m.member_id.clone()));
+    rank(&mut t.uninsured, PAGE_ROWS, |m| (m.link.id.clone(), m.member_id.clone()));
+    t.abnormal.sort_by(|a, b| a.rank().cmp(&b.rank()));
+    t.abnormal.truncate(ABNORMAL_ROWS);
+    rank(&mut t.problems, PAGE_ROWS, |p| (Reverse(p.date.clone()), p.visit_id.clone(), p.problem_id.clone()));
+    t
+}
+
+/// What a page is about: its month and day, and how it speaks.
+pub struct Frame<'a> {
+    pub month: String,
+    pub today: NaiveDate,
+    pub lang: Lang,
+    pub people: &'a People,
+}
+
+impl Frame<'_> {
+    /// The month whose shortfall makes a household overdue: the chosen month once it is over, else the one before.
+    pub fn overdue_month(&self) -> String {
+        let current = self.today.format("%Y-%m").to_string();
+        if self.month < current {
+            self.month.clone()
+        } else {
+            previous_month(&current)
+        }
+    }
+}
+
+/// The overview of a tally, in the frame's language.
+pub fn render(t: &Tally, f: &Frame) -> Overview {
+    let lang = f.lang;
+    let texts = lang.texts();
+    let tx = |k: &str| texts.get(k).copied().unwrap_or_default().to_string();
+    let months = last_months(&f.month, 12);
+    let count = |c: Option<&Count>| c.copied().unwrap_or((0, 0));
+    let ratio = |(y, n): Count| if n == 0 { 0.0 } else { y as f64 / n as f64 };
+    let coverage_rows = |rows: &BTreeMap<String, Vec<Count>>, helpers: bool| -> Vec<CoverageRow> {
+        rows.iter()
+            .map(|(name, counts)| {
+                let (yes, total) = count(counts.last());
+                let shown = if helpers { f.people.shown(name) } else { name.clone() };
+                let path = if helpers { "helper" } else { "village" };
+                CoverageRow {
+                    href: format!("/{path}/{}", super::encode(name)),
+                    rate: Rate::new(&shown, yes, total),
+                    trend_svg: svg::sparkline(&counts.iter().map(|c| ratio(*c)).collect::<Vec<_>>()),
+                    name: shown,
+                }
+            })
+            .collect()
+    };
+    let link = |l: &Link| l.show(lang, f.people);
+    let (yes, total) = count(t.trend.last());
+    let trend: Vec<(String, f64)> =
+        months.iter().enumerate().map(|(k, m)| (m[2..].to_string(), ratio(count(t.trend.get(k))))).collect();
+
+    // How far the page's month has gone, beside last month's coverage.
+    let first = NaiveDate::parse_from_str(&format!("{}-01", f.month), "%Y-%m-%d").unwrap_or(f.today);
+    let last = NaiveDate::parse_from_str(&month_end(&f.month), "%Y-%m-%d").unwrap_or(first);
+    let (ly, ln) = count(t.trend.len().checked_sub(2).and_then(|k| t.trend.get(k)));
+    let progress = MonthProgress {
+        day: if f.today < first { 0 } else { f.today.min(last).day() },
+        days: last.day(),
+        last_month: Rate::new(&tx("last_month"), ly, ln),
+    };
+
+    let why = |m: &Missing| {
+        GROUPS
+            .iter()
+            .zip(m.groups)
+            .filter(|(_, g)| *g)
+            .map(|(k, _)| tx(k))
+            .collect::<Vec<_>>()
+            .join(lang.pick("、", ", "))
+    };
+    let abnormal = t
+        .abnormal
+        .iter()
+        .map(|a| {
+            let s = &a.screening;
+            let bmi_band = classify(&s.record, &Thresholds::default()).bmi_band.filter(|b| *b != BmiBand::Normal);
+            let reason = [
+                s.bp_grade
+                    .filter(|g| !matches!(g, BpGrade::Normal | BpGrade::HighNormal))
+                    .map(|g| g.label(lang.code())),
+                s.glucose_band.filter(|g| *g != GlucoseBand::Normal).map(|g| g.label(lang.code())),
+                bmi_band.map(|b| b.label(lang.code())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(lang.pick("、", ", "));
+            ScreeningRow {
+                reason,
+                household: link(&a.link),
+                member: a.member.clone(),
+                date: s.record.date.clone(),
+                bp: match (s.record.systolic, s.record.diastolic) {
+                    (Some(a), Some(b)) => format!("{a:.0}/{b:.0}"),
+                    _ => String::new(),
+                },
+                bp_grade: s.bp_grade.map(|g| g.label(lang.code()).to_string()).unwrap_or_default(),
+                glucose: s.record.glucose.map(|g| format!("{g:.1}")).unwrap_or_default(),
+                referral: s.referral.label(lang.code()).to_string(),
+                urgent: s.referral == ReferralLevel::Urgent,
+            }
+        })
+        .collect::<Vec<_>>();
+
+    let levels = levels();
+    let level_name =
+        |l: &Option<AlertLevel>| l.map(|l| l.label(lang.code()).to_string()).unwrap_or_else(|| tx("no_alert"));
+    let mut alert_header: Vec<String> = levels.iter().map(level_name).collect();
+    alert_header.push(tx("households"));
+    let alerts = [PovertyStatus::Monitored, PovertyStatus::Edge]
+        .iter()
+        .zip(&t.alerts)
+        .map(|(status, cells)| {
+            let mut cells = cells.clone();
+            cells.resize(levels.len() + 1, 0);
+            CountRow { label: status.label(lang.code()).to_string(), cells }
+        })
+        .collect::<Vec<_>>();
+    let alert_svg = svg::alert_bars(
+        &levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (level_name(l), *l, alerts.iter().map(|r| r.cells[i]).sum()))
+            .collect::<Vec<_>>(),
+    );
+
+    Overview {
+        month: f.month.clone(),
+        households: t.households,
+        members: t.members,
+        coverage: Rate::new(&tx("coverage"), yes, total),
+        by_village: coverage_rows(&t.by_village, false),
+        by_helper: coverage_rows(&t.by_helper, true),
+        trend_svg: svg::bars(&trend),
+        overdue_month: f.overdue_month(),
+        overdue: t
+            .overdue
+            .iter()
+            .map(|o| OverdueRow {
+                household: link(&o.link),
+                done: o.done,
+                required: o.required,
+                last_visit: o.last_visit.clone(),
+            })
+            .collect(),
+        overdue_total: t.overdue_total,
+        followups: t
+            .followups
+            .iter()
+            .map(|u| FollowUpRow {
+                household: link(&u.link),
+                member: u.member.clone(),
+                last: u.last.clone(),
+                due: u.due.clone(),
+            })
+            .collect(),
+        followups_total: t.followups_total,
+        contracts: GROUPS.iter().zip(&t.contracts).map(|(k, (y, n))| Rate::new(&tx(k), *y, *n)).collect(),
+        screening: Rate::new(&tx("screening_rate"), t.screened, t.members),
+        screenings_month: t.screenings_month,
+        abnormal_more: t.abnormal_not_followed - abnormal.len(),
+        abnormal,
+        abnormal_total: t.abnormal_total,
+        abnormal_not_followed: t.abnormal_not_followed,
+        urgent_not_followed: t.urgent_not_followed,
+        bp_control: Rate::new(&tx("bp_controlled"), t.bp_controlled, t.bp_read),
+        bp_no_reading: t.hypertensive - t.bp_read,
+        alert_header,
+        alerts,
+        alert_svg,
+        risks: t.risks.iter().map(|(r, n)| (r.label(lang.code()).to_string(), *n)).collect(),
+        problems: t
+            .problems
+            .iter()
+            .map(|p| ProblemView {
+                household: link(&p.link),
+                date: p.date.clone(),
+                description: p.description.clone(),
+                status: p.status.label(lang.code()).to_string(),
+            })
+            .collect(),
+        problems_total: t.problems_total,
+        insurance: Rate::new(&tx("insured"), t.insured, t.poor_members),
+        uninsured: t
+            .uninsured
+            .iter()
+            .map(|m| MemberRow {
+                household: link(&m.link),
+                member: m.member.clone(),
+                why: m.link.status.label(lang.code()).to_string(),
+            })
+            .collect(),
+        unsigned: t
+            .unsigned
+            .iter()
+            .map(|m| MemberRow { household: link(&m.link), member: m.member.clone(), why: why(m) })
+            .collect(),
+        unsigned_total: t.unsigned_total,
+        progress,
+    }
+}
