@@ -97,6 +97,8 @@ pub struct Snapshot {
 pub trait Reports: Send + Sync + 'static {
     /// Every live (not deleted) record in `scope`, now or as of the end of a past day.
     fn snapshot(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError>;
+    /// The same snapshot, not kept for later views (for reads whose results are kept in another form).
+    fn snapshot_once(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError>;
     /// The places of the live households in `scope`, `(township, village)`, sorted.
     fn places(&self, scope: &ReportScope) -> Result<Vec<(String, String)>, StorageError>;
     /// The server's head sequence now, and what changed after `since`.
@@ -181,15 +183,14 @@ impl<S: ReportSource> Snapshots<S> {
     pub fn new(source: S) -> Self {
         Self { source, cache: Mutex::new(Cache::default()) }
     }
-}
 
-impl<S: ReportSource> Reports for Snapshots<S> {
-    fn snapshot(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError> {
+    /// A snapshot of `scope`, kept for later views or not.
+    fn read(&self, scope: &ReportScope, as_of: Option<&AsOf>, keep: bool) -> Result<Arc<Snapshot>, StorageError> {
         let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let cache: &mut Cache = &mut guard;
         let mut out = None;
         self.source.read(scope, &mut |r| {
-            let live = live(r, scope, cache)?;
+            let live = live(r, scope, cache, keep)?;
             out = Some(match as_of {
                 None => live,
                 Some(as_of) => match cache.past.iter().find(|((s, a), _)| s == scope && a == as_of) {
@@ -197,7 +198,7 @@ impl<S: ReportSource> Reports for Snapshots<S> {
                     None => {
                         let past = Arc::new(past(r, &live, as_of)?);
                         // Only a day that has ended is final: today's changes may still arrive.
-                        if as_of.cutoff_ms < crate::storage::now_ms() {
+                        if keep && as_of.cutoff_ms < crate::storage::now_ms() {
                             cache.past.push(((scope.clone(), as_of.clone()), past.clone()));
                             if cache.past.len() > AS_OF_CACHE {
                                 cache.past.remove(0);
@@ -210,6 +211,16 @@ impl<S: ReportSource> Reports for Snapshots<S> {
             Ok(())
         })?;
         out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))
+    }
+}
+
+impl<S: ReportSource> Reports for Snapshots<S> {
+    fn snapshot(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError> {
+        self.read(scope, as_of, true)
+    }
+
+    fn snapshot_once(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError> {
+        self.read(scope, as_of, false)
     }
 
     fn places(&self, scope: &ReportScope) -> Result<Vec<(String, String)>, StorageError> {
@@ -265,7 +276,12 @@ fn load(bytes: &[u8]) -> Result<Document, StorageError> {
 }
 
 /// The snapshot of everything in `scope` the server holds now.
-fn live(r: &mut dyn ReportRead, scope: &ReportScope, cache: &mut Cache) -> Result<Arc<Snapshot>, StorageError> {
+fn live(
+    r: &mut dyn ReportRead,
+    scope: &ReportScope,
+    cache: &mut Cache,
+    keep: bool,
+) -> Result<Arc<Snapshot>, StorageError> {
     let head = r.head()?;
     if let Some(s) = cache.live(scope, head) {
         return Ok(s);
@@ -343,7 +359,9 @@ fn live(r: &mut dyn ReportRead, scope: &ReportScope, cache: &mut Cache) -> Resul
         .collect();
     snapshot.conflicts = r.conflicts()?.into_iter().map(|c| (c.doc_id, c.fields as u32)).collect();
     let snapshot = Arc::new(snapshot);
-    cache.keep_live(scope, snapshot.clone());
+    if keep {
+        cache.keep_live(scope, snapshot.clone());
+    }
     Ok(snapshot)
 }
 

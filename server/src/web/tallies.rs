@@ -7,8 +7,8 @@
 //! of the schedule rules or of anyone's scope (an assignment, a grant, a move) forgets them all. Views of a day that
 //! has ended are final and are not forgotten on a change.
 //!
-//! Missing tallies are counted from the store: each village alone when a few are missing, or from one read of the
-//! whole area split by village when many are (the first view after a start).
+//! Missing tallies are counted from the store a batch of villages at a time (one read, split by village), so the
+//! first view after a start never holds the whole area in memory.
 
 use super::indicators::{Filter, Selection};
 use super::tally::{self, Tally};
@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 
 /// How many page frames (month, day, "as of") keep their tallies.
 const FRAMES: usize = 4;
-/// Up to this many missing villages are read one by one; more are counted from one read of the area.
-const ONE_BY_ONE: usize = 8;
+/// How many villages one read of missing tallies takes.
+const BATCH: usize = 64;
 
 /// `(township, village)`.
 pub type Place = (String, String);
@@ -136,22 +136,36 @@ impl Tallies {
                 households: sel.households.iter().map(|e| e.record.id.clone()).collect(),
             }
         };
-        if missing.len() <= ONE_BY_ONE {
-            for place in missing {
-                let scope = ReportScope {
-                    visible: visible.clone(),
-                    township: Some(place.0.clone()),
-                    village: Some(place.1.clone()),
-                };
-                let snap = reports.snapshot(&scope, frame.as_of.as_ref())?;
-                kept.insert(key_of(place), count(&snap, place));
-            }
-        } else {
-            let snap = reports.snapshot(area, frame.as_of.as_ref())?;
+        // Villages the account sees part of are read one by one with its visibility; whole villages a batch at a
+        // time (memory follows the batch, not the area).
+        let (whole, part): (Vec<&Place>, Vec<&Place>) = missing.into_iter().partition(|p| key_of(p).1.is_none());
+        for place in part {
+            let scope = ReportScope {
+                visible: visible.clone(),
+                township: Some(place.0.clone()),
+                village: Some(place.1.clone()),
+            };
+            let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
+            kept.insert(key_of(place), count(&snap, place));
+        }
+        for batch in whole.chunks(BATCH) {
+            let scope = match batch {
+                [(t, v)] => {
+                    ReportScope { visible: area.visible.clone(), township: Some(t.clone()), village: Some(v.clone()) }
+                }
+                _ => ReportScope {
+                    visible: Visibility {
+                        villages: batch.iter().map(|(_, v)| v.clone()).collect(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            };
+            let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
             let parts = by_place(&snap);
-            for place in missing {
+            for place in batch {
                 let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
-                kept.insert(key_of(place), count(parts.get(place).unwrap_or(&empty), place));
+                kept.insert(key_of(place), count(parts.get(*place).unwrap_or(&empty), place));
             }
         }
         Ok(tally::merge(places.iter().filter_map(|p| kept.get(&key_of(p)).map(|k| k.tally.as_ref()))))

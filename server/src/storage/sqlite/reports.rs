@@ -37,15 +37,12 @@ impl ReportSource for SqliteReportSource {
     }
 }
 
-/// Which documents `docs d` a report reads, by named parameters (`:all`, `:rules`, `:households`, `:villages`,
-/// `:townships` as JSON arrays, `:village`, `:township`; empty for none): the visibility rule of pulls, then the
-/// page's township or village. The rules document is always in.
-const IN_SCOPE: &str = "(d.id = :rules OR ((:all OR d.household_id IN (SELECT value FROM json_each(:households))
-        OR d.village IN (SELECT value FROM json_each(:villages)) OR d.township IN (SELECT value FROM json_each(:townships)))
-    AND (:village = '' OR d.village = :village) AND (:township = '' OR d.township = :township)))";
-
-/// A report scope as the values of [`IN_SCOPE`]'s parameters.
+/// A report scope as SQL over `docs d` and the values of its named parameters: the visibility rule of pulls, then
+/// the page's township or village. The rules document is always in. Only the parts the scope has are written, each
+/// a plain condition on an indexed column, so SQLite reads a village or a few townships through its indexes instead
+/// of scanning every document (SQLite does not simplify conditions on parameter values).
 struct Bound {
+    sql: String,
     all: bool,
     lists: [String; 3],
     village: String,
@@ -56,7 +53,29 @@ impl Bound {
     fn of(s: &ReportScope) -> Self {
         let json = |s: &BTreeSet<String>| serde_json::to_string(s).unwrap_or_else(|_| "[]".into());
         let v = &s.visible;
+        let mut seen: Vec<&str> = Vec::new();
+        if v.all {
+            seen.push(":all");
+        }
+        for (set, term) in [
+            (&v.households, "d.household_id IN (SELECT value FROM json_each(:households))"),
+            (&v.villages, "d.village IN (SELECT value FROM json_each(:villages))"),
+            (&v.townships, "d.township IN (SELECT value FROM json_each(:townships))"),
+        ] {
+            if !set.is_empty() {
+                seen.push(term);
+            }
+        }
+        let mut narrow = String::new();
+        if s.village.as_ref().is_some_and(|x| !x.is_empty()) {
+            narrow.push_str(" AND d.village = :one_village");
+        }
+        if s.township.as_ref().is_some_and(|x| !x.is_empty()) {
+            narrow.push_str(" AND d.township = :one_township");
+        }
+        let seen = if seen.is_empty() { "0".to_string() } else { seen.join(" OR ") };
         Self {
+            sql: format!("(d.id = :rules OR (({seen}){narrow}))"),
             all: v.all,
             lists: [json(&v.households), json(&v.villages), json(&v.townships)],
             village: s.village.clone().unwrap_or_default(),
@@ -71,7 +90,7 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Rows of a query limited by [`IN_SCOPE`] (written where the query says `{in_scope}`), with `extra` named
+    /// Rows of a query limited by the scope (written where the query says `{in_scope}`), with `extra` named
     /// parameters of its own.
     fn rows<T>(
         &self,
@@ -87,11 +106,13 @@ impl Reader<'_> {
             (":households", &b.lists[0]),
             (":villages", &b.lists[1]),
             (":townships", &b.lists[2]),
-            (":village", &b.village),
-            (":township", &b.township),
+            (":one_village", &b.village),
+            (":one_township", &b.township),
         ];
+        let sql = sql.replace("{in_scope}", &b.sql);
+        values.retain(|(name, _)| sql.contains(name));
         values.extend_from_slice(extra);
-        let mut stmt = self.conn.prepare_cached(&sql.replace("{in_scope}", IN_SCOPE))?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(values.as_slice(), f)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
