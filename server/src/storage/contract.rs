@@ -1172,7 +1172,11 @@ fn postgres_reports_match_sqlite_reports() {
         ..Default::default()
     };
     let only_v2 = ReportScope { village: Some("V2".into()), ..all.clone() };
-    for scope in [&all, &v1, &only_v2] {
+    let only_h1 = ReportScope { household: Some("H1".into()), ..all.clone() };
+    let helper =
+        lite_reports.snapshot(&all, None).unwrap().households["H1"].helpers.first().cloned().expect("a helper");
+    let of_helper = ReportScope { helper: Some(helper.clone()), ..all.clone() };
+    for scope in [&all, &v1, &only_v2, &only_h1, &of_helper] {
         for when in [None, Some(&as_of), None] {
             let a = summary(&lite_reports.snapshot(scope, when).unwrap());
             let b = summary(&pg_reports.snapshot(scope, when).unwrap());
@@ -1187,6 +1191,12 @@ fn postgres_reports_match_sqlite_reports() {
         let narrowed = reports.snapshot(&only_v2, Some(&as_of)).unwrap();
         assert_eq!(narrowed.households.keys().collect::<Vec<_>>(), ["H2"]);
         assert!(narrowed.visits.is_empty() && narrowed.screenings.is_empty() && narrowed.problems.is_empty());
+        let one = reports.snapshot(&only_h1, None).unwrap();
+        assert_eq!(one.households.keys().collect::<Vec<_>>(), ["H1"], "a household's page reads that household");
+        assert_eq!(one.visits.len(), 2);
+        let theirs = reports.snapshot(&of_helper, None).unwrap();
+        assert!(theirs.households.values().all(|e| e.helpers.contains(&helper)), "a helper's page reads theirs");
+        assert!(theirs.households.contains_key("H1"));
         let none = ReportScope { visible: Visibility::default(), ..Default::default() };
         assert!(reports.snapshot(&none, None).unwrap().households.is_empty(), "an empty scope reads nothing");
     }

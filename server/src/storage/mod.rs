@@ -726,12 +726,17 @@ pub struct Changed {
 }
 
 /// Which documents a report reads: those an account may see (the rule sync uses, applied in SQL), optionally only
-/// one township's or one village's (a village page reads that village alone). The schedule rules are always read.
+/// one township's, one village's, one household's or one helper's (a page reads what it shows). The schedule rules
+/// are always read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ReportScope {
     pub visible: Visibility,
     pub township: Option<String>,
     pub village: Option<String>,
+    /// One household alone (its page).
+    pub household: Option<String>,
+    /// The households of one helper (theirs by the record or by the server's assignment: the helper's page).
+    pub helper: Option<String>,
 }
 
 impl ReportScope {

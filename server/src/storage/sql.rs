@@ -132,3 +132,7 @@ pub fn unlink(link: &Link) -> Statement<'_> {
     };
     Statement { sql, params }
 }
+
+/// The households of a helper (`?1`): named in the household's record or assigned by the server.
+pub const HELPER_HOUSEHOLDS: &str =
+    "SELECT doc_id FROM ix_household_helpers WHERE helper = ?1 UNION SELECT household_id FROM assignments WHERE helper = ?1";

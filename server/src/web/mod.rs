@@ -439,13 +439,17 @@ impl Viewer {
         township: Option<&str>,
         village: Option<&str>,
     ) -> Result<Arc<reports::Snapshot>, PageError> {
-        let reports = self.reports()?;
-        let scope = ReportScope {
-            visible: self.scope.visible.clone(),
+        self.snapshot_of(ReportScope {
             township: township.filter(|t| !t.is_empty()).map(String::from),
             village: village.filter(|v| !v.is_empty()).map(String::from),
-        };
-        Ok(reports.snapshot(&scope, self.as_of.as_ref())?)
+            ..Default::default()
+        })
+    }
+
+    /// The snapshot of what the account may see, narrowed as `narrow` says (its visibility is the account's).
+    pub fn snapshot_of(&self, narrow: ReportScope) -> Result<Arc<reports::Snapshot>, PageError> {
+        let scope = ReportScope { visible: self.scope.visible.clone(), ..narrow };
+        Ok(self.reports()?.snapshot(&scope, self.as_of.as_ref())?)
     }
 
     fn reports(&self) -> Result<Arc<dyn Reports>, PageError> {
@@ -479,15 +483,10 @@ impl Viewer {
         if chosen.iter().any(|(t, v)| t.is_empty() || v.is_empty()) {
             return Ok(None);
         }
-        let area = ReportScope {
-            visible: self.scope.visible.clone(),
-            township: filter.township.clone().filter(|t| !t.is_empty()),
-            village: filter.village.clone().filter(|v| !v.is_empty()),
-        };
         let frame =
             tallies::FrameKey { month: month.to_string(), today: pages::today_of(self), as_of: self.as_of.clone() };
         let look = tallies::Looker { scope: &self.scope, lang: self.lang, people: &self.people };
-        Ok(Some(self.web.tallies.area(self.reports()?.as_ref(), &look, &area, &chosen, &frame)?))
+        Ok(Some(self.web.tallies.area(self.reports()?.as_ref(), &look, &chosen, &frame)?))
     }
 
     pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<Html<String>, PageError> {

@@ -7,6 +7,7 @@ use super::session::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use super::tally;
 use super::{form_map, lang_of, query_map, query_string, redirect, PageError, People, Viewer, Web};
 use crate::http::{self, AppState, ClientAddr};
+use crate::storage::ReportScope;
 use crate::storage::{self, ChangeInfo};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -266,7 +267,7 @@ struct VisitLine {
 
 /// `GET /helper/{name}`: a helper's households, this month's visits and the overdue ones.
 pub async fn helper(viewer: Viewer, Path(name): Path<String>) -> Result<Html<String>, PageError> {
-    let snap = viewer.snapshot()?;
+    let snap = viewer.snapshot_of(ReportScope { helper: Some(name.clone()), ..Default::default() })?;
     let mut filter = filter_of(&viewer);
     filter.helper = Some(name.clone());
     let sel = Selection::new(&snap, &viewer.scope, &filter, today_of(&viewer), viewer.lang, &viewer.people);
@@ -447,8 +448,8 @@ pub async fn household(viewer: Viewer, Path(id): Path<String>) -> Result<Html<St
         .collect();
     timeline.sort();
 
-    // Visits, screenings and problems as the snapshot of the same day has them.
-    let snap = viewer.snapshot()?;
+    // Visits, screenings and problems as the snapshot of the same day has them (of this household alone).
+    let snap = viewer.snapshot_of(ReportScope { household: Some(id.clone()), ..Default::default() })?;
     let mut problems_by_visit: HashMap<&str, Vec<String>> = HashMap::new();
     let mut open_problems = Vec::new();
     for p in snap.problems.iter().filter(|p| p.household_id == id) {

@@ -74,7 +74,6 @@ impl Tallies {
         &self,
         reports: &dyn Reports,
         look: &Looker,
-        area: &ReportScope,
         places: &[Place],
         frame: &FrameKey,
     ) -> Result<Tally, StorageError> {
@@ -144,15 +143,19 @@ impl Tallies {
                 visible: visible.clone(),
                 township: Some(place.0.clone()),
                 village: Some(place.1.clone()),
+                ..Default::default()
             };
             let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
             kept.insert(key_of(place), count(&snap, place));
         }
         for batch in whole.chunks(BATCH) {
             let scope = match batch {
-                [(t, v)] => {
-                    ReportScope { visible: area.visible.clone(), township: Some(t.clone()), village: Some(v.clone()) }
-                }
+                [(t, v)] => ReportScope {
+                    visible: visible.clone(),
+                    township: Some(t.clone()),
+                    village: Some(v.clone()),
+                    ..Default::default()
+                },
                 _ => ReportScope {
                     visible: Visibility {
                         villages: batch.iter().map(|(_, v)| v.clone()).collect(),

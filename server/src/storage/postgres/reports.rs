@@ -35,9 +35,11 @@ impl ReportSource for PostgresReportSource {
 
 /// Which documents `docs d` a report reads (`$1` the rules id, `$2` all, `$3`–`$5` households, villages and
 /// townships, `$6` the village and `$7` the township, empty for none): the visibility rule of pulls, then the page's
-/// township or village. The rules document is always in. A query's own parameters start at `$8`.
+/// township, village, household (`$8`) or helper (`$9`). The rules document is always in. A query's own parameters
+/// start at `$10`.
 const IN_SCOPE: &str = "(d.id = $1 OR (($2 OR d.household_id = ANY($3) OR d.village = ANY($4) OR d.township = ANY($5))
-    AND ($6 = '' OR d.village = $6) AND ($7 = '' OR d.township = $7)))";
+    AND ($6 = '' OR d.village = $6) AND ($7 = '' OR d.township = $7) AND ($8 = '' OR d.household_id = $8)
+    AND ($9 = '' OR d.household_id IN ({helper}))))";
 
 /// A report scope as the values of [`IN_SCOPE`]'s parameters.
 struct Bound {
@@ -45,6 +47,8 @@ struct Bound {
     lists: [Vec<String>; 3],
     village: String,
     township: String,
+    household: String,
+    helper: String,
 }
 
 impl Bound {
@@ -56,6 +60,8 @@ impl Bound {
             lists: [list(&v.households), list(&v.villages), list(&v.townships)],
             village: s.village.clone().unwrap_or_default(),
             township: s.township.clone().unwrap_or_default(),
+            household: s.household.clone().unwrap_or_default(),
+            helper: s.helper.clone().unwrap_or_default(),
         }
     }
 }
@@ -67,14 +73,24 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Rows of a query limited by [`IN_SCOPE`] (written where the query says `{in_scope}`), with `extra`
-    /// parameters from `$8`.
+    /// parameters from `$10`.
     fn rows(&mut self, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<Vec<pg::Row>> {
         let b = &self.scope;
         let rules = doorstep_core::model::SCHEDULE_RULES_ID;
-        let mut values: Vec<&(dyn ToSql + Sync)> =
-            vec![&rules, &b.all, &b.lists[0], &b.lists[1], &b.lists[2], &b.village, &b.township];
+        let mut values: Vec<&(dyn ToSql + Sync)> = vec![
+            &rules,
+            &b.all,
+            &b.lists[0],
+            &b.lists[1],
+            &b.lists[2],
+            &b.village,
+            &b.township,
+            &b.household,
+            &b.helper,
+        ];
         values.extend_from_slice(extra);
-        self.tx.query(&sql.replace("{in_scope}", IN_SCOPE), &values).pg()
+        let in_scope = IN_SCOPE.replace("{helper}", &sql::to_pg(&sql::HELPER_HOUSEHOLDS.replace("?1", "?9")));
+        self.tx.query(&sql.replace("{in_scope}", &in_scope), &values).pg()
     }
 
     /// Rows of a `SELECT row_to_json(t)::text …` query limited to the scope, as the core's typed rows.
@@ -124,7 +140,7 @@ impl ReportRead for Reader<'_> {
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
         let sql = "SELECT a.household_id, a.helper FROM assignments a JOIN docs d ON d.id = a.household_id
-                   WHERE a.created_ms <= $8 AND {in_scope} ORDER BY a.helper COLLATE \"C\"";
+                   WHERE a.created_ms <= $10 AND {in_scope} ORDER BY a.helper COLLATE \"C\"";
         let rows = self.rows(sql, &[&cutoff_ms.unwrap_or(i64::MAX)])?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }

@@ -47,6 +47,8 @@ struct Bound {
     lists: [String; 3],
     village: String,
     township: String,
+    household: String,
+    helper: String,
 }
 
 impl Bound {
@@ -73,6 +75,13 @@ impl Bound {
         if s.township.as_ref().is_some_and(|x| !x.is_empty()) {
             narrow.push_str(" AND d.township = :one_township");
         }
+        if s.household.is_some() {
+            narrow.push_str(" AND d.household_id = :one_household");
+        }
+        if s.helper.is_some() {
+            narrow
+                .push_str(&format!(" AND d.household_id IN ({})", sql::HELPER_HOUSEHOLDS.replace("?1", ":one_helper")));
+        }
         let seen = if seen.is_empty() { "0".to_string() } else { seen.join(" OR ") };
         Self {
             sql: format!("(d.id = :rules OR (({seen}){narrow}))"),
@@ -80,6 +89,8 @@ impl Bound {
             lists: [json(&v.households), json(&v.villages), json(&v.townships)],
             village: s.village.clone().unwrap_or_default(),
             township: s.township.clone().unwrap_or_default(),
+            household: s.household.clone().unwrap_or_default(),
+            helper: s.helper.clone().unwrap_or_default(),
         }
     }
 }
@@ -108,6 +119,8 @@ impl Reader<'_> {
             (":townships", &b.lists[2]),
             (":one_village", &b.village),
             (":one_township", &b.township),
+            (":one_household", &b.household),
+            (":one_helper", &b.helper),
         ];
         let sql = sql.replace("{in_scope}", &b.sql);
         values.retain(|(name, _)| sql.contains(name));
