@@ -101,8 +101,8 @@ pub trait Reports: Send + Sync + 'static {
     fn snapshot_once(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError>;
     /// The places of the live households in `scope`, `(township, village)`, sorted.
     fn places(&self, scope: &ReportScope) -> Result<Vec<(String, String)>, StorageError>;
-    /// The server's head sequence now, and what changed after `since`.
-    fn changed_since(&self, since: u64) -> Result<(u64, Changed), StorageError>;
+    /// The server's head sequence now, and what changed after `since` (nothing asked: nothing listed).
+    fn changed_since(&self, since: Option<u64>) -> Result<(u64, Changed), StorageError>;
 }
 
 impl From<index::VisitRow> for VisitRow {
@@ -232,10 +232,11 @@ impl<S: ReportSource> Reports for Snapshots<S> {
         Ok(out)
     }
 
-    fn changed_since(&self, since: u64) -> Result<(u64, Changed), StorageError> {
-        let mut out = (since, Changed::default());
+    fn changed_since(&self, since: Option<u64>) -> Result<(u64, Changed), StorageError> {
+        let mut out = (0, Changed::default());
         self.source.read(&ReportScope::everything(), &mut |r| {
-            out = (r.head()?, r.changed_since(since)?);
+            let head = r.head()?;
+            out = (head, since.map(|s| r.changed_since(s)).transpose()?.unwrap_or_default());
             Ok(())
         })?;
         Ok(out)

@@ -720,9 +720,20 @@ pub trait ReportRead {
 /// scope changed (an assignment, a grant, a move).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changed {
-    /// `(doc_id, kind, placement)` of every document changed.
+    /// `(doc_id, kind, placement)` of the documents changed (all of them unless `many`).
     pub docs: Vec<(String, DocKind, Placement)>,
+    /// More documents changed than are listed (`sql::CHANGED_LIMIT`): whatever was kept of them is stale.
+    pub many: bool,
     pub scope: bool,
+}
+
+impl Changed {
+    /// From the rows of `sql::CHANGED_DOCS` and whether a scope changed.
+    pub fn of(mut docs: Vec<(String, DocKind, Placement)>, scope: bool) -> Self {
+        let many = docs.len() > sql::CHANGED_LIMIT;
+        docs.truncate(sql::CHANGED_LIMIT);
+        Self { docs, many, scope }
+    }
 }
 
 /// Which documents a report reads: those an account may see (the rule sync uses, applied in SQL), optionally only

@@ -46,8 +46,12 @@ pub const V9_RECORDS: &str = "ALTER TABLE docs ADD COLUMN record TEXT;";
 pub const V10_DOC_ORDER: [&str; 2] =
     ["CREATE INDEX docs_last_seq ON docs (last_seq)", "CREATE INDEX docs_kind_place ON docs (kind, township, village)"];
 
-/// The documents changed after a sequence (`?1`), with their placement.
-pub const CHANGED_DOCS: &str = "SELECT id, kind, household_id, village, township FROM docs WHERE last_seq > ?1";
+/// The documents changed after a sequence (`?1`), with their placement, at most [`CHANGED_LIMIT`] and one more.
+pub const CHANGED_DOCS: &str =
+    "SELECT id, kind, household_id, village, township FROM docs WHERE last_seq > ?1 LIMIT 10001";
+
+/// How many changed documents `ReportRead::changed_since` lists; beyond that it says there were many.
+pub const CHANGED_LIMIT: usize = 10_000;
 
 /// Whether anyone's scope changed after a sequence (`?1`).
 pub const SCOPE_CHANGED: &str = "SELECT EXISTS (SELECT 1 FROM scope_events WHERE seq > ?1)

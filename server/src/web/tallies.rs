@@ -4,7 +4,8 @@
 //! A kept tally stays valid until the server changes something in its village: on every area view the store is
 //! asked what changed since the sequence last checked (`Reports::changed_since`, one indexed query), and the
 //! tallies of the villages those documents are in (or were in, for a household that moved) are forgotten. A change
-//! of the schedule rules or of anyone's scope (an assignment, a grant, a move) forgets them all. Views of a day that
+//! of the schedule rules or of anyone's scope (an assignment, a grant, a move), or more changed documents than the
+//! store lists at once, forgets them all. Views of a day that
 //! has ended are final and are not forgotten on a change.
 //!
 //! Missing tallies are counted from the store a batch of villages at a time (one read, split by village), so the
@@ -78,10 +79,13 @@ impl Tallies {
         frame: &FrameKey,
     ) -> Result<Tally, StorageError> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (head, changed) = reports.changed_since(inner.head)?;
+        // Nothing kept yet (the first view after a start): nothing to forget, only the head to note.
+        let nothing_kept = inner.frames.iter().all(|(_, kept)| kept.is_empty());
+        let (head, changed) = reports.changed_since(if nothing_kept { None } else { Some(inner.head) })?;
         if head != inner.head {
             let now = crate::storage::now_ms();
-            let forget_all = changed.scope || changed.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID);
+            let forget_all =
+                changed.scope || changed.many || changed.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID);
             let touched: HashSet<Place> =
                 changed.docs.iter().map(|(_, _, p)| (p.township.clone(), p.village.clone())).collect();
             let households: HashSet<&str> = changed

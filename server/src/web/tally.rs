@@ -87,6 +87,13 @@ pub struct FollowUp {
     pub due: String,
 }
 
+impl FollowUp {
+    /// The soonest due first, then by household and member.
+    fn rank(&self) -> (&str, &str, &str) {
+        (&self.due, &self.link.id, &self.member_id)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Abnormal {
     pub link: Arc<Link>,
@@ -97,7 +104,8 @@ pub struct Abnormal {
 impl Abnormal {
     /// Most urgent first: the referral, then how high the blood pressure and the glucose are, then the newest, then
     /// the order screenings are read in (by id).
-    fn rank(&self) -> impl Ord + '_ {
+    #[allow(clippy::type_complexity)]
+    fn rank(&self) -> (Reverse<(ReferralLevel, Option<BpGrade>, Option<GlucoseBand>)>, Reverse<&str>, &str) {
         let s = &self.screening;
         (Reverse((s.referral, s.bp_grade, s.glucose_band)), Reverse(s.record.date.as_str()), s.record.id.as_str())
     }
@@ -113,6 +121,13 @@ pub struct Problem {
     pub status: ProblemStatus,
 }
 
+impl Problem {
+    /// The newest first, then in the order problems are read (by visit and problem id).
+    fn rank(&self) -> (Reverse<&str>, &str, &str) {
+        (Reverse(&self.date), &self.visit_id, &self.problem_id)
+    }
+}
+
 /// A member a figure counts as missing, with the priority groups they belong to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Missing {
@@ -120,6 +135,13 @@ pub struct Missing {
     pub member_id: String,
     pub member: String,
     pub groups: [bool; 7],
+}
+
+impl Missing {
+    /// By household, then member.
+    fn rank(&self) -> (&str, &str) {
+        (&self.link.id, &self.member_id)
+    }
 }
 
 /// The overview's figures of a set of households as numbers that add up and lists ranked and cut at the length a
@@ -163,9 +185,9 @@ fn levels() -> Vec<Option<AlertLevel>> {
     AlertLevel::ALL.iter().copied().map(Some).chain(std::iter::once(None)).collect()
 }
 
-/// Sorts `list` by `key` and keeps the first `n`.
-fn rank<T, K: Ord>(list: &mut Vec<T>, n: usize, key: impl FnMut(&T) -> K) {
-    list.sort_by_cached_key(key);
+/// Sorts `list` by `order` and keeps the first `n`.
+fn rank<T>(list: &mut Vec<T>, n: usize, order: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    list.sort_by(order);
     list.truncate(n);
 }
 
@@ -278,7 +300,7 @@ pub fn tally(sel: &Selection) -> Tally {
         }
     }
     t.followups_total = t.followups.len();
-    rank(&mut t.followups, PAGE_ROWS, |f| (f.due.clone(), f.link.id.clone(), f.member_id.clone()));
+    rank(&mut t.followups, PAGE_ROWS, |a, b| a.rank().cmp(&b.rank()));
 
     // Members: contracts of priority groups, insurance, screening, blood-pressure control.
     let year = &sel.month[..4];
@@ -351,8 +373,8 @@ pub fn tally(sel: &Selection) -> Tally {
         }
     }
     t.unsigned_total = t.unsigned.len();
-    rank(&mut t.unsigned, PAGE_ROWS, |m| (m.link.id.clone(), m.member_id.clone()));
-    rank(&mut t.uninsured, PAGE_ROWS, |m| (m.link.id.clone(), m.member_id.clone()));
+    rank(&mut t.unsigned, PAGE_ROWS, |a, b| a.rank().cmp(&b.rank()));
+    rank(&mut t.uninsured, PAGE_ROWS, |a, b| a.rank().cmp(&b.rank()));
 
     // Abnormal screenings and urgent referrals without a later doctor follow-up.
     for s in sel.screenings().filter(|s| s.abnormal && s.record.date.starts_with(year)) {
@@ -377,8 +399,7 @@ pub fn tally(sel: &Selection) -> Tally {
         let member = hh.record.members.get(&s.record.member_id).map(|m| m.name.clone()).unwrap_or_default();
         t.abnormal.push(Abnormal { link: l, member, screening: s.clone() });
     }
-    t.abnormal.sort_by(|a, b| a.rank().cmp(&b.rank()));
-    t.abnormal.truncate(ABNORMAL_ROWS);
+    rank(&mut t.abnormal, ABNORMAL_ROWS, |a, b| a.rank().cmp(&b.rank()));
 
     // Monitored and edge households by alert level and risk cause.
     let levels = levels();
@@ -408,16 +429,32 @@ pub fn tally(sel: &Selection) -> Tally {
         });
     }
     t.problems_total = t.problems.len();
-    rank(&mut t.problems, PAGE_ROWS, |p| (Reverse(p.date.clone()), p.visit_id.clone(), p.problem_id.clone()));
+    rank(&mut t.problems, PAGE_ROWS, |a, b| a.rank().cmp(&b.rank()));
 
     t.screenings_month = sel.screenings().filter(|s| s.record.date.starts_with(&sel.month)).count();
     t
 }
 
+/// The first `n` of several ranked lists together, by `key`: only those are copied.
+fn top<'a, T: Clone + 'a, K: Ord>(
+    lists: impl Iterator<Item = &'a Vec<T>>,
+    n: usize,
+    key: impl Fn(&'a T) -> K,
+) -> Vec<T> {
+    let mut all: Vec<&'a T> = lists.flatten().collect();
+    if all.len() > n {
+        all.select_nth_unstable_by(n, |a, b| key(a).cmp(&key(b)));
+        all.truncate(n);
+    }
+    all.sort_by(|a, b| key(a).cmp(&key(b)));
+    all.into_iter().cloned().collect()
+}
+
 /// The tally of several disjoint sets of households (villages) together: what [`tally`] gives for their union.
 pub fn merge<'a>(parts: impl IntoIterator<Item = &'a Tally>) -> Tally {
+    let parts: Vec<&Tally> = parts.into_iter().collect();
     let mut t = Tally::default();
-    for p in parts {
+    for p in &parts {
         t.households += p.households;
         t.members += p.members;
         add_counts(&mut t.trend, &p.trend);
@@ -427,9 +464,7 @@ pub fn merge<'a>(parts: impl IntoIterator<Item = &'a Tally>) -> Tally {
         for (name, counts) in &p.by_helper {
             add_counts(t.by_helper.entry(name.clone()).or_default(), counts);
         }
-        t.overdue.extend(p.overdue.iter().cloned());
         t.overdue_total += p.overdue_total;
-        t.followups.extend(p.followups.iter().cloned());
         t.followups_total += p.followups_total;
         for (a, b) in t.contracts.iter_mut().zip(&p.contracts) {
             a.0 += b.0;
@@ -441,7 +476,6 @@ pub fn merge<'a>(parts: impl IntoIterator<Item = &'a Tally>) -> Tally {
         t.hypertensive += p.hypertensive;
         t.bp_read += p.bp_read;
         t.bp_controlled += p.bp_controlled;
-        t.abnormal.extend(p.abnormal.iter().cloned());
         t.abnormal_total += p.abnormal_total;
         t.abnormal_not_followed += p.abnormal_not_followed;
         t.urgent_not_followed += p.urgent_not_followed;
@@ -456,20 +490,16 @@ pub fn merge<'a>(parts: impl IntoIterator<Item = &'a Tally>) -> Tally {
         for (r, n) in &p.risks {
             *t.risks.entry(*r).or_default() += n;
         }
-        t.problems.extend(p.problems.iter().cloned());
         t.problems_total += p.problems_total;
-        t.uninsured.extend(p.uninsured.iter().cloned());
-        t.unsigned.extend(p.unsigned.iter().cloned());
         t.unsigned_total += p.unsigned_total;
         t.screenings_month += p.screenings_month;
     }
-    rank(&mut t.overdue, PAGE_ROWS, |o| o.link.id.clone());
-    rank(&mut t.followups, PAGE_ROWS, |f| (f.due.clone(), f.link.id.clone(), f.member_id.clone()));
-    rank(&mut t.unsigned, PAGE_ROWS, |m| (m.link.id.clone(), m.member_id.clone()));
-    rank(&mut t.uninsured, PAGE_ROWS, |m| (m.link.id.clone(), m.member_id.clone()));
-    t.abnormal.sort_by(|a, b| a.rank().cmp(&b.rank()));
-    t.abnormal.truncate(ABNORMAL_ROWS);
-    rank(&mut t.problems, PAGE_ROWS, |p| (Reverse(p.date.clone()), p.visit_id.clone(), p.problem_id.clone()));
+    t.overdue = top(parts.iter().map(|p| &p.overdue), PAGE_ROWS, |o| o.link.id.as_str());
+    t.followups = top(parts.iter().map(|p| &p.followups), PAGE_ROWS, FollowUp::rank);
+    t.unsigned = top(parts.iter().map(|p| &p.unsigned), PAGE_ROWS, Missing::rank);
+    t.uninsured = top(parts.iter().map(|p| &p.uninsured), PAGE_ROWS, Missing::rank);
+    t.abnormal = top(parts.iter().map(|p| &p.abnormal), ABNORMAL_ROWS, Abnormal::rank);
+    t.problems = top(parts.iter().map(|p| &p.problems), PAGE_ROWS, Problem::rank);
     t
 }
 

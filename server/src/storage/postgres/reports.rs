@@ -205,6 +205,6 @@ impl ReportRead for Reader<'_> {
             })
             .collect();
         let scope = self.tx.query_one(&sql::to_pg(sql::SCOPE_CHANGED), &[&since]).pg()?.get(0);
-        Ok(Changed { docs, scope })
+        Ok(Changed::of(docs, scope))
     }
 }

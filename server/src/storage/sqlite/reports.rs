@@ -272,6 +272,6 @@ impl ReportRead for Reader<'_> {
             })?
             .collect::<rusqlite::Result<_>>()?;
         let scope = self.conn.query_row(sql::SCOPE_CHANGED, [since], |r| r.get(0))?;
-        Ok(Changed { docs, scope })
+        Ok(Changed::of(docs, scope))
     }
 }
