@@ -1257,47 +1257,69 @@ async fn refusals_of_layers_and_forms_read_in_chinese() {
     assert_eq!(admin.get("/admin/rules").await.body.matches("checked").count(), 4, "the four statuses stay");
 }
 
+/// The demo county opened for its reports, with its accounts, today and a day 45 days ago ("as of" its end).
+struct CountyReports {
+    _dir: tempfile::TempDir,
+    storage: doorstep_server::storage::sqlite::SqliteStorage,
+    reports: doorstep_server::reports::Snapshots<doorstep_server::storage::sqlite::reports::SqliteReportSource>,
+    users: Vec<doorstep_server::storage::User>,
+    people: doorstep_server::web::People,
+    today: String,
+    day: chrono::NaiveDate,
+    past_day: chrono::NaiveDate,
+    past: doorstep_server::reports::AsOf,
+}
+
+fn county_reports() -> CountyReports {
+    use doorstep_server::storage::Storage;
+    let dir = copy_of_county();
+    let storage = doorstep_server::storage::sqlite::SqliteStorage::open(dir.path()).expect("open the county");
+    let source = doorstep_server::storage::sqlite::reports::SqliteReportSource::open(dir.path()).expect("report reads");
+    let users = storage.users().expect("users");
+    let people = doorstep_server::web::People::of(&users);
+    let today = doorstep_server::scope::today();
+    let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").expect("today");
+    let past_day = day - chrono::Duration::days(45);
+    let cutoff = past_day.and_hms_opt(23, 59, 59).expect("time").and_local_timezone(chrono::Local).unwrap();
+    let past = doorstep_server::reports::AsOf {
+        day: past_day.format("%Y-%m-%d").to_string(),
+        cutoff_ms: cutoff.timestamp_millis(),
+    };
+    CountyReports {
+        _dir: dir,
+        storage,
+        reports: doorstep_server::reports::Snapshots::new(source),
+        users,
+        people,
+        today,
+        day,
+        past_day,
+        past,
+    }
+}
+
 /// The pages read only the account's scope (and a village page only its village) in SQL. For every account of the
 /// demo county, now and as of a past day, the overview and every village page show the same figures as the whole
 /// county's snapshot filtered by the same scope in Rust, as the pages did before.
 #[test]
 fn scoped_reports_show_what_the_whole_county_filtered_by_scope_shows() {
-    use doorstep_server::reports::{AsOf, Reports, Snapshot, Snapshots};
+    use doorstep_server::reports::{Reports, Snapshot};
     use doorstep_server::scope::Scope;
-    use doorstep_server::storage::sqlite::reports::SqliteReportSource;
-    use doorstep_server::storage::sqlite::SqliteStorage;
     use doorstep_server::storage::{ReportScope, Storage};
     use doorstep_server::web::i18n::Lang;
     use doorstep_server::web::indicators::{overview, Filter, Selection};
-    use doorstep_server::web::People;
 
-    let dir = copy_of_county();
-    let storage = SqliteStorage::open(dir.path()).expect("open the county");
-    let reports = Snapshots::new(SqliteReportSource::open(dir.path()).expect("report reads"));
-    let users = storage.users().expect("users");
-    let people = People::of(&users);
-    let today = doorstep_server::scope::today();
-    let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").expect("today");
-    let past_day = day - chrono::Duration::days(45);
-    let past = AsOf {
-        day: past_day.format("%Y-%m-%d").to_string(),
-        cutoff_ms: past_day
-            .and_hms_opt(23, 59, 59)
-            .expect("time")
-            .and_local_timezone(chrono::Local)
-            .unwrap()
-            .timestamp_millis(),
-    };
+    let CountyReports { storage, reports, users, people, today, day, past_day, past, .. } = &county_reports();
     let figures = |snap: &Snapshot, scope: &Scope, filter: &Filter, on: chrono::NaiveDate| -> serde_json::Value {
         let sel = Selection::new(snap, scope, filter, on, Lang::Zh, &people);
         serde_json::to_value(overview(&sel)).expect("figures as JSON")
     };
     let (mut narrower, mut villages_seen) = (0, 0);
-    for when in [None, Some(&past)] {
-        let on = if when.is_some() { past_day } else { day };
+    for when in [None, Some(past)] {
+        let on = if when.is_some() { *past_day } else { *day };
         let everything = reports.snapshot(&ReportScope::everything(), when).expect("the whole county");
         assert!(everything.households.len() > 50, "the demo county has its households");
-        for user in &users {
+        for user in users {
             let facts = storage.scope_facts(&user.name).expect("scope facts");
             let scope = Scope::new(&user.name, user.role, facts, &today);
             let mine = ReportScope { visible: scope.visible.clone(), ..Default::default() };
@@ -1339,30 +1361,18 @@ fn scoped_reports_show_what_the_whole_county_filtered_by_scope_shows() {
 /// tally per village show the same figures, in both languages.
 #[test]
 fn an_areas_figures_are_the_merge_of_its_villages_tallies() {
-    use doorstep_server::reports::{AsOf, Reports, Snapshots};
+    use doorstep_server::reports::Reports;
     use doorstep_server::scope::Scope;
-    use doorstep_server::storage::sqlite::reports::SqliteReportSource;
-    use doorstep_server::storage::sqlite::SqliteStorage;
     use doorstep_server::storage::{ReportScope, Storage};
     use doorstep_server::web::i18n::Lang;
     use doorstep_server::web::indicators::{overview, Filter, Selection};
     use doorstep_server::web::tally::{merge, render, tally};
-    use doorstep_server::web::People;
 
-    let dir = copy_of_county();
-    let storage = SqliteStorage::open(dir.path()).expect("open the county");
-    let reports = Snapshots::new(SqliteReportSource::open(dir.path()).expect("report reads"));
-    let users = storage.users().expect("users");
-    let people = People::of(&users);
-    let today = doorstep_server::scope::today();
-    let day = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").expect("today");
-    let past_day = day - chrono::Duration::days(45);
-    let cutoff = past_day.and_hms_opt(23, 59, 59).expect("time").and_local_timezone(chrono::Local).unwrap();
-    let past = AsOf { day: past_day.format("%Y-%m-%d").to_string(), cutoff_ms: cutoff.timestamp_millis() };
+    let CountyReports { storage, reports, users, people, today, day, past_day, past, .. } = &county_reports();
     let (mut compared, mut with_lists) = (0, 0);
-    for when in [None, Some(&past)] {
-        let on = if when.is_some() { past_day } else { day };
-        for user in &users {
+    for when in [None, Some(past)] {
+        let on = if when.is_some() { *past_day } else { *day };
+        for user in users {
             let facts = storage.scope_facts(&user.name).expect("scope facts");
             let scope = Scope::new(&user.name, user.role, facts, &today);
             let mine = ReportScope { visible: scope.visible.clone(), ..Default::default() };
