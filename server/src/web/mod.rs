@@ -461,8 +461,7 @@ impl Viewer {
 
     /// The places of the households the account may see, `(township, village)`, sorted.
     pub fn places(&self) -> Result<Vec<tallies::Place>, PageError> {
-        let scope = ReportScope { visible: self.scope.visible.clone(), ..Default::default() };
-        Ok(self.reports()?.places(&scope)?)
+        Ok(self.web.tallies.places(self.reports()?.as_ref(), &self.scope.visible)?)
     }
 
     /// The overview's figures of the account's area under `filter` (no helper), in `month`: the kept tally of each
@@ -486,7 +485,13 @@ impl Viewer {
         let frame =
             tallies::FrameKey { month: month.to_string(), today: pages::today_of(self), as_of: self.as_of.clone() };
         let look = tallies::Looker { scope: &self.scope, lang: self.lang, people: &self.people };
-        Ok(Some(self.web.tallies.area(self.reports()?.as_ref(), &look, &chosen, &frame)?))
+        let area = ReportScope {
+            visible: self.scope.visible.clone(),
+            township: filter.township.clone().filter(|t| !t.is_empty()),
+            village: filter.village.clone().filter(|v| !v.is_empty()),
+            ..Default::default()
+        };
+        Ok(Some(self.web.tallies.area(self.reports()?.as_ref(), &look, &area, &chosen, &frame)?))
     }
 
     pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<Html<String>, PageError> {

@@ -8,8 +8,10 @@
 //! store lists at once, forgets them all. Views of a day that
 //! has ended are final and are not forgotten on a change.
 //!
-//! Missing tallies are counted from the store a batch of villages at a time (one read, split by village), so the
-//! first view after a start never holds the whole area in memory.
+//! Missing tallies are counted from the store: each village alone when a few are missing, or from one read of the
+//! whole area split by village when many are (the first view after a start or of a new day). Reading the area at
+//! once was measured faster than reading it 64 villages at a time (BENCHMARKS.md, "Pages at scale"), and that
+//! snapshot is not kept once counted.
 
 use super::indicators::{Filter, Selection};
 use super::tally::{self, Tally};
@@ -24,8 +26,8 @@ use std::sync::{Arc, Mutex};
 
 /// How many page frames (month, day, "as of") keep their tallies.
 const FRAMES: usize = 4;
-/// How many villages one read of missing tallies takes.
-const BATCH: usize = 64;
+/// Up to this many missing villages are read one by one; more are counted from one read of the area.
+const ONE_BY_ONE: usize = 8;
 
 /// `(township, village)`.
 pub type Place = (String, String);
@@ -49,8 +51,10 @@ struct Kept {
 
 #[derive(Default)]
 struct Inner {
-    /// The sequence the kept tallies are known to be current at.
+    /// The sequence the kept tallies and places are known to be current at.
     head: u64,
+    /// The places each visibility sees, as of `head`.
+    places: HashMap<Visibility, Vec<Place>>,
     /// Most recently used last.
     frames: Vec<(FrameKey, HashMap<Key, Kept>)>,
 }
@@ -69,43 +73,30 @@ pub struct Looker<'a> {
 }
 
 impl Tallies {
+    /// The places of the live households `visible` covers, `(township, village)`, sorted (kept until a change).
+    pub fn places(&self, reports: &dyn Reports, visible: &Visibility) -> Result<Vec<Place>, StorageError> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        refresh(&mut inner, reports)?;
+        if let Some(places) = inner.places.get(visible) {
+            return Ok(places.clone());
+        }
+        let places = reports.places(&ReportScope { visible: visible.clone(), ..Default::default() })?;
+        inner.places.insert(visible.clone(), places.clone());
+        Ok(places)
+    }
+
     /// The tally of `places` (each a whole village, or the part `look` sees) in `frame`: kept ones merged with
     /// those counted now.
     pub fn area(
         &self,
         reports: &dyn Reports,
         look: &Looker,
+        area: &ReportScope,
         places: &[Place],
         frame: &FrameKey,
     ) -> Result<Tally, StorageError> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        // Nothing kept yet (the first view after a start): nothing to forget, only the head to note.
-        let nothing_kept = inner.frames.iter().all(|(_, kept)| kept.is_empty());
-        let (head, changed) = reports.changed_since(if nothing_kept { None } else { Some(inner.head) })?;
-        if head != inner.head {
-            let now = crate::storage::now_ms();
-            let forget_all =
-                changed.scope || changed.many || changed.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID);
-            let touched: HashSet<Place> =
-                changed.docs.iter().map(|(_, _, p)| (p.township.clone(), p.village.clone())).collect();
-            let households: HashSet<&str> = changed
-                .docs
-                .iter()
-                .filter(|(_, k, _)| *k == DocKind::Household)
-                .map(|(id, _, _)| id.as_str())
-                .collect();
-            for (key, kept) in inner.frames.iter_mut() {
-                let ended = key.as_of.as_ref().is_some_and(|a| a.cutoff_ms < now);
-                if forget_all {
-                    kept.clear();
-                } else if !ended {
-                    kept.retain(|(place, _), k| {
-                        !touched.contains(place) && !households.iter().any(|h| k.households.contains(*h))
-                    });
-                }
-            }
-            inner.head = head;
-        }
+        refresh(&mut inner, reports)?;
         let at = match inner.frames.iter().position(|(k, _)| k == frame) {
             Some(at) => at,
             None => {
@@ -139,40 +130,23 @@ impl Tallies {
                 households: sel.households.iter().map(|e| e.record.id.clone()).collect(),
             }
         };
-        // Villages the account sees part of are read one by one with its visibility; whole villages a batch at a
-        // time (memory follows the batch, not the area).
-        let (whole, part): (Vec<&Place>, Vec<&Place>) = missing.into_iter().partition(|p| key_of(p).1.is_none());
-        for place in part {
-            let scope = ReportScope {
-                visible: visible.clone(),
-                township: Some(place.0.clone()),
-                village: Some(place.1.clone()),
-                ..Default::default()
-            };
-            let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
-            kept.insert(key_of(place), count(&snap, place));
-        }
-        for batch in whole.chunks(BATCH) {
-            let scope = match batch {
-                [(t, v)] => ReportScope {
+        if missing.len() <= ONE_BY_ONE {
+            for place in missing {
+                let scope = ReportScope {
                     visible: visible.clone(),
-                    township: Some(t.clone()),
-                    village: Some(v.clone()),
+                    township: Some(place.0.clone()),
+                    village: Some(place.1.clone()),
                     ..Default::default()
-                },
-                _ => ReportScope {
-                    visible: Visibility {
-                        villages: batch.iter().map(|(_, v)| v.clone()).collect(),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-            };
-            let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
+                };
+                let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
+                kept.insert(key_of(place), count(&snap, place));
+            }
+        } else {
+            let snap = reports.snapshot_once(area, frame.as_of.as_ref())?;
             let parts = by_place(&snap);
-            for place in batch {
-                let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
-                kept.insert(key_of(place), count(parts.get(*place).unwrap_or(&empty), place));
+            let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
+            for place in missing {
+                kept.insert(key_of(place), count(parts.get(place).unwrap_or(&empty), place));
             }
         }
         Ok(tally::merge(places.iter().filter_map(|p| kept.get(&key_of(p)).map(|k| k.tally.as_ref()))))
@@ -209,4 +183,32 @@ fn by_place(snap: &Snapshot) -> BTreeMap<Place, Snapshot> {
         }
     }
     parts
+}
+
+/// Forgets what the store changed since the tallies were last checked.
+fn refresh(inner: &mut Inner, reports: &dyn Reports) -> Result<(), StorageError> {
+    // Nothing kept yet (the first view after a start): nothing to forget, only the head to note.
+    let nothing_kept = inner.frames.iter().all(|(_, kept)| kept.is_empty());
+    let (head, changed) = reports.changed_since(if nothing_kept { None } else { Some(inner.head) })?;
+    if head != inner.head {
+        let now = crate::storage::now_ms();
+        let forget_all = changed.scope || changed.many || changed.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID);
+        let touched: HashSet<Place> =
+            changed.docs.iter().map(|(_, _, p)| (p.township.clone(), p.village.clone())).collect();
+        let households: HashSet<&str> =
+            changed.docs.iter().filter(|(_, k, _)| *k == DocKind::Household).map(|(id, _, _)| id.as_str()).collect();
+        for (key, kept) in inner.frames.iter_mut() {
+            let ended = key.as_of.as_ref().is_some_and(|a| a.cutoff_ms < now);
+            if forget_all {
+                kept.clear();
+            } else if !ended {
+                kept.retain(|(place, _), k| {
+                    !touched.contains(place) && !households.iter().any(|h| k.households.contains(*h))
+                });
+            }
+        }
+        inner.head = head;
+        inner.places.clear();
+    }
+    Ok(())
 }
