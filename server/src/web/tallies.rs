@@ -143,8 +143,10 @@ impl Tallies {
             }
         } else {
             let snap = reports.snapshot_once(area, frame.as_of.as_ref())?;
-            let parts = by_place(&snap);
+            // Not kept by the reports, so it is ours: its rows move into the parts instead of being copied.
+            let snap = Arc::try_unwrap(snap).unwrap_or_else(|shared| (*shared).clone());
             let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
+            let parts = by_place(snap);
             for place in missing {
                 kept.insert(key_of(place), count(parts.get(place).unwrap_or(&empty), place));
             }
@@ -154,32 +156,32 @@ impl Tallies {
 }
 
 /// A snapshot split by the place of its households (with what belongs to them); each part has the rules.
-fn by_place(snap: &Snapshot) -> BTreeMap<Place, Snapshot> {
+fn by_place(snap: Snapshot) -> BTreeMap<Place, Snapshot> {
     let mut parts: BTreeMap<Place, Snapshot> = BTreeMap::new();
-    let mut place_of: HashMap<&str, Place> = HashMap::new();
-    for (id, e) in &snap.households {
+    let mut place_of: HashMap<String, Place> = HashMap::new();
+    for (id, e) in snap.households {
         let place = (e.placement.township.clone(), e.placement.village.clone());
-        place_of.insert(id, place.clone());
+        place_of.insert(id.clone(), place.clone());
         let part = parts.entry(place).or_insert_with(|| Snapshot {
             rules: snap.rules.clone(),
             head: snap.head,
             ..Default::default()
         });
-        part.households.insert(id.clone(), e.clone());
+        part.households.insert(id, e);
     }
-    for v in &snap.visits {
-        if let Some(part) = place_of.get(v.household_id.as_str()).and_then(|p| parts.get_mut(p)) {
-            part.visits.push(v.clone());
+    for v in snap.visits {
+        if let Some(part) = place_of.get(&v.household_id).and_then(|p| parts.get_mut(p)) {
+            part.visits.push(v);
         }
     }
-    for p in &snap.problems {
-        if let Some(part) = place_of.get(p.household_id.as_str()).and_then(|p| parts.get_mut(p)) {
-            part.problems.push(p.clone());
+    for p in snap.problems {
+        if let Some(part) = place_of.get(&p.household_id).and_then(|p| parts.get_mut(p)) {
+            part.problems.push(p);
         }
     }
-    for s in &snap.screenings {
-        if let Some(part) = place_of.get(s.record.household_id.as_str()).and_then(|p| parts.get_mut(p)) {
-            part.screenings.push(s.clone());
+    for s in snap.screenings {
+        if let Some(part) = place_of.get(&s.record.household_id).and_then(|p| parts.get_mut(p)) {
+            part.screenings.push(s);
         }
     }
     parts
