@@ -255,17 +255,9 @@ pub struct HouseholdLink {
 }
 
 impl HouseholdLink {
+    /// The link in the page's language: the household's facts (`tally::Link`) put into words.
     pub fn of(e: &HouseholdEntry, lang: Lang, people: &People) -> Self {
-        let h = &e.record;
-        Self {
-            id: h.id.clone(),
-            number: h.number.clone(),
-            head: h.head_name.clone(),
-            village: e.placement.village.clone(),
-            status: h.poverty_status.label(lang.code()).to_string(),
-            alert: h.alert_level.map(|a| a.label(lang.code()).to_string()).unwrap_or_default(),
-            helpers: people.list(&e.helpers, "、"),
-        }
+        super::tally::Link::of(e).show(lang, people)
     }
 }
 

@@ -44,7 +44,7 @@ pub struct Link {
 }
 
 impl Link {
-    fn of(e: &HouseholdEntry) -> Arc<Self> {
+    pub fn of(e: &HouseholdEntry) -> Arc<Self> {
         let h = &e.record;
         Arc::new(Self {
             id: h.id.clone(),
@@ -57,7 +57,7 @@ impl Link {
         })
     }
 
-    fn show(&self, lang: Lang, people: &People) -> HouseholdLink {
+    pub fn show(&self, lang: Lang, people: &People) -> HouseholdLink {
         HouseholdLink {
             id: self.id.clone(),
             number: self.number.clone(),
