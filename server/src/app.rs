@@ -2,6 +2,7 @@
 //! layers around all of them (body limits, error bodies, compression, tracing). The one module that knows them all.
 
 use crate::http::{ApiError, AppState};
+use crate::reports::Reports;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::{ACCEPT_RANGES, CONTENT_TYPE};
 use axum::http::{Extensions, HeaderMap, StatusCode, Version};
@@ -9,20 +10,25 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use doorstep_core::sync::protocol;
+use std::sync::Arc;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-/// The whole application: the API, the pages (`web::router`) and the layers around both.
-pub fn router(state: AppState) -> Router {
+/// The whole application: the API, the pages (`web::router`) and the layers around both. The pages read reports
+/// from `reports` (PostgreSQL's), or from SQLite's file in the data directory when `None`; inside a Tokio runtime
+/// their overview figures are counted in the background from the start.
+pub fn router(state: AppState, reports: Option<Arc<dyn Reports>>) -> Router {
+    let web = Arc::new(crate::web::Web::new(reports));
+    web.count_in_background(&state);
     let max_body = state.config.max_body;
     let compress =
         DefaultPredicate::new().and(NotForContentType::const_new(protocol::CONTENT_TYPE)).and(not_for_byte_ranges);
     Router::new()
         .merge(crate::api::routes())
         .merge(crate::blob_api::routes())
-        .merge(crate::web::router())
+        .merge(crate::web::router(web))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(json_errors))

@@ -270,7 +270,7 @@ pub fn run(opts: Options) -> Result<(), DemoError> {
             session_max_age: crate::config::DEFAULT_SESSION_MAX_AGE,
             max_grant_days: accounts::DEFAULT_MAX_GRANT_DAYS,
         };
-        let app = app::router(AppState::new(storage.clone(), config));
+        let app = app::router(AppState::new(storage.clone(), config), None);
         let server = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
         });
@@ -1309,17 +1309,28 @@ async fn concurrent_edit(dir: &Path, url: &str, helper: &str, household: &str) -
 pub mod generate {
     use super::*;
 
-    /// Household `n` of the demo county's `village`-th village (ten villages a township, the demo's names and ID
-    /// regions; village names repeat past the thirtieth).
+    /// Household `n` of the `village`-th village of a county or province (ten villages a township, the demo's
+    /// names and ID regions). Past the demo's thirty villages and three townships the names are numbered (石门2村,
+    /// 石门2镇), so a province has as many distinct villages and townships as a real one.
     pub fn household(rng: &mut StdRng, village: usize, n: usize, today: NaiveDate) -> Household {
-        let t = (village / 10) % TOWNSHIPS.len();
+        let t = village / 10;
+        let (township, region) = TOWNSHIPS[t % TOWNSHIPS.len()];
         let v = Village {
-            name: VILLAGES[village % VILLAGES.len()].to_string(),
-            township: TOWNSHIPS[t].0.to_string(),
-            region: TOWNSHIPS[t].1.to_string(),
+            name: numbered(VILLAGES[village % VILLAGES.len()], village / VILLAGES.len()),
+            township: numbered(township, t / TOWNSHIPS.len()),
+            region: region.to_string(),
             index: village,
         };
         make_household(rng, &v, n, today)
+    }
+
+    /// `name` itself in round 0, else with the round's number before its last character (村, 镇, 乡).
+    fn numbered(name: &str, round: usize) -> String {
+        if round == 0 {
+            return name.to_string();
+        }
+        let cut = name.char_indices().last().map(|(i, _)| i).unwrap_or(0);
+        format!("{}{}{}", &name[..cut], round + 1, &name[cut..])
     }
 
     /// A helper's monthly visit of `h` on `date`, as the demo's helpers record them.

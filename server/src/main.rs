@@ -621,10 +621,7 @@ fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf
         };
         println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });
         let _ = std::io::stdout().flush();
-        let mut app = app::router(AppState::new(storage, config));
-        if let Some(reports) = reports {
-            app = app.layer(axum::Extension(reports));
-        }
+        let app = app::router(AppState::new(storage, config), reports);
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let stopped = |e: std::io::Error| CommandError::Setup(format!("server stopped: {e}"));
         match tls {

@@ -1457,3 +1457,94 @@ async fn the_overview_shows_a_pushed_visit_on_the_next_view() {
     let filtered = coverage(&sup.get(&format!("/overview?village={village}")).await);
     assert_eq!(filtered, page, "the overview of the village shows what its page shows");
 }
+
+/// The households figure of an overview page (its first card).
+fn households_shown(page: &Page) -> u64 {
+    let at = page.body.find("<span class=\"big\">").expect("the households card") + "<span class=\"big\">".len();
+    let rest = &page.body[at..];
+    rest[..rest.find('<').expect("end of the figure")].trim().parse().expect("a number")
+}
+
+/// Waits until the server keeps today's figures of every village with live households in its database (the
+/// background count has run); returns the village whose figures the test then changes, with the kept figure.
+async fn wait_for_kept_tallies(db: &Path) -> (String, String, u64) {
+    let conn = rusqlite::Connection::open(db).expect("open the database");
+    let places: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT DISTINCT d.township, d.village FROM docs d
+             JOIN ix_households h ON h.doc_id = d.id WHERE d.kind = 'household' AND h.deleted = 0)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("places");
+    assert!(places > 1, "the demo county has several villages");
+    for _ in 0..300 {
+        let kept: i64 = conn.query_row("SELECT count(*) FROM tallies", [], |r| r.get(0)).expect("tallies");
+        if kept >= places {
+            return conn
+                .query_row("SELECT frame, village, seq FROM tallies ORDER BY village LIMIT 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+                })
+                .expect("a kept tally");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server did not keep the figures of {places} villages within 30 s");
+}
+
+/// Each village's overview figures are counted in the background and kept in the database: a restarted server
+/// shows the kept figures without counting them again (shown here by a figure changed in the database while it
+/// was stopped), and drops a kept figure that a later change made stale, counting the village again.
+#[tokio::test]
+async fn kept_overview_figures_outlive_a_restart_and_stale_ones_are_counted_again() {
+    let dir = copy_of_county();
+    let db = dir.path().join("doorstep.db");
+    let server = Server::start(dir.path());
+    let (frame, village, seq) = wait_for_kept_tallies(&db).await;
+    assert!(frame.contains(" live"), "today's live frame is what is counted in the background: {frame}");
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let counted = households_shown(&sup.get("/overview").await);
+    assert!(counted > 0);
+    drop(server);
+
+    // Stopped: the village's kept figure is made 1,000 households larger, current at the same sequence.
+    let bump = |by: i64, seq: u64| {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        let body: String = conn
+            .query_row("SELECT body FROM tallies WHERE frame = ?1 AND village = ?2", [&frame, &village], |r| r.get(0))
+            .expect("the kept tally");
+        let mut tally: serde_json::Value = serde_json::from_str(&body).expect("a tally is JSON");
+        let n = tally["households"].as_i64().expect("households") + by;
+        tally["households"] = n.into();
+        conn.execute(
+            "UPDATE tallies SET body = ?1, seq = ?2 WHERE frame = ?3 AND village = ?4",
+            rusqlite::params![tally.to_string(), seq as i64, frame, village],
+        )
+        .expect("update");
+    };
+    bump(1000, seq);
+    let again = Server::start(dir.path());
+    sup.url = again.url.clone();
+    assert_eq!(
+        households_shown(&sup.get("/overview").await),
+        counted + 1000,
+        "a restarted server shows the kept figures instead of counting"
+    );
+    drop(again);
+
+    // The same figure said to be current at sequence 0: the village's documents changed after it, so it is stale.
+    bump(0, 0);
+    let third = Server::start(dir.path());
+    sup.url = third.url.clone();
+    assert_eq!(households_shown(&sup.get("/overview").await), counted, "the stale figure is counted again");
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let (kept_seq, body): (i64, String) = conn
+        .query_row("SELECT seq, body FROM tallies WHERE frame = ?1 AND village = ?2", [&frame, &village], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("kept again");
+    assert!(kept_seq as u64 >= seq, "kept again at the current sequence");
+    let tally: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let in_village = households_shown(&sup.get(&format!("/overview?village={}", enc(&village))).await);
+    assert_eq!(tally["households"].as_u64(), Some(in_village), "the recounted figure is the village's own");
+}

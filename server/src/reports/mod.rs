@@ -10,7 +10,7 @@
 //!
 //! A snapshot is not filtered by scope: pages filter it with `scope::Scope::sees`, the same rule sync uses.
 
-use crate::storage::{Changed, DocMeta, Placement, ReportRead, ReportScope, ReportSource, StorageError};
+use crate::storage::{Changed, DocMeta, KeptTally, Placement, ReportRead, ReportScope, ReportSource, StorageError};
 use automerge::ActorId;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{
@@ -68,7 +68,7 @@ pub struct ProblemRow {
 }
 
 /// One screening: the record as entered and its derived classification.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ScreeningEntry {
     pub record: Arc<Screening>,
     pub bp_grade: Option<BpGrade>,
@@ -103,6 +103,16 @@ pub trait Reports: Send + Sync + 'static {
     fn places(&self, scope: &ReportScope) -> Result<Vec<(String, String)>, StorageError>;
     /// The server's head sequence now, and what changed after `since` (nothing asked: nothing listed).
     fn changed_since(&self, since: Option<u64>) -> Result<(u64, Changed), StorageError>;
+    /// The villages' figures the database keeps for a page frame (`ReportSource::kept_tallies`).
+    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>, StorageError>;
+    /// Keeps villages' figures for a page frame (`ReportSource::keep_tallies`).
+    fn keep_tallies(
+        &self,
+        frame: &str,
+        tallies: &[KeptTally],
+        now_ms: i64,
+        prune_before_ms: i64,
+    ) -> Result<(), StorageError>;
 }
 
 impl From<index::VisitRow> for VisitRow {
@@ -188,29 +198,42 @@ impl<S: ReportSource> Snapshots<S> {
     fn read(&self, scope: &ReportScope, as_of: Option<&AsOf>, keep: bool) -> Result<Arc<Snapshot>, StorageError> {
         let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let cache: &mut Cache = &mut guard;
+        let Some(as_of) = as_of else {
+            let mut out = None;
+            self.source.read(scope, &mut |r| {
+                out = Some(live(r, scope, cache, keep)?);
+                Ok(())
+            })?;
+            return out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()));
+        };
+        if let Some((_, s)) = cache.past.iter().find(|((s, a), _)| s == scope && a == as_of) {
+            return Ok(s.clone());
+        }
+        // Only a day that has ended is final: today's changes may still arrive.
+        let ended = as_of.cutoff_ms < crate::storage::now_ms();
+        // A document that existed at the end of an ended day had a change received by then, so its first sequence
+        // is at most the last one received by then: the documents created later are not read at all.
+        let mut then = scope.clone();
+        if ended {
+            self.source.read(&ReportScope::everything(), &mut |r| {
+                then.existed_by = Some(r.head_at(as_of.cutoff_ms)?);
+                Ok(())
+            })?;
+        }
         let mut out = None;
-        self.source.read(scope, &mut |r| {
-            let live = live(r, scope, cache, keep)?;
-            out = Some(match as_of {
-                None => live,
-                Some(as_of) => match cache.past.iter().find(|((s, a), _)| s == scope && a == as_of) {
-                    Some((_, s)) => s.clone(),
-                    None => {
-                        let past = Arc::new(past(r, &live, as_of)?);
-                        // Only a day that has ended is final: today's changes may still arrive.
-                        if keep && as_of.cutoff_ms < crate::storage::now_ms() {
-                            cache.past.push(((scope.clone(), as_of.clone()), past.clone()));
-                            if cache.past.len() > AS_OF_CACHE {
-                                cache.past.remove(0);
-                            }
-                        }
-                        past
-                    }
-                },
-            });
+        self.source.read(&then, &mut |r| {
+            let live = live(r, &then, cache, false)?;
+            out = Some(Arc::new(past(r, &live, as_of)?));
             Ok(())
         })?;
-        out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))
+        let past = out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))?;
+        if keep && ended {
+            cache.past.push(((scope.clone(), as_of.clone()), past.clone()));
+            if cache.past.len() > AS_OF_CACHE {
+                cache.past.remove(0);
+            }
+        }
+        Ok(past)
     }
 }
 
@@ -240,6 +263,20 @@ impl<S: ReportSource> Reports for Snapshots<S> {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>, StorageError> {
+        self.source.kept_tallies(frame)
+    }
+
+    fn keep_tallies(
+        &self,
+        frame: &str,
+        tallies: &[KeptTally],
+        now_ms: i64,
+        prune_before_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.source.keep_tallies(frame, tallies, now_ms, prune_before_ms)
     }
 }
 

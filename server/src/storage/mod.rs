@@ -748,6 +748,9 @@ pub struct ReportScope {
     pub household: Option<String>,
     /// The households of one helper (theirs by the record or by the server's assignment: the helper's page).
     pub helper: Option<String>,
+    /// Only documents whose first change has at most this sequence: what can have existed at a past moment (an
+    /// "as of" view reads no document created after its day).
+    pub existed_by: Option<u64>,
 }
 
 impl ReportScope {
@@ -762,4 +765,23 @@ pub trait ReportSource: Send + Sync + 'static {
     /// Runs `work` inside one read transaction whose reads return only documents in `scope` (and their rows).
     fn read(&self, scope: &ReportScope, work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send))
         -> Result<()>;
+    /// The villages' figures kept for the page frame `frame` (`sql::KEPT_TALLIES`).
+    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>>;
+    /// Keeps `tallies` for `frame` in one transaction, replacing what was kept of the same villages, and forgets
+    /// the tallies written before `prune_before_ms`.
+    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64, prune_before_ms: i64) -> Result<()>;
+}
+
+/// A village's figures for one page frame as the database keeps them (schema 11, `sql::V11_TALLIES`): what a
+/// restarted server reads instead of counting the village again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptTally {
+    pub township: String,
+    pub village: String,
+    /// The sequence the figures are current at.
+    pub seq: u64,
+    /// The ids of the households counted, as JSON.
+    pub households: String,
+    /// The figures, as JSON.
+    pub body: String,
 }

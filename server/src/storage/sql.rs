@@ -140,3 +140,35 @@ pub fn unlink(link: &Link) -> Statement<'_> {
 /// The households of a helper (`?1`): named in the household's record or assigned by the server.
 pub const HELPER_HOUSEHOLDS: &str =
     "SELECT doc_id FROM ix_household_helpers WHERE helper = ?1 UNION SELECT household_id FROM assignments WHERE helper = ?1";
+
+/// Schema 11: the pages' figures of each village kept in the database (`ReportSource::keep_tallies`), so a
+/// restarted server, or another process over the same database, shows an overview without counting it again.
+/// `frame` names what a tally depends on besides its village (month, day, "as of"); `seq` is the sequence it is
+/// current at; `households` the ids counted (JSON), so a household that moves away makes it stale; `body` the
+/// tally (JSON).
+pub const V11_TALLIES: [&str; 2] = [
+    "CREATE TABLE tallies (
+        frame TEXT NOT NULL,
+        township TEXT NOT NULL,
+        village TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        households TEXT NOT NULL,
+        body TEXT NOT NULL,
+        written_ms BIGINT NOT NULL,
+        PRIMARY KEY (frame, township, village)
+    )",
+    "CREATE INDEX tallies_written ON tallies (written_ms)",
+];
+
+/// The kept tallies of a frame (`?1`).
+pub const KEPT_TALLIES: &str = "SELECT township, village, seq, households, body FROM tallies WHERE frame = ?1";
+
+/// Keeps a village's tally (`?1` frame, `?2` township, `?3` village, `?4` seq, `?5` households, `?6` body, `?7`
+/// time), replacing the one kept before.
+pub const KEEP_TALLY: &str = "INSERT INTO tallies (frame, township, village, seq, households, body, written_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+     ON CONFLICT (frame, township, village) DO UPDATE SET seq = excluded.seq, households = excluded.households,
+        body = excluded.body, written_ms = excluded.written_ms";
+
+/// Forgets the tallies written before a time (`?1`): frames of past days nobody looks at any more.
+pub const PRUNE_TALLIES: &str = "DELETE FROM tallies WHERE written_ms < ?1";

@@ -49,25 +49,42 @@ use session::Session;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// How often the server checks for changes that made today's overview figures stale, and counts them.
+const COUNT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the pages share besides the server's `AppState`.
 pub struct Web {
     env: Environment<'static>,
     reports: Mutex<Option<Arc<dyn Reports>>>,
     /// Each village's overview figures, kept until the village changes.
-    tallies: tallies::Tallies,
+    tallies: Arc<tallies::Tallies>,
 }
 
 impl Web {
-    fn new() -> Self {
+    /// The pages' state, reading reports from `reports` (PostgreSQL's), or from SQLite's file in the data
+    /// directory when `None`.
+    pub fn new(reports: Option<Arc<dyn Reports>>) -> Self {
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
             env.add_template(name, source).expect("embedded templates parse");
         }
-        Self { env, reports: Mutex::new(None), tallies: Default::default() }
+        Self { env, reports: Mutex::new(reports), tallies: Default::default() }
     }
 
-    /// The SQLite report queries, opened on first use over the server's database (used unless the router gives
-    /// its own `Extension<Arc<dyn Reports>>`, as a PostgreSQL deployment does).
+    /// Starts counting today's overview figures in the background (`Tallies::keep_current`): at once, then after
+    /// every change, so that pages read counted figures. Needs a Tokio runtime; without a store to read it does
+    /// nothing (the pages then say why on their own).
+    pub fn count_in_background(&self, st: &AppState) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        match self.reports(st) {
+            Ok(reports) => {
+                runtime.spawn(self.tallies.clone().keep_current(reports, COUNT_EVERY));
+            }
+            Err(e) => tracing::warn!("the overview is counted on each view: {e:?}"),
+        }
+    }
+
+    /// The report queries: those given at start, or SQLite's, opened on first use over the server's database.
     fn reports(&self, st: &AppState) -> Result<Arc<dyn Reports>, PageError> {
         let mut slot = self.reports.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = slot.as_ref() {
@@ -105,8 +122,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-ac
                    base-uri 'none'";
 
 /// The pages' routes, merged into the server's router.
-pub fn router() -> Router<AppState> {
-    let web = Arc::new(Web::new());
+pub fn router(web: Arc<Web>) -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { redirect("/overview") }))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -376,8 +392,6 @@ pub struct Viewer {
     pub as_of: Option<AsOf>,
     pub web: Arc<Web>,
     pub state: AppState,
-    /// Report queries given by the router (`Extension<Arc<dyn Reports>>`, e.g. PostgreSQL's); else SQLite's.
-    reports: Option<Arc<dyn Reports>>,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -410,8 +424,7 @@ impl FromRequestParts<AppState> for Viewer {
             Some(day) => Some(as_of_day(day)?),
             None => None,
         };
-        let reports = parts.extensions.get::<Arc<dyn Reports>>().cloned();
-        Ok(Viewer { user, people, scope, session, lang, query, as_of, web, state: st.clone(), reports })
+        Ok(Viewer { user, people, scope, session, lang, query, as_of, web, state: st.clone() })
     }
 }
 
@@ -453,10 +466,7 @@ impl Viewer {
     }
 
     fn reports(&self) -> Result<Arc<dyn Reports>, PageError> {
-        match &self.reports {
-            Some(r) => Ok(r.clone()),
-            None => self.web.reports(&self.state),
-        }
+        self.web.reports(&self.state)
     }
 
     /// The places of the households the account may see, `(township, village)`, sorted.

@@ -5,20 +5,23 @@
 //! asked what changed since the sequence last checked (`Reports::changed_since`, one indexed query), and the
 //! tallies of the villages those documents are in (or were in, for a household that moved) are forgotten. A change
 //! of the schedule rules or of anyone's scope (an assignment, a grant, a move), or more changed documents than the
-//! store lists at once, forgets them all. Views of a day that
-//! has ended are final and are not forgotten on a change.
+//! store lists at once, forgets them all. Views of a day that has ended are final and are not forgotten on a change.
 //!
-//! Missing tallies are counted from the store: each village alone when a few are missing, or from one read of the
-//! whole area split by village when many are (the first view after a start or of a new day). Reading the area at
-//! once was measured faster than reading it 64 villages at a time (BENCHMARKS.md, "Pages at scale"), and that
-//! snapshot is not kept once counted.
+//! Whole villages' tallies are also kept in the database (`Reports::keep_tallies`, schema 11) with the sequence
+//! they are current at, so a restarted server, or another server process over the same PostgreSQL database, reads
+//! them instead of counting again: a frame met for the first time loads the database's tallies and drops those a
+//! change since made stale. [`Tallies::keep_current`] counts today's tallies in the background after changes (and
+//! at the start of a day), so that a page view rarely counts anything itself.
+//!
+//! Missing tallies are counted from the store: each village alone when a few are missing, otherwise one township at
+//! a time (what a read holds in memory is one township's records, whatever the size of the area).
 
 use super::indicators::{Filter, Selection};
 use super::tally::{self, Tally};
 use super::{i18n::Lang, People};
 use crate::reports::{AsOf, Reports, Snapshot};
 use crate::scope::Scope;
-use crate::storage::{ReportScope, StorageError, Visibility};
+use crate::storage::{KeptTally, ReportScope, StorageError, Visibility};
 use chrono::NaiveDate;
 use doorstep_core::model::{DocKind, SCHEDULE_RULES_ID};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,8 +29,10 @@ use std::sync::{Arc, Mutex};
 
 /// How many page frames (month, day, "as of") keep their tallies.
 const FRAMES: usize = 4;
-/// Up to this many missing villages are read one by one; more are counted from one read of the area.
+/// Up to this many missing villages are read one by one; more are counted from one read per township.
 const ONE_BY_ONE: usize = 8;
+/// Tallies kept in the database are forgotten this long after they were written (frames of past days).
+const KEEP_DAYS: i64 = 7;
 
 /// `(township, village)`.
 pub type Place = (String, String);
@@ -38,6 +43,26 @@ pub struct FrameKey {
     pub month: String,
     pub today: NaiveDate,
     pub as_of: Option<AsOf>,
+}
+
+impl FrameKey {
+    /// The frame as the database names it; `t1` is the tally's format, so a server that counts differently never
+    /// reads another's tallies.
+    fn name(&self) -> String {
+        let as_of = self.as_of.as_ref().map(|a| format!("asof {}", a.day)).unwrap_or_else(|| "live".into());
+        format!("t1 {} {} {as_of}", self.month, self.today)
+    }
+
+    /// Whether the frame is a day that has ended: its tallies never change.
+    fn ended(&self, now_ms: i64) -> bool {
+        self.as_of.as_ref().is_some_and(|a| a.cutoff_ms < now_ms)
+    }
+
+    /// Today's overview as a page shows it by default: this month, live.
+    pub fn today() -> Self {
+        let today = NaiveDate::parse_from_str(&crate::scope::today(), "%Y-%m-%d").unwrap_or_default();
+        Self { month: today.format("%Y-%m").to_string(), today, as_of: None }
+    }
 }
 
 /// A village's tally, for everyone who sees the whole village (`None`) or for one visibility that sees part of it.
@@ -57,6 +82,8 @@ struct Inner {
     places: HashMap<Visibility, Vec<Place>>,
     /// Most recently used last.
     frames: Vec<(FrameKey, HashMap<Key, Kept>)>,
+    /// How many village tallies were counted since the start.
+    counted: usize,
 }
 
 /// The tallies kept by one server.
@@ -96,62 +123,195 @@ impl Tallies {
         frame: &FrameKey,
     ) -> Result<Tally, StorageError> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        refresh(&mut inner, reports)?;
-        let at = match inner.frames.iter().position(|(k, _)| k == frame) {
-            Some(at) => at,
-            None => {
-                inner.frames.push((frame.clone(), HashMap::new()));
-                if inner.frames.len() > FRAMES {
-                    inner.frames.remove(0);
-                }
-                inner.frames.len() - 1
-            }
-        };
-        let entry = inner.frames.remove(at);
-        inner.frames.push(entry);
-        let kept = &mut inner.frames.last_mut().expect("the frame just pushed").1;
+        let kept = ensure(&mut inner, reports, look, area, places, frame)?;
+        let key_of = key_of(&look.scope.visible);
+        Ok(tally::merge(places.iter().filter_map(|p| kept.get(&key_of(p)).map(|k| k.tally.as_ref()))))
+    }
 
-        let visible = &look.scope.visible;
-        let key_of = |(t, v): &Place| -> Key {
-            let whole = visible.all || visible.townships.contains(t) || visible.villages.contains(v);
-            ((t.clone(), v.clone()), if whole { None } else { Some(visible.clone()) })
+    /// Counts today's tallies of every village that lacks one (all of them at the start of a day or after a
+    /// restart without kept tallies, the changed ones after pushes) and keeps them: what the server does in the
+    /// background so that a page rarely counts. Returns how many villages were counted.
+    pub fn count_missing(&self, reports: &dyn Reports) -> Result<usize, StorageError> {
+        let scope = Scope {
+            user: String::new(),
+            role: doorstep_core::model::Role::Admin,
+            visible: Visibility { all: true, ..Default::default() },
         };
-        let missing: Vec<&Place> = places.iter().filter(|p| !kept.contains_key(&key_of(p))).collect();
-        let count = |snap: &Snapshot, (t, v): &Place| -> Kept {
-            let filter = Filter {
-                township: Some(t.clone()),
-                village: Some(v.clone()),
-                helper: None,
-                month: Some(frame.month.clone()),
+        let places = self.places(reports, &scope.visible)?;
+        let people = People::default();
+        let look = Looker { scope: &scope, lang: Lang::Zh, people: &people };
+        let area = ReportScope { visible: scope.visible.clone(), ..Default::default() };
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let before = inner.counted;
+        ensure(&mut inner, reports, &look, &area, &places, &FrameKey::today())?;
+        Ok(inner.counted - before)
+    }
+
+    /// Keeps today's tallies counted while the server runs: checks for changes every `every` and counts what they
+    /// made stale (one indexed query when nothing changed). Runs until the process ends.
+    pub async fn keep_current(self: Arc<Self>, reports: Arc<dyn Reports>, every: std::time::Duration) {
+        loop {
+            let (tallies, reports) = (self.clone(), reports.clone());
+            let t = std::time::Instant::now();
+            match tokio::task::spawn_blocking(move || tallies.count_missing(reports.as_ref())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(villages = n, ms = t.elapsed().as_millis() as u64, "counted the overview"),
+                Ok(Err(e)) => tracing::warn!("counting the overview: {e}"),
+                Err(e) => tracing::warn!("counting the overview stopped: {e}"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+/// The key of a place's tally for an account that sees `visible`: the whole village's when it sees all of it.
+fn key_of(visible: &Visibility) -> impl Fn(&Place) -> Key + '_ {
+    move |(t, v): &Place| {
+        let whole = visible.all || visible.townships.contains(t) || visible.villages.contains(v);
+        ((t.clone(), v.clone()), if whole { None } else { Some(visible.clone()) })
+    }
+}
+
+/// The kept tallies of `frame` with those of `places` that were missing counted now (and the whole villages'
+/// kept in the database).
+fn ensure<'a>(
+    inner: &'a mut Inner,
+    reports: &dyn Reports,
+    look: &Looker,
+    area: &ReportScope,
+    places: &[Place],
+    frame: &FrameKey,
+) -> Result<&'a HashMap<Key, Kept>, StorageError> {
+    refresh(inner, reports)?;
+    let at = match inner.frames.iter().position(|(k, _)| k == frame) {
+        Some(at) => at,
+        None => {
+            let loaded = load(reports, frame, inner.head)?;
+            inner.frames.push((frame.clone(), loaded));
+            if inner.frames.len() > FRAMES {
+                inner.frames.remove(0);
+            }
+            inner.frames.len() - 1
+        }
+    };
+    let entry = inner.frames.remove(at);
+    inner.frames.push(entry);
+    let head = inner.head;
+    let kept = &mut inner.frames.last_mut().expect("the frame just pushed").1;
+
+    let visible = &look.scope.visible;
+    let key_of = key_of(visible);
+    let missing: Vec<&Place> = places.iter().filter(|p| !kept.contains_key(&key_of(p))).collect();
+    let count = |snap: &Snapshot, (t, v): &Place| -> Kept {
+        let filter = Filter {
+            township: Some(t.clone()),
+            village: Some(v.clone()),
+            helper: None,
+            month: Some(frame.month.clone()),
+        };
+        let sel = Selection::new(snap, look.scope, &filter, frame.today, look.lang, look.people);
+        Kept {
+            tally: Arc::new(tally::tally(&sel)),
+            households: sel.households.iter().map(|e| e.record.id.clone()).collect(),
+        }
+    };
+    let mut counted: Vec<Key> = Vec::new();
+    if missing.len() <= ONE_BY_ONE {
+        for place in missing {
+            let scope = ReportScope {
+                visible: visible.clone(),
+                township: Some(place.0.clone()),
+                village: Some(place.1.clone()),
+                ..Default::default()
             };
-            let sel = Selection::new(snap, look.scope, &filter, frame.today, look.lang, look.people);
-            Kept {
-                tally: Arc::new(tally::tally(&sel)),
-                households: sel.households.iter().map(|e| e.record.id.clone()).collect(),
-            }
-        };
-        if missing.len() <= ONE_BY_ONE {
-            for place in missing {
-                let scope = ReportScope {
-                    visible: visible.clone(),
-                    township: Some(place.0.clone()),
-                    village: Some(place.1.clone()),
-                    ..Default::default()
-                };
-                let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
-                kept.insert(key_of(place), count(&snap, place));
-            }
-        } else {
-            let snap = reports.snapshot_once(area, frame.as_of.as_ref())?;
+            let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
+            kept.insert(key_of(place), count(&snap, place));
+            counted.push(key_of(place));
+        }
+    } else {
+        // One township at a time: what is held at once is one township's records, whatever the area.
+        let mut by_township: BTreeMap<&str, Vec<&Place>> = BTreeMap::new();
+        for place in missing {
+            by_township.entry(place.0.as_str()).or_default().push(place);
+        }
+        for (township, missing) in by_township {
+            let scope = ReportScope { township: Some(township.to_string()), ..area.clone() };
+            let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
             // Not kept by the reports, so it is ours: its rows move into the parts instead of being copied.
             let snap = Arc::try_unwrap(snap).unwrap_or_else(|shared| (*shared).clone());
             let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
             let parts = by_place(snap);
             for place in missing {
                 kept.insert(key_of(place), count(parts.get(place).unwrap_or(&empty), place));
+                counted.push(key_of(place));
             }
         }
-        Ok(tally::merge(places.iter().filter_map(|p| kept.get(&key_of(p)).map(|k| k.tally.as_ref()))))
+    }
+    save(reports, frame, head, kept, &counted);
+    inner.counted += counted.len();
+    Ok(&inner.frames.last().expect("the frame just used").1)
+}
+
+/// The whole villages' tallies the database keeps for `frame`, without those a change after their sequence made
+/// stale (`head`: the sequence the server's kept tallies are current at).
+fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Key, Kept>, StorageError> {
+    let rows = reports.kept_tallies(&frame.name())?;
+    let mut loaded = HashMap::new();
+    let Some(since) = rows.iter().map(|r| r.seq).min() else { return Ok(loaded) };
+    // What changed after the oldest kept tally; a tally written later is judged by the same list (it may be
+    // dropped for a change it had counted already, never kept for one it had not).
+    let changed = if since < head && !frame.ended(crate::storage::now_ms()) {
+        Some(reports.changed_since(Some(since))?.1)
+    } else {
+        None
+    };
+    if changed.as_ref().is_some_and(|c| c.scope || c.many || c.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID)) {
+        return Ok(loaded);
+    }
+    let touched: HashSet<(&str, &str)> =
+        changed.iter().flat_map(|c| c.docs.iter().map(|(_, _, p)| (p.township.as_str(), p.village.as_str()))).collect();
+    let moved: HashSet<&str> = changed
+        .iter()
+        .flat_map(|c| c.docs.iter().filter(|(_, k, _)| *k == DocKind::Household).map(|(id, _, _)| id.as_str()))
+        .collect();
+    for row in rows {
+        let stale = row.seq < head && touched.contains(&(row.township.as_str(), row.village.as_str()));
+        let (Ok(tally), Ok(households)) =
+            (serde_json::from_str::<Tally>(&row.body), serde_json::from_str::<HashSet<String>>(&row.households))
+        else {
+            continue;
+        };
+        if stale || (row.seq < head && households.iter().any(|h| moved.contains(h.as_str()))) {
+            continue;
+        }
+        loaded.insert(((row.township, row.village), None), Kept { tally: Arc::new(tally), households });
+    }
+    Ok(loaded)
+}
+
+/// Keeps the whole villages' tallies just counted in the database, current at `head`. A failure is logged, not
+/// returned: the page has its figures, and the next view counts again.
+fn save(reports: &dyn Reports, frame: &FrameKey, head: u64, kept: &HashMap<Key, Kept>, counted: &[Key]) {
+    let rows: Vec<KeptTally> = counted
+        .iter()
+        .filter(|(_, visibility)| visibility.is_none())
+        .filter_map(|key| {
+            let k = kept.get(key)?;
+            Some(KeptTally {
+                township: key.0 .0.clone(),
+                village: key.0 .1.clone(),
+                seq: head,
+                households: serde_json::to_string(&k.households).ok()?,
+                body: serde_json::to_string(k.tally.as_ref()).ok()?,
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let now = crate::storage::now_ms();
+    if let Err(e) = reports.keep_tallies(&frame.name(), &rows, now, now - KEEP_DAYS * 86_400_000) {
+        tracing::warn!("keeping the overview's village figures: {e}");
     }
 }
 
@@ -200,7 +360,7 @@ fn refresh(inner: &mut Inner, reports: &dyn Reports) -> Result<(), StorageError>
         let households: HashSet<&str> =
             changed.docs.iter().filter(|(_, k, _)| *k == DocKind::Household).map(|(id, _, _)| id.as_str()).collect();
         for (key, kept) in inner.frames.iter_mut() {
-            let ended = key.as_of.as_ref().is_some_and(|a| a.cutoff_ms < now);
+            let ended = key.ended(now);
             if forget_all {
                 kept.clear();
             } else if !ended {

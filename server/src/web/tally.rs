@@ -21,6 +21,7 @@ use doorstep_core::model::{
     ReferralLevel, RiskCause, Thresholds, VisitKind,
 };
 use doorstep_core::schedule::followup_interval;
+use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -32,7 +33,7 @@ pub type Count = (usize, usize);
 const GROUPS: [&str; 7] = ["g_65", "g_child", "g_pregnant", "g_chronic", "g_disabled", "g_mental", "g_poor"];
 
 /// What a page shows of a household it links to, without words: labels and names come at [`render`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
     pub id: String,
     pub number: String,
@@ -70,7 +71,7 @@ impl Link {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overdue {
     pub link: Arc<Link>,
     pub done: u32,
@@ -78,7 +79,7 @@ pub struct Overdue {
     pub last_visit: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FollowUp {
     pub link: Arc<Link>,
     pub member_id: String,
@@ -94,7 +95,7 @@ impl FollowUp {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Abnormal {
     pub link: Arc<Link>,
     pub member: String,
@@ -111,7 +112,7 @@ impl Abnormal {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     pub link: Arc<Link>,
     pub visit_id: String,
@@ -129,7 +130,7 @@ impl Problem {
 }
 
 /// A member a figure counts as missing, with the priority groups they belong to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Missing {
     pub link: Arc<Link>,
     pub member_id: String,
@@ -146,7 +147,7 @@ impl Missing {
 
 /// The overview's figures of a set of households as numbers that add up and lists ranked and cut at the length a
 /// page shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Tally {
     pub households: usize,
     pub members: usize,

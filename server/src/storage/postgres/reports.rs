@@ -31,15 +31,46 @@ impl ReportSource for PostgresReportSource {
             reader.tx.commit().pg()
         })
     }
+
+    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>> {
+        off_runtime(|| {
+            let mut conn = self.pool.get().map_err(|e| StorageError::Unavailable(e.to_string()))?;
+            let rows = conn.query(&sql::to_pg(sql::KEPT_TALLIES), &[&frame]).pg()?;
+            Ok(rows
+                .iter()
+                .map(|r| KeptTally {
+                    township: r.get(0),
+                    village: r.get(1),
+                    seq: r.get::<_, i64>(2) as u64,
+                    households: r.get(3),
+                    body: r.get(4),
+                })
+                .collect())
+        })
+    }
+
+    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64, prune_before_ms: i64) -> Result<()> {
+        off_runtime(|| {
+            let mut conn = self.pool.get().map_err(|e| StorageError::Unavailable(e.to_string()))?;
+            let mut tx = conn.transaction().pg()?;
+            let keep = tx.prepare(&sql::to_pg(sql::KEEP_TALLY)).pg()?;
+            for t in tallies {
+                let seq = t.seq as i64;
+                tx.execute(&keep, &[&frame, &t.township, &t.village, &seq, &t.households, &t.body, &now_ms]).pg()?;
+            }
+            tx.execute(&sql::to_pg(sql::PRUNE_TALLIES), &[&prune_before_ms]).pg()?;
+            tx.commit().pg()
+        })
+    }
 }
 
 /// Which documents `docs d` a report reads (`$1` the rules id, `$2` all, `$3`–`$5` households, villages and
 /// townships, `$6` the village and `$7` the township, empty for none): the visibility rule of pulls, then the page's
-/// township, village, household (`$8`) or helper (`$9`). The rules document is always in. A query's own parameters
-/// start at `$10`.
+/// township, village, household (`$8`) or helper (`$9`), and the last first sequence (`$10`, -1 for any). The rules
+/// document is always in. A query's own parameters start at `$11`.
 const IN_SCOPE: &str = "(d.id = $1 OR (($2 OR d.household_id = ANY($3) OR d.village = ANY($4) OR d.township = ANY($5))
     AND ($6 = '' OR d.village = $6) AND ($7 = '' OR d.township = $7) AND ($8 = '' OR d.household_id = $8)
-    AND ($9 = '' OR d.household_id IN ({helper}))))";
+    AND ($9 = '' OR d.household_id IN ({helper})) AND ($10::bigint < 0 OR d.first_seq <= $10::bigint)))";
 
 /// A report scope as the values of [`IN_SCOPE`]'s parameters.
 struct Bound {
@@ -49,6 +80,7 @@ struct Bound {
     township: String,
     household: String,
     helper: String,
+    existed_by: i64,
 }
 
 impl Bound {
@@ -62,6 +94,7 @@ impl Bound {
             township: s.township.clone().unwrap_or_default(),
             household: s.household.clone().unwrap_or_default(),
             helper: s.helper.clone().unwrap_or_default(),
+            existed_by: s.existed_by.map_or(-1, |n| n as i64),
         }
     }
 }
@@ -73,7 +106,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Rows of a query limited by [`IN_SCOPE`] (written where the query says `{in_scope}`), with `extra`
-    /// parameters from `$10`.
+    /// parameters from `$11`.
     fn rows(&mut self, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<Vec<pg::Row>> {
         let b = &self.scope;
         let rules = doorstep_core::model::SCHEDULE_RULES_ID;
@@ -87,6 +120,7 @@ impl Reader<'_> {
             &b.township,
             &b.household,
             &b.helper,
+            &b.existed_by,
         ];
         values.extend_from_slice(extra);
         let in_scope = IN_SCOPE.replace("{helper}", &sql::to_pg(&sql::HELPER_HOUSEHOLDS.replace("?1", "?9")));
@@ -140,7 +174,7 @@ impl ReportRead for Reader<'_> {
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
         let sql = "SELECT a.household_id, a.helper FROM assignments a JOIN docs d ON d.id = a.household_id
-                   WHERE a.created_ms <= $10 AND {in_scope} ORDER BY a.helper COLLATE \"C\"";
+                   WHERE a.created_ms <= $11 AND {in_scope} ORDER BY a.helper COLLATE \"C\"";
         let rows = self.rows(sql, &[&cutoff_ms.unwrap_or(i64::MAX)])?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }

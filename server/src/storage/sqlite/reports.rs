@@ -35,6 +35,41 @@ impl ReportSource for SqliteReportSource {
         let _ = conn.execute_batch("COMMIT");
         out
     }
+
+    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn.prepare_cached(sql::KEPT_TALLIES)?;
+        let rows = stmt.query_map([frame], |r| {
+            Ok(KeptTally {
+                township: r.get(0)?,
+                village: r.get(1)?,
+                seq: r.get::<_, i64>(2)? as u64,
+                households: r.get(3)?,
+                body: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64, prune_before_ms: i64) -> Result<()> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        // The reports' connection only reads, except for this one table.
+        conn.pragma_update(None, "query_only", false)?;
+        let out = (|| -> Result<()> {
+            let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+            {
+                let mut keep = tx.prepare_cached(sql::KEEP_TALLY)?;
+                for t in tallies {
+                    keep.execute(params![frame, t.township, t.village, t.seq as i64, t.households, t.body, now_ms])?;
+                }
+            }
+            tx.execute(sql::PRUNE_TALLIES, [prune_before_ms])?;
+            tx.commit()?;
+            Ok(())
+        })();
+        conn.pragma_update(None, "query_only", true)?;
+        out
+    }
 }
 
 /// A report scope as SQL over `docs d` and the values of its named parameters: the visibility rule of pulls, then
@@ -49,6 +84,7 @@ struct Bound {
     township: String,
     household: String,
     helper: String,
+    existed_by: i64,
 }
 
 impl Bound {
@@ -78,6 +114,9 @@ impl Bound {
         if s.household.is_some() {
             narrow.push_str(" AND d.household_id = :one_household");
         }
+        if s.existed_by.is_some() {
+            narrow.push_str(" AND d.first_seq <= :existed_by");
+        }
         if s.helper.is_some() {
             narrow
                 .push_str(&format!(" AND d.household_id IN ({})", sql::HELPER_HOUSEHOLDS.replace("?1", ":one_helper")));
@@ -91,6 +130,7 @@ impl Bound {
             township: s.township.clone().unwrap_or_default(),
             household: s.household.clone().unwrap_or_default(),
             helper: s.helper.clone().unwrap_or_default(),
+            existed_by: s.existed_by.map_or(i64::MAX, |n| n as i64),
         }
     }
 }
@@ -121,6 +161,7 @@ impl Reader<'_> {
             (":one_township", &b.township),
             (":one_household", &b.household),
             (":one_helper", &b.helper),
+            (":existed_by", &b.existed_by),
         ];
         let sql = sql.replace("{in_scope}", &b.sql);
         values.retain(|(name, _)| sql.contains(name));
