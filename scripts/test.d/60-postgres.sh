@@ -26,7 +26,7 @@ cargo test --workspace --lib storage:: -- --test-threads=2 &&
 cargo test --workspace --test postgres_two_servers &&
 echo "== sync suites on PostgreSQL ==" &&
 start=$(date +%s) &&
-cargo test --workspace --test sync_api --test blobs --test console --test sync --test scope_exit --test security_server --test ffi &&
+cargo test --workspace --test sync_api --test blobs --test console --test web --test sync --test scope_exit --test security_server --test ffi &&
 echo "SYNC_SUITES_SECONDS $(( $(date +%s) - start ))" &&
 echo "PG_TEST_SCHEMAS $("${DOORSTEP_PG_BIN:+$DOORSTEP_PG_BIN/}psql" "$DOORSTEP_TEST_PG" -Atc \
     "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '"'"'doorstep_t_%'"'"'")"'

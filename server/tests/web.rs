@@ -55,11 +55,30 @@ fn shown(account: &str) -> String {
 }
 
 /// A fresh copy of the county's database in its own directory.
+/// A copy of the demo county for one test's server: its SQLite file, and when the tests run on PostgreSQL
+/// (`DOORSTEP_TEST_PG`) the same rows in the schema that server will use, so every page test runs on both stores.
 fn copy_of_county() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let conn = rusqlite::Connection::open(county().join("doorstep.db")).expect("open county");
     conn.execute("VACUUM INTO ?1", [dir.path().join("doorstep.db").to_string_lossy().to_string()]).expect("copy");
+    if let Some(url) = common::store_choice::database_for(dir.path()) {
+        let migrate = url.clone();
+        std::thread::spawn(move || drop(doorstep_server::storage::postgres::PostgresStorage::open(&migrate)))
+            .join()
+            .expect("migrate the test's schema");
+        doorstep_e2e::sqlite_json::copy_to_postgres(&dir.path().join("doorstep.db"), &url)
+            .expect("copy the county to PostgreSQL");
+    }
     dir
+}
+
+/// Runs statements (in the SQL both stores share) on a copy of the county: its SQLite file, and its PostgreSQL
+/// schema when the tests run there.
+fn alter_county(dir: &Path, statements: &str) {
+    rusqlite::Connection::open(dir.join("doorstep.db")).expect("open").execute_batch(statements).expect("alter");
+    if let Some(url) = common::store_choice::database_for(dir) {
+        common::store_choice::run_sql(&url, statements).expect("alter on PostgreSQL");
+    }
 }
 
 /// A browser: keeps cookies, follows no redirects (tests look at them).
@@ -628,10 +647,11 @@ async fn admin_pages_show_users_assignments_rules_grants_review_and_audit() {
 async fn as_of_a_past_day_shows_that_days_values() {
     // Pretend everything in the county reached the server three days ago.
     let dir = copy_of_county();
-    let db = rusqlite::Connection::open(dir.path().join("doorstep.db")).expect("open");
-    db.execute("UPDATE changes SET received_ms = received_ms - 3 * 86400000", []).expect("backdate");
-    db.execute("UPDATE assignments SET created_ms = created_ms - 3 * 86400000", []).expect("backdate");
-    drop(db);
+    alter_county(
+        dir.path(),
+        "UPDATE changes SET received_ms = received_ms - 3 * 86400000;
+         UPDATE assignments SET created_ms = created_ms - 3 * 86400000;",
+    );
     let server = Server::start(dir.path());
     let past = (chrono::Local::now().date_naive() - chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
 
@@ -1260,8 +1280,8 @@ async fn refusals_of_layers_and_forms_read_in_chinese() {
 /// The demo county opened for its reports, with its accounts, today and a day 45 days ago ("as of" its end).
 struct CountyReports {
     _dir: tempfile::TempDir,
-    storage: doorstep_server::storage::sqlite::SqliteStorage,
-    reports: doorstep_server::reports::Snapshots<doorstep_server::storage::sqlite::reports::SqliteReportSource>,
+    storage: doorstep_server::storage::SharedStorage,
+    reports: Box<dyn doorstep_server::reports::Reports>,
     users: Vec<doorstep_server::storage::User>,
     people: doorstep_server::web::People,
     today: String,
@@ -1271,10 +1291,28 @@ struct CountyReports {
 }
 
 fn county_reports() -> CountyReports {
-    use doorstep_server::storage::Storage;
     let dir = copy_of_county();
-    let storage = doorstep_server::storage::sqlite::SqliteStorage::open(dir.path()).expect("open the county");
-    let source = doorstep_server::storage::sqlite::reports::SqliteReportSource::open(dir.path()).expect("report reads");
+    // The county on the store the tests run on: its SQLite file, or its copy in PostgreSQL.
+    let (storage, reports): (doorstep_server::storage::SharedStorage, Box<dyn doorstep_server::reports::Reports>) =
+        match common::store_choice::database_for(dir.path()) {
+            Some(url) => {
+                let pg = std::sync::Arc::new(
+                    doorstep_server::storage::postgres::PostgresStorage::open(&url).expect("open the county"),
+                );
+                let reports = Box::new(doorstep_server::reports::Snapshots::new(pg.report_source()));
+                (pg, reports)
+            }
+            None => {
+                let source =
+                    doorstep_server::storage::sqlite::reports::SqliteReportSource::open(dir.path()).expect("reads");
+                (
+                    std::sync::Arc::new(
+                        doorstep_server::storage::sqlite::SqliteStorage::open(dir.path()).expect("open the county"),
+                    ),
+                    Box::new(doorstep_server::reports::Snapshots::new(source)),
+                )
+            }
+        };
     let users = storage.users().expect("users");
     let people = doorstep_server::web::People::of(&users);
     let today = doorstep_server::scope::today();
@@ -1285,17 +1323,7 @@ fn county_reports() -> CountyReports {
         day: past_day.format("%Y-%m-%d").to_string(),
         cutoff_ms: cutoff.timestamp_millis(),
     };
-    CountyReports {
-        _dir: dir,
-        storage,
-        reports: doorstep_server::reports::Snapshots::new(source),
-        users,
-        people,
-        today,
-        day,
-        past_day,
-        past,
-    }
+    CountyReports { _dir: dir, storage, reports, users, people, today, day, past_day, past }
 }
 
 /// The pages read only the account's scope (and a village page only its village) in SQL. For every account of the
@@ -1303,9 +1331,9 @@ fn county_reports() -> CountyReports {
 /// county's snapshot filtered by the same scope in Rust, as the pages did before.
 #[test]
 fn scoped_reports_show_what_the_whole_county_filtered_by_scope_shows() {
-    use doorstep_server::reports::{Reports, Snapshot};
+    use doorstep_server::reports::Snapshot;
     use doorstep_server::scope::Scope;
-    use doorstep_server::storage::{ReportScope, Storage};
+    use doorstep_server::storage::ReportScope;
     use doorstep_server::web::i18n::Lang;
     use doorstep_server::web::indicators::{overview, Filter, Selection};
 
@@ -1361,9 +1389,8 @@ fn scoped_reports_show_what_the_whole_county_filtered_by_scope_shows() {
 /// tally per village show the same figures, in both languages.
 #[test]
 fn an_areas_figures_are_the_merge_of_its_villages_tallies() {
-    use doorstep_server::reports::Reports;
     use doorstep_server::scope::Scope;
-    use doorstep_server::storage::{ReportScope, Storage};
+    use doorstep_server::storage::ReportScope;
     use doorstep_server::web::i18n::Lang;
     use doorstep_server::web::indicators::{overview, Filter, Selection};
     use doorstep_server::web::tally::{merge, render, tally};
@@ -1497,6 +1524,10 @@ async fn wait_for_kept_tallies(db: &Path) -> (String, String, u64) {
 /// was stopped), and drops a kept figure that a later change made stale, counting the village again.
 #[tokio::test]
 async fn kept_overview_figures_outlive_a_restart_and_stale_ones_are_counted_again() {
+    use doorstep_server::web::tally::Tally;
+    if common::store_choice::sqlite_only("kept overview figures", "it changes them in the SQLite file") {
+        return;
+    }
     let dir = copy_of_county();
     let db = dir.path().join("doorstep.db");
     let server = Server::start(dir.path());
@@ -1508,17 +1539,16 @@ async fn kept_overview_figures_outlive_a_restart_and_stale_ones_are_counted_agai
     drop(server);
 
     // Stopped: the village's kept figure is made 1,000 households larger, current at the same sequence.
-    let bump = |by: i64, seq: u64| {
+    let bump = |by: usize, seq: u64| {
         let conn = rusqlite::Connection::open(&db).expect("open");
-        let body: String = conn
+        let body: Vec<u8> = conn
             .query_row("SELECT body FROM tallies WHERE frame = ?1 AND village = ?2", [&frame, &village], |r| r.get(0))
             .expect("the kept tally");
-        let mut tally: serde_json::Value = serde_json::from_str(&body).expect("a tally is JSON");
-        let n = tally["households"].as_i64().expect("households") + by;
-        tally["households"] = n.into();
+        let mut tally: Tally = postcard::from_bytes(&body).expect("a kept tally decodes");
+        tally.households += by;
         conn.execute(
             "UPDATE tallies SET body = ?1, seq = ?2 WHERE frame = ?3 AND village = ?4",
-            rusqlite::params![tally.to_string(), seq as i64, frame, village],
+            rusqlite::params![postcard::to_allocvec(&tally).expect("encode"), seq as i64, frame, village],
         )
         .expect("update");
     };
@@ -1538,13 +1568,13 @@ async fn kept_overview_figures_outlive_a_restart_and_stale_ones_are_counted_agai
     sup.url = third.url.clone();
     assert_eq!(households_shown(&sup.get("/overview").await), counted, "the stale figure is counted again");
     let conn = rusqlite::Connection::open(&db).expect("open");
-    let (kept_seq, body): (i64, String) = conn
+    let (kept_seq, body): (i64, Vec<u8>) = conn
         .query_row("SELECT seq, body FROM tallies WHERE frame = ?1 AND village = ?2", [&frame, &village], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .expect("kept again");
     assert!(kept_seq as u64 >= seq, "kept again at the current sequence");
-    let tally: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let tally: Tally = postcard::from_bytes(&body).expect("a kept tally decodes");
     let in_village = households_shown(&sup.get(&format!("/overview?village={}", enc(&village))).await);
-    assert_eq!(tally["households"].as_u64(), Some(in_village), "the recounted figure is the village's own");
+    assert_eq!(tally.households as u64, in_village, "the recounted figure is the village's own");
 }

@@ -41,3 +41,73 @@ pub fn rows(conn: &rusqlite::Connection, table: &str) -> Result<Vec<Value>, Box<
     })?;
     Ok(out)
 }
+
+/// The server store's tables a copy carries, parents first (sessions, login failures and kept overview figures are
+/// left behind: a server makes its own). The core's index tables follow them.
+pub const STORE_TABLES: &[&str] = &[
+    "users",
+    "devices",
+    "actors",
+    "counter",
+    "docs",
+    "changes",
+    "assignments",
+    "team_villages",
+    "areas",
+    "inspector_grants",
+    "scope_events",
+    "scope_losses",
+    "places",
+    "blobs",
+    "blob_refs",
+    "audit_log",
+];
+
+/// Copies a server's SQLite store into a PostgreSQL database the server's own store has migrated (what the
+/// province benchmark and the pages' tests on PostgreSQL serve): each table's rows as JSON objects, mapped onto the
+/// same columns by name (`json_populate_recordset`), a few thousand rows per statement, in one transaction. Runs
+/// the blocking client on a thread of its own.
+pub fn copy_to_postgres(
+    sqlite_db: &std::path::Path,
+    url: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use r2d2_postgres::postgres as pg;
+    let (sqlite_db, url) = (sqlite_db.to_path_buf(), url.to_string());
+    std::thread::spawn(move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let lite = rusqlite::Connection::open(&sqlite_db)?;
+        let mut client = pg::Client::connect(&url, pg::NoTls)?;
+        let mut tx = client.transaction()?;
+        for table in STORE_TABLES.iter().chain(doorstep_core::store::schema::INDEX_TABLES) {
+            tx.batch_execute(&format!("DELETE FROM {table}"))?;
+            // The audit log's ids are PostgreSQL's own (an identity column): the entries get new ones, in order.
+            let (into, columns) = if *table == "audit_log" {
+                (" (at_ms, actor, action, detail)", "at_ms, actor, action, detail")
+            } else {
+                ("", "*")
+            };
+            let insert = format!(
+                "INSERT INTO {table}{into} SELECT {columns} FROM json_populate_recordset(NULL::{table}, $1::text::json)"
+            );
+            let mut batch: Vec<Value> = Vec::new();
+            let mut flush = |batch: &mut Vec<Value>| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+                if !batch.is_empty() {
+                    tx.execute(&insert, &[&Value::Array(std::mem::take(batch)).to_string()])?;
+                }
+                Ok(())
+            };
+            each_row(&lite, table, |row| {
+                batch.push(row);
+                if batch.len() >= 2000 {
+                    flush(&mut batch)?;
+                }
+                Ok(())
+            })?;
+            flush(&mut batch)?;
+        }
+        tx.commit()?;
+        client.batch_execute("ANALYZE")?;
+        Ok(())
+    })
+    .join()
+    .map_err(|_| "the copying thread panicked")?
+}

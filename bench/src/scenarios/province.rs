@@ -193,54 +193,10 @@ fn backdate(dir: &std::path::Path) -> Res<()> {
     Ok(())
 }
 
-/// Tables copied to PostgreSQL, parents first, then the derived index tables (sessions, login failures and the
-/// audit log are not needed).
-const TABLES: &[&str] = &[
-    "users",
-    "devices",
-    "actors",
-    "counter",
-    "docs",
-    "changes",
-    "assignments",
-    "team_villages",
-    "areas",
-    "inspector_grants",
-    "scope_events",
-    "scope_losses",
-    "places",
-];
-
-/// Copies the SQLite store into a fresh PostgreSQL database (migrated by the server's own store): each table's
-/// rows as JSON objects, mapped onto the same columns by name, a few thousand rows per statement.
+/// Copies the SQLite store into a fresh PostgreSQL database, migrated by the server's own store first.
 fn copy_to_postgres(dir: &std::path::Path, url: &str) -> Res<()> {
     drop(doorstep_server::storage::postgres::PostgresStorage::open(url)?);
-    let lite = rusqlite::Connection::open(dir.join("doorstep.db"))?;
-    let mut pg = pg::Client::connect(url, pg::NoTls)?;
-    let mut tx = pg.transaction()?;
-    for table in TABLES.iter().chain(doorstep_core::store::schema::INDEX_TABLES) {
-        tx.batch_execute(&format!("DELETE FROM {table}"))?;
-        let insert =
-            format!("INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, $1::text::json)");
-        let mut batch: Vec<serde_json::Value> = Vec::new();
-        let mut flush = |batch: &mut Vec<serde_json::Value>| -> Res<()> {
-            if !batch.is_empty() {
-                tx.execute(&insert, &[&serde_json::Value::Array(std::mem::take(batch)).to_string()])?;
-            }
-            Ok(())
-        };
-        doorstep_e2e::sqlite_json::each_row(&lite, table, |row| {
-            batch.push(row);
-            if batch.len() >= 2000 {
-                flush(&mut batch)?;
-            }
-            Ok(())
-        })?;
-        flush(&mut batch)?;
-    }
-    tx.commit()?;
-    pg.batch_execute("ANALYZE")?;
-    Ok(())
+    doorstep_e2e::sqlite_json::copy_to_postgres(&dir.join("doorstep.db"), url)
 }
 
 /// Waits until the server keeps an overview tally for each of `villages` (the background count has finished).

@@ -68,7 +68,7 @@ pub struct ProblemRow {
 }
 
 /// One screening: the record as entered and its derived classification.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ScreeningEntry {
     pub record: Arc<Screening>,
     pub bp_grade: Option<BpGrade>,
@@ -106,13 +106,7 @@ pub trait Reports: Send + Sync + 'static {
     /// The villages' figures the database keeps for a page frame (`ReportSource::kept_tallies`).
     fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>, StorageError>;
     /// Keeps villages' figures for a page frame (`ReportSource::keep_tallies`).
-    fn keep_tallies(
-        &self,
-        frame: &str,
-        tallies: &[KeptTally],
-        now_ms: i64,
-        prune_before_ms: i64,
-    ) -> Result<(), StorageError>;
+    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<(), StorageError>;
 }
 
 impl From<index::VisitRow> for VisitRow {
@@ -167,6 +161,9 @@ struct Cache {
     /// The latest live snapshot of each recently read scope, most recently used last.
     live: Vec<(ReportScope, Arc<Snapshot>)>,
     past: Vec<((ReportScope, AsOf), Arc<Snapshot>)>,
+    /// The last sequence received by the end of each ended day asked (it never changes): one scan of the changes
+    /// per day, not one per read of a township.
+    heads_at: HashMap<i64, u64>,
 }
 
 impl Cache {
@@ -215,15 +212,31 @@ impl<S: ReportSource> Snapshots<S> {
         // is at most the last one received by then: the documents created later are not read at all.
         let mut then = scope.clone();
         if ended {
-            self.source.read(&ReportScope::everything(), &mut |r| {
-                then.existed_by = Some(r.head_at(as_of.cutoff_ms)?);
-                Ok(())
-            })?;
+            let head = match cache.heads_at.get(&as_of.cutoff_ms) {
+                Some(head) => *head,
+                None => {
+                    let mut head = 0;
+                    self.source.read(&ReportScope::everything(), &mut |r| {
+                        head = r.head_at(as_of.cutoff_ms)?;
+                        Ok(())
+                    })?;
+                    if cache.heads_at.len() >= AS_OF_CACHE * 4 {
+                        cache.heads_at.clear();
+                    }
+                    cache.heads_at.insert(as_of.cutoff_ms, head);
+                    head
+                }
+            };
+            then.existed_by = Some(head);
         }
         let mut out = None;
         self.source.read(&then, &mut |r| {
             let live = live(r, &then, cache, false)?;
-            out = Some(Arc::new(past(r, &live, as_of)?));
+            let head = match then.existed_by {
+                Some(head) => head,
+                None => r.head_at(as_of.cutoff_ms)?,
+            };
+            out = Some(Arc::new(past(r, &live, as_of, head)?));
             Ok(())
         })?;
         let past = out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))?;
@@ -269,14 +282,8 @@ impl<S: ReportSource> Reports for Snapshots<S> {
         self.source.kept_tallies(frame)
     }
 
-    fn keep_tallies(
-        &self,
-        frame: &str,
-        tallies: &[KeptTally],
-        now_ms: i64,
-        prune_before_ms: i64,
-    ) -> Result<(), StorageError> {
-        self.source.keep_tallies(frame, tallies, now_ms, prune_before_ms)
+    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<(), StorageError> {
+        self.source.keep_tallies(frame, tallies, now_ms)
     }
 }
 
@@ -403,8 +410,8 @@ fn live(
     Ok(snapshot)
 }
 
-/// The snapshot of what the server held at the end of a past day.
-fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf) -> Result<Snapshot, StorageError> {
+/// The snapshot of what the server held at the end of a past day; `head` is the last sequence received by then.
+fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, head: u64) -> Result<Snapshot, StorageError> {
     // Which documents existed at the cutoff, and which have changed since.
     let mut existed = HashSet::new();
     let mut changed = HashSet::new();
@@ -485,7 +492,7 @@ fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf) -> Result<Snapsho
         screenings,
         conflicts,
         rules,
-        head: r.head_at(as_of.cutoff_ms)?,
+        head,
     })
 }
 

@@ -40,7 +40,7 @@ impl UnderTest {
 }
 
 /// Undoes schemas 11 (kept tallies), 10 (document indexes), 9 (records) and 8 (profiles), the same statements in both dialects.
-const V8_UNDO: &str = "DROP TABLE tallies; DROP INDEX docs_last_seq; DROP INDEX docs_kind_place; ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
+const V8_UNDO: &str = "DROP TABLE tallies; DROP INDEX assignments_household; DROP INDEX docs_last_seq; DROP INDEX docs_kind_place; ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
                        ALTER TABLE users DROP COLUMN must_change_password; ALTER TABLE devices DROP COLUMN app_version;";
 
 pub fn sqlite() -> UnderTest {
@@ -1202,22 +1202,22 @@ fn postgres_reports_match_sqlite_reports() {
     }
     // Kept overview figures: read back per frame, replaced when a village is kept again, pruned by age.
     for reports in [&lite_reports as &dyn Reports, &pg_reports] {
-        let row = |village: &str, seq: u64, body: &str| crate::storage::KeptTally {
+        let row = |village: &str, seq: u64, body: &[u8]| crate::storage::KeptTally {
             township: "T".into(),
             village: village.into(),
             seq,
             households: "[\"H1\"]".into(),
-            body: body.into(),
+            body: body.to_vec(),
         };
-        reports.keep_tallies("f1", &[row("V1", 5, "{}"), row("V2", 5, "{}")], 1_000, 0).unwrap();
-        reports.keep_tallies("f2", &[row("V1", 6, "{\"x\":1}")], 2_000, 0).unwrap();
-        reports.keep_tallies("f1", &[row("V1", 7, "{\"y\":2}")], 3_000, 0).unwrap();
+        reports.keep_tallies("f1", &[row("V1", 5, b"\x00"), row("V2", 5, b"")], 1_000).unwrap();
+        reports.keep_tallies("f2", &[row("V1", 6, b"\x01\xff")], 2_000).unwrap();
+        reports.keep_tallies("f1", &[row("V1", 7, &[7u8; 300])], 3_000).unwrap();
         let mut f1 = reports.kept_tallies("f1").unwrap();
         f1.sort_by(|a, b| a.village.cmp(&b.village));
-        assert_eq!(f1, vec![row("V1", 7, "{\"y\":2}"), row("V2", 5, "{}")]);
-        assert_eq!(reports.kept_tallies("f2").unwrap(), vec![row("V1", 6, "{\"x\":1}")]);
-        reports.keep_tallies("f3", &[], 4_000, 2_500).unwrap();
-        assert_eq!(reports.kept_tallies("f1").unwrap(), vec![row("V1", 7, "{\"y\":2}")], "older ones pruned");
+        assert_eq!(f1, vec![row("V1", 7, &[7u8; 300]), row("V2", 5, b"")]);
+        assert_eq!(reports.kept_tallies("f2").unwrap(), vec![row("V1", 6, b"\x01\xff")]);
+        reports.keep_tallies("f3", &[], 2_500 + crate::storage::sql::TALLY_KEPT_MS).unwrap();
+        assert_eq!(reports.kept_tallies("f1").unwrap(), vec![row("V1", 7, &[7u8; 300])], "older ones pruned");
         assert!(reports.kept_tallies("f2").unwrap().is_empty() && reports.kept_tallies("f3").unwrap().is_empty());
         assert_eq!(reports.snapshot(&all, None).unwrap().households.len(), 2, "the reads go on after a write");
     }

@@ -768,8 +768,8 @@ pub trait ReportSource: Send + Sync + 'static {
     /// The villages' figures kept for the page frame `frame` (`sql::KEPT_TALLIES`).
     fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>>;
     /// Keeps `tallies` for `frame` in one transaction, replacing what was kept of the same villages, and forgets
-    /// the tallies written before `prune_before_ms`.
-    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64, prune_before_ms: i64) -> Result<()>;
+    /// the tallies written more than `sql::TALLY_KEPT_MS` before `now_ms` (frames of past days).
+    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<()>;
 }
 
 /// A village's figures for one page frame as the database keeps them (schema 11, `sql::V11_TALLIES`): what a
@@ -782,6 +782,6 @@ pub struct KeptTally {
     pub seq: u64,
     /// The ids of the households counted, as JSON.
     pub households: String,
-    /// The figures, as JSON.
-    pub body: String,
+    /// The figures, encoded by the pages (postcard).
+    pub body: Vec<u8>,
 }

@@ -145,19 +145,23 @@ pub const HELPER_HOUSEHOLDS: &str =
 /// restarted server, or another process over the same database, shows an overview without counting it again.
 /// `frame` names what a tally depends on besides its village (month, day, "as of"); `seq` is the sequence it is
 /// current at; `households` the ids counted (JSON), so a household that moves away makes it stale; `body` the
-/// tally (JSON).
-pub const V11_TALLIES: [&str; 2] = [
+/// tally in postcard's binary form (a province's overview reads a thousand of them at once). `BYTEA` is
+/// PostgreSQL's bytes; SQLite stores the bytes as they are under that name too (a blob is never converted).
+/// Also: assignments by household, so a report over one township or village finds its households' helpers
+/// without reading every assignment.
+pub const V11_TALLIES: [&str; 3] = [
     "CREATE TABLE tallies (
         frame TEXT NOT NULL,
         township TEXT NOT NULL,
         village TEXT NOT NULL,
         seq BIGINT NOT NULL,
         households TEXT NOT NULL,
-        body TEXT NOT NULL,
+        body BYTEA NOT NULL,
         written_ms BIGINT NOT NULL,
         PRIMARY KEY (frame, township, village)
     )",
     "CREATE INDEX tallies_written ON tallies (written_ms)",
+    "CREATE INDEX assignments_household ON assignments (household_id)",
 ];
 
 /// The kept tallies of a frame (`?1`).
@@ -172,3 +176,6 @@ pub const KEEP_TALLY: &str = "INSERT INTO tallies (frame, township, village, seq
 
 /// Forgets the tallies written before a time (`?1`): frames of past days nobody looks at any more.
 pub const PRUNE_TALLIES: &str = "DELETE FROM tallies WHERE written_ms < ?1";
+
+/// How long a kept tally stays in the database after it was written, in milliseconds (seven days).
+pub const TALLY_KEPT_MS: i64 = 7 * 86_400_000;

@@ -10,8 +10,9 @@
 //! Whole villages' tallies are also kept in the database (`Reports::keep_tallies`, schema 11) with the sequence
 //! they are current at, so a restarted server, or another server process over the same PostgreSQL database, reads
 //! them instead of counting again: a frame met for the first time loads the database's tallies and drops those a
-//! change since made stale. [`Tallies::keep_current`] counts today's tallies in the background after changes (and
-//! at the start of a day), so that a page view rarely counts anything itself.
+//! change since made stale. [`Tallies::keep_current`] counts today's tallies in the background after changes, and
+//! in the last hours of a day tomorrow's too (a tally depends on the day), so that a page view rarely counts
+//! anything itself, at midnight included.
 //!
 //! Missing tallies are counted from the store: each village alone when a few are missing, otherwise one township at
 //! a time (what a read holds in memory is one township's records, whatever the size of the area).
@@ -27,12 +28,12 @@ use doorstep_core::model::{DocKind, SCHEDULE_RULES_ID};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-/// How many page frames (month, day, "as of") keep their tallies.
-const FRAMES: usize = 4;
+/// How many page frames (month, day, "as of") keep their tallies: today's and tomorrow's and four more.
+const FRAMES: usize = 6;
+/// In the last this many hours of a day, tomorrow's overview is counted in the background too.
+const TOMORROW_HOURS: u32 = 2;
 /// Up to this many missing villages are read one by one; more are counted from one read per township.
 const ONE_BY_ONE: usize = 8;
-/// Tallies kept in the database are forgotten this long after they were written (frames of past days).
-const KEEP_DAYS: i64 = 7;
 
 /// `(township, village)`.
 pub type Place = (String, String);
@@ -46,11 +47,11 @@ pub struct FrameKey {
 }
 
 impl FrameKey {
-    /// The frame as the database names it; `t1` is the tally's format, so a server that counts differently never
+    /// The frame as the database names it; `t2` is the tally's format, so a server that counts differently never
     /// reads another's tallies.
     fn name(&self) -> String {
         let as_of = self.as_of.as_ref().map(|a| format!("asof {}", a.day)).unwrap_or_else(|| "live".into());
-        format!("t1 {} {} {as_of}", self.month, self.today)
+        format!("t2 {} {} {as_of}", self.month, self.today)
     }
 
     /// Whether the frame is a day that has ended: its tallies never change.
@@ -58,10 +59,9 @@ impl FrameKey {
         self.as_of.as_ref().is_some_and(|a| a.cutoff_ms < now_ms)
     }
 
-    /// Today's overview as a page shows it by default: this month, live.
-    pub fn today() -> Self {
-        let today = NaiveDate::parse_from_str(&crate::scope::today(), "%Y-%m-%d").unwrap_or_default();
-        Self { month: today.format("%Y-%m").to_string(), today, as_of: None }
+    /// A day's overview as a page shows it by default on that day: its month, live.
+    pub fn of_day(day: NaiveDate) -> Self {
+        Self { month: day.format("%Y-%m").to_string(), today: day, as_of: None }
     }
 }
 
@@ -128,8 +128,8 @@ impl Tallies {
         Ok(tally::merge(places.iter().filter_map(|p| kept.get(&key_of(p)).map(|k| k.tally.as_ref()))))
     }
 
-    /// Counts today's tallies of every village that lacks one (all of them at the start of a day or after a
-    /// restart without kept tallies, the changed ones after pushes) and keeps them: what the server does in the
+    /// Counts today's tallies of every village that lacks one (all of them after a bulk import, the changed ones
+    /// after pushes; tomorrow's too in the day's last hours) and keeps them: what the server does in the
     /// background so that a page rarely counts. Returns how many villages were counted.
     pub fn count_missing(&self, reports: &dyn Reports) -> Result<usize, StorageError> {
         let scope = Scope {
@@ -137,18 +137,25 @@ impl Tallies {
             role: doorstep_core::model::Role::Admin,
             visible: Visibility { all: true, ..Default::default() },
         };
-        let places = self.places(reports, &scope.visible)?;
+        // A household without a township or village has no village tally (its area's overview counts it at once).
+        let places: Vec<Place> =
+            self.places(reports, &scope.visible)?.into_iter().filter(|(t, v)| !t.is_empty() && !v.is_empty()).collect();
         let people = People::default();
         let look = Looker { scope: &scope, lang: Lang::Zh, people: &people };
         let area = ReportScope { visible: scope.visible.clone(), ..Default::default() };
+        let days = days_to_count(chrono::Local::now().naive_local());
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let before = inner.counted;
-        ensure(&mut inner, reports, &look, &area, &places, &FrameKey::today())?;
+        for day in days {
+            ensure(&mut inner, reports, &look, &area, &places, &FrameKey::of_day(day))?;
+        }
         Ok(inner.counted - before)
     }
 
     /// Keeps today's tallies counted while the server runs: checks for changes every `every` and counts what they
-    /// made stale (one indexed query when nothing changed). Runs until the process ends.
+    /// made stale (one indexed query when nothing changed). After a count it waits at least four times as long as
+    /// the count took, so that under a storm of pushes counting takes at most a fifth of one core from the ingest.
+    /// Runs until the process ends.
     pub async fn keep_current(self: Arc<Self>, reports: Arc<dyn Reports>, every: std::time::Duration) {
         loop {
             let (tallies, reports) = (self.clone(), reports.clone());
@@ -159,9 +166,21 @@ impl Tallies {
                 Ok(Err(e)) => tracing::warn!("counting the overview: {e}"),
                 Err(e) => tracing::warn!("counting the overview stopped: {e}"),
             }
-            tokio::time::sleep(every).await;
+            tokio::time::sleep(every.max(t.elapsed() * 4)).await;
         }
     }
+}
+
+/// The days whose overview the background keeps counted at `now`: today, and in the day's last hours tomorrow too
+/// (kept current like today's, so at midnight the first overview finds them counted instead of waiting for every
+/// village).
+fn days_to_count(now: chrono::NaiveDateTime) -> Vec<NaiveDate> {
+    let today = now.date();
+    let mut days = vec![today];
+    if now.time() >= chrono::NaiveTime::from_hms_opt(24 - TOMORROW_HOURS, 0, 0).unwrap_or_default() {
+        days.extend(today.succ_opt());
+    }
+    days
 }
 
 /// The key of a place's tally for an account that sees `visible`: the whole village's when it sees all of it.
@@ -277,7 +296,7 @@ fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Ke
     for row in rows {
         let stale = row.seq < head && touched.contains(&(row.township.as_str(), row.village.as_str()));
         let (Ok(tally), Ok(households)) =
-            (serde_json::from_str::<Tally>(&row.body), serde_json::from_str::<HashSet<String>>(&row.households))
+            (postcard::from_bytes::<Tally>(&row.body), serde_json::from_str::<HashSet<String>>(&row.households))
         else {
             continue;
         };
@@ -302,15 +321,14 @@ fn save(reports: &dyn Reports, frame: &FrameKey, head: u64, kept: &HashMap<Key, 
                 village: key.0 .1.clone(),
                 seq: head,
                 households: serde_json::to_string(&k.households).ok()?,
-                body: serde_json::to_string(k.tally.as_ref()).ok()?,
+                body: postcard::to_allocvec(k.tally.as_ref()).ok()?,
             })
         })
         .collect();
     if rows.is_empty() {
         return;
     }
-    let now = crate::storage::now_ms();
-    if let Err(e) = reports.keep_tallies(&frame.name(), &rows, now, now - KEEP_DAYS * 86_400_000) {
+    if let Err(e) = reports.keep_tallies(&frame.name(), &rows, crate::storage::now_ms()) {
         tracing::warn!("keeping the overview's village figures: {e}");
     }
 }
@@ -373,4 +391,33 @@ fn refresh(inner: &mut Inner, reports: &dyn Reports) -> Result<(), StorageError>
         inner.places.clear();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tomorrow_is_counted_in_the_last_hours_of_a_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        let at = |h, m| day.and_hms_opt(h, m, 0).unwrap();
+        assert_eq!(days_to_count(at(9, 0)), [day]);
+        assert_eq!(days_to_count(at(21, 59)), [day]);
+        let next = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        assert_eq!(days_to_count(at(22, 0)), [day, next]);
+        assert_eq!(days_to_count(at(23, 59)), [day, next]);
+        assert_eq!(FrameKey::of_day(next).month, "2027-01", "tomorrow may be in another month");
+    }
+
+    #[test]
+    fn a_frame_name_says_everything_a_tally_depends_on() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        let live = FrameKey::of_day(day);
+        let past = FrameKey { as_of: Some(AsOf { day: "2026-11-01".into(), cutoff_ms: 1 }), ..live.clone() };
+        let other_month = FrameKey { month: "2026-10".into(), ..live.clone() };
+        let names = [live.name(), past.name(), other_month.name()];
+        assert_eq!(names[0], "t2 2026-12 2026-12-06 live");
+        assert!(names[1].ends_with("asof 2026-11-01") && names[1] != names[0] && names[2] != names[0]);
+        assert!(past.ended(2) && !past.ended(1) && !live.ended(i64::MAX));
+    }
 }

@@ -95,20 +95,48 @@ impl FollowUp {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An abnormal screening as the page lists it: what was measured and how it is classified, not the whole record
+/// (a village's kept tally holds up to twenty of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Abnormal {
     pub link: Arc<Link>,
     pub member: String,
-    pub screening: ScreeningEntry,
+    /// The screening's id.
+    pub id: String,
+    pub date: String,
+    pub systolic: Option<f64>,
+    pub diastolic: Option<f64>,
+    pub glucose: Option<f64>,
+    pub bp_grade: Option<BpGrade>,
+    pub glucose_band: Option<GlucoseBand>,
+    pub bmi_band: Option<BmiBand>,
+    /// The referral that counts (`ScreeningEntry::referral`).
+    pub referral: ReferralLevel,
 }
 
 impl Abnormal {
+    fn of(link: Arc<Link>, member: String, s: &ScreeningEntry) -> Self {
+        let r = &s.record;
+        Self {
+            link,
+            member,
+            id: r.id.clone(),
+            date: r.date.clone(),
+            systolic: r.systolic,
+            diastolic: r.diastolic,
+            glucose: r.glucose,
+            bp_grade: s.bp_grade,
+            glucose_band: s.glucose_band,
+            bmi_band: classify(r, &Thresholds::default()).bmi_band,
+            referral: s.referral,
+        }
+    }
+
     /// Most urgent first: the referral, then how high the blood pressure and the glucose are, then the newest, then
     /// the order screenings are read in (by id).
     #[allow(clippy::type_complexity)]
     fn rank(&self) -> (Reverse<(ReferralLevel, Option<BpGrade>, Option<GlucoseBand>)>, Reverse<&str>, &str) {
-        let s = &self.screening;
-        (Reverse((s.referral, s.bp_grade, s.glucose_band)), Reverse(s.record.date.as_str()), s.record.id.as_str())
+        (Reverse((self.referral, self.bp_grade, self.glucose_band)), Reverse(self.date.as_str()), self.id.as_str())
     }
 }
 
@@ -398,7 +426,7 @@ pub fn tally(sel: &Selection) -> Tally {
             t.urgent_not_followed += 1;
         }
         let member = hh.record.members.get(&s.record.member_id).map(|m| m.name.clone()).unwrap_or_default();
-        t.abnormal.push(Abnormal { link: l, member, screening: s.clone() });
+        t.abnormal.push(Abnormal::of(l, member, s));
     }
     rank(&mut t.abnormal, ABNORMAL_ROWS, |a, b| a.rank().cmp(&b.rank()));
 
@@ -575,14 +603,12 @@ pub fn render(t: &Tally, f: &Frame) -> Overview {
         .abnormal
         .iter()
         .map(|a| {
-            let s = &a.screening;
-            let bmi_band = classify(&s.record, &Thresholds::default()).bmi_band.filter(|b| *b != BmiBand::Normal);
             let reason = [
-                s.bp_grade
+                a.bp_grade
                     .filter(|g| !matches!(g, BpGrade::Normal | BpGrade::HighNormal))
                     .map(|g| g.label(lang.code())),
-                s.glucose_band.filter(|g| *g != GlucoseBand::Normal).map(|g| g.label(lang.code())),
-                bmi_band.map(|b| b.label(lang.code())),
+                a.glucose_band.filter(|g| *g != GlucoseBand::Normal).map(|g| g.label(lang.code())),
+                a.bmi_band.filter(|b| *b != BmiBand::Normal).map(|b| b.label(lang.code())),
             ]
             .into_iter()
             .flatten()
@@ -592,15 +618,15 @@ pub fn render(t: &Tally, f: &Frame) -> Overview {
                 reason,
                 household: link(&a.link),
                 member: a.member.clone(),
-                date: s.record.date.clone(),
-                bp: match (s.record.systolic, s.record.diastolic) {
+                date: a.date.clone(),
+                bp: match (a.systolic, a.diastolic) {
                     (Some(a), Some(b)) => format!("{a:.0}/{b:.0}"),
                     _ => String::new(),
                 },
-                bp_grade: s.bp_grade.map(|g| g.label(lang.code()).to_string()).unwrap_or_default(),
-                glucose: s.record.glucose.map(|g| format!("{g:.1}")).unwrap_or_default(),
-                referral: s.referral.label(lang.code()).to_string(),
-                urgent: s.referral == ReferralLevel::Urgent,
+                bp_grade: a.bp_grade.map(|g| g.label(lang.code()).to_string()).unwrap_or_default(),
+                glucose: a.glucose.map(|g| format!("{g:.1}")).unwrap_or_default(),
+                referral: a.referral.label(lang.code()).to_string(),
+                urgent: a.referral == ReferralLevel::Urgent,
             }
         })
         .collect::<Vec<_>>();

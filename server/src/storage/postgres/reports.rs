@@ -49,7 +49,7 @@ impl ReportSource for PostgresReportSource {
         })
     }
 
-    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64, prune_before_ms: i64) -> Result<()> {
+    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<()> {
         off_runtime(|| {
             let mut conn = self.pool.get().map_err(|e| StorageError::Unavailable(e.to_string()))?;
             let mut tx = conn.transaction().pg()?;
@@ -58,7 +58,7 @@ impl ReportSource for PostgresReportSource {
                 let seq = t.seq as i64;
                 tx.execute(&keep, &[&frame, &t.township, &t.village, &seq, &t.households, &t.body, &now_ms]).pg()?;
             }
-            tx.execute(&sql::to_pg(sql::PRUNE_TALLIES), &[&prune_before_ms]).pg()?;
+            tx.execute(&sql::to_pg(sql::PRUNE_TALLIES), &[&(now_ms - sql::TALLY_KEPT_MS)]).pg()?;
             tx.commit().pg()
         })
     }

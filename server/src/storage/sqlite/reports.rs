@@ -51,7 +51,7 @@ impl ReportSource for SqliteReportSource {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64, prune_before_ms: i64) -> Result<()> {
+    fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<()> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         // The reports' connection only reads, except for this one table.
         conn.pragma_update(None, "query_only", false)?;
@@ -63,7 +63,7 @@ impl ReportSource for SqliteReportSource {
                     keep.execute(params![frame, t.township, t.village, t.seq as i64, t.households, t.body, now_ms])?;
                 }
             }
-            tx.execute(sql::PRUNE_TALLIES, [prune_before_ms])?;
+            tx.execute(sql::PRUNE_TALLIES, [now_ms - sql::TALLY_KEPT_MS])?;
             tx.commit()?;
             Ok(())
         })();
@@ -91,9 +91,33 @@ impl Bound {
     fn of(s: &ReportScope) -> Self {
         let json = |s: &BTreeSet<String>| serde_json::to_string(s).unwrap_or_else(|_| "[]".into());
         let v = &s.visible;
-        let mut seen: Vec<&str> = Vec::new();
+        let helper = format!("d.household_id IN ({})", sql::HELPER_HOUSEHOLDS.replace("?1", ":one_helper"));
+        // The page's narrowing terms, most selective first. SQLite walks one index per query: the first term
+        // present leads; every other term (and the visibility) is written with a unary `+`, which keeps SQLite from
+        // walking the wider index instead (it once walked a township's documents for a helper's 100 households).
+        let narrowing = [
+            (s.household.is_some(), "d.household_id = :one_household"),
+            (s.helper.is_some(), helper.as_str()),
+            (s.village.as_ref().is_some_and(|x| !x.is_empty()), "d.village = :one_village"),
+            (s.township.as_ref().is_some_and(|x| !x.is_empty()), "d.township = :one_township"),
+        ];
+        let mut led = false;
+        let mut narrow = String::new();
+        for (present, term) in narrowing {
+            if present {
+                narrow.push_str(if led { " AND +" } else { " AND " });
+                narrow.push_str(term);
+                led = true;
+            }
+        }
+        if s.existed_by.is_some() {
+            // Most documents of a past day pass it: never a leading index.
+            narrow.push_str(" AND +d.first_seq <= :existed_by");
+        }
+        let unled = if led { "+" } else { "" };
+        let mut seen: Vec<String> = Vec::new();
         if v.all {
-            seen.push(":all");
+            seen.push(":all".into());
         }
         for (set, term) in [
             (&v.households, "d.household_id IN (SELECT value FROM json_each(:households))"),
@@ -101,25 +125,8 @@ impl Bound {
             (&v.townships, "d.township IN (SELECT value FROM json_each(:townships))"),
         ] {
             if !set.is_empty() {
-                seen.push(term);
+                seen.push(format!("{unled}{term}"));
             }
-        }
-        let mut narrow = String::new();
-        if s.village.as_ref().is_some_and(|x| !x.is_empty()) {
-            narrow.push_str(" AND d.village = :one_village");
-        }
-        if s.township.as_ref().is_some_and(|x| !x.is_empty()) {
-            narrow.push_str(" AND d.township = :one_township");
-        }
-        if s.household.is_some() {
-            narrow.push_str(" AND d.household_id = :one_household");
-        }
-        if s.existed_by.is_some() {
-            narrow.push_str(" AND d.first_seq <= :existed_by");
-        }
-        if s.helper.is_some() {
-            narrow
-                .push_str(&format!(" AND d.household_id IN ({})", sql::HELPER_HOUSEHOLDS.replace("?1", ":one_helper")));
         }
         let seen = if seen.is_empty() { "0".to_string() } else { seen.join(" OR ") };
         Self {
