@@ -4,9 +4,10 @@
 #   - the storage contract suite (storage::contract: every case on SQLite and on PostgreSQL, backup and restore,
 #     report snapshots, concurrent writers from two connection pools), and
 #   - the end-to-end test with two server processes on one database and devices syncing through either,
-#   - the HTTP sync suites again, the same tests as on SQLite (server/tests/{sync_api,blobs,console}.rs and the end-to-end
-#     tests/tests/{sync,scope_exit,security_server,ffi}.rs): with DOORSTEP_TEST_PG set, every test server gets a fresh schema
-#     of its own on the cluster (tests/src/store_choice.rs); tests that only make sense on SQLite skip themselves,
+#   - the HTTP sync suites and the pages again, the same tests as on SQLite (server/tests/{sync_api,blobs,console,web}.rs
+#     and the end-to-end tests/tests/{sync,scope_exit,security_server,ffi}.rs): with DOORSTEP_TEST_PG set, every test
+#     server gets a fresh schema of its own on the cluster (tests/src/store_choice.rs; the pages' tests copy the demo
+#     county into it); tests that only make sense on SQLite skip themselves,
 # with DOORSTEP_REQUIRE_PG=1 so that a PostgreSQL test can never pass by skipping, and guards that count what ran.
 set -euo pipefail
 cd "${DOORSTEP_ROOT:-$(dirname "${BASH_SOURCE[0]}")/../..}"

@@ -25,7 +25,7 @@ use crate::scope::Scope;
 use crate::storage::{KeptTally, ReportScope, StorageError, Visibility};
 use chrono::NaiveDate;
 use doorstep_core::model::{DocKind, SCHEDULE_RULES_ID};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// How many page frames (month, day, "as of") keep their tallies: today's and tomorrow's and four more.
@@ -129,8 +129,10 @@ impl Tallies {
     }
 
     /// Counts today's tallies of every village that lacks one (all of them after a bulk import, the changed ones
-    /// after pushes; tomorrow's too in the day's last hours) and keeps them: what the server does in the
-    /// background so that a page rarely counts. Returns how many villages were counted.
+    /// after pushes; tomorrow's too in the day's last hours) and keeps them: what the server does in the background
+    /// so that a page rarely counts. It counts one township at a time without holding the lock, so page views go
+    /// on meanwhile; a tally whose village changed while it was counted is dropped and counted again next time.
+    /// Returns how many villages were counted.
     pub fn count_missing(&self, reports: &dyn Reports) -> Result<usize, StorageError> {
         let scope = Scope {
             user: String::new(),
@@ -143,13 +145,38 @@ impl Tallies {
         let people = People::default();
         let look = Looker { scope: &scope, lang: Lang::Zh, people: &people };
         let area = ReportScope { visible: scope.visible.clone(), ..Default::default() };
-        let days = days_to_count(chrono::Local::now().naive_local());
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let before = inner.counted;
-        for day in days {
-            ensure(&mut inner, reports, &look, &area, &places, &FrameKey::of_day(day))?;
+        let townships: BTreeSet<&str> = places.iter().map(|(t, _)| t.as_str()).collect();
+        let mut counted = 0;
+        for day in days_to_count(chrono::Local::now().naive_local()) {
+            let frame = FrameKey::of_day(day);
+            // At most one round per township, so that pushes arriving all the time cannot keep this going.
+            for _ in 0..townships.len() {
+                // Under the lock: the next township with villages lacking a tally, and the sequence it is read at.
+                let (batch, head) = {
+                    let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+                    refresh(&mut inner, reports)?;
+                    let head = inner.head;
+                    let kept = frame_of(&mut inner, reports, &frame)?;
+                    let mut missing = places.iter().filter(|p| !kept.contains_key(&((*p).clone(), None)));
+                    let Some(first) = missing.next() else { break };
+                    let batch: Vec<&Place> = std::iter::once(first).chain(missing.filter(|p| p.0 == first.0)).collect();
+                    (batch, head)
+                };
+                let parts = count_places(reports, &look, &area, &batch, &frame)?;
+                // Under the lock again: keep what no change made stale meanwhile.
+                let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+                refresh(&mut inner, reports)?;
+                let stale = Stale::since(reports, head, inner.head)?;
+                let parts: Vec<(Place, Kept)> = parts.into_iter().filter(|(p, k)| !stale.judges_stale(p, k)).collect();
+                let kept = frame_of(&mut inner, reports, &frame)?;
+                let keys: Vec<Key> = parts.iter().map(|(p, _)| (p.clone(), None)).collect();
+                kept.extend(parts.into_iter().map(|(p, k)| ((p, None), k)));
+                save(reports, &frame, head, kept, &keys);
+                inner.counted += keys.len();
+                counted += keys.len();
+            }
         }
-        Ok(inner.counted - before)
+        Ok(counted)
     }
 
     /// Keeps today's tallies counted while the server runs: checks for changes every `every` and counts what they
@@ -192,7 +219,7 @@ fn key_of(visible: &Visibility) -> impl Fn(&Place) -> Key + '_ {
 }
 
 /// The kept tallies of `frame` with those of `places` that were missing counted now (and the whole villages'
-/// kept in the database).
+/// kept in the database). What a page view does: it needs the figures, so it counts under the lock.
 fn ensure<'a>(
     inner: &'a mut Inner,
     reports: &dyn Reports,
@@ -202,6 +229,25 @@ fn ensure<'a>(
     frame: &FrameKey,
 ) -> Result<&'a HashMap<Key, Kept>, StorageError> {
     refresh(inner, reports)?;
+    let head = inner.head;
+    let kept = frame_of(inner, reports, frame)?;
+    let key_of = key_of(&look.scope.visible);
+    let missing: Vec<&Place> = places.iter().filter(|p| !kept.contains_key(&key_of(p))).collect();
+    let counted = count_places(reports, look, area, &missing, frame)?;
+    let keys: Vec<Key> = counted.iter().map(|(p, _)| key_of(p)).collect();
+    kept.extend(counted.into_iter().map(|(p, k)| (key_of(&p), k)));
+    save(reports, frame, head, kept, &keys);
+    inner.counted += keys.len();
+    Ok(&inner.frames.last().expect("the frame just used").1)
+}
+
+/// The kept tallies of `frame`, made the most recently used: loaded from the database the first time (the least
+/// recently used frame is then forgotten).
+fn frame_of<'a>(
+    inner: &'a mut Inner,
+    reports: &dyn Reports,
+    frame: &FrameKey,
+) -> Result<&'a mut HashMap<Key, Kept>, StorageError> {
     let at = match inner.frames.iter().position(|(k, _)| k == frame) {
         Some(at) => at,
         None => {
@@ -215,12 +261,20 @@ fn ensure<'a>(
     };
     let entry = inner.frames.remove(at);
     inner.frames.push(entry);
-    let head = inner.head;
-    let kept = &mut inner.frames.last_mut().expect("the frame just pushed").1;
+    Ok(&mut inner.frames.last_mut().expect("the frame just pushed").1)
+}
 
+/// Counts the tallies of `places` (each a whole village, or the part `look` sees) in `frame` from the store: each
+/// village alone when a few are missing, else one township per read (what is held at once is one township's
+/// records, whatever the area).
+fn count_places(
+    reports: &dyn Reports,
+    look: &Looker,
+    area: &ReportScope,
+    places: &[&Place],
+    frame: &FrameKey,
+) -> Result<Vec<(Place, Kept)>, StorageError> {
     let visible = &look.scope.visible;
-    let key_of = key_of(visible);
-    let missing: Vec<&Place> = places.iter().filter(|p| !kept.contains_key(&key_of(p))).collect();
     let count = |snap: &Snapshot, (t, v): &Place| -> Kept {
         let filter = Filter {
             township: Some(t.clone()),
@@ -234,9 +288,9 @@ fn ensure<'a>(
             households: sel.households.iter().map(|e| e.record.id.clone()).collect(),
         }
     };
-    let mut counted: Vec<Key> = Vec::new();
-    if missing.len() <= ONE_BY_ONE {
-        for place in missing {
+    let mut counted = Vec::new();
+    if places.len() <= ONE_BY_ONE {
+        for place in places {
             let scope = ReportScope {
                 visible: visible.clone(),
                 township: Some(place.0.clone()),
@@ -244,31 +298,58 @@ fn ensure<'a>(
                 ..Default::default()
             };
             let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
-            kept.insert(key_of(place), count(&snap, place));
-            counted.push(key_of(place));
+            counted.push(((*place).clone(), count(&snap, place)));
         }
-    } else {
-        // One township at a time: what is held at once is one township's records, whatever the area.
-        let mut by_township: BTreeMap<&str, Vec<&Place>> = BTreeMap::new();
+        return Ok(counted);
+    }
+    let mut by_township: BTreeMap<&str, Vec<&Place>> = BTreeMap::new();
+    for place in places {
+        by_township.entry(place.0.as_str()).or_default().push(place);
+    }
+    for (township, missing) in by_township {
+        let scope = ReportScope { township: Some(township.to_string()), ..area.clone() };
+        let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
+        // Not kept by the reports, so it is ours: its rows move into the parts instead of being copied.
+        let snap = Arc::try_unwrap(snap).unwrap_or_else(|shared| (*shared).clone());
+        let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
+        let parts = by_place(snap);
         for place in missing {
-            by_township.entry(place.0.as_str()).or_default().push(place);
-        }
-        for (township, missing) in by_township {
-            let scope = ReportScope { township: Some(township.to_string()), ..area.clone() };
-            let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
-            // Not kept by the reports, so it is ours: its rows move into the parts instead of being copied.
-            let snap = Arc::try_unwrap(snap).unwrap_or_else(|shared| (*shared).clone());
-            let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
-            let parts = by_place(snap);
-            for place in missing {
-                kept.insert(key_of(place), count(parts.get(place).unwrap_or(&empty), place));
-                counted.push(key_of(place));
-            }
+            counted.push((place.clone(), count(parts.get(place).unwrap_or(&empty), place)));
         }
     }
-    save(reports, frame, head, kept, &counted);
-    inner.counted += counted.len();
-    Ok(&inner.frames.last().expect("the frame just used").1)
+    Ok(counted)
+}
+
+/// What changed after a sequence, as a judge of tallies current at that sequence.
+struct Stale {
+    /// A scope or rules change, or too many changes to list: every tally is stale.
+    all: bool,
+    touched: HashSet<Place>,
+    /// Households changed (one may have moved away from the village that counted it).
+    households: HashSet<String>,
+}
+
+impl Stale {
+    /// What changed after `since` (nothing when `since` is the head).
+    fn since(reports: &dyn Reports, since: u64, head: u64) -> Result<Self, StorageError> {
+        let mut stale = Stale { all: false, touched: HashSet::new(), households: HashSet::new() };
+        if since >= head {
+            return Ok(stale);
+        }
+        let changed = reports.changed_since(Some(since))?.1;
+        stale.all = changed.scope || changed.many || changed.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID);
+        for (id, kind, p) in changed.docs {
+            stale.touched.insert((p.township, p.village));
+            if kind == DocKind::Household {
+                stale.households.insert(id);
+            }
+        }
+        Ok(stale)
+    }
+
+    fn judges_stale(&self, place: &Place, kept: &Kept) -> bool {
+        self.all || self.touched.contains(place) || kept.households.iter().any(|h| self.households.contains(h))
+    }
 }
 
 /// The whole villages' tallies the database keeps for `frame`, without those a change after their sequence made
@@ -278,32 +359,24 @@ fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Ke
     let mut loaded = HashMap::new();
     let Some(since) = rows.iter().map(|r| r.seq).min() else { return Ok(loaded) };
     // What changed after the oldest kept tally; a tally written later is judged by the same list (it may be
-    // dropped for a change it had counted already, never kept for one it had not).
-    let changed = if since < head && !frame.ended(crate::storage::now_ms()) {
-        Some(reports.changed_since(Some(since))?.1)
+    // dropped for a change it had counted already, never kept for one it had not). An ended day's never change.
+    let stale = if frame.ended(crate::storage::now_ms()) {
+        Stale::since(reports, head, head)?
     } else {
-        None
+        Stale::since(reports, since, head)?
     };
-    if changed.as_ref().is_some_and(|c| c.scope || c.many || c.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID)) {
-        return Ok(loaded);
-    }
-    let touched: HashSet<(&str, &str)> =
-        changed.iter().flat_map(|c| c.docs.iter().map(|(_, _, p)| (p.township.as_str(), p.village.as_str()))).collect();
-    let moved: HashSet<&str> = changed
-        .iter()
-        .flat_map(|c| c.docs.iter().filter(|(_, k, _)| *k == DocKind::Household).map(|(id, _, _)| id.as_str()))
-        .collect();
     for row in rows {
-        let stale = row.seq < head && touched.contains(&(row.township.as_str(), row.village.as_str()));
         let (Ok(tally), Ok(households)) =
             (postcard::from_bytes::<Tally>(&row.body), serde_json::from_str::<HashSet<String>>(&row.households))
         else {
             continue;
         };
-        if stale || (row.seq < head && households.iter().any(|h| moved.contains(h.as_str()))) {
+        let place = (row.township, row.village);
+        let kept = Kept { tally: Arc::new(tally), households };
+        if row.seq < head && stale.judges_stale(&place, &kept) {
             continue;
         }
-        loaded.insert(((row.township, row.village), None), Kept { tally: Arc::new(tally), households });
+        loaded.insert((place, None), kept);
     }
     Ok(loaded)
 }

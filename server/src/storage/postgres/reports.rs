@@ -26,7 +26,15 @@ impl ReportSource for PostgresReportSource {
         off_runtime(|| {
             let mut conn = self.pool.get().map_err(|e| StorageError::Unavailable(e.to_string()))?;
             // One snapshot of the database for every row of a report.
-            let mut reader = Reader { tx: snapshot(&mut conn)?, scope: Bound::of(scope) };
+            let mut tx = snapshot(&mut conn)?;
+            let mut bound = Bound::of(scope);
+            // A helper's households are listed first and given as an array: PostgreSQL reads an array through the
+            // index on `household_id`, but a subquery inside the scope's OR only by reading every document.
+            if let Some(helper) = &scope.helper {
+                let rows = tx.query(&sql::to_pg(sql::HELPER_HOUSEHOLDS), &[helper]).pg()?;
+                bound.helper = Some(rows.iter().map(|r| r.get(0)).collect());
+            }
+            let mut reader = Reader { tx, scope: bound };
             work(&mut reader)?;
             reader.tx.commit().pg()
         })
@@ -66,11 +74,12 @@ impl ReportSource for PostgresReportSource {
 
 /// Which documents `docs d` a report reads (`$1` the rules id, `$2` all, `$3`–`$5` households, villages and
 /// townships, `$6` the village and `$7` the township, empty for none): the visibility rule of pulls, then the page's
-/// township, village, household (`$8`) or helper (`$9`), and the last first sequence (`$10`, -1 for any). The rules
-/// document is always in. A query's own parameters start at `$11`.
+/// township, village, household (`$8`) or helper's households (`$9`, an array, NULL for none), and the last first
+/// sequence (`$10`, -1 for any). The rules document is always in. A query's own parameters start at `$11`.
 const IN_SCOPE: &str = "(d.id = $1 OR (($2 OR d.household_id = ANY($3) OR d.village = ANY($4) OR d.township = ANY($5))
     AND ($6 = '' OR d.village = $6) AND ($7 = '' OR d.township = $7) AND ($8 = '' OR d.household_id = $8)
-    AND ($9 = '' OR d.household_id IN ({helper})) AND ($10::bigint < 0 OR d.first_seq <= $10::bigint)))";
+    AND ($9::text[] IS NULL OR d.household_id = ANY($9::text[]))
+    AND ($10::bigint < 0 OR d.first_seq <= $10::bigint)))";
 
 /// A report scope as the values of [`IN_SCOPE`]'s parameters.
 struct Bound {
@@ -79,7 +88,8 @@ struct Bound {
     village: String,
     township: String,
     household: String,
-    helper: String,
+    /// The helper's households, read when the reader starts.
+    helper: Option<Vec<String>>,
     existed_by: i64,
 }
 
@@ -93,7 +103,7 @@ impl Bound {
             village: s.village.clone().unwrap_or_default(),
             township: s.township.clone().unwrap_or_default(),
             household: s.household.clone().unwrap_or_default(),
-            helper: s.helper.clone().unwrap_or_default(),
+            helper: None,
             existed_by: s.existed_by.map_or(-1, |n| n as i64),
         }
     }
@@ -123,8 +133,7 @@ impl Reader<'_> {
             &b.existed_by,
         ];
         values.extend_from_slice(extra);
-        let in_scope = IN_SCOPE.replace("{helper}", &sql::to_pg(&sql::HELPER_HOUSEHOLDS.replace("?1", "?9")));
-        self.tx.query(&sql.replace("{in_scope}", &in_scope), &values).pg()
+        self.tx.query(&sql.replace("{in_scope}", IN_SCOPE), &values).pg()
     }
 
     /// Rows of a `SELECT row_to_json(t)::text …` query limited to the scope, as the core's typed rows.
