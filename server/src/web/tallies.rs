@@ -82,8 +82,6 @@ struct Inner {
     places: HashMap<Visibility, Vec<Place>>,
     /// Most recently used last.
     frames: Vec<(FrameKey, HashMap<Key, Kept>)>,
-    /// How many village tallies were counted since the start.
-    counted: usize,
 }
 
 /// The tallies kept by one server.
@@ -172,7 +170,6 @@ impl Tallies {
                 let keys: Vec<Key> = parts.iter().map(|(p, _)| (p.clone(), None)).collect();
                 kept.extend(parts.into_iter().map(|(p, k)| ((p, None), k)));
                 save(reports, &frame, head, kept, &keys);
-                inner.counted += keys.len();
                 counted += keys.len();
             }
         }
@@ -237,7 +234,6 @@ fn ensure<'a>(
     let keys: Vec<Key> = counted.iter().map(|(p, _)| key_of(p)).collect();
     kept.extend(counted.into_iter().map(|(p, k)| (key_of(&p), k)));
     save(reports, frame, head, kept, &keys);
-    inner.counted += keys.len();
     Ok(&inner.frames.last().expect("the frame just used").1)
 }
 
