@@ -1577,4 +1577,21 @@ async fn kept_overview_figures_outlive_a_restart_and_stale_ones_are_counted_agai
     let tally: Tally = postcard::from_bytes(&body).expect("a kept tally decodes");
     let in_village = households_shown(&sup.get(&format!("/overview?village={}", enc(&village))).await);
     assert_eq!(tally.households as u64, in_village, "the recounted figure is the village's own");
+    drop(third);
+
+    // A kept figure that does not decode (written by another build, or damaged) is counted again, not shown.
+    conn.execute(
+        "UPDATE tallies SET body = ?1 WHERE frame = ?2 AND village = ?3",
+        rusqlite::params![vec![0xffu8; 7], frame, village],
+    )
+    .expect("damage");
+    let fourth = Server::start(dir.path());
+    sup.url = fourth.url.clone();
+    let page = sup.get("/overview").await;
+    assert_eq!(page.status, 200, "a damaged kept figure is no error");
+    assert_eq!(households_shown(&page), counted, "it is counted again");
+    let body: Vec<u8> = conn
+        .query_row("SELECT body FROM tallies WHERE frame = ?1 AND village = ?2", [&frame, &village], |r| r.get(0))
+        .expect("kept again");
+    assert!(postcard::from_bytes::<Tally>(&body).is_ok(), "and kept again in a form that decodes");
 }

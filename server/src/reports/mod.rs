@@ -14,7 +14,7 @@ use crate::storage::{Changed, DocMeta, KeptTally, Placement, ReportRead, ReportS
 use automerge::ActorId;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{
-    BpGrade, DocKind, GlucoseBand, Household, ProblemStatus, ReferralLevel, RulesDoc, Screening, VisitKind,
+    BmiBand, BpGrade, DocKind, GlucoseBand, Household, ProblemStatus, ReferralLevel, RulesDoc, Screening, VisitKind,
     SCHEDULE_RULES_ID,
 };
 use doorstep_core::store::index;
@@ -73,6 +73,7 @@ pub struct ScreeningEntry {
     pub record: Arc<Screening>,
     pub bp_grade: Option<BpGrade>,
     pub glucose_band: Option<GlucoseBand>,
+    pub bmi_band: Option<BmiBand>,
     /// The referral that counts (the screener's or the core's suggestion, whichever is higher).
     pub referral: ReferralLevel,
     pub abnormal: bool,
@@ -142,6 +143,7 @@ impl ScreeningEntry {
             record,
             bp_grade: r.bp_grade.as_deref().and_then(BpGrade::parse),
             glucose_band: r.glucose_band.as_deref().and_then(GlucoseBand::parse),
+            bmi_band: r.bmi_band.as_deref().and_then(BmiBand::parse),
             referral: ReferralLevel::parse(&r.referral).unwrap_or_default(),
             abnormal: r.abnormal,
         }

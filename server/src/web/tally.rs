@@ -17,8 +17,8 @@ use super::{svg, People};
 use crate::reports::{HouseholdEntry, ScreeningEntry};
 use chrono::{Datelike, Duration, NaiveDate};
 use doorstep_core::model::{
-    classify, parse_date, AlertLevel, BmiBand, BpGrade, Condition, GlucoseBand, PovertyStatus, ProblemStatus,
-    ReferralLevel, RiskCause, Thresholds, VisitKind,
+    parse_date, AlertLevel, BmiBand, BpGrade, Condition, GlucoseBand, PovertyStatus, ProblemStatus, ReferralLevel,
+    RiskCause, VisitKind,
 };
 use doorstep_core::schedule::followup_interval;
 use serde::{Deserialize, Serialize};
@@ -127,7 +127,7 @@ impl Abnormal {
             glucose: r.glucose,
             bp_grade: s.bp_grade,
             glucose_band: s.glucose_band,
-            bmi_band: classify(r, &Thresholds::default()).bmi_band,
+            bmi_band: s.bmi_band,
             referral: s.referral,
         }
     }
