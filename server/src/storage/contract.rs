@@ -1206,7 +1206,6 @@ fn postgres_reports_match_sqlite_reports() {
             township: "T".into(),
             village: village.into(),
             seq,
-            households: "[\"H1\"]".into(),
             body: body.to_vec(),
         };
         reports.keep_tallies("f1", &[row("V1", 5, b"\x00"), row("V2", 5, b"")], 1_000).unwrap();

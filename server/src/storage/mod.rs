@@ -780,8 +780,6 @@ pub struct KeptTally {
     pub village: String,
     /// The sequence the figures are current at.
     pub seq: u64,
-    /// The ids of the households counted, as JSON.
-    pub households: String,
-    /// The figures, encoded by the pages (postcard).
+    /// The figures and the households counted, encoded by the pages (postcard).
     pub body: Vec<u8>,
 }

@@ -144,8 +144,8 @@ pub const HELPER_HOUSEHOLDS: &str =
 /// Schema 11: the pages' figures of each village kept in the database (`ReportSource::keep_tallies`), so a
 /// restarted server, or another process over the same database, shows an overview without counting it again.
 /// `frame` names what a tally depends on besides its village (month, day, "as of"); `seq` is the sequence it is
-/// current at; `households` the ids counted (JSON), so a household that moves away makes it stale; `body` the
-/// tally in postcard's binary form (a province's overview reads a thousand of them at once). `BYTEA` is
+/// current at; `body` the tally with the ids of the households it counted (so a household that moves away makes it
+/// stale), in postcard's binary form written by the pages (a province's overview reads a thousand of them at once). `BYTEA` is
 /// PostgreSQL's bytes; SQLite stores the bytes as they are under that name too (a blob is never converted).
 /// Also: assignments by household, so a report over one township or village finds its households' helpers
 /// without reading every assignment.
@@ -155,7 +155,6 @@ pub const V11_TALLIES: [&str; 3] = [
         township TEXT NOT NULL,
         village TEXT NOT NULL,
         seq BIGINT NOT NULL,
-        households TEXT NOT NULL,
         body BYTEA NOT NULL,
         written_ms BIGINT NOT NULL,
         PRIMARY KEY (frame, township, village)
@@ -165,14 +164,14 @@ pub const V11_TALLIES: [&str; 3] = [
 ];
 
 /// The kept tallies of a frame (`?1`).
-pub const KEPT_TALLIES: &str = "SELECT township, village, seq, households, body FROM tallies WHERE frame = ?1";
+pub const KEPT_TALLIES: &str = "SELECT township, village, seq, body FROM tallies WHERE frame = ?1";
 
-/// Keeps a village's tally (`?1` frame, `?2` township, `?3` village, `?4` seq, `?5` households, `?6` body, `?7`
-/// time), replacing the one kept before.
-pub const KEEP_TALLY: &str = "INSERT INTO tallies (frame, township, village, seq, households, body, written_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-     ON CONFLICT (frame, township, village) DO UPDATE SET seq = excluded.seq, households = excluded.households,
-        body = excluded.body, written_ms = excluded.written_ms";
+/// Keeps a village's tally (`?1` frame, `?2` township, `?3` village, `?4` seq, `?5` body, `?6` time), replacing
+/// the one kept before.
+pub const KEEP_TALLY: &str = "INSERT INTO tallies (frame, township, village, seq, body, written_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (frame, township, village) DO UPDATE SET seq = excluded.seq, body = excluded.body,
+        written_ms = excluded.written_ms";
 
 /// Forgets the tallies written before a time (`?1`): frames of past days nobody looks at any more.
 pub const PRUNE_TALLIES: &str = "DELETE FROM tallies WHERE written_ms < ?1";

@@ -22,7 +22,7 @@ use super::tally::{self, Tally};
 use super::{i18n::Lang, People};
 use crate::reports::{AsOf, Reports, Snapshot};
 use crate::scope::Scope;
-use crate::storage::{KeptTally, ReportScope, StorageError, Visibility};
+use crate::storage::{Changed, KeptTally, ReportScope, StorageError, Visibility};
 use chrono::NaiveDate;
 use doorstep_core::model::{DocKind, SCHEDULE_RULES_ID};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -47,11 +47,11 @@ pub struct FrameKey {
 }
 
 impl FrameKey {
-    /// The frame as the database names it; `t2` is the tally's format, so a server that counts differently never
+    /// The frame as the database names it; `t3` is the tally's format, so a server that counts differently never
     /// reads another's tallies.
     fn name(&self) -> String {
         let as_of = self.as_of.as_ref().map(|a| format!("asof {}", a.day)).unwrap_or_else(|| "live".into());
-        format!("t2 {} {} {as_of}", self.month, self.today)
+        format!("t3 {} {} {as_of}", self.month, self.today)
     }
 
     /// Whether the frame is a day that has ended: its tallies never change.
@@ -328,19 +328,22 @@ struct Stale {
 impl Stale {
     /// What changed after `since` (nothing when `since` is the head).
     fn since(reports: &dyn Reports, since: u64, head: u64) -> Result<Self, StorageError> {
-        let mut stale = Stale { all: false, touched: HashSet::new(), households: HashSet::new() };
         if since >= head {
-            return Ok(stale);
+            return Ok(Self::of(Changed::default()));
         }
-        let changed = reports.changed_since(Some(since))?.1;
-        stale.all = changed.scope || changed.many || changed.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID);
+        Ok(Self::of(reports.changed_since(Some(since))?.1))
+    }
+
+    fn of(changed: Changed) -> Self {
+        let all = changed.scope || changed.many || changed.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID);
+        let mut stale = Stale { all, touched: HashSet::new(), households: HashSet::new() };
         for (id, kind, p) in changed.docs {
             stale.touched.insert((p.township, p.village));
             if kind == DocKind::Household {
                 stale.households.insert(id);
             }
         }
-        Ok(stale)
+        stale
     }
 
     fn judges_stale(&self, place: &Place, kept: &Kept) -> bool {
@@ -362,9 +365,7 @@ fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Ke
         Stale::since(reports, since, head)?
     };
     for row in rows {
-        let (Ok(tally), Ok(households)) =
-            (postcard::from_bytes::<Tally>(&row.body), serde_json::from_str::<HashSet<String>>(&row.households))
-        else {
+        let Ok((tally, households)) = postcard::from_bytes::<(Tally, HashSet<String>)>(&row.body) else {
             continue;
         };
         let place = (row.township, row.village);
@@ -389,8 +390,7 @@ fn save(reports: &dyn Reports, frame: &FrameKey, head: u64, kept: &HashMap<Key, 
                 township: key.0 .0.clone(),
                 village: key.0 .1.clone(),
                 seq: head,
-                households: serde_json::to_string(&k.households).ok()?,
-                body: postcard::to_allocvec(k.tally.as_ref()).ok()?,
+                body: postcard::to_allocvec(&(k.tally.as_ref(), &k.households)).ok()?,
             })
         })
         .collect();
@@ -441,19 +441,12 @@ fn refresh(inner: &mut Inner, reports: &dyn Reports) -> Result<(), StorageError>
     let (head, changed) = reports.changed_since(if nothing_kept { None } else { Some(inner.head) })?;
     if head != inner.head {
         let now = crate::storage::now_ms();
-        let forget_all = changed.scope || changed.many || changed.docs.iter().any(|(id, _, _)| id == SCHEDULE_RULES_ID);
-        let touched: HashSet<Place> =
-            changed.docs.iter().map(|(_, _, p)| (p.township.clone(), p.village.clone())).collect();
-        let households: HashSet<&str> =
-            changed.docs.iter().filter(|(_, k, _)| *k == DocKind::Household).map(|(id, _, _)| id.as_str()).collect();
+        let stale = Stale::of(changed);
         for (key, kept) in inner.frames.iter_mut() {
-            let ended = key.ended(now);
-            if forget_all {
+            if stale.all {
                 kept.clear();
-            } else if !ended {
-                kept.retain(|(place, _), k| {
-                    !touched.contains(place) && !households.iter().any(|h| k.households.contains(*h))
-                });
+            } else if !key.ended(now) {
+                kept.retain(|(place, _), k| !stale.judges_stale(place, k));
             }
         }
         inner.head = head;
@@ -485,7 +478,7 @@ mod tests {
         let past = FrameKey { as_of: Some(AsOf { day: "2026-11-01".into(), cutoff_ms: 1 }), ..live.clone() };
         let other_month = FrameKey { month: "2026-10".into(), ..live.clone() };
         let names = [live.name(), past.name(), other_month.name()];
-        assert_eq!(names[0], "t2 2026-12 2026-12-06 live");
+        assert_eq!(names[0], "t3 2026-12 2026-12-06 live");
         assert!(names[1].ends_with("asof 2026-11-01") && names[1] != names[0] && names[2] != names[0]);
         assert!(past.ended(2) && !past.ended(1) && !live.ended(i64::MAX));
     }

@@ -50,8 +50,7 @@ impl ReportSource for PostgresReportSource {
                     township: r.get(0),
                     village: r.get(1),
                     seq: r.get::<_, i64>(2) as u64,
-                    households: r.get(3),
-                    body: r.get(4),
+                    body: r.get(3),
                 })
                 .collect())
         })
@@ -64,7 +63,7 @@ impl ReportSource for PostgresReportSource {
             let keep = tx.prepare(&sql::to_pg(sql::KEEP_TALLY)).pg()?;
             for t in tallies {
                 let seq = t.seq as i64;
-                tx.execute(&keep, &[&frame, &t.township, &t.village, &seq, &t.households, &t.body, &now_ms]).pg()?;
+                tx.execute(&keep, &[&frame, &t.township, &t.village, &seq, &t.body, &now_ms]).pg()?;
             }
             tx.execute(&sql::to_pg(sql::PRUNE_TALLIES), &[&(now_ms - sql::TALLY_KEPT_MS)]).pg()?;
             tx.commit().pg()

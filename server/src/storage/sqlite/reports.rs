@@ -40,13 +40,7 @@ impl ReportSource for SqliteReportSource {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn.prepare_cached(sql::KEPT_TALLIES)?;
         let rows = stmt.query_map([frame], |r| {
-            Ok(KeptTally {
-                township: r.get(0)?,
-                village: r.get(1)?,
-                seq: r.get::<_, i64>(2)? as u64,
-                households: r.get(3)?,
-                body: r.get(4)?,
-            })
+            Ok(KeptTally { township: r.get(0)?, village: r.get(1)?, seq: r.get::<_, i64>(2)? as u64, body: r.get(3)? })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -60,7 +54,7 @@ impl ReportSource for SqliteReportSource {
             {
                 let mut keep = tx.prepare_cached(sql::KEEP_TALLY)?;
                 for t in tallies {
-                    keep.execute(params![frame, t.township, t.village, t.seq as i64, t.households, t.body, now_ms])?;
+                    keep.execute(params![frame, t.township, t.village, t.seq as i64, t.body, now_ms])?;
                 }
             }
             tx.execute(sql::PRUNE_TALLIES, [now_ms - sql::TALLY_KEPT_MS])?;
