@@ -691,6 +691,7 @@ fn backdate(data: &Path, today: NaiveDate) -> Result<(), DemoError> {
     tx.execute("UPDATE changes SET received_ms = ?1 WHERE doc_id IN (SELECT doc_id FROM ix_households)", [start_ms])
         .map_err(e)?;
     tx.execute("UPDATE assignments SET created_ms = ?1", [start_ms]).map_err(e)?;
+    tx.execute(crate::storage::sql::DOC_TIMES_FROM_CHANGES, []).map_err(e)?;
     tx.commit().map_err(e)
 }
 

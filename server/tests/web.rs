@@ -649,8 +649,11 @@ async fn as_of_a_past_day_shows_that_days_values() {
     let dir = copy_of_county();
     alter_county(
         dir.path(),
-        "UPDATE changes SET received_ms = received_ms - 3 * 86400000;
-         UPDATE assignments SET created_ms = created_ms - 3 * 86400000;",
+        &format!(
+            "UPDATE changes SET received_ms = received_ms - 3 * 86400000;
+             UPDATE assignments SET created_ms = created_ms - 3 * 86400000; {};",
+            doorstep_server::storage::sql::DOC_TIMES_FROM_CHANGES
+        ),
     );
     let server = Server::start(dir.path());
     let past = (chrono::Local::now().date_naive() - chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
@@ -898,6 +901,32 @@ async fn ledger_cells_typed_on_a_phone_never_start_a_formula() {
     let screenings = csv_rows(&sup.get("/ledger/screenings.csv").await);
     let names: Vec<&String> = screenings.iter().flat_map(|r| r.iter()).filter(|c| c.ends_with("1+1 name")).collect();
     assert_eq!(names.len() >= 6, true, "each renamed member's screening is in the screening ledger: {names:?}");
+}
+
+/// The visits ledger reads the records the server keeps beside the documents; a database saved before visits'
+/// records were kept (none beside them) gives the same ledger from the documents themselves.
+#[tokio::test]
+async fn the_visits_ledger_is_the_same_from_kept_records_and_from_documents() {
+    let dir = copy_of_county();
+    let kept = rusqlite::Connection::open(dir.path().join("doorstep.db"))
+        .expect("open")
+        .query_row("SELECT count(*) FROM docs WHERE kind = 'visit' AND record IS NOT NULL", [], |r| r.get::<_, i64>(0))
+        .expect("count");
+    assert!(kept > 100, "each visit's record is kept beside its document ({kept})");
+    let from = (chrono::Local::now().date_naive() - chrono::Duration::days(120)).format("%Y-%m-%d").to_string();
+    let path = format!("/ledger/visits.csv?from={from}");
+    let first = {
+        let server = Server::start(dir.path());
+        let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+        sup.get(&path).await
+    };
+    alter_county(dir.path(), "UPDATE docs SET record = NULL WHERE kind = 'visit'");
+    let server = Server::start(dir.path());
+    let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
+    let again = sup.get(&path).await;
+    assert_eq!(first.status, 200);
+    assert!(csv_rows(&first).len() > 50, "four months of visits");
+    assert_eq!(csv_rows(&first), csv_rows(&again));
 }
 
 #[tokio::test]

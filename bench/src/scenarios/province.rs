@@ -58,6 +58,10 @@ pub async fn run(ctx: &Ctx) -> Res<Vec<Row>> {
     drop(storage);
     backdate(dir.path())?;
     let built = t.elapsed();
+    // A copy of the built county for looking into a page by hand (the build takes minutes).
+    if let Some(keep) = std::env::var_os("DOORSTEP_BENCH_KEEP_COUNTY") {
+        std::fs::copy(dir.path().join("doorstep.db"), keep)?;
+    }
     let mut rows = Vec::new();
     ctx.say("province: pages on SQLite");
     rows.extend(pages(ctx, &db, households, county_visits, &townships, built).await?);
@@ -189,6 +193,7 @@ fn backdate(dir: &std::path::Path) -> Res<()> {
     )?;
     conn.execute("UPDATE changes SET received_ms = ?1 WHERE doc_id NOT IN (SELECT doc_id FROM ix_visits)", [start])?;
     conn.execute("UPDATE assignments SET created_ms = ?1", [start])?;
+    conn.execute(doorstep_server::storage::sql::DOC_TIMES_FROM_CHANGES, [])?;
     conn.execute_batch("COMMIT")?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! server's view of a past day, so none of them can disagree.
 
 use crate::doc::Document;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{classify, mask_national_id, DocKind, Household, Screening, Thresholds, Visit};
 use rusqlite::{params, Transaction};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -135,25 +135,57 @@ fn flag_in<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Erro
 
 /// The rows a document yields in its current state. Pure: reads the document, touches no database.
 pub fn derive(id: &str, kind: DocKind, doc: &mut Document) -> Result<IndexRows> {
-    let mut rows = IndexRows::default();
-    match kind {
-        DocKind::Household => household(&mut rows, &doc.read::<Household>()?),
-        DocKind::Visit => visit(&mut rows, &doc.read::<Visit>()?),
-        DocKind::Screening => screening(&mut rows, &doc.read::<Screening>()?),
-        DocKind::Rules => {}
+    Ok(derive_rows(id, kind, doc, false)?.0)
+}
+
+/// The rows a document yields, with its record as JSON (households, visits and screenings), for a store that keeps
+/// each record beside its document so that pages read records without parsing documents. The record is read from
+/// the document once for both.
+pub fn derive_with_record(id: &str, kind: DocKind, doc: &mut Document) -> Result<(IndexRows, Option<String>)> {
+    derive_rows(id, kind, doc, true)
+}
+
+fn derive_rows(id: &str, kind: DocKind, doc: &mut Document, with_json: bool) -> Result<(IndexRows, Option<String>)> {
+    fn json<R: serde::Serialize>(with_json: bool, record: &R) -> Result<Option<String>> {
+        with_json
+            .then(|| serde_json::to_string(record).map_err(|e| Error::Document(format!("record as JSON: {e}"))))
+            .transpose()
     }
+    let mut rows = IndexRows::default();
+    let record = match kind {
+        DocKind::Household => {
+            let h = doc.read::<Household>()?;
+            household(&mut rows, &h);
+            json(with_json, &h)?
+        }
+        DocKind::Visit => {
+            let v = doc.read::<Visit>()?;
+            visit(&mut rows, &v);
+            json(with_json, &v)?
+        }
+        DocKind::Screening => {
+            let s = doc.read::<Screening>()?;
+            screening(&mut rows, &s);
+            json(with_json, &s)?
+        }
+        DocKind::Rules => None,
+    };
     let conflicts = doc.conflict_count();
     if conflicts > 0 {
         rows.conflicts.push(ConflictRow { doc_id: id.to_string(), fields: conflicts as i64 });
     }
-    Ok(rows)
+    Ok((rows, record))
 }
 
 /// Replaces the index rows of one document with rows derived from its current state (the SQLite writer).
 pub fn reindex(tx: &Transaction, id: &str, kind: DocKind, doc: &mut Document) -> Result<()> {
-    let rows = derive(id, kind, doc)?;
+    replace(tx, id, &derive(id, kind, doc)?)
+}
+
+/// Replaces the index rows of one document with `rows`.
+pub fn replace(tx: &Transaction, id: &str, rows: &IndexRows) -> Result<()> {
     clear(tx, id)?;
-    write(tx, &rows)
+    write(tx, rows)
 }
 
 /// Runs a statement through the connection's statement cache: reindexing runs for every write and every pushed

@@ -90,7 +90,7 @@ pub struct Snapshot {
     pub conflicts: HashMap<String, u32>,
     /// The schedule rules with their earlier versions: a month is judged by the rules in force at its end.
     pub rules: RulesDoc,
-    /// The highest server sequence the snapshot includes.
+    /// The server's head sequence when the snapshot was read.
     pub head: u64,
 }
 
@@ -163,9 +163,6 @@ struct Cache {
     /// The latest live snapshot of each recently read scope, most recently used last.
     live: Vec<(ReportScope, Arc<Snapshot>)>,
     past: Vec<((ReportScope, AsOf), Arc<Snapshot>)>,
-    /// The last sequence received by the end of each ended day asked (it never changes): one scan of the changes
-    /// per day, not one per read of a township.
-    heads_at: HashMap<i64, u64>,
 }
 
 impl Cache {
@@ -210,35 +207,12 @@ impl<S: ReportSource> Snapshots<S> {
         }
         // Only a day that has ended is final: today's changes may still arrive.
         let ended = as_of.cutoff_ms < crate::storage::now_ms();
-        // A document that existed at the end of an ended day had a change received by then, so its first sequence
-        // is at most the last one received by then: the documents created later are not read at all.
-        let mut then = scope.clone();
-        if ended {
-            let head = match cache.heads_at.get(&as_of.cutoff_ms) {
-                Some(head) => *head,
-                None => {
-                    let mut head = 0;
-                    self.source.read(&ReportScope::everything(), &mut |r| {
-                        head = r.head_at(as_of.cutoff_ms)?;
-                        Ok(())
-                    })?;
-                    if cache.heads_at.len() >= AS_OF_CACHE * 4 {
-                        cache.heads_at.clear();
-                    }
-                    cache.heads_at.insert(as_of.cutoff_ms, head);
-                    head
-                }
-            };
-            then.existed_by = Some(head);
-        }
+        // A document the server first received after the day is not read at all.
+        let then = ReportScope { received_by: Some(as_of.cutoff_ms), ..scope.clone() };
         let mut out = None;
         self.source.read(&then, &mut |r| {
             let live = live(r, &then, cache, false)?;
-            let head = match then.existed_by {
-                Some(head) => head,
-                None => r.head_at(as_of.cutoff_ms)?,
-            };
-            out = Some(Arc::new(past(r, &live, as_of, head)?));
+            out = Some(Arc::new(past(r, &live, as_of)?));
             Ok(())
         })?;
         let past = out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))?;
@@ -297,7 +271,7 @@ enum Record {
 }
 
 impl Record {
-    /// From the JSON saved beside the document (`storage::record_json`); none when it does not parse.
+    /// From the JSON saved beside the document (`index::derive_with_record`); none when it does not parse.
     fn from_json(kind: DocKind, json: &str) -> Option<Self> {
         match kind {
             DocKind::Household => serde_json::from_str(json).ok().map(|h| Record::Household(Arc::new(h))),
@@ -412,33 +386,26 @@ fn live(
     Ok(snapshot)
 }
 
-/// The snapshot of what the server held at the end of a past day; `head` is the last sequence received by then.
-fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, head: u64) -> Result<Snapshot, StorageError> {
-    // Which documents existed at the cutoff, and which have changed since.
-    let mut existed = HashSet::new();
-    let mut changed = HashSet::new();
-    for (id, first, last) in r.change_spans()? {
-        if first <= as_of.cutoff_ms {
-            if last > as_of.cutoff_ms {
-                changed.insert(id.clone());
-            }
-            existed.insert(id);
-        }
-    }
-    let keep = |id: &str| existed.contains(id) && !changed.contains(id);
+/// The snapshot of what the server held at the end of a past day, from `live` (the documents received by then, as
+/// they are now): documents changed after the day are rebuilt from the changes received by its end.
+fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf) -> Result<Snapshot, StorageError> {
+    let cutoff = as_of.cutoff_ms;
     let metas: HashMap<String, DocMeta> = r.doc_metas()?.into_iter().map(|d| (d.id.clone(), d)).collect();
+    let changed: HashSet<&str> =
+        metas.values().filter(|d| d.created_ms <= cutoff && d.updated_ms > cutoff).map(|d| d.id.as_str()).collect();
+    let keep = |id: &str| metas.get(id).is_some_and(|d| d.created_ms <= cutoff) && !changed.contains(id);
 
     // Rebuild the changed documents from the changes received by the cutoff; derive their rows with the core.
     let mut derived = index::IndexRows::default();
     let mut households_then = HashMap::new();
     let mut screenings_then = HashMap::new();
     let mut rules = if keep(SCHEDULE_RULES_ID) { live.rules.clone() } else { Default::default() };
-    let mut ids: Vec<&String> = changed.iter().collect();
+    let mut ids: Vec<&str> = changed.iter().copied().collect();
     ids.sort();
     for id in ids {
         let Some(meta) = metas.get(id) else { continue };
         let mut doc = Document::empty(&ActorId::random());
-        doc.apply(&r.changes_until(id, as_of.cutoff_ms)?)?;
+        doc.apply(&r.changes_until(id, cutoff)?)?;
         let rows = index::derive(id, meta.kind, &mut doc)?;
         derived.visits.extend(rows.visits.into_iter().filter(|v| !v.deleted));
         derived.problems.extend(rows.problems);
@@ -446,10 +413,10 @@ fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, head: u64) -> Res
         derived.conflicts.extend(rows.conflicts);
         match meta.kind {
             DocKind::Household => {
-                households_then.insert(id.clone(), (Arc::new(doc.read::<Household>()?), meta.placement.clone()));
+                households_then.insert(id.to_string(), (Arc::new(doc.read::<Household>()?), meta.placement.clone()));
             }
             DocKind::Screening => {
-                screenings_then.insert(id.clone(), Arc::new(doc.read::<Screening>()?));
+                screenings_then.insert(id.to_string(), Arc::new(doc.read::<Screening>()?));
             }
             DocKind::Rules if id == SCHEDULE_RULES_ID => rules = doc.read::<RulesDoc>()?,
             _ => {}
@@ -463,7 +430,7 @@ fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, head: u64) -> Res
         .map(|(id, e)| (id.clone(), (e.record.clone(), e.placement.clone())))
         .collect();
     placements.extend(households_then);
-    let assignments = by_household(r.assignments(Some(as_of.cutoff_ms))?);
+    let assignments = by_household(r.assignments(Some(cutoff))?);
     let mut visits: Vec<VisitRow> = live.visits.iter().filter(|v| keep(&v.id)).cloned().collect();
     visits.extend(derived.visits.into_iter().map(VisitRow::from));
     visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
@@ -494,7 +461,7 @@ fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, head: u64) -> Res
         screenings,
         conflicts,
         rules,
-        head,
+        head: live.head,
     })
 }
 

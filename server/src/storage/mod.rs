@@ -622,6 +622,9 @@ pub trait Storage: Send + Sync + 'static {
     fn change_bytes(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>>;
     /// Saved documents by id (snapshots).
     fn docs(&self, ids: &[String]) -> Result<Vec<StoredDoc>>;
+    /// The records saved beside the given documents (`index::derive_with_record`), `(id, JSON)`, for those that
+    /// have one: a ledger reads a month of visits without parsing their documents.
+    fn records(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
 
     // Blobs (attachments): references are written by `WriteTx::set_blob_refs`, bytes live in `crate::blobs`.
     /// What is recorded of a blob; None when no document ever referred to it.
@@ -660,24 +663,16 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-/// The typed record of a household or screening as JSON, saved beside its document: the pages read records from
-/// it instead of parsing every Automerge document (the document stays the truth; the record is derived from it on
-/// every save, like the index rows). Other kinds have none.
-pub fn record_json(kind: DocKind, doc: &Document) -> Result<Option<String>> {
-    let json = match kind {
-        DocKind::Household => serde_json::to_string(&doc.read::<doorstep_core::model::Household>()?),
-        DocKind::Screening => serde_json::to_string(&doc.read::<doorstep_core::model::Screening>()?),
-        DocKind::Visit | DocKind::Rules => return Ok(None),
-    };
-    json.map(Some).map_err(|e| StorageError::Internal(format!("record as JSON: {e}")))
-}
-
 /// A document's row in `docs`, without its bytes: what a report needs to place and cache it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocMeta {
     pub id: String,
     pub kind: DocKind,
     pub last_seq: u64,
+    /// When the server received its first and its last change: whether it existed at the end of a past day, and
+    /// whether it changed after.
+    pub created_ms: i64,
+    pub updated_ms: i64,
     pub placement: Placement,
 }
 
@@ -687,13 +682,11 @@ pub struct DocMeta {
 pub trait ReportRead {
     /// The highest sequence number handed out.
     fn head(&mut self) -> Result<u64>;
-    /// The highest sequence of a change received by `cutoff_ms`.
-    fn head_at(&mut self, cutoff_ms: i64) -> Result<u64>;
     /// Every stored document's metadata.
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>>;
     /// The saved bytes of the given documents (those that exist).
     fn doc_bytes(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>>;
-    /// The records saved beside the given documents (`record_json`), for those that have one.
+    /// The records saved beside the given documents (`index::derive_with_record`), for those that have one.
     fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>>;
     /// Helper assignments recorded by the server, `(household_id, helper)` ordered by helper, optionally only those
     /// made by a cutoff.
@@ -706,8 +699,6 @@ pub trait ReportRead {
     fn screenings(&mut self) -> Result<Vec<doorstep_core::store::index::ScreeningRow>>;
     /// Documents with unresolved conflicts.
     fn conflicts(&mut self) -> Result<Vec<doorstep_core::store::index::ConflictRow>>;
-    /// For every document with changes: the first and last time the server received one, `(doc_id, first, last)`.
-    fn change_spans(&mut self) -> Result<Vec<(String, i64, i64)>>;
     /// The bytes of a document's changes received by `cutoff_ms`, in sequence order.
     fn changes_until(&mut self, doc_id: &str, cutoff_ms: i64) -> Result<Vec<Vec<u8>>>;
     /// The places of the live households in scope, `(township, village)`, sorted.
@@ -748,9 +739,9 @@ pub struct ReportScope {
     pub household: Option<String>,
     /// The households of one helper (theirs by the record or by the server's assignment: the helper's page).
     pub helper: Option<String>,
-    /// Only documents whose first change has at most this sequence: what can have existed at a past moment (an
-    /// "as of" view reads no document created after its day).
-    pub existed_by: Option<u64>,
+    /// Only documents whose first change the server received by this time (an "as of" view reads no document
+    /// created after its day).
+    pub received_by: Option<i64>,
 }
 
 impl ReportScope {

@@ -37,7 +37,8 @@ pub fn to_pg(sql: &str) -> String {
     sql.replace('?', "$")
 }
 
-/// Each household's and screening's typed record as JSON beside its document (`storage::record_json`), so the pages
+/// Each household's and screening's typed record as JSON beside its document (`index::derive_with_record`; visits'
+/// too since schema 12), so the pages
 /// read records without parsing every document (the same statement in both dialects).
 pub const V9_RECORDS: &str = "ALTER TABLE docs ADD COLUMN record TEXT;";
 
@@ -64,8 +65,9 @@ pub const PLACES: &str = "SELECT DISTINCT d.township, d.village FROM docs d
     ORDER BY d.township, d.village";
 
 /// Saves a merged document and what is derived from it with the document (`?1` id … `?11` record).
-pub const SAVE_DOC: &str = "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms, record)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+pub const SAVE_DOC: &str = "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms, record,
+        created_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10)
      ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, last_seq = excluded.last_seq,
         household_id = excluded.household_id, village = excluded.village, township = excluded.township,
         updated_ms = excluded.updated_ms, record = excluded.record";
@@ -162,6 +164,30 @@ pub const V11_TALLIES: [&str; 3] = [
     "CREATE INDEX tallies_written ON tallies (written_ms)",
     "CREATE INDEX assignments_household ON assignments (household_id)",
 ];
+
+/// Schema 12: when the server received each document's first change, beside `updated_ms` (its last), so an
+/// "as of" view tells which documents existed at the end of a day, and which changed after it, from the documents
+/// it reads anyway instead of from every change. Documents saved before are given the time of their first stored
+/// change.
+pub const V12_CREATED: [&str; 2] = [
+    "ALTER TABLE docs ADD COLUMN created_ms BIGINT NOT NULL DEFAULT 0",
+    "UPDATE docs SET created_ms = coalesce((SELECT min(c.received_ms) FROM changes c WHERE c.doc_id = docs.id), updated_ms)",
+];
+
+/// Sets each document's first and last received times from its changes: for the demo and tests, which move the
+/// changes' received times into the past after building their data.
+pub const DOC_TIMES_FROM_CHANGES: &str = "UPDATE docs SET
+    created_ms = (SELECT min(c.received_ms) FROM changes c WHERE c.doc_id = docs.id),
+    updated_ms = (SELECT max(c.received_ms) FROM changes c WHERE c.doc_id = docs.id)
+    WHERE EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = docs.id)";
+
+/// The bytes of a document's (`?1`) changes received by a time (`?2`), in sequence order.
+pub const CHANGES_UNTIL: &str = "SELECT bytes FROM changes WHERE doc_id = ?1 AND received_ms <= ?2 ORDER BY seq";
+
+/// Every document a report reads (`{in_scope}` is the store's scope narrowing).
+pub const DOC_METAS: &str =
+    "SELECT d.id, d.kind, d.last_seq, d.created_ms, d.updated_ms, d.household_id, d.village, d.township FROM docs d
+     WHERE {in_scope}";
 
 /// The kept tallies of a frame (`?1`).
 pub const KEPT_TALLIES: &str = "SELECT township, village, seq, body FROM tallies WHERE frame = ?1";

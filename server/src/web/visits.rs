@@ -14,7 +14,7 @@ use axum::response::Html;
 use doorstep_core::model::{AssuranceCheck, AssuranceKind, AssuranceStatus, Assurances, DocKind, Household, Visit};
 use minijinja::context;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Texts of the visit page and the assurance marks, in both languages (the common ones come from `i18n`).
 const TEXTS: &[(&str, &str, &str)] = &[
@@ -95,7 +95,21 @@ pub fn visits_at(s: &dyn Storage, ids: &[String], cutoff_ms: Option<i64>) -> sto
     let mut out = HashMap::new();
     match cutoff_ms {
         None => {
+            // The records saved beside the documents first (a JSON parse each); the documents of the others
+            // (saved before visits' records were kept).
+            let mut read = HashSet::new();
             for chunk in ids.chunks(500) {
+                for (id, json) in s.records(chunk)? {
+                    if let Ok(v) = serde_json::from_str::<Visit>(&json) {
+                        read.insert(id.clone());
+                        if !v.deleted {
+                            out.insert(id, v);
+                        }
+                    }
+                }
+            }
+            let rest: Vec<String> = ids.iter().filter(|id| !read.contains(*id)).cloned().collect();
+            for chunk in rest.chunks(500) {
                 for stored in s.docs(chunk)? {
                     let Ok(doc) = stored.document() else { continue };
                     if let Ok(v) = doc.read::<Visit>() {

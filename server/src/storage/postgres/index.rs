@@ -7,18 +7,15 @@
 
 use super::{pg, Pg};
 use crate::storage::{sql, Result, StorageError};
-use doorstep_core::doc::Document;
-use doorstep_core::model::DocKind;
-use doorstep_core::store::index::{self, IndexRows, CLEAR_SQL};
+use doorstep_core::store::index::{IndexRows, CLEAR_SQL};
 use serde::Serialize;
 
-/// Replaces the derived rows of one document with those the core derives from its current state.
-pub fn reindex(tx: &mut pg::Transaction<'_>, id: &str, kind: DocKind, doc: &mut Document) -> Result<()> {
-    let rows = index::derive(id, kind, doc)?;
+/// Replaces the derived rows of one document with `rows` (what the core derived from its current state).
+pub fn replace(tx: &mut pg::Transaction<'_>, id: &str, rows: &IndexRows) -> Result<()> {
     for statement in CLEAR_SQL {
         tx.execute(&sql::to_pg(statement), &[&id]).pg()?;
     }
-    write(tx, &rows)
+    write(tx, rows)
 }
 
 /// Inserts derived rows (the document's old rows already deleted).

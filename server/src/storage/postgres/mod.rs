@@ -631,6 +631,10 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn records(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        self.read(|c| records_of(c, ids))
+    }
+
     fn docs(&self, ids: &[String]) -> Result<Vec<StoredDoc>> {
         self.read(|c| {
             let mut found: HashMap<String, StoredDoc> = c

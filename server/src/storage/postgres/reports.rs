@@ -73,12 +73,12 @@ impl ReportSource for PostgresReportSource {
 
 /// Which documents `docs d` a report reads (`$1` the rules id, `$2` all, `$3`–`$5` households, villages and
 /// townships, `$6` the village and `$7` the township, empty for none): the visibility rule of pulls, then the page's
-/// township, village, household (`$8`) or helper's households (`$9`, an array, NULL for none), and the last first
-/// sequence (`$10`, -1 for any). The rules document is always in. A query's own parameters start at `$11`.
+/// township, village, household (`$8`) or helper's households (`$9`, an array, NULL for none), and the latest time
+/// a document may have been created (`$10`, -1 for any). The rules document is always in. A query's own parameters start at `$11`.
 const IN_SCOPE: &str = "(d.id = $1 OR (($2 OR d.household_id = ANY($3) OR d.village = ANY($4) OR d.township = ANY($5))
     AND ($6 = '' OR d.village = $6) AND ($7 = '' OR d.township = $7) AND ($8 = '' OR d.household_id = $8)
     AND ($9::text[] IS NULL OR d.household_id = ANY($9::text[]))
-    AND ($10::bigint < 0 OR d.first_seq <= $10::bigint)))";
+    AND ($10::bigint < 0 OR d.created_ms <= $10::bigint)))";
 
 /// A report scope as the values of [`IN_SCOPE`]'s parameters.
 struct Bound {
@@ -89,7 +89,7 @@ struct Bound {
     household: String,
     /// The helper's households, read when the reader starts.
     helper: Option<Vec<String>>,
-    existed_by: i64,
+    received_by: i64,
 }
 
 impl Bound {
@@ -103,7 +103,7 @@ impl Bound {
             township: s.township.clone().unwrap_or_default(),
             household: s.household.clone().unwrap_or_default(),
             helper: None,
-            existed_by: s.existed_by.map_or(-1, |n| n as i64),
+            received_by: s.received_by.unwrap_or(-1),
         }
     }
 }
@@ -129,7 +129,7 @@ impl Reader<'_> {
             &b.township,
             &b.household,
             &b.helper,
-            &b.existed_by,
+            &b.received_by,
         ];
         values.extend_from_slice(extra);
         self.tx.query(&sql.replace("{in_scope}", IN_SCOPE), &values).pg()
@@ -151,21 +151,17 @@ impl ReportRead for Reader<'_> {
         Ok(self.tx.query_one("SELECT last_seq FROM counter WHERE id = 1", &[]).pg()?.get::<_, i64>(0) as u64)
     }
 
-    fn head_at(&mut self, cutoff_ms: i64) -> Result<u64> {
-        let sql = "SELECT coalesce(max(seq), 0) FROM changes WHERE received_ms <= $1";
-        Ok(self.tx.query_one(sql, &[&cutoff_ms]).pg()?.get::<_, i64>(0) as u64)
-    }
-
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>> {
-        let sql = "SELECT d.id, d.kind, d.last_seq, d.household_id, d.village, d.township FROM docs d WHERE {in_scope}";
         Ok(self
-            .rows(sql, &[])?
+            .rows(sql::DOC_METAS, &[])?
             .iter()
             .map(|r| DocMeta {
                 id: r.get(0),
                 kind: DocKind::parse(r.get(1)).unwrap_or_default(),
                 last_seq: r.get::<_, i64>(2) as u64,
-                placement: Placement { household_id: r.get(3), village: r.get(4), township: r.get(5) },
+                created_ms: r.get(3),
+                updated_ms: r.get(4),
+                placement: Placement { household_id: r.get(5), village: r.get(6), township: r.get(7) },
             })
             .collect())
     }
@@ -176,8 +172,7 @@ impl ReportRead for Reader<'_> {
     }
 
     fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
-        let sql = "SELECT id, record FROM docs WHERE id = ANY($1) AND record IS NOT NULL";
-        Ok(self.tx.query(sql, &[&ids]).pg()?.iter().map(|r| (r.get(0), r.get(1))).collect())
+        super::rows::records_of(&mut self.tx, ids)
     }
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
@@ -215,16 +210,9 @@ impl ReportRead for Reader<'_> {
         )
     }
 
-    fn change_spans(&mut self) -> Result<Vec<(String, i64, i64)>> {
-        let sql =
-            "SELECT c.doc_id, min(c.received_ms), max(c.received_ms) FROM changes c JOIN docs d ON d.id = c.doc_id
-                   WHERE {in_scope} GROUP BY c.doc_id";
-        Ok(self.rows(sql, &[])?.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
-    }
-
     fn changes_until(&mut self, doc_id: &str, cutoff_ms: i64) -> Result<Vec<Vec<u8>>> {
-        let sql = "SELECT bytes FROM changes WHERE doc_id = $1 AND received_ms <= $2 ORDER BY seq";
-        Ok(self.tx.query(sql, &[&doc_id, &cutoff_ms]).pg()?.iter().map(|r| r.get(0)).collect())
+        let rows = self.tx.query(&sql::to_pg(sql::CHANGES_UNTIL), &[&doc_id, &cutoff_ms]).pg()?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn places(&mut self) -> Result<Vec<(String, String)>> {

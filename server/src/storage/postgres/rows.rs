@@ -110,6 +110,12 @@ pub(super) const PLACES: &str = "SELECT p.kind, p.name, p.township, p.origin, p.
      FROM places p
      ORDER BY CASE p.kind WHEN 'township' THEN 0 ELSE 1 END, p.township COLLATE \"C\", p.name COLLATE \"C\"";
 
+/// The records saved beside documents (`Storage::records`).
+pub(super) fn records_of(c: &mut impl pg::GenericClient, ids: &[String]) -> Result<Vec<(String, String)>> {
+    let sql = "SELECT id, record FROM docs WHERE id = ANY($1) AND record IS NOT NULL";
+    Ok(c.query(sql, &[&ids]).pg()?.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 pub(super) fn require_user(tx: &mut pg::Transaction<'_>, name: &str) -> Result<()> {
     match tx.query_opt("SELECT 1 FROM users WHERE name = $1", &[&name]).pg()? {
         Some(_) => Ok(()),

@@ -13,7 +13,7 @@ use doorstep_core::store::migrate::{self, Database, Step};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 11;
+pub const VERSION: i64 = 12;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -211,6 +211,7 @@ const STEPS: &[Step] = &[
     Step { version: 9, sql: &[crate::storage::sql::V9_RECORDS] },
     Step { version: 10, sql: &crate::storage::sql::V10_DOC_ORDER },
     Step { version: 11, sql: &crate::storage::sql::V11_TALLIES },
+    Step { version: 12, sql: &crate::storage::sql::V12_CREATED },
 ];
 
 /// The migration transaction as the core's runner sees it: the version lives in the `schema_version` table, and

@@ -156,7 +156,8 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
-        let record = record_json(d.kind, document)?;
+        // The record is saved beside its document, so pages read it without parsing the document.
+        let (rows, record) = doorstep_core::store::index::derive_with_record(&d.id, d.kind, document)?;
         self.tx
             .execute(
                 &sql::to_pg(sql::SAVE_DOC),
@@ -175,7 +176,7 @@ impl WriteTx for PgTx<'_> {
                 ],
             )
             .pg()?;
-        index::reindex(&mut self.tx, &d.id, d.kind, document)?;
+        index::replace(&mut self.tx, &d.id, &rows)?;
         if d.kind == DocKind::Household {
             // A household in a place nobody added is kept; its place is listed for the admin to confirm or rename.
             let (p, sql) = (&d.placement, sql::to_pg(sql::DEVICE_PLACE));

@@ -527,6 +527,10 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn records(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        self.with_reader(|c| records_of(c, ids))
+    }
+
     fn blob(&self, hash: &str) -> Result<Option<BlobInfo>> {
         self.with_reader(|c| {
             Ok(c.query_row(

@@ -78,7 +78,7 @@ struct Bound {
     township: String,
     household: String,
     helper: String,
-    existed_by: i64,
+    received_by: i64,
 }
 
 impl Bound {
@@ -104,9 +104,9 @@ impl Bound {
                 led = true;
             }
         }
-        if s.existed_by.is_some() {
+        if s.received_by.is_some() {
             // Most documents of a past day pass it: never a leading index.
-            narrow.push_str(" AND +d.first_seq <= :existed_by");
+            narrow.push_str(" AND +d.created_ms <= :received_by");
         }
         let unled = if led { "+" } else { "" };
         let mut seen: Vec<String> = Vec::new();
@@ -131,7 +131,7 @@ impl Bound {
             township: s.township.clone().unwrap_or_default(),
             household: s.household.clone().unwrap_or_default(),
             helper: s.helper.clone().unwrap_or_default(),
-            existed_by: s.existed_by.map_or(i64::MAX, |n| n as i64),
+            received_by: s.received_by.unwrap_or(i64::MAX),
         }
     }
 }
@@ -162,7 +162,7 @@ impl Reader<'_> {
             (":one_township", &b.township),
             (":one_household", &b.household),
             (":one_helper", &b.helper),
-            (":existed_by", &b.existed_by),
+            (":received_by", &b.received_by),
         ];
         let sql = sql.replace("{in_scope}", &b.sql);
         values.retain(|(name, _)| sql.contains(name));
@@ -178,20 +178,16 @@ impl ReportRead for Reader<'_> {
         Ok(self.conn.query_row("SELECT last_seq FROM counter WHERE id = 1", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
-    fn head_at(&mut self, cutoff_ms: i64) -> Result<u64> {
-        let sql = "SELECT coalesce(max(seq), 0) FROM changes WHERE received_ms <= ?1";
-        Ok(self.conn.query_row(sql, [cutoff_ms], |r| r.get::<_, i64>(0))? as u64)
-    }
-
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>> {
-        let sql = "SELECT d.id, d.kind, d.last_seq, d.household_id, d.village, d.township FROM docs d WHERE {in_scope}";
-        self.rows(sql, &[], |r| {
+        self.rows(sql::DOC_METAS, &[], |r| {
             let kind: String = r.get(1)?;
             Ok(DocMeta {
                 id: r.get(0)?,
                 kind: DocKind::parse(&kind).unwrap_or_default(),
                 last_seq: r.get::<_, i64>(2)? as u64,
-                placement: Placement { household_id: r.get(3)?, village: r.get(4)?, township: r.get(5)? },
+                created_ms: r.get(3)?,
+                updated_ms: r.get(4)?,
+                placement: Placement { household_id: r.get(5)?, village: r.get(6)?, township: r.get(7)? },
             })
         })
     }
@@ -208,14 +204,7 @@ impl ReportRead for Reader<'_> {
     }
 
     fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT record FROM docs WHERE id = ?1 AND record IS NOT NULL")?;
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(record) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
-                out.push((id.clone(), record));
-            }
-        }
-        Ok(out)
+        super::rows::records_of(self.conn, ids)
     }
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
@@ -282,16 +271,8 @@ impl ReportRead for Reader<'_> {
         self.rows(sql, &[], |r| Ok(ConflictRow { doc_id: r.get(0)?, fields: r.get(1)? }))
     }
 
-    fn change_spans(&mut self) -> Result<Vec<(String, i64, i64)>> {
-        let sql =
-            "SELECT c.doc_id, min(c.received_ms), max(c.received_ms) FROM changes c JOIN docs d ON d.id = c.doc_id
-                   WHERE {in_scope} GROUP BY c.doc_id";
-        self.rows(sql, &[], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-    }
-
     fn changes_until(&mut self, doc_id: &str, cutoff_ms: i64) -> Result<Vec<Vec<u8>>> {
-        let sql = "SELECT bytes FROM changes WHERE doc_id = ?1 AND received_ms <= ?2 ORDER BY seq";
-        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut stmt = self.conn.prepare_cached(sql::CHANGES_UNTIL)?;
         let rows = stmt.query_map(params![doc_id, cutoff_ms], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -95,6 +95,18 @@ pub(super) fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>>
         .optional()?)
 }
 
+/// The records saved beside documents (`Storage::records`), one indexed look-up each.
+pub(super) fn records_of(c: &Connection, ids: &[String]) -> Result<Vec<(String, String)>> {
+    let mut stmt = c.prepare_cached("SELECT record FROM docs WHERE id = ?1 AND record IS NOT NULL")?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(record) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+            out.push((id.clone(), record));
+        }
+    }
+    Ok(out)
+}
+
 pub(super) fn require_user(tx: &Connection, name: &str) -> Result<()> {
     let found: Option<String> =
         tx.query_row("SELECT name FROM users WHERE name = ?1", [name], |r| r.get(0)).optional()?;

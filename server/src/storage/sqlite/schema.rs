@@ -4,7 +4,7 @@ use super::*;
 use doorstep_core::store::migrate::Step;
 
 /// The schema version this build writes.
-pub(super) const VERSION: i64 = 11;
+pub(super) const VERSION: i64 = 12;
 
 pub(super) const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -207,6 +207,7 @@ const STEPS: &[Step] = &[
     Step { version: 9, sql: &[crate::storage::sql::V9_RECORDS] },
     Step { version: 10, sql: &crate::storage::sql::V10_DOC_ORDER },
     Step { version: 11, sql: &crate::storage::sql::V11_TALLIES },
+    Step { version: 12, sql: &crate::storage::sql::V12_CREATED },
 ];
 
 /// Brings the database to `VERSION` (the core's runner: one transaction per step with its `user_version`),

@@ -105,7 +105,8 @@ impl WriteTx for SqliteTx<'_> {
     }
 
     fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
-        let record = record_json(d.kind, document)?;
+        // The record is saved beside its document, so pages read it without parsing the document.
+        let (rows, record) = index::derive_with_record(&d.id, d.kind, document)?;
         self.tx.prepare_cached(sql::SAVE_DOC)?.execute(params![
             d.id,
             d.kind.code(),
@@ -119,7 +120,7 @@ impl WriteTx for SqliteTx<'_> {
             d.updated_ms,
             record
         ])?;
-        index::reindex(self.tx, &d.id, d.kind, document)?;
+        index::replace(self.tx, &d.id, &rows)?;
         if d.kind == DocKind::Household {
             // A household in a place nobody added is kept; its place is listed for the admin to confirm or rename.
             let p = &d.placement;
