@@ -40,7 +40,7 @@ impl UnderTest {
 }
 
 /// Undoes schemas 11 (kept tallies), 10 (document indexes), 9 (records) and 8 (profiles), the same statements in both dialects.
-const V8_UNDO: &str = "ALTER TABLE docs DROP COLUMN created_ms; DROP TABLE tallies; DROP INDEX assignments_household; DROP INDEX docs_last_seq; DROP INDEX docs_kind_place; ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
+const V8_UNDO: &str = "DROP TABLE tallies; DROP INDEX assignments_household; DROP INDEX docs_last_seq; DROP INDEX docs_kind_place; DROP INDEX docs_township; ALTER TABLE docs DROP COLUMN created_ms; CREATE INDEX docs_township ON docs (township); ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
                        ALTER TABLE users DROP COLUMN must_change_password; ALTER TABLE devices DROP COLUMN app_version;";
 
 pub fn sqlite() -> UnderTest {

@@ -165,14 +165,17 @@ pub const V11_TALLIES: [&str; 3] = [
     "CREATE INDEX assignments_household ON assignments (household_id)",
 ];
 
-/// Schema 12: when the server received each document's first change, beside `updated_ms` (its last), so an
-/// "as of" view tells which documents existed at the end of a day, and which changed after it, from the documents
-/// it reads anyway instead of from every change. Documents saved before are given the time of their first stored
-/// change.
-pub const V12_CREATED: [&str; 2] = [
-    "ALTER TABLE docs ADD COLUMN created_ms BIGINT NOT NULL DEFAULT 0",
-    "UPDATE docs SET created_ms = coalesce((SELECT min(c.received_ms) FROM changes c WHERE c.doc_id = docs.id), updated_ms)",
-];
+/// Schema 12: when the server received each document's first change (`created_ms`, beside `updated_ms`, its last),
+/// so an "as of" view tells which documents existed at the end of a day, and which changed after it, from the
+/// documents it reads anyway instead of from every change. Documents saved before get the time of their first
+/// stored change.
+pub const V12_CREATED: &str = "UPDATE docs SET
+    created_ms = coalesce((SELECT min(c.received_ms) FROM changes c WHERE c.doc_id = docs.id), updated_ms)";
+
+/// Schema 12: households by place with everything a scope decides on, so the places of an area (the first thing
+/// an overview reads) come from the index alone, without reading a document's row.
+pub const V12_PLACES_INDEX: &str =
+    "CREATE INDEX docs_kind_place ON docs (kind, township, village, household_id, id, created_ms)";
 
 /// Sets each document's first and last received times from its changes: for the demo and tests, which move the
 /// changes' received times into the past after building their data.
@@ -184,10 +187,11 @@ pub const DOC_TIMES_FROM_CHANGES: &str = "UPDATE docs SET
 /// The bytes of a document's (`?1`) changes received by a time (`?2`), in sequence order.
 pub const CHANGES_UNTIL: &str = "SELECT bytes FROM changes WHERE doc_id = ?1 AND received_ms <= ?2 ORDER BY seq";
 
-/// Every document a report reads (`{in_scope}` is the store's scope narrowing).
+/// Every document a report reads: those in scope and the schedule rules (`{in_scope_or_rules}`, written by each
+/// store; other queries say `{in_scope}`, which may leave the rules out).
 pub const DOC_METAS: &str =
     "SELECT d.id, d.kind, d.last_seq, d.created_ms, d.updated_ms, d.household_id, d.village, d.township FROM docs d
-     WHERE {in_scope}";
+     WHERE {in_scope_or_rules}";
 
 /// The kept tallies of a frame (`?1`).
 pub const KEPT_TALLIES: &str = "SELECT township, village, seq, body FROM tallies WHERE frame = ?1";

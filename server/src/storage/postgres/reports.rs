@@ -132,7 +132,8 @@ impl Reader<'_> {
             &b.received_by,
         ];
         values.extend_from_slice(extra);
-        self.tx.query(&sql.replace("{in_scope}", IN_SCOPE), &values).pg()
+        let sql = sql.replace("{in_scope_or_rules}", IN_SCOPE).replace("{in_scope}", IN_SCOPE);
+        self.tx.query(&sql, &values).pg()
     }
 
     /// Rows of a `SELECT row_to_json(t)::text …` query limited to the scope, as the core's typed rows.

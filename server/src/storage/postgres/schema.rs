@@ -211,7 +211,15 @@ const STEPS: &[Step] = &[
     Step { version: 9, sql: &[crate::storage::sql::V9_RECORDS] },
     Step { version: 10, sql: &crate::storage::sql::V10_DOC_ORDER },
     Step { version: 11, sql: &crate::storage::sql::V11_TALLIES },
-    Step { version: 12, sql: &crate::storage::sql::V12_CREATED },
+    Step {
+        version: 12,
+        sql: &[
+            "ALTER TABLE docs ADD COLUMN created_ms BIGINT NOT NULL DEFAULT 0",
+            crate::storage::sql::V12_CREATED,
+            "DROP INDEX docs_kind_place",
+            crate::storage::sql::V12_PLACES_INDEX,
+        ],
+    },
 ];
 
 /// The migration transaction as the core's runner sees it: the version lives in the `schema_version` table, and

@@ -194,6 +194,39 @@ pub(super) fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Schema 12 (see `sql::V12_CREATED` and `sql::V12_PLACES_INDEX`). SQLite keeps a row's first
+/// bytes on its table page and the rest on overflow pages, chained: a column written after a document's bytes was
+/// reached only by reading the whole chain, so every scope check of a page read each document whole. The table is
+/// rebuilt with the document's bytes and record last, its small columns first. Its township index carries every
+/// column a report's scope check and document list read, so a township's report reads no document row at all.
+const V12_DOCS: &str = "
+CREATE TABLE docs_v12 (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    heads TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    household_id TEXT,
+    village TEXT NOT NULL,
+    township TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    record TEXT
+);
+INSERT INTO docs_v12 (id, kind, heads, first_seq, last_seq, household_id, village, township, updated_ms, created_ms,
+    bytes, record)
+    SELECT id, kind, heads, first_seq, last_seq, household_id, village, township, updated_ms, 0, bytes, record
+    FROM docs;
+DROP TABLE docs;
+ALTER TABLE docs_v12 RENAME TO docs;
+CREATE INDEX docs_household ON docs (household_id);
+CREATE INDEX docs_village ON docs (village);
+CREATE INDEX docs_township ON docs (township, village, household_id, kind, id, created_ms, updated_ms, last_seq);
+CREATE INDEX docs_first_seq ON docs (first_seq);
+CREATE INDEX docs_last_seq ON docs (last_seq);
+";
+
 /// The steps from an empty database to `VERSION`.
 const STEPS: &[Step] = &[
     Step { version: 1, sql: &[V1, INDEX_DDL] },
@@ -207,7 +240,7 @@ const STEPS: &[Step] = &[
     Step { version: 9, sql: &[crate::storage::sql::V9_RECORDS] },
     Step { version: 10, sql: &crate::storage::sql::V10_DOC_ORDER },
     Step { version: 11, sql: &crate::storage::sql::V11_TALLIES },
-    Step { version: 12, sql: &crate::storage::sql::V12_CREATED },
+    Step { version: 12, sql: &[V12_DOCS, crate::storage::sql::V12_CREATED, crate::storage::sql::V12_PLACES_INDEX] },
 ];
 
 /// Brings the database to `VERSION` (the core's runner: one transaction per step with its `user_version`),
