@@ -1320,7 +1320,11 @@ struct CountyReports {
 }
 
 fn county_reports() -> CountyReports {
-    let dir = copy_of_county();
+    county_reports_in(copy_of_county())
+}
+
+/// The reports of a copy of the county (`copy_of_county`, perhaps altered).
+fn county_reports_in(dir: tempfile::TempDir) -> CountyReports {
     // The county on the store the tests run on: its SQLite file, or its copy in PostgreSQL.
     let (storage, reports): (doorstep_server::storage::SharedStorage, Box<dyn doorstep_server::reports::Reports>) =
         match common::store_choice::database_for(dir.path()) {
@@ -1353,6 +1357,54 @@ fn county_reports() -> CountyReports {
         cutoff_ms: cutoff.timestamp_millis(),
     };
     CountyReports { _dir: dir, storage, reports, users, people, today, day, past_day, past }
+}
+
+/// Once a day has ended, its own overview (counted in the background while it was today) is kept as that day's
+/// "as of" view: the same figures an "as of" view counts from the records, read instead of counted, and kept in the
+/// database for a restarted server.
+#[test]
+fn an_ended_days_overview_is_kept_as_its_as_of_view() {
+    use doorstep_server::reports::AsOf;
+    use doorstep_server::scope::Scope;
+    use doorstep_server::storage::{ReportScope, ScopeFacts};
+    use doorstep_server::web::i18n::Lang;
+    use doorstep_server::web::tallies::{FrameKey, Looker, Tallies};
+
+    // Everything in the county reached the server three days ago.
+    let dir = copy_of_county();
+    alter_county(
+        dir.path(),
+        &format!(
+            "UPDATE changes SET received_ms = received_ms - 3 * 86400000;
+             UPDATE assignments SET created_ms = created_ms - 3 * 86400000; {};",
+            doorstep_server::storage::sql::DOC_TIMES_FROM_CHANGES
+        ),
+    );
+    let CountyReports { reports, people, today, day, .. } = &county_reports_in(dir);
+    let reports = reports.as_ref();
+    let admin = Scope::new("admin", doorstep_core::model::Role::Admin, ScopeFacts::default(), today);
+    let look = Looker { scope: &admin, lang: Lang::Zh, people };
+    let area = ReportScope { visible: admin.visible.clone(), ..Default::default() };
+    let then = *day - chrono::Duration::days(3);
+    let live = FrameKey::of_day(then);
+    let as_of = FrameKey { as_of: Some(AsOf::end_of(then).expect("a day")), ..live.clone() };
+
+    let tallies = Tallies::default();
+    let places = tallies.places(reports, &admin.visible).expect("places");
+    assert!(places.len() > 5, "the county's villages");
+    assert_eq!(tallies.keep_ended_day(reports, then).expect("keep"), 0, "nothing counted for that day yet");
+    tallies.area(reports, &look, &area, &places, &live).expect("that day's own overview");
+    assert_eq!(tallies.keep_ended_day(reports, then).expect("keep"), places.len(), "every village kept");
+    assert_eq!(reports.kept_tallies(&as_of.name()).expect("kept rows").len(), places.len(), "in the database");
+
+    let from_kept = tallies.area(reports, &look, &area, &places, &as_of).expect("as of, kept");
+    let counted = Tallies::default().area(reports, &look, &area, &places, &as_of).expect("as of, counted");
+    assert!(from_kept.households > 50);
+    assert_eq!(serde_json::to_value(&from_kept).unwrap(), serde_json::to_value(&counted).unwrap());
+    // A restarted server finds them in the database: there is nothing left to keep.
+    assert_eq!(Tallies::default().keep_ended_day(reports, then).expect("keep"), 0);
+    // Today has not ended.
+    assert_eq!(Tallies::default().keep_ended_day(reports, *day).expect("keep"), 0);
 }
 
 /// The pages read only the account's scope (and a village page only its village) in SQL. For every account of the

@@ -35,6 +35,16 @@ pub struct AsOf {
     pub cutoff_ms: i64,
 }
 
+impl AsOf {
+    /// The end of `day` on the server's clock (local time), or none for a day without a next one.
+    pub fn end_of(day: chrono::NaiveDate) -> Option<Self> {
+        use chrono::TimeZone;
+        let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
+        let end = chrono::Local.from_local_datetime(&next).earliest()?.timestamp_millis() - 1;
+        Some(AsOf { day: day.format("%Y-%m-%d").to_string(), cutoff_ms: end })
+    }
+}
+
 /// A household with where the server places it (scope is decided on the placement).
 #[derive(Debug, Clone)]
 pub struct HouseholdEntry {
@@ -102,6 +112,8 @@ pub trait Reports: Send + Sync + 'static {
     fn snapshot_once(&self, scope: &ReportScope, as_of: Option<&AsOf>) -> Result<Arc<Snapshot>, StorageError>;
     /// The places of the live households in `scope`, `(township, village)`, sorted.
     fn places(&self, scope: &ReportScope) -> Result<Vec<(String, String)>, StorageError>;
+    /// The sequence of the last change received by `cutoff_ms` (0 when none was).
+    fn head_at(&self, cutoff_ms: i64) -> Result<u64, StorageError>;
     /// The server's head sequence now, and what changed after `since` (nothing asked: nothing listed).
     fn changed_since(&self, since: Option<u64>) -> Result<(u64, Changed), StorageError>;
     /// The villages' figures the database keeps for a page frame (`ReportSource::kept_tallies`).
@@ -249,6 +261,15 @@ impl<S: ReportSource> Reports for Snapshots<S> {
         self.source.read(&ReportScope::everything(), &mut |r| {
             let head = r.head()?;
             out = (head, since.map(|s| r.changed_since(s)).transpose()?.unwrap_or_default());
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn head_at(&self, cutoff_ms: i64) -> Result<u64, StorageError> {
+        let mut out = 0;
+        self.source.read(&ReportScope::everything(), &mut |r| {
+            out = r.head_at(cutoff_ms)?;
             Ok(())
         })?;
         Ok(out)

@@ -682,6 +682,8 @@ pub struct DocMeta {
 pub trait ReportRead {
     /// The highest sequence number handed out.
     fn head(&mut self) -> Result<u64>;
+    /// The sequence of the last change received by `cutoff_ms`, 0 when none was (`sql::HEAD_AT`).
+    fn head_at(&mut self, cutoff_ms: i64) -> Result<u64>;
     /// Every stored document's metadata.
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>>;
     /// The saved bytes of the given documents (those that exist).

@@ -184,6 +184,10 @@ pub const DOC_TIMES_FROM_CHANGES: &str = "UPDATE docs SET
     updated_ms = (SELECT max(c.received_ms) FROM changes c WHERE c.doc_id = docs.id)
     WHERE EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = docs.id)";
 
+/// The highest sequence of a change received by a time (`?1`). Read from the newest change backwards: the server
+/// numbers changes as it receives them, so for a recent time (yesterday's end) only the changes since are read.
+pub const HEAD_AT: &str = "SELECT seq FROM changes WHERE received_ms <= ?1 ORDER BY seq DESC LIMIT 1";
+
 /// The bytes of a document's (`?1`) changes received by a time (`?2`), in sequence order.
 pub const CHANGES_UNTIL: &str = "SELECT bytes FROM changes WHERE doc_id = ?1 AND received_ms <= ?2 ORDER BY seq";
 

@@ -23,7 +23,7 @@ mod pages;
 pub use pages::local_time;
 pub mod session;
 mod svg;
-mod tallies;
+pub mod tallies;
 pub mod tally;
 mod visits;
 
@@ -563,17 +563,14 @@ pub fn query_string(q: &HashMap<String, String>) -> String {
 
 /// The end of a day on the server's clock, for an "as of" view.
 pub fn as_of_day(day: &str) -> Result<AsOf, PageError> {
-    use chrono::{Local, NaiveDate, TimeZone};
     let bad = || {
         PageError::BadRequest(Message::new(
             format!("asof: {day:?} is not a date YYYY-MM-DD"),
             format!("截至日期 {day:?}：不是日期（应为 YYYY-MM-DD）"),
         ))
     };
-    let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
-    let next = date.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).ok_or_else(bad)?;
-    let end = Local.from_local_datetime(&next).earliest().ok_or_else(bad)?.timestamp_millis() - 1;
-    Ok(AsOf { day: date.format("%Y-%m-%d").to_string(), cutoff_ms: end })
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
+    AsOf::end_of(date).ok_or_else(bad)
 }
 
 /// Reads an `application/x-www-form-urlencoded` body.

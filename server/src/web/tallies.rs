@@ -49,7 +49,7 @@ pub struct FrameKey {
 impl FrameKey {
     /// The frame as the database names it; `t3` is the tally's format, so a server that counts differently never
     /// reads another's tallies.
-    fn name(&self) -> String {
+    pub fn name(&self) -> String {
         let as_of = self.as_of.as_ref().map(|a| format!("asof {}", a.day)).unwrap_or_else(|| "live".into());
         format!("t3 {} {} {as_of}", self.month, self.today)
     }
@@ -70,6 +70,8 @@ type Key = (Place, Option<Visibility>);
 
 struct Kept {
     tally: Arc<Tally>,
+    /// The sequence it was counted at.
+    seq: u64,
     /// The households counted (a household that moves away is forgotten from here too).
     households: HashSet<String>,
 }
@@ -82,6 +84,8 @@ struct Inner {
     places: HashMap<Visibility, Vec<Place>>,
     /// Most recently used last.
     frames: Vec<(FrameKey, HashMap<Key, Kept>)>,
+    /// The last ended day whose own overview was kept as its "as of" view ([`Tallies::keep_ended_day`]).
+    ended_kept: Option<NaiveDate>,
 }
 
 /// The tallies kept by one server.
@@ -144,8 +148,17 @@ impl Tallies {
         let look = Looker { scope: &scope, lang: Lang::Zh, people: &people };
         let area = ReportScope { visible: scope.visible.clone(), ..Default::default() };
         let townships: BTreeSet<&str> = places.iter().map(|(t, _)| t.as_str()).collect();
+        let now = chrono::Local::now().naive_local();
+        let yesterday = now.date().pred_opt();
+        let kept_already = self.inner.lock().unwrap_or_else(|p| p.into_inner()).ended_kept;
+        if let Some(day) = yesterday.filter(|d| kept_already != Some(*d)) {
+            let n = self.keep_ended_day(reports, day)?;
+            if n > 0 {
+                tracing::info!(villages = n, day = %day, "kept the ended day's overview as its \"as of\" view");
+            }
+        }
         let mut counted = 0;
-        for day in days_to_count(chrono::Local::now().naive_local()) {
+        for day in days_to_count(now) {
             let frame = FrameKey::of_day(day);
             // At most one round per township, so that pushes arriving all the time cannot keep this going.
             for _ in 0..townships.len() {
@@ -160,7 +173,7 @@ impl Tallies {
                     let batch: Vec<&Place> = std::iter::once(first).chain(missing.filter(|p| p.0 == first.0)).collect();
                     (batch, head)
                 };
-                let parts = count_places(reports, &look, &area, &batch, &frame)?;
+                let parts = count_places(reports, &look, &area, &batch, &frame, head)?;
                 // Under the lock again: keep what no change made stale meanwhile.
                 let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
                 refresh(&mut inner, reports)?;
@@ -174,6 +187,39 @@ impl Tallies {
             }
         }
         Ok(counted)
+    }
+
+    /// Keeps an ended day's overview as its "as of" view. A whole village's tally of the day's own frame that is
+    /// still current, and was counted from changes all received by the day's end, is exactly what an "as of" view
+    /// of that day counts (the same records, rules and assignments, the same month and day), so it is kept under
+    /// that frame too, in memory and in the database, instead of being counted again on the first view. The
+    /// background does this for yesterday once a day; a village without such a tally is counted on the first view
+    /// as before. Returns how many villages were kept.
+    pub fn keep_ended_day(&self, reports: &dyn Reports, day: NaiveDate) -> Result<usize, StorageError> {
+        let Some(end) = AsOf::end_of(day).filter(|end| end.cutoff_ms < crate::storage::now_ms()) else {
+            return Ok(0);
+        };
+        let last_of_day = reports.head_at(end.cutoff_ms)?;
+        let live = FrameKey::of_day(day);
+        let as_of = FrameKey { as_of: Some(end), ..live.clone() };
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        refresh(&mut inner, reports)?;
+        let head = inner.head;
+        let current: Vec<(Key, Kept)> = frame_of(&mut inner, reports, &live)?
+            .iter()
+            .filter(|((_, visibility), k)| visibility.is_none() && k.seq <= last_of_day)
+            .map(|(key, k)| {
+                (key.clone(), Kept { tally: k.tally.clone(), seq: k.seq, households: k.households.clone() })
+            })
+            .collect();
+        let kept = frame_of(&mut inner, reports, &as_of)?;
+        let keys: Vec<Key> = current.iter().map(|(key, _)| key.clone()).filter(|key| !kept.contains_key(key)).collect();
+        for (key, k) in current {
+            kept.entry(key).or_insert(k);
+        }
+        save(reports, &as_of, head, kept, &keys);
+        inner.ended_kept = Some(day);
+        Ok(keys.len())
     }
 
     /// Keeps today's tallies counted while the server runs: checks for changes every `every` and counts what they
@@ -230,7 +276,7 @@ fn ensure<'a>(
     let kept = frame_of(inner, reports, frame)?;
     let key_of = key_of(&look.scope.visible);
     let missing: Vec<&Place> = places.iter().filter(|p| !kept.contains_key(&key_of(p))).collect();
-    let counted = count_places(reports, look, area, &missing, frame)?;
+    let counted = count_places(reports, look, area, &missing, frame, head)?;
     let keys: Vec<Key> = counted.iter().map(|(p, _)| key_of(p)).collect();
     kept.extend(counted.into_iter().map(|(p, k)| (key_of(&p), k)));
     save(reports, frame, head, kept, &keys);
@@ -260,7 +306,8 @@ fn frame_of<'a>(
     Ok(&mut inner.frames.last_mut().expect("the frame just pushed").1)
 }
 
-/// Counts the tallies of `places` (each a whole village, or the part `look` sees) in `frame` from the store: each
+/// Counts the tallies of `places` (each a whole village, or the part `look` sees) in `frame` from the store, at
+/// sequence `head` or later: each
 /// village alone when a few are missing, else one township per read (what is held at once is one township's
 /// records, whatever the area).
 fn count_places(
@@ -269,6 +316,7 @@ fn count_places(
     area: &ReportScope,
     places: &[&Place],
     frame: &FrameKey,
+    head: u64,
 ) -> Result<Vec<(Place, Kept)>, StorageError> {
     let visible = &look.scope.visible;
     let count = |snap: &Snapshot, (t, v): &Place| -> Kept {
@@ -281,6 +329,7 @@ fn count_places(
         let sel = Selection::new(snap, look.scope, &filter, frame.today, look.lang, look.people);
         Kept {
             tally: Arc::new(tally::tally(&sel)),
+            seq: head,
             households: sel.households.iter().map(|e| e.record.id.clone()).collect(),
         }
     };
@@ -369,7 +418,7 @@ fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Ke
             continue;
         };
         let place = (row.township, row.village);
-        let kept = Kept { tally: Arc::new(tally), households };
+        let kept = Kept { tally: Arc::new(tally), seq: row.seq, households };
         if row.seq < head && stale.judges_stale(&place, &kept) {
             continue;
         }

@@ -152,6 +152,11 @@ impl ReportRead for Reader<'_> {
         Ok(self.tx.query_one("SELECT last_seq FROM counter WHERE id = 1", &[]).pg()?.get::<_, i64>(0) as u64)
     }
 
+    fn head_at(&mut self, cutoff_ms: i64) -> Result<u64> {
+        let head = self.tx.query_opt(&sql::to_pg(sql::HEAD_AT), &[&cutoff_ms]).pg()?;
+        Ok(head.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>> {
         Ok(self
             .rows(sql::DOC_METAS, &[])?

@@ -181,6 +181,11 @@ impl ReportRead for Reader<'_> {
         Ok(self.conn.query_row("SELECT last_seq FROM counter WHERE id = 1", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
+    fn head_at(&mut self, cutoff_ms: i64) -> Result<u64> {
+        let head = self.conn.query_row(sql::HEAD_AT, [cutoff_ms], |r| r.get::<_, i64>(0)).optional()?;
+        Ok(head.unwrap_or(0) as u64)
+    }
+
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>> {
         self.rows(sql::DOC_METAS, &[], |r| {
             let kind: String = r.get(1)?;
