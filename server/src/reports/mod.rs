@@ -209,7 +209,7 @@ impl<S: ReportSource> Snapshots<S> {
         let Some(as_of) = as_of else {
             let mut out = None;
             self.source.read(scope, &mut |r| {
-                out = Some(live(r, scope, cache, keep)?);
+                out = Some(live(r, scope, cache, keep, None)?);
                 Ok(())
             })?;
             return out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()));
@@ -223,8 +223,9 @@ impl<S: ReportSource> Snapshots<S> {
         let then = ReportScope { received_by: Some(as_of.cutoff_ms), ..scope.clone() };
         let mut out = None;
         self.source.read(&then, &mut |r| {
-            let live = live(r, &then, cache, false)?;
-            out = Some(Arc::new(past(r, &live, as_of)?));
+            let mut metas = Vec::new();
+            let live = live(r, &then, cache, false, Some(&mut metas))?;
+            out = Some(Arc::new(past(r, &live, as_of, metas)?));
             Ok(())
         })?;
         let past = out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))?;
@@ -317,16 +318,20 @@ fn load(bytes: &[u8]) -> Result<Document, StorageError> {
     Ok(Document::load(bytes, &ActorId::random())?)
 }
 
-/// The snapshot of everything in `scope` the server holds now.
+/// The snapshot of everything in `scope` the server holds now; the documents' metadata it read go to `metas` when
+/// asked (an "as of" view needs them again).
 fn live(
     r: &mut dyn ReportRead,
     scope: &ReportScope,
     cache: &mut Cache,
     keep: bool,
+    metas: Option<&mut Vec<DocMeta>>,
 ) -> Result<Arc<Snapshot>, StorageError> {
     let head = r.head()?;
-    if let Some(s) = cache.live(scope, head) {
-        return Ok(s);
+    if metas.is_none() {
+        if let Some(s) = cache.live(scope, head) {
+            return Ok(s);
+        }
     }
     let docs = r.doc_metas()?;
     let assignments = by_household(r.assignments(None)?);
@@ -400,6 +405,9 @@ fn live(
         .filter_map(|row| screenings.get(&row.doc_id).map(|(_, s)| ScreeningEntry::of(row, s.clone())))
         .collect();
     snapshot.conflicts = r.conflicts()?.into_iter().map(|c| (c.doc_id, c.fields as u32)).collect();
+    if let Some(out) = metas {
+        *out = docs;
+    }
     let snapshot = Arc::new(snapshot);
     if keep {
         cache.keep_live(scope, snapshot.clone());
@@ -409,9 +417,9 @@ fn live(
 
 /// The snapshot of what the server held at the end of a past day, from `live` (the documents received by then, as
 /// they are now): documents changed after the day are rebuilt from the changes received by its end.
-fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf) -> Result<Snapshot, StorageError> {
+fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, metas: Vec<DocMeta>) -> Result<Snapshot, StorageError> {
     let cutoff = as_of.cutoff_ms;
-    let metas: HashMap<String, DocMeta> = r.doc_metas()?.into_iter().map(|d| (d.id.clone(), d)).collect();
+    let metas: HashMap<String, DocMeta> = metas.into_iter().map(|d| (d.id.clone(), d)).collect();
     let changed: HashSet<&str> =
         metas.values().filter(|d| d.created_ms <= cutoff && d.updated_ms > cutoff).map(|d| d.id.as_str()).collect();
     let keep = |id: &str| metas.get(id).is_some_and(|d| d.created_ms <= cutoff) && !changed.contains(id);
