@@ -413,10 +413,9 @@ fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Ke
     } else {
         Stale::since(reports, since, head)?
     };
-    for row in rows {
-        let Ok((tally, households)) = postcard::from_bytes::<(Tally, HashSet<String>)>(&row.body) else {
-            continue;
-        };
+    let decoded = decode_all(&rows);
+    for (row, decoded) in rows.into_iter().zip(decoded) {
+        let Some((tally, households)) = decoded else { continue };
         let place = (row.township, row.village);
         let kept = Kept { tally: Arc::new(tally), seq: row.seq, households };
         if row.seq < head && stale.judges_stale(&place, &kept) {
@@ -425,6 +424,22 @@ fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Ke
         loaded.insert((place, None), kept);
     }
     Ok(loaded)
+}
+
+/// The kept tallies' bodies decoded (none for a body that does not decode: that village is counted again), on every
+/// core: a province's thousand tallies are most of a restarted server's first overview.
+fn decode_all(rows: &[KeptTally]) -> Vec<Option<(Tally, HashSet<String>)>> {
+    let decode = |row: &KeptTally| postcard::from_bytes::<(Tally, HashSet<String>)>(&row.body).ok();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads == 1 || rows.len() < 64 {
+        return rows.iter().map(decode).collect();
+    }
+    let chunks: Vec<&[KeptTally]> = rows.chunks(rows.len().div_ceil(threads)).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> =
+            chunks.iter().map(|c| s.spawn(move || c.iter().map(decode).collect::<Vec<_>>())).collect();
+        handles.into_iter().zip(&chunks).flat_map(|(h, c)| h.join().unwrap_or_else(|_| vec![None; c.len()])).collect()
+    })
 }
 
 /// Keeps the whole villages' tallies just counted in the database, current at `head`. A failure is logged, not
