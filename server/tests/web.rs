@@ -81,6 +81,21 @@ fn alter_county(dir: &Path, statements: &str) {
     }
 }
 
+/// A copy of the county as if every change and assignment had reached the server `days` days earlier.
+fn county_received_days_ago(days: i64) -> tempfile::TempDir {
+    let dir = copy_of_county();
+    let ms = days * 86_400_000;
+    alter_county(
+        dir.path(),
+        &format!(
+            "UPDATE changes SET received_ms = received_ms - {ms};
+             UPDATE assignments SET created_ms = created_ms - {ms}; {};",
+            doorstep_server::storage::sql::DOC_TIMES_FROM_CHANGES
+        ),
+    );
+    dir
+}
+
 /// A browser: keeps cookies, follows no redirects (tests look at them).
 struct Browser {
     http: reqwest::Client,
@@ -646,15 +661,7 @@ async fn admin_pages_show_users_assignments_rules_grants_review_and_audit() {
 #[tokio::test]
 async fn as_of_a_past_day_shows_that_days_values() {
     // Pretend everything in the county reached the server three days ago.
-    let dir = copy_of_county();
-    alter_county(
-        dir.path(),
-        &format!(
-            "UPDATE changes SET received_ms = received_ms - 3 * 86400000;
-             UPDATE assignments SET created_ms = created_ms - 3 * 86400000; {};",
-            doorstep_server::storage::sql::DOC_TIMES_FROM_CHANGES
-        ),
-    );
+    let dir = county_received_days_ago(3);
     let server = Server::start(dir.path());
     let past = (chrono::Local::now().date_naive() - chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
 
@@ -1370,16 +1377,7 @@ fn an_ended_days_overview_is_kept_as_its_as_of_view() {
     use doorstep_server::web::i18n::Lang;
     use doorstep_server::web::tallies::{FrameKey, Looker, Tallies};
 
-    // Everything in the county reached the server three days ago.
-    let dir = copy_of_county();
-    alter_county(
-        dir.path(),
-        &format!(
-            "UPDATE changes SET received_ms = received_ms - 3 * 86400000;
-             UPDATE assignments SET created_ms = created_ms - 3 * 86400000; {};",
-            doorstep_server::storage::sql::DOC_TIMES_FROM_CHANGES
-        ),
-    );
+    let dir = county_received_days_ago(3);
     let CountyReports { reports, people, today, day, .. } = &county_reports_in(dir);
     let reports = reports.as_ref();
     let admin = Scope::new("admin", doorstep_core::model::Role::Admin, ScopeFacts::default(), today);
