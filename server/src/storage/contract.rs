@@ -843,6 +843,13 @@ pub fn the_migration_creates_every_place_existing_data_names(s: &UnderTest) {
         s.name
     );
     assert!(places.iter().all(|p| p.created_ms > 1_600_000_000_000), "{}: stamped with the migration's time", s.name);
+    // Schema 12 gives each document the times its changes were received (5 here; the document says 7).
+    let h1: Vec<serde_json::Value> = (s.ix)("docs")
+        .iter()
+        .map(|row| serde_json::from_str::<serde_json::Value>(row).unwrap())
+        .filter(|row| row["id"] == "h1")
+        .collect();
+    assert_eq!((h1[0]["created_ms"].as_i64(), h1[0]["updated_ms"].as_i64()), (Some(5), Some(5)), "{}", s.name);
 }
 
 /// A pull limited to a number of candidates says up to where it is complete: new documents and changes alike.

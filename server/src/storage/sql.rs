@@ -166,24 +166,19 @@ pub const V11_TALLIES: [&str; 3] = [
     "CREATE INDEX assignments_household ON assignments (household_id)",
 ];
 
-/// Schema 12: when the server received each document's first change (`created_ms`, beside `updated_ms`, its last),
-/// so an "as of" view tells which documents existed at the end of a day, and which changed after it, from the
-/// documents it reads anyway instead of from every change. Documents saved before get the time of their first
-/// stored change.
-pub const V12_CREATED: &str = "UPDATE docs SET
-    created_ms = coalesce((SELECT min(c.received_ms) FROM changes c WHERE c.doc_id = docs.id), updated_ms)";
-
 /// Schema 12: households by place with everything a scope decides on, so the places of an area (the first thing
 /// an overview reads) come from the index alone, without reading a document's row.
 pub const V12_PLACES_INDEX: &str =
     "CREATE INDEX docs_kind_place ON docs (kind, township, village, household_id, id, created_ms)";
 
-/// Sets each document's first and last received times from its changes: for the demo and tests, which move the
-/// changes' received times into the past after building their data.
+/// Sets each document's first and last received times from its stored changes (a document without any keeps its
+/// last one for both). Schema 12 runs it once it has added `created_ms`, the time the server received a document's
+/// first change (beside `updated_ms`, its last), so an "as of" view tells which documents existed at the end of a
+/// day, and which changed after it, from the documents it reads anyway instead of from every change. The demo and
+/// tests run it again after moving the changes' received times into the past.
 pub const DOC_TIMES_FROM_CHANGES: &str = "UPDATE docs SET
-    created_ms = (SELECT min(c.received_ms) FROM changes c WHERE c.doc_id = docs.id),
-    updated_ms = (SELECT max(c.received_ms) FROM changes c WHERE c.doc_id = docs.id)
-    WHERE EXISTS (SELECT 1 FROM changes c WHERE c.doc_id = docs.id)";
+    created_ms = coalesce((SELECT min(c.received_ms) FROM changes c WHERE c.doc_id = docs.id), updated_ms),
+    updated_ms = coalesce((SELECT max(c.received_ms) FROM changes c WHERE c.doc_id = docs.id), updated_ms)";
 
 /// The highest sequence of a change received by a time (`?1`). Read from the newest change backwards: the server
 /// numbers changes as it receives them, so for a recent time (yesterday's end) only the changes since are read.

@@ -151,10 +151,14 @@ impl Tallies {
         let now = chrono::Local::now().naive_local();
         let yesterday = now.date().pred_opt();
         let kept_already = self.inner.lock().unwrap_or_else(|p| p.into_inner()).ended_kept;
+        // A failure here is logged and tried again next time; today's counting goes on.
         if let Some(day) = yesterday.filter(|d| kept_already != Some(*d)) {
-            let n = self.keep_ended_day(reports, day)?;
-            if n > 0 {
-                tracing::info!(villages = n, day = %day, "kept the ended day's overview as its \"as of\" view");
+            match self.keep_ended_day(reports, day) {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(villages = n, day = %day, "kept the ended day's overview as its \"as of\" view")
+                }
+                Err(e) => tracing::warn!("keeping {day}'s overview as its \"as of\" view: {e}"),
             }
         }
         let mut counted = 0;

@@ -215,7 +215,7 @@ const STEPS: &[Step] = &[
         version: 12,
         sql: &[
             "ALTER TABLE docs ADD COLUMN created_ms BIGINT NOT NULL DEFAULT 0",
-            crate::storage::sql::V12_CREATED,
+            crate::storage::sql::DOC_TIMES_FROM_CHANGES,
             "DROP INDEX docs_kind_place",
             crate::storage::sql::V12_PLACES_INDEX,
         ],

@@ -194,7 +194,7 @@ pub(super) fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Schema 12 (see `sql::V12_CREATED` and `sql::V12_PLACES_INDEX`). SQLite keeps a row's first
+/// Schema 12 (see `sql::DOC_TIMES_FROM_CHANGES` and `sql::V12_PLACES_INDEX`). SQLite keeps a row's first
 /// bytes on its table page and the rest on overflow pages, chained: a column written after a document's bytes was
 /// reached only by reading the whole chain, so every scope check of a page read each document whole. The table is
 /// rebuilt with the document's bytes and record last, its small columns first. Its township index carries every
@@ -240,7 +240,10 @@ const STEPS: &[Step] = &[
     Step { version: 9, sql: &[crate::storage::sql::V9_RECORDS] },
     Step { version: 10, sql: &crate::storage::sql::V10_DOC_ORDER },
     Step { version: 11, sql: &crate::storage::sql::V11_TALLIES },
-    Step { version: 12, sql: &[V12_DOCS, crate::storage::sql::V12_CREATED, crate::storage::sql::V12_PLACES_INDEX] },
+    Step {
+        version: 12,
+        sql: &[V12_DOCS, crate::storage::sql::DOC_TIMES_FROM_CHANGES, crate::storage::sql::V12_PLACES_INDEX],
+    },
 ];
 
 /// Brings the database to `VERSION` (the core's runner: one transaction per step with its `user_version`),
