@@ -204,8 +204,14 @@ impl<S: ReportSource> Snapshots<S> {
 
     /// A snapshot of `scope`, kept for later views or not.
     fn read(&self, scope: &ReportScope, as_of: Option<&AsOf>, keep: bool) -> Result<Arc<Snapshot>, StorageError> {
-        let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let cache: &mut Cache = &mut guard;
+        // A read not kept has a cache of its own: several run at once (an area's townships on every core), and
+        // none evicts the records a page's kept snapshot reuses.
+        let mut own = Cache::default();
+        let mut guard = keep.then(|| self.cache.lock().unwrap_or_else(|p| p.into_inner()));
+        let cache: &mut Cache = match guard.as_mut() {
+            Some(shared) => shared,
+            None => &mut own,
+        };
         let Some(as_of) = as_of else {
             let mut out = None;
             self.source.read(scope, &mut |r| {

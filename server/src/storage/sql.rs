@@ -171,6 +171,18 @@ pub const V11_TALLIES: [&str; 3] = [
 pub const V12_PLACES_INDEX: &str =
     "CREATE INDEX docs_kind_place ON docs (kind, township, village, household_id, id, created_ms)";
 
+/// Schema 13: a household's helpers as of a day come from the assignments index alone (a report joins a
+/// township's households to it, once per township of an "as of" view).
+pub const V13_ASSIGNMENTS_INDEX: [&str; 2] = [
+    "DROP INDEX assignments_household",
+    "CREATE INDEX assignments_household ON assignments (household_id, created_ms, helper)",
+];
+
+/// The township index both stores end with: every column a report's scope check and document list read, so a
+/// township's report reads no document row (SQLite since schema 12, PostgreSQL since 13).
+pub const DOCS_TOWNSHIP_INDEX: &str =
+    "CREATE INDEX docs_township ON docs (township, village, household_id, kind, id, created_ms, updated_ms, last_seq)";
+
 /// Sets each document's first and last received times from its stored changes (a document without any keeps its
 /// last one for both). Schema 12 runs it once it has added `created_ms`, the time the server received a document's
 /// first change (beside `updated_ms`, its last), so an "as of" view tells which documents existed at the end of a

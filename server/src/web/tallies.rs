@@ -26,6 +26,7 @@ use crate::storage::{Changed, KeptTally, ReportScope, StorageError, Visibility};
 use chrono::NaiveDate;
 use doorstep_core::model::{DocKind, SCHEDULE_RULES_ID};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How many page frames (month, day, "as of") keep their tallies: today's and tomorrow's and four more.
@@ -34,6 +35,8 @@ const FRAMES: usize = 6;
 const TOMORROW_HOURS: u32 = 2;
 /// Up to this many missing villages are read one by one; more are counted from one read per township.
 const ONE_BY_ONE: usize = 8;
+/// At most this many townships are counted at once (one per core, up to this many).
+const MAX_WORKERS: usize = 4;
 
 /// `(township, village)`.
 pub type Place = (String, String);
@@ -311,9 +314,8 @@ fn frame_of<'a>(
 }
 
 /// Counts the tallies of `places` (each a whole village, or the part `look` sees) in `frame` from the store, at
-/// sequence `head` or later: each
-/// village alone when a few are missing, else one township per read (what is held at once is one township's
-/// records, whatever the area).
+/// sequence `head` or later: each village alone when a few are missing, else one township per read, townships on
+/// every core (what is held at once is a township's records per core, whatever the area).
 fn count_places(
     reports: &dyn Reports,
     look: &Looker,
@@ -355,17 +357,38 @@ fn count_places(
     for place in places {
         by_township.entry(place.0.as_str()).or_default().push(place);
     }
-    for (township, missing) in by_township {
-        let scope = ReportScope { township: Some(township.to_string()), ..area.clone() };
-        let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
-        // Not kept by the reports, so it is ours: its rows move into the parts instead of being copied.
-        let snap = Arc::try_unwrap(snap).unwrap_or_else(|shared| (*shared).clone());
-        let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
-        let parts = by_place(snap);
-        for place in missing {
-            counted.push((place.clone(), count(parts.get(place).unwrap_or(&empty), place)));
+    let townships: Vec<(&str, Vec<&Place>)> = by_township.into_iter().collect();
+    // One township per read, on every core: each worker takes the next township until none is left.
+    let next = AtomicUsize::new(0);
+    let work = || -> Result<Vec<(Place, Kept)>, StorageError> {
+        let mut counted = Vec::new();
+        while let Some((township, missing)) = townships.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let scope = ReportScope { township: Some(township.to_string()), ..area.clone() };
+            let snap = reports.snapshot_once(&scope, frame.as_of.as_ref())?;
+            // Not kept by the reports, so it is ours: its rows move into the parts instead of being copied.
+            let snap = Arc::try_unwrap(snap).unwrap_or_else(|shared| (*shared).clone());
+            let empty = Snapshot { rules: snap.rules.clone(), ..Default::default() };
+            let parts = by_place(snap);
+            for place in missing {
+                counted.push(((*place).clone(), count(parts.get(*place).unwrap_or(&empty), place)));
+            }
         }
+        Ok(counted)
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKERS).min(townships.len());
+    let results: Vec<Result<Vec<(Place, Kept)>, StorageError>> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+            let mut results = vec![work()];
+            results.extend(handles.into_iter().map(|h| {
+                h.join().unwrap_or_else(|_| Err(StorageError::Internal("a township's count panicked".into())))
+            }));
+            results
+        });
+    for part in results {
+        counted.extend(part?);
     }
+    counted.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(counted)
 }
 

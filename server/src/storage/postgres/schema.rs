@@ -13,7 +13,7 @@ use doorstep_core::store::migrate::{self, Database, Step};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 12;
+pub const VERSION: i64 = 13;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -218,6 +218,15 @@ const STEPS: &[Step] = &[
             crate::storage::sql::DOC_TIMES_FROM_CHANGES,
             "DROP INDEX docs_kind_place",
             crate::storage::sql::V12_PLACES_INDEX,
+        ],
+    },
+    Step {
+        version: 13,
+        sql: &[
+            crate::storage::sql::V13_ASSIGNMENTS_INDEX[0],
+            crate::storage::sql::V13_ASSIGNMENTS_INDEX[1],
+            "DROP INDEX docs_township",
+            crate::storage::sql::DOCS_TOWNSHIP_INDEX,
         ],
     },
 ];

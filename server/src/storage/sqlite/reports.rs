@@ -4,21 +4,48 @@
 use super::*;
 use doorstep_core::store::index::{ConflictRow, ProblemRow, ScreeningRow, VisitRow};
 use rusqlite::OpenFlags;
+use std::path::PathBuf;
 
-/// The reports' read connection to the SQLite store.
+/// How many idle read connections are kept for the next reads (more are opened while more reads run at once).
+const IDLE_READERS: usize = 4;
+
+/// The reports' read connections to the SQLite store: several reads run at once (an area's townships are counted
+/// on every core), each on a connection of its own, which WAL lets read beside the writer.
 pub struct SqliteReportSource {
-    conn: Mutex<Connection>,
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
 }
 
 impl SqliteReportSource {
     /// Opens a read connection to the database in `dir` (created by `SqliteStorage::open`).
     pub fn open(dir: &Path) -> Result<Self> {
+        let source = Self { path: dir.join("doorstep.db"), idle: Mutex::new(Vec::new()) };
+        // Fails now, clearly, when there is no database to read.
+        let first = source.connect()?;
+        source.give(first);
+        Ok(source)
+    }
+
+    fn connect(&self) -> Result<Connection> {
         // Never creates a database: the pages read the one the storage made (and fail clearly without it).
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(dir.join("doorstep.db"), flags)?;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "query_only", true)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(conn)
+    }
+
+    /// An idle connection, or a new one when every connection is reading.
+    fn take(&self) -> Result<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        idle.map_or_else(|| self.connect(), Ok)
+    }
+
+    fn give(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
     }
 }
 
@@ -28,25 +55,32 @@ impl ReportSource for SqliteReportSource {
         scope: &ReportScope,
         work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send),
     ) -> Result<()> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.take()?;
         // One read transaction: every row of a snapshot comes from the same state of the database.
         conn.execute_batch("BEGIN")?;
         let out = work(&mut Reader { conn: &conn, scope: Bound::of(scope) });
-        let _ = conn.execute_batch("COMMIT");
+        if conn.execute_batch("COMMIT").is_ok() {
+            self.give(conn);
+        }
         out
     }
 
     fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stmt = conn.prepare_cached(sql::KEPT_TALLIES)?;
-        let rows = stmt.query_map([frame], |r| {
-            Ok(KeptTally { township: r.get(0)?, village: r.get(1)?, seq: r.get::<_, i64>(2)? as u64, body: r.get(3)? })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let conn = self.take()?;
+        let out = (|| -> Result<Vec<KeptTally>> {
+            let mut stmt = conn.prepare_cached(sql::KEPT_TALLIES)?;
+            let rows = stmt.query_map([frame], |r| {
+                let seq = r.get::<_, i64>(2)? as u64;
+                Ok(KeptTally { township: r.get(0)?, village: r.get(1)?, seq, body: r.get(3)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })();
+        self.give(conn);
+        out
     }
 
     fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<()> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.take()?;
         // The reports' connection only reads, except for this one table.
         conn.pragma_update(None, "query_only", false)?;
         let out = (|| -> Result<()> {
@@ -62,6 +96,7 @@ impl ReportSource for SqliteReportSource {
             Ok(())
         })();
         conn.pragma_update(None, "query_only", true)?;
+        self.give(conn);
         out
     }
 }
@@ -217,7 +252,7 @@ impl ReportRead for Reader<'_> {
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
         let sql = "SELECT a.household_id, a.helper FROM assignments a JOIN docs d ON d.id = a.household_id
-                   WHERE a.created_ms <= :cutoff AND {in_scope} ORDER BY a.helper";
+                   WHERE a.created_ms <= :cutoff AND d.kind = 'household' AND {in_scope} ORDER BY a.helper";
         self.rows(sql, &[(":cutoff", &cutoff_ms.unwrap_or(i64::MAX))], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 

@@ -4,7 +4,7 @@ use super::*;
 use doorstep_core::store::migrate::Step;
 
 /// The schema version this build writes.
-pub(super) const VERSION: i64 = 12;
+pub(super) const VERSION: i64 = 13;
 
 pub(super) const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -222,7 +222,6 @@ DROP TABLE docs;
 ALTER TABLE docs_v12 RENAME TO docs;
 CREATE INDEX docs_household ON docs (household_id);
 CREATE INDEX docs_village ON docs (village);
-CREATE INDEX docs_township ON docs (township, village, household_id, kind, id, created_ms, updated_ms, last_seq);
 CREATE INDEX docs_first_seq ON docs (first_seq);
 CREATE INDEX docs_last_seq ON docs (last_seq);
 ";
@@ -242,8 +241,14 @@ const STEPS: &[Step] = &[
     Step { version: 11, sql: &crate::storage::sql::V11_TALLIES },
     Step {
         version: 12,
-        sql: &[V12_DOCS, crate::storage::sql::DOC_TIMES_FROM_CHANGES, crate::storage::sql::V12_PLACES_INDEX],
+        sql: &[
+            V12_DOCS,
+            crate::storage::sql::DOCS_TOWNSHIP_INDEX,
+            crate::storage::sql::DOC_TIMES_FROM_CHANGES,
+            crate::storage::sql::V12_PLACES_INDEX,
+        ],
     },
+    Step { version: 13, sql: &crate::storage::sql::V13_ASSIGNMENTS_INDEX },
 ];
 
 /// Brings the database to `VERSION` (the core's runner: one transaction per step with its `user_version`),
