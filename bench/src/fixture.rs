@@ -298,10 +298,15 @@ impl PgCluster {
         Ok(format!("{base}/{name}{query}"))
     }
 
-    /// Drops every database this run created.
+    /// Drops every database this run created (kept, and named, with `DOORSTEP_BENCH_KEEP_PG` set: the province's
+    /// build takes many minutes, and its pages are looked into by hand afterwards).
     pub fn drop_all(&self) {
         let names: Vec<String> = self.created.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
         if names.is_empty() {
+            return;
+        }
+        if std::env::var_os("DOORSTEP_BENCH_KEEP_PG").is_some() {
+            eprintln!("kept PostgreSQL databases: {}", names.join(", "));
             return;
         }
         off_runtime(|| {

@@ -1393,13 +1393,18 @@ fn an_ended_days_overview_is_kept_as_its_as_of_view() {
     assert_eq!(tallies.keep_ended_day(reports, then).expect("keep"), 0, "nothing counted for that day yet");
     tallies.area(reports, &look, &area, &places, &live).expect("that day's own overview");
     assert_eq!(tallies.keep_ended_day(reports, then).expect("keep"), places.len(), "every village kept");
-    assert_eq!(reports.kept_tallies(&as_of.name()).expect("kept rows").len(), places.len(), "in the database");
+    assert_eq!(reports.kept_tallies(&as_of.name(), None).expect("kept rows").len(), places.len(), "in the database");
 
     let from_kept = tallies.area(reports, &look, &area, &places, &as_of).expect("as of, kept");
     let counted = Tallies::default().area(reports, &look, &area, &places, &as_of).expect("as of, counted");
     assert!(from_kept.households > 50);
     assert_eq!(serde_json::to_value(&from_kept).unwrap(), serde_json::to_value(&counted).unwrap());
-    // A restarted server finds them in the database: there is nothing left to keep.
+    // A restarted server finds them in the database, the townships' merged too: there is nothing left to keep, and
+    // it shows the same figures.
+    let townships = reports.kept_tallies(&format!("{} townships", as_of.name()), None).expect("kept rows");
+    assert!(townships.len() >= 2 && townships.iter().all(|t| t.village.is_empty()), "the townships' merged");
+    let restarted = Tallies::default().area(reports, &look, &area, &places, &as_of).expect("as of, restarted");
+    assert_eq!(serde_json::to_value(&restarted).unwrap(), serde_json::to_value(&counted).unwrap());
     assert_eq!(Tallies::default().keep_ended_day(reports, then).expect("keep"), 0);
     // Today has not ended.
     assert_eq!(Tallies::default().keep_ended_day(reports, *day).expect("keep"), 0);
@@ -1571,108 +1576,150 @@ fn households_shown(page: &Page) -> u64 {
     rest[..rest.find('<').expect("end of the figure")].trim().parse().expect("a number")
 }
 
-/// Waits until the server keeps today's figures of every village with live households in its database (the
-/// background count has run); returns the village whose figures the test then changes, with the kept figure.
-async fn wait_for_kept_tallies(db: &Path) -> (String, String, u64) {
+/// A kept figure in the database: the frame it is kept under, its township and village (empty for a whole
+/// township's merged figure), and the sequence it is current at.
+type KeptRow = (String, String, String, u64);
+
+/// Waits until the server keeps today's figures of every village with live households in its database, and of every
+/// township merged (the background count has run); returns a village whose figures the test then changes, and its
+/// township's merged figure.
+async fn wait_for_kept_tallies(db: &Path) -> (KeptRow, KeptRow) {
     let conn = rusqlite::Connection::open(db).expect("open the database");
-    let places: i64 = conn
+    let (places, townships): (i64, i64) = conn
         .query_row(
-            "SELECT count(*) FROM (SELECT DISTINCT d.township, d.village FROM docs d
+            "SELECT count(*), count(DISTINCT township) FROM (SELECT DISTINCT d.township, d.village FROM docs d
              JOIN ix_households h ON h.doc_id = d.id WHERE d.kind = 'household' AND h.deleted = 0)",
             [],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .expect("places");
     assert!(places > 1, "the demo county has several villages");
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect("tallies") };
+    let row = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> KeptRow {
+        conn.query_row(sql, params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64)))
+            .expect("a kept tally")
+    };
     for _ in 0..300 {
-        let kept: i64 = conn.query_row("SELECT count(*) FROM tallies", [], |r| r.get(0)).expect("tallies");
-        if kept >= places {
-            return conn
-                .query_row("SELECT frame, village, seq FROM tallies ORDER BY village LIMIT 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
-                })
-                .expect("a kept tally");
+        let villages = count("SELECT count(*) FROM tallies WHERE village <> ''");
+        let merged = count("SELECT count(*) FROM tallies WHERE village = ''");
+        if villages >= places && merged >= townships {
+            let village = row(
+                "SELECT frame, township, village, seq FROM tallies WHERE village <> '' ORDER BY village LIMIT 1",
+                &[],
+            );
+            let township = row(
+                "SELECT frame, township, village, seq FROM tallies WHERE village = '' AND township = ?1",
+                &[&village.1],
+            );
+            return (village, township);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("the server did not keep the figures of {places} villages within 30 s");
+    panic!("the server did not keep the figures of {places} villages and {townships} townships within 30 s");
 }
 
-/// Each village's overview figures are counted in the background and kept in the database: a restarted server
-/// shows the kept figures without counting them again (shown here by a figure changed in the database while it
-/// was stopped), and drops a kept figure that a later change made stale, counting the village again.
+/// Each village's overview figures are counted in the background and kept in the database, and each township's
+/// merged: a restarted server shows the kept figures without counting them again (shown here by figures changed
+/// in the database while it was stopped: the overview reads the township's, the village's own overview its
+/// village's), and drops kept figures that a later change made stale, counting the village again.
 #[tokio::test]
 async fn kept_overview_figures_outlive_a_restart_and_stale_ones_are_counted_again() {
-    use doorstep_server::web::tally::Tally;
-    /// A kept tally as the database holds it: the figures and the households counted.
-    type Kept = (Tally, std::collections::HashSet<String>);
+    use doorstep_server::web::tally::{body, Tally};
+    use std::collections::{BTreeSet, HashSet};
+    /// A village's kept tally as the database holds it: the figures and the households counted.
+    type Kept = (Tally, HashSet<String>);
+    /// A township's: its villages' merged, the households counted, its villages.
+    type Merged = (Tally, HashSet<String>, BTreeSet<String>);
     if common::store_choice::sqlite_only("kept overview figures", "it changes them in the SQLite file") {
         return;
     }
     let dir = copy_of_county();
     let db = dir.path().join("doorstep.db");
     let server = Server::start(dir.path());
-    let (frame, village, seq) = wait_for_kept_tallies(&db).await;
-    assert!(frame.contains(" live"), "today's live frame is what is counted in the background: {frame}");
+    let ((frame, township, village, seq), (merged_frame, _, _, _)) = wait_for_kept_tallies(&db).await;
+    assert!(frame.ends_with(" live"), "today's live frame is what is counted in the background: {frame}");
+    assert_eq!(merged_frame, format!("{frame} townships"));
     let mut sup = Browser::signed_in(&server.url, SUP.0, SUP.1).await;
     let counted = households_shown(&sup.get("/overview").await);
-    assert!(counted > 0);
+    let village_path = format!("/overview?village={}", enc(&village));
+    let in_village = households_shown(&sup.get(&village_path).await);
+    assert!(counted > in_village && in_village > 0);
     drop(server);
 
-    // Stopped: the village's kept figure is made 1,000 households larger, current at the same sequence.
-    let bump = |by: usize, seq: u64| {
-        let conn = rusqlite::Connection::open(&db).expect("open");
-        let body: Vec<u8> = conn
-            .query_row("SELECT body FROM tallies WHERE frame = ?1 AND village = ?2", [&frame, &village], |r| r.get(0))
-            .expect("the kept tally");
-        let (mut tally, households): Kept = postcard::from_bytes(&body).expect("a kept tally decodes");
-        tally.households += by;
+    // Stopped: the village's kept figure is made 1,000 households larger and its township's 2,000 (so a page shows
+    // which one it read), current at the sequence given (or as kept).
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let row_of = |frame: &str, village: &str| -> (Vec<u8>, u64) {
+        conn.query_row(
+            "SELECT body, seq FROM tallies WHERE frame = ?1 AND township = ?2 AND village = ?3",
+            [frame, &township, village],
+            |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+        )
+        .expect("the kept tally")
+    };
+    let body_of = |frame: &str, village: &str| row_of(frame, village).0;
+    let put = |frame: &str, village: &str, body: Vec<u8>, seq: u64| {
         conn.execute(
-            "UPDATE tallies SET body = ?1, seq = ?2 WHERE frame = ?3 AND village = ?4",
-            rusqlite::params![postcard::to_allocvec(&(tally, households)).expect("encode"), seq as i64, frame, village],
+            "UPDATE tallies SET body = ?1, seq = ?2 WHERE frame = ?3 AND township = ?4 AND village = ?5",
+            rusqlite::params![body, seq as i64, frame, township, village],
         )
         .expect("update");
     };
-    bump(1000, seq);
+    let bump = |by: usize, seq: Option<u64>| {
+        let (body, kept_seq) = row_of(&frame, &village);
+        let (mut tally, households): Kept = body::decode(&body).expect("a kept tally decodes");
+        tally.households += by / 2;
+        put(&frame, &village, body::encode(&(tally, households)).expect("encode"), seq.unwrap_or(kept_seq));
+        let (body, kept_seq) = row_of(&merged_frame, "");
+        let (mut tally, households, villages): Merged = body::decode(&body).expect("decodes");
+        assert!(villages.contains(&village), "the township's figure merges the village's");
+        tally.households += by;
+        put(&merged_frame, "", body::encode(&(tally, households, villages)).expect("encode"), seq.unwrap_or(kept_seq));
+    };
+    bump(2000, None);
     let again = Server::start(dir.path());
     sup.url = again.url.clone();
     assert_eq!(
         households_shown(&sup.get("/overview").await),
-        counted + 1000,
-        "a restarted server shows the kept figures instead of counting"
+        counted + 2000,
+        "a restarted server shows the township's kept figure instead of counting"
     );
+    assert_eq!(households_shown(&sup.get(&village_path).await), in_village + 1000, "and the village's");
     drop(again);
 
-    // The same figure said to be current at sequence 0: the village's documents changed after it, so it is stale.
-    bump(0, 0);
+    // The same figures said to be current at sequence 0: the village's documents changed after it, so both are
+    // stale.
+    bump(0, Some(0));
     let third = Server::start(dir.path());
     sup.url = third.url.clone();
-    assert_eq!(households_shown(&sup.get("/overview").await), counted, "the stale figure is counted again");
-    let conn = rusqlite::Connection::open(&db).expect("open");
-    let (kept_seq, body): (i64, Vec<u8>) = conn
-        .query_row("SELECT seq, body FROM tallies WHERE frame = ?1 AND village = ?2", [&frame, &village], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+    assert_eq!(households_shown(&sup.get("/overview").await), counted, "the stale figures are counted again");
+    let (kept_seq, kept): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT seq, body FROM tallies WHERE frame = ?1 AND township = ?2 AND village = ?3",
+            [&frame, &township, &village],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .expect("kept again");
     assert!(kept_seq as u64 >= seq, "kept again at the current sequence");
-    let (tally, _): Kept = postcard::from_bytes(&body).expect("a kept tally decodes");
-    let in_village = households_shown(&sup.get(&format!("/overview?village={}", enc(&village))).await);
+    let (tally, _): Kept = body::decode(&kept).expect("a kept tally decodes");
     assert_eq!(tally.households as u64, in_village, "the recounted figure is the village's own");
+    assert_eq!(households_shown(&sup.get(&village_path).await), in_village);
     drop(third);
 
-    // A kept figure that does not decode (written by another build, or damaged) is counted again, not shown.
-    conn.execute(
-        "UPDATE tallies SET body = ?1 WHERE frame = ?2 AND village = ?3",
-        rusqlite::params![vec![0xffu8; 7], frame, village],
-    )
-    .expect("damage");
+    // Kept figures that do not decode (written by another build, or damaged) are counted again, not shown.
+    put(&merged_frame, "", vec![0xffu8; 7], seq);
+    put(&frame, &village, vec![0xffu8; 7], seq);
     let fourth = Server::start(dir.path());
     sup.url = fourth.url.clone();
     let page = sup.get("/overview").await;
     assert_eq!(page.status, 200, "a damaged kept figure is no error");
     assert_eq!(households_shown(&page), counted, "it is counted again");
-    let body: Vec<u8> = conn
-        .query_row("SELECT body FROM tallies WHERE frame = ?1 AND village = ?2", [&frame, &village], |r| r.get(0))
-        .expect("kept again");
-    assert!(postcard::from_bytes::<Kept>(&body).is_ok(), "and kept again in a form that decodes");
+    assert!(body::decode::<Kept>(&body_of(&frame, &village)).is_ok(), "and kept again in a form that decodes");
+    for _ in 0..100 {
+        if body::decode::<Merged>(&body_of(&merged_frame, "")).is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the township's figure was not kept again by the background count");
 }

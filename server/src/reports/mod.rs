@@ -116,8 +116,8 @@ pub trait Reports: Send + Sync + 'static {
     fn head_at(&self, cutoff_ms: i64) -> Result<u64, StorageError>;
     /// The server's head sequence now, and what changed after `since` (nothing asked: nothing listed).
     fn changed_since(&self, since: Option<u64>) -> Result<(u64, Changed), StorageError>;
-    /// The villages' figures the database keeps for a page frame (`ReportSource::kept_tallies`).
-    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>, StorageError>;
+    /// The figures the database keeps for a page frame, or one township of it (`ReportSource::kept_tallies`).
+    fn kept_tallies(&self, frame: &str, township: Option<&str>) -> Result<Vec<KeptTally>, StorageError>;
     /// Keeps villages' figures for a page frame (`ReportSource::keep_tallies`).
     fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<(), StorageError>;
 }
@@ -282,8 +282,8 @@ impl<S: ReportSource> Reports for Snapshots<S> {
         Ok(out)
     }
 
-    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>, StorageError> {
-        self.source.kept_tallies(frame)
+    fn kept_tallies(&self, frame: &str, township: Option<&str>) -> Result<Vec<KeptTally>, StorageError> {
+        self.source.kept_tallies(frame, township)
     }
 
     fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<(), StorageError> {

@@ -1218,13 +1218,20 @@ fn postgres_reports_match_sqlite_reports() {
         reports.keep_tallies("f1", &[row("V1", 5, b"\x00"), row("V2", 5, b"")], 1_000).unwrap();
         reports.keep_tallies("f2", &[row("V1", 6, b"\x01\xff")], 2_000).unwrap();
         reports.keep_tallies("f1", &[row("V1", 7, &[7u8; 300])], 3_000).unwrap();
-        let mut f1 = reports.kept_tallies("f1").unwrap();
+        let mut f1 = reports.kept_tallies("f1", None).unwrap();
         f1.sort_by(|a, b| a.village.cmp(&b.village));
         assert_eq!(f1, vec![row("V1", 7, &[7u8; 300]), row("V2", 5, b"")]);
-        assert_eq!(reports.kept_tallies("f2").unwrap(), vec![row("V1", 6, b"\x01\xff")]);
+        assert_eq!(reports.kept_tallies("f2", None).unwrap(), vec![row("V1", 6, b"\x01\xff")]);
+        let other = crate::storage::KeptTally { township: "U".into(), ..row("V9", 8, b"u") };
+        reports.keep_tallies("f2", &[other.clone()], 2_000).unwrap();
+        assert_eq!(reports.kept_tallies("f2", Some("U")).unwrap(), vec![other], "one township's");
+        assert_eq!(reports.kept_tallies("f2", Some("T")).unwrap(), vec![row("V1", 6, b"\x01\xff")]);
         reports.keep_tallies("f3", &[], 2_500 + crate::storage::sql::TALLY_KEPT_MS).unwrap();
-        assert_eq!(reports.kept_tallies("f1").unwrap(), vec![row("V1", 7, &[7u8; 300])], "older ones pruned");
-        assert!(reports.kept_tallies("f2").unwrap().is_empty() && reports.kept_tallies("f3").unwrap().is_empty());
+        assert_eq!(reports.kept_tallies("f1", None).unwrap(), vec![row("V1", 7, &[7u8; 300])], "older ones pruned");
+        assert!(
+            reports.kept_tallies("f2", None).unwrap().is_empty()
+                && reports.kept_tallies("f3", None).unwrap().is_empty()
+        );
         assert_eq!(reports.snapshot(&all, None).unwrap().households.len(), 2, "the reads go on after a write");
     }
     // Records saved beside the documents are what the reports read; a database saved before them (no records)

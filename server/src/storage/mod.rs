@@ -758,8 +758,9 @@ pub trait ReportSource: Send + Sync + 'static {
     /// Runs `work` inside one read transaction whose reads return only documents in `scope` (and their rows).
     fn read(&self, scope: &ReportScope, work: &mut (dyn FnMut(&mut dyn ReportRead) -> Result<()> + Send))
         -> Result<()>;
-    /// The villages' figures kept for the page frame `frame` (`sql::KEPT_TALLIES`).
-    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>>;
+    /// The figures kept for the page frame `frame` (`sql::KEPT_TALLIES`), or only those of one township
+    /// (`sql::KEPT_TALLIES_IN`).
+    fn kept_tallies(&self, frame: &str, township: Option<&str>) -> Result<Vec<KeptTally>>;
     /// Keeps `tallies` for `frame` in one transaction, replacing what was kept of the same villages, and forgets
     /// the tallies written more than `sql::TALLY_KEPT_MS` before `now_ms` (frames of past days).
     fn keep_tallies(&self, frame: &str, tallies: &[KeptTally], now_ms: i64) -> Result<()>;

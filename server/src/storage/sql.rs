@@ -208,6 +208,9 @@ pub const DOC_METAS: &str =
 /// The kept tallies of a frame (`?1`).
 pub const KEPT_TALLIES: &str = "SELECT township, village, seq, body FROM tallies WHERE frame = ?1";
 
+/// The kept tallies of one township (`?2`) of a frame (`?1`).
+pub const KEPT_TALLIES_IN: &str = "SELECT township, village, seq, body FROM tallies WHERE frame = ?1 AND township = ?2";
+
 /// Keeps a village's tally (`?1` frame, `?2` township, `?3` village, `?4` seq, `?5` body, `?6` time), replacing
 /// the one kept before.
 pub const KEEP_TALLY: &str = "INSERT INTO tallies (frame, township, village, seq, body, written_ms)

@@ -50,11 +50,11 @@ pub struct FrameKey {
 }
 
 impl FrameKey {
-    /// The frame as the database names it; `t3` is the tally's format, so a server that counts differently never
+    /// The frame as the database names it; `t4` is the tally's format, so a server that counts differently never
     /// reads another's tallies.
     pub fn name(&self) -> String {
         let as_of = self.as_of.as_ref().map(|a| format!("asof {}", a.day)).unwrap_or_else(|| "live".into());
-        format!("t3 {} {} {as_of}", self.month, self.today)
+        format!("t4 {} {} {as_of}", self.month, self.today)
     }
 
     /// Whether the frame is a day that has ended: its tallies never change.
@@ -71,6 +71,7 @@ impl FrameKey {
 /// A village's tally, for everyone who sees the whole village (`None`) or for one visibility that sees part of it.
 type Key = (Place, Option<Visibility>);
 
+#[derive(Clone)]
 struct Kept {
     tally: Arc<Tally>,
     /// The sequence it was counted at.
@@ -86,9 +87,45 @@ struct Inner {
     /// The places each visibility sees, as of `head`.
     places: HashMap<Visibility, Vec<Place>>,
     /// Most recently used last.
-    frames: Vec<(FrameKey, HashMap<Key, Kept>)>,
+    frames: Vec<(FrameKey, Frame)>,
     /// The last ended day whose own overview was kept as its "as of" view ([`Tallies::keep_ended_day`]).
     ended_kept: Option<NaiveDate>,
+}
+
+/// A frame's kept tallies. A restarted server reads the whole townships' tallies the database keeps (one merged
+/// tally per township, a tenth of the villages' in a province) and reads a township's village tallies only when a
+/// page needs them one by one: a province's first overview decodes a hundred tallies, not a thousand.
+#[derive(Default)]
+struct Frame {
+    /// Villages' tallies, and parts' for accounts that see part of a village.
+    villages: HashMap<Key, Kept>,
+    /// Whole townships' tallies read from the database, standing for their villages.
+    townships: HashMap<String, Folded>,
+    /// Townships whose village tallies have been read from the database (every one when `all_read`).
+    read: HashSet<String>,
+    all_read: bool,
+    /// Townships whose merged tally the database holds as it is now.
+    written: HashSet<String>,
+}
+
+/// A whole township's tally: its villages' merged.
+#[derive(Clone)]
+struct Folded {
+    kept: Kept,
+    /// The villages merged.
+    villages: BTreeSet<String>,
+}
+
+impl Frame {
+    fn is_empty(&self) -> bool {
+        self.villages.is_empty() && self.townships.is_empty()
+    }
+
+    /// The township's merged tally when it stands for exactly `places` (all of them whole villages of it).
+    fn folded(&self, township: &str, places: &[&Place]) -> Option<&Folded> {
+        let f = self.townships.get(township)?;
+        (f.villages.len() == places.len() && places.iter().all(|p| f.villages.contains(&p.1))).then_some(f)
+    }
 }
 
 /// The tallies kept by one server.
@@ -128,9 +165,8 @@ impl Tallies {
         frame: &FrameKey,
     ) -> Result<Tally, StorageError> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let kept = ensure(&mut inner, reports, look, area, places, frame)?;
-        let key_of = key_of(&look.scope.visible);
-        Ok(tally::merge(places.iter().filter_map(|p| kept.get(&key_of(p)).map(|k| k.tally.as_ref()))))
+        let parts = ensure(&mut inner, reports, look, area, places, frame)?;
+        Ok(tally::merge(parts.iter().map(|t| t.as_ref())))
     }
 
     /// Counts today's tallies of every village that lacks one (all of them after a bulk import, the changed ones
@@ -144,13 +180,11 @@ impl Tallies {
             role: doorstep_core::model::Role::Admin,
             visible: Visibility { all: true, ..Default::default() },
         };
-        // A household without a township or village has no village tally (its area's overview counts it at once).
-        let places: Vec<Place> =
-            self.places(reports, &scope.visible)?.into_iter().filter(|(t, v)| !t.is_empty() && !v.is_empty()).collect();
+        let places = self.whole_places(reports)?;
+        let by_township = by_township(&places);
         let people = People::default();
         let look = Looker { scope: &scope, lang: Lang::Zh, people: &people };
         let area = ReportScope { visible: scope.visible.clone(), ..Default::default() };
-        let townships: BTreeSet<&str> = places.iter().map(|(t, _)| t.as_str()).collect();
         let now = chrono::Local::now().naive_local();
         let yesterday = now.date().pred_opt();
         let kept_already = self.inner.lock().unwrap_or_else(|p| p.into_inner()).ended_kept;
@@ -168,16 +202,31 @@ impl Tallies {
         for day in days_to_count(now) {
             let frame = FrameKey::of_day(day);
             // At most one round per township, so that pushes arriving all the time cannot keep this going.
-            for _ in 0..townships.len() {
+            for _ in 0..by_township.len() {
                 // Under the lock: the next township with villages lacking a tally, and the sequence it is read at.
                 let (batch, head) = {
                     let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
                     refresh(&mut inner, reports)?;
                     let head = inner.head;
-                    let kept = frame_of(&mut inner, reports, &frame)?;
-                    let mut missing = places.iter().filter(|p| !kept.contains_key(&((*p).clone(), None)));
-                    let Some(first) = missing.next() else { break };
-                    let batch: Vec<&Place> = std::iter::once(first).chain(missing.filter(|p| p.0 == first.0)).collect();
+                    let f = frame_of(&mut inner, reports, &frame)?;
+                    let mut batch = Vec::new();
+                    for (township, villages) in &by_township {
+                        if f.folded(township, villages).is_some() {
+                            continue;
+                        }
+                        read_township(f, reports, &frame, head, township)?;
+                        batch = villages
+                            .iter()
+                            .copied()
+                            .filter(|p| !f.villages.contains_key(&((*p).clone(), None)))
+                            .collect();
+                        if !batch.is_empty() {
+                            break;
+                        }
+                    }
+                    if batch.is_empty() {
+                        break;
+                    }
                     (batch, head)
                 };
                 let parts = count_places(reports, &look, &area, &batch, &frame, head)?;
@@ -186,12 +235,17 @@ impl Tallies {
                 refresh(&mut inner, reports)?;
                 let stale = Stale::since(reports, head, inner.head)?;
                 let parts: Vec<(Place, Kept)> = parts.into_iter().filter(|(p, k)| !stale.judges_stale(p, k)).collect();
-                let kept = frame_of(&mut inner, reports, &frame)?;
+                let f = frame_of(&mut inner, reports, &frame)?;
                 let keys: Vec<Key> = parts.iter().map(|(p, _)| (p.clone(), None)).collect();
-                kept.extend(parts.into_iter().map(|(p, k)| ((p, None), k)));
-                save(reports, &frame, head, kept, &keys);
+                f.villages.extend(parts.into_iter().map(|(p, k)| ((p, None), k)));
+                save(reports, &frame, head, &f.villages, &keys);
                 counted += keys.len();
             }
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            refresh(&mut inner, reports)?;
+            let head = inner.head;
+            let f = frame_of(&mut inner, reports, &frame)?;
+            fold(reports, &frame, f, &by_township, head);
         }
         Ok(counted)
     }
@@ -207,26 +261,38 @@ impl Tallies {
             return Ok(0);
         };
         let last_of_day = reports.head_at(end.cutoff_ms)?;
+        let places = self.whole_places(reports)?;
         let live = FrameKey::of_day(day);
         let as_of = FrameKey { as_of: Some(end), ..live.clone() };
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         refresh(&mut inner, reports)?;
         let head = inner.head;
-        let current: Vec<(Key, Kept)> = frame_of(&mut inner, reports, &live)?
+        let f = frame_of(&mut inner, reports, &live)?;
+        read_all(f, reports, &live, head)?;
+        let current: Vec<(Key, Kept)> = f
+            .villages
             .iter()
             .filter(|((_, visibility), k)| visibility.is_none() && k.seq <= last_of_day)
-            .map(|(key, k)| {
-                (key.clone(), Kept { tally: k.tally.clone(), seq: k.seq, households: k.households.clone() })
-            })
+            .map(|(key, k)| (key.clone(), k.clone()))
             .collect();
-        let kept = frame_of(&mut inner, reports, &as_of)?;
+        let f = frame_of(&mut inner, reports, &as_of)?;
+        read_all(f, reports, &as_of, head)?;
+        let kept = &mut f.villages;
         let keys: Vec<Key> = current.iter().map(|(key, _)| key.clone()).filter(|key| !kept.contains_key(key)).collect();
         for (key, k) in current {
             kept.entry(key).or_insert(k);
         }
         save(reports, &as_of, head, kept, &keys);
+        fold(reports, &as_of, f, &by_township(&places), head);
         inner.ended_kept = Some(day);
         Ok(keys.len())
+    }
+
+    /// The places of every live household that has both a township and a village (a household without one has no
+    /// village tally: its area's overview counts it at once).
+    fn whole_places(&self, reports: &dyn Reports) -> Result<Vec<Place>, StorageError> {
+        let all = Visibility { all: true, ..Default::default() };
+        Ok(self.places(reports, &all)?.into_iter().filter(|(t, v)| !t.is_empty() && !v.is_empty()).collect())
     }
 
     /// Keeps today's tallies counted while the server runs: checks for changes every `every` and counts what they
@@ -268,35 +334,53 @@ fn key_of(visible: &Visibility) -> impl Fn(&Place) -> Key + '_ {
     }
 }
 
-/// The kept tallies of `frame` with those of `places` that were missing counted now (and the whole villages'
-/// kept in the database). What a page view does: it needs the figures, so it counts under the lock.
-fn ensure<'a>(
-    inner: &'a mut Inner,
+/// The tallies `places` merge from in `frame`: whole townships' kept tallies where a township's villages are all
+/// there, whole, and the villages' (or parts') tallies for the rest, those missing counted now (and the whole
+/// villages' kept in the database). What a page view does: it needs the figures, so it counts under the lock.
+fn ensure(
+    inner: &mut Inner,
     reports: &dyn Reports,
     look: &Looker,
     area: &ReportScope,
     places: &[Place],
     frame: &FrameKey,
-) -> Result<&'a HashMap<Key, Kept>, StorageError> {
+) -> Result<Vec<Arc<Tally>>, StorageError> {
     refresh(inner, reports)?;
     let head = inner.head;
-    let kept = frame_of(inner, reports, frame)?;
+    let f = frame_of(inner, reports, frame)?;
     let key_of = key_of(&look.scope.visible);
-    let missing: Vec<&Place> = places.iter().filter(|p| !kept.contains_key(&key_of(p))).collect();
+    let mut parts = Vec::new();
+    let mut rest: Vec<&Place> = Vec::new();
+    for (township, villages) in by_township(places) {
+        let whole = villages.iter().all(|p| key_of(p).1.is_none());
+        if let Some(folded) = f.folded(township, &villages).filter(|_| whole) {
+            parts.push(folded.kept.tally.clone());
+            continue;
+        }
+        read_township(f, reports, frame, head, township)?;
+        rest.extend(villages);
+    }
+    let missing: Vec<&Place> = rest.iter().copied().filter(|p| !f.villages.contains_key(&key_of(p))).collect();
     let counted = count_places(reports, look, area, &missing, frame, head)?;
     let keys: Vec<Key> = counted.iter().map(|(p, _)| key_of(p)).collect();
-    kept.extend(counted.into_iter().map(|(p, k)| (key_of(&p), k)));
-    save(reports, frame, head, kept, &keys);
-    Ok(&inner.frames.last().expect("the frame just used").1)
+    f.villages.extend(counted.into_iter().map(|(p, k)| (key_of(&p), k)));
+    save(reports, frame, head, &f.villages, &keys);
+    parts.extend(rest.iter().filter_map(|p| f.villages.get(&key_of(p)).map(|k| k.tally.clone())));
+    Ok(parts)
 }
 
-/// The kept tallies of `frame`, made the most recently used: loaded from the database the first time (the least
-/// recently used frame is then forgotten).
-fn frame_of<'a>(
-    inner: &'a mut Inner,
-    reports: &dyn Reports,
-    frame: &FrameKey,
-) -> Result<&'a mut HashMap<Key, Kept>, StorageError> {
+/// `places` by township, in order.
+fn by_township(places: &[Place]) -> BTreeMap<&str, Vec<&Place>> {
+    let mut out: BTreeMap<&str, Vec<&Place>> = BTreeMap::new();
+    for place in places {
+        out.entry(place.0.as_str()).or_default().push(place);
+    }
+    out
+}
+
+/// The kept tallies of `frame`, made the most recently used: the whole townships' loaded from the database the
+/// first time (the least recently used frame is then forgotten).
+fn frame_of<'a>(inner: &'a mut Inner, reports: &dyn Reports, frame: &FrameKey) -> Result<&'a mut Frame, StorageError> {
     let at = match inner.frames.iter().position(|(k, _)| k == frame) {
         Some(at) => at,
         None => {
@@ -311,6 +395,71 @@ fn frame_of<'a>(
     let entry = inner.frames.remove(at);
     inner.frames.push(entry);
     Ok(&mut inner.frames.last_mut().expect("the frame just pushed").1)
+}
+
+/// Reads the village tallies the database keeps for `township` into `f`, once (those counted in memory since are
+/// newer and stay).
+fn read_township(
+    f: &mut Frame,
+    reports: &dyn Reports,
+    frame: &FrameKey,
+    head: u64,
+    township: &str,
+) -> Result<(), StorageError> {
+    if f.all_read || f.read.contains(township) {
+        return Ok(());
+    }
+    for (key, kept) in load_villages(reports, frame, head, Some(township))? {
+        f.villages.entry(key).or_insert(kept);
+    }
+    f.read.insert(township.to_string());
+    Ok(())
+}
+
+/// Reads every village tally the database keeps for the frame into `f`, once.
+fn read_all(f: &mut Frame, reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<(), StorageError> {
+    if f.all_read {
+        return Ok(());
+    }
+    for (key, kept) in load_villages(reports, frame, head, None)? {
+        f.villages.entry(key).or_insert(kept);
+    }
+    f.all_read = true;
+    Ok(())
+}
+
+/// Keeps in the database the merged tally of every township of `by_township` whose villages are all kept whole in
+/// `f` and that the database does not hold as they are now, for a restarted server's first overview. The kept
+/// tallies are current at `head` (the caller has just refreshed them), and so is their merge. A failure is logged:
+/// the villages' tallies are kept already.
+fn fold(reports: &dyn Reports, frame: &FrameKey, f: &mut Frame, by_township: &BTreeMap<&str, Vec<&Place>>, head: u64) {
+    let mut rows = Vec::new();
+    for (township, villages) in by_township {
+        if f.written.contains(*township) || f.folded(township, villages).is_some() {
+            continue;
+        }
+        let Some(kept) = villages.iter().map(|p| f.villages.get(&((*p).clone(), None))).collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
+        let tally = tally::merge(kept.iter().map(|k| k.tally.as_ref()));
+        let households: HashSet<&String> = kept.iter().flat_map(|k| &k.households).collect();
+        let names: BTreeSet<&String> = villages.iter().map(|p| &p.1).collect();
+        let Ok(body) = tally::body::encode(&(&tally, &households, &names)) else { continue };
+        rows.push(KeptTally { township: township.to_string(), village: String::new(), seq: head, body });
+        f.written.insert(township.to_string());
+    }
+    if rows.is_empty() {
+        return;
+    }
+    if let Err(e) = reports.keep_tallies(&townships_of(frame), &rows, crate::storage::now_ms()) {
+        tracing::warn!("keeping the overview's township figures: {e}");
+    }
+}
+
+/// The name under which the database keeps a frame's whole townships' tallies.
+fn townships_of(frame: &FrameKey) -> String {
+    format!("{} townships", frame.name())
 }
 
 /// Counts the tallies of `places` (each a whole village, or the part `look` sees) in `frame` from the store, at
@@ -425,22 +574,65 @@ impl Stale {
     fn judges_stale(&self, place: &Place, kept: &Kept) -> bool {
         self.all || self.touched.contains(place) || kept.households.iter().any(|h| self.households.contains(h))
     }
+
+    /// Whether a whole township's tally is stale: a change in any of its villages, or to a household it counted.
+    fn judges_township(&self, township: &str, kept: &Kept) -> bool {
+        self.all
+            || self.touched.iter().any(|(t, _)| t == township)
+            || kept.households.iter().any(|h| self.households.contains(h))
+    }
 }
 
-/// The whole villages' tallies the database keeps for `frame`, without those a change after their sequence made
-/// stale (`head`: the sequence the server's kept tallies are current at).
-fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Key, Kept>, StorageError> {
-    let rows = reports.kept_tallies(&frame.name())?;
-    let mut loaded = HashMap::new();
-    let Some(since) = rows.iter().map(|r| r.seq).min() else { return Ok(loaded) };
-    // What changed after the oldest kept tally; a tally written later is judged by the same list (it may be
-    // dropped for a change it had counted already, never kept for one it had not). An ended day's never change.
-    let stale = if frame.ended(crate::storage::now_ms()) {
-        Stale::since(reports, head, head)?
+/// A frame as a restart finds it in the database: its whole townships' tallies, without those a change after their
+/// sequence made stale (`head`: the sequence the server's kept tallies are current at). With none kept, the
+/// villages' tallies are read at once.
+fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<Frame, StorageError> {
+    let rows = reports.kept_tallies(&townships_of(frame), None)?;
+    let mut f = Frame::default();
+    if rows.is_empty() {
+        read_all(&mut f, reports, frame, head)?;
+        return Ok(f);
+    }
+    let stale = judge(reports, frame, &rows, head)?;
+    let decoded = decode_all::<(Tally, HashSet<String>, BTreeSet<String>)>(&rows);
+    for (row, decoded) in rows.into_iter().zip(decoded) {
+        let Some((tally, households, villages)) = decoded else { continue };
+        let kept = Kept { tally: Arc::new(tally), seq: row.seq, households };
+        if row.seq < head && stale.judges_township(&row.township, &kept) {
+            continue;
+        }
+        f.written.insert(row.township.clone());
+        f.townships.insert(row.township, Folded { kept, villages });
+    }
+    Ok(f)
+}
+
+/// What changed after the oldest of `rows`; a row written later is judged by the same list (it may be dropped for a
+/// change it had counted already, never kept for one it had not). An ended day's rows never change.
+fn judge(reports: &dyn Reports, frame: &FrameKey, rows: &[KeptTally], head: u64) -> Result<Stale, StorageError> {
+    let since = rows.iter().map(|r| r.seq).min().unwrap_or(head);
+    if frame.ended(crate::storage::now_ms()) {
+        Stale::since(reports, head, head)
     } else {
-        Stale::since(reports, since, head)?
-    };
-    let decoded = decode_all(&rows);
+        Stale::since(reports, since, head)
+    }
+}
+
+/// The whole villages' tallies the database keeps for `frame` (or one township of it), without those a change
+/// after their sequence made stale.
+fn load_villages(
+    reports: &dyn Reports,
+    frame: &FrameKey,
+    head: u64,
+    township: Option<&str>,
+) -> Result<HashMap<Key, Kept>, StorageError> {
+    let rows = reports.kept_tallies(&frame.name(), township)?;
+    let mut loaded = HashMap::new();
+    if rows.is_empty() {
+        return Ok(loaded);
+    }
+    let stale = judge(reports, frame, &rows, head)?;
+    let decoded = decode_all::<(Tally, HashSet<String>)>(&rows);
     for (row, decoded) in rows.into_iter().zip(decoded) {
         let Some((tally, households)) = decoded else { continue };
         let place = (row.township, row.village);
@@ -455,8 +647,8 @@ fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<HashMap<Ke
 
 /// The kept tallies' bodies decoded (none for a body that does not decode: that village is counted again), on every
 /// core: a province's thousand tallies are most of a restarted server's first overview.
-fn decode_all(rows: &[KeptTally]) -> Vec<Option<(Tally, HashSet<String>)>> {
-    let decode = |row: &KeptTally| postcard::from_bytes::<(Tally, HashSet<String>)>(&row.body).ok();
+fn decode_all<T: serde::de::DeserializeOwned + Send + Clone>(rows: &[KeptTally]) -> Vec<Option<T>> {
+    let decode = |row: &KeptTally| tally::body::decode::<T>(&row.body).ok();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     if threads == 1 || rows.len() < 64 {
         return rows.iter().map(decode).collect();
@@ -481,7 +673,7 @@ fn save(reports: &dyn Reports, frame: &FrameKey, head: u64, kept: &HashMap<Key, 
                 township: key.0 .0.clone(),
                 village: key.0 .1.clone(),
                 seq: head,
-                body: postcard::to_allocvec(&(k.tally.as_ref(), &k.households)).ok()?,
+                body: tally::body::encode(&(k.tally.as_ref(), &k.households)).ok()?,
             })
         })
         .collect();
@@ -528,16 +720,34 @@ fn by_place(snap: Snapshot) -> BTreeMap<Place, Snapshot> {
 /// Forgets what the store changed since the tallies were last checked.
 fn refresh(inner: &mut Inner, reports: &dyn Reports) -> Result<(), StorageError> {
     // Nothing kept yet (the first view after a start): nothing to forget, only the head to note.
-    let nothing_kept = inner.frames.iter().all(|(_, kept)| kept.is_empty());
+    let nothing_kept = inner.frames.iter().all(|(_, f)| f.is_empty());
     let (head, changed) = reports.changed_since(if nothing_kept { None } else { Some(inner.head) })?;
     if head != inner.head {
         let now = crate::storage::now_ms();
         let stale = Stale::of(changed);
-        for (key, kept) in inner.frames.iter_mut() {
+        for (key, f) in inner.frames.iter_mut() {
             if stale.all {
-                kept.clear();
+                f.villages.clear();
+                f.townships.clear();
+                f.written.clear();
             } else if !key.ended(now) {
-                kept.retain(|(place, _), k| !stale.judges_stale(place, k));
+                // A township with a tally forgotten is merged and kept again once its villages are counted.
+                let mut forgotten: HashSet<String> = HashSet::new();
+                f.villages.retain(|(place, _), k| {
+                    let gone = stale.judges_stale(place, k);
+                    if gone {
+                        forgotten.insert(place.0.clone());
+                    }
+                    !gone
+                });
+                f.townships.retain(|t, folded| {
+                    let gone = stale.judges_township(t, &folded.kept);
+                    if gone {
+                        forgotten.insert(t.clone());
+                    }
+                    !gone
+                });
+                f.written.retain(|t| !forgotten.contains(t));
             }
         }
         inner.head = head;
@@ -569,7 +779,7 @@ mod tests {
         let past = FrameKey { as_of: Some(AsOf { day: "2026-11-01".into(), cutoff_ms: 1 }), ..live.clone() };
         let other_month = FrameKey { month: "2026-10".into(), ..live.clone() };
         let names = [live.name(), past.name(), other_month.name()];
-        assert_eq!(names[0], "t3 2026-12 2026-12-06 live");
+        assert_eq!(names[0], "t4 2026-12 2026-12-06 live");
         assert!(names[1].ends_with("asof 2026-11-01") && names[1] != names[0] && names[2] != names[0]);
         assert!(past.ended(2) && !past.ended(1) && !live.ended(i64::MAX));
     }

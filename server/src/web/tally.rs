@@ -73,6 +73,7 @@ impl Link {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overdue {
+    #[serde(with = "body::link")]
     pub link: Arc<Link>,
     pub done: u32,
     pub required: u32,
@@ -81,6 +82,7 @@ pub struct Overdue {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FollowUp {
+    #[serde(with = "body::link")]
     pub link: Arc<Link>,
     pub member_id: String,
     pub member: String,
@@ -99,6 +101,7 @@ impl FollowUp {
 /// (a village's kept tally holds up to twenty of them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Abnormal {
+    #[serde(with = "body::link")]
     pub link: Arc<Link>,
     pub member: String,
     /// The screening's id.
@@ -142,6 +145,7 @@ impl Abnormal {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
+    #[serde(with = "body::link")]
     pub link: Arc<Link>,
     pub visit_id: String,
     pub problem_id: String,
@@ -160,6 +164,7 @@ impl Problem {
 /// A member a figure counts as missing, with the priority groups they belong to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Missing {
+    #[serde(with = "body::link")]
     pub link: Arc<Link>,
     pub member_id: String,
     pub member: String,
@@ -726,5 +731,152 @@ pub fn render(t: &Tally, f: &Frame) -> Overview {
             .collect(),
         unsigned_total: t.unsigned_total,
         progress,
+    }
+}
+
+/// A tally as the database keeps it (postcard): each household's [`Link`] is written in full the first time a body
+/// names it and by its number after that, and read back as one shared `Arc`. A village's lists name the same
+/// households many times (a household per overdue visit, a member per follow-up, contract or insurance), and a
+/// restarted server's first overview decodes a thousand of these bodies: writing each link once makes the bodies
+/// smaller and their decoding allocate less.
+pub mod body {
+    use super::Link;
+    use serde::de::DeserializeOwned;
+    use serde::Serialize;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    /// The links of the body being written (by id, their numbers) or read (in order), on this thread.
+    enum Table {
+        Writing(HashMap<String, u32>),
+        Reading(Vec<Arc<Link>>),
+    }
+
+    thread_local! {
+        static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `f` with `table` as this thread's link table, cleared afterwards however `f` ends.
+    fn with_table<T>(table: Table, f: impl FnOnce() -> T) -> T {
+        struct Clear;
+        impl Drop for Clear {
+            fn drop(&mut self) {
+                TABLE.with(|t| t.borrow_mut().take());
+            }
+        }
+        TABLE.with(|t| *t.borrow_mut() = Some(table));
+        let _clear = Clear;
+        f()
+    }
+
+    /// `value` as a kept body.
+    pub fn encode<T: Serialize>(value: &T) -> postcard::Result<Vec<u8>> {
+        with_table(Table::Writing(HashMap::new()), || postcard::to_allocvec(value))
+    }
+
+    /// A kept body as its value.
+    pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<T> {
+        with_table(Table::Reading(Vec::new()), || postcard::from_bytes(bytes))
+    }
+
+    #[derive(serde::Serialize)]
+    enum Out<'a> {
+        New(&'a Link),
+        Seen(u32),
+    }
+
+    #[derive(serde::Deserialize)]
+    enum In {
+        New(Link),
+        Seen(u32),
+    }
+
+    /// `#[serde(with)]` for a tally's links: shared within a body written by [`encode`] (outside one, such as in
+    /// a test's JSON, each link is written in full).
+    pub mod link {
+        use super::*;
+
+        pub fn serialize<S: serde::Serializer>(link: &Arc<Link>, s: S) -> Result<S::Ok, S::Error> {
+            let seen = TABLE.with(|t| match t.borrow_mut().as_mut() {
+                Some(Table::Writing(numbers)) => {
+                    let next = numbers.len() as u32;
+                    match numbers.get(&link.id) {
+                        Some(n) => Some(*n),
+                        None => {
+                            numbers.insert(link.id.clone(), next);
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            });
+            match seen {
+                Some(n) => Out::Seen(n).serialize(s),
+                None => Out::New(link).serialize(s),
+            }
+        }
+
+        pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<Link>, D::Error> {
+            let read = <In as serde::Deserialize>::deserialize(d)?;
+            TABLE.with(|t| match (read, t.borrow_mut().as_mut()) {
+                (In::New(link), Some(Table::Reading(links))) => {
+                    let link = Arc::new(link);
+                    links.push(link.clone());
+                    Ok(link)
+                }
+                (In::New(link), _) => Ok(Arc::new(link)),
+                (In::Seen(n), Some(Table::Reading(links))) => links
+                    .get(n as usize)
+                    .cloned()
+                    .ok_or_else(|| serde::de::Error::custom(format!("household link {n} named before it was written"))),
+                (In::Seen(n), _) => Err(serde::de::Error::custom(format!("household link {n} outside a kept body"))),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(id: &str) -> Arc<Link> {
+        Arc::new(Link {
+            id: id.into(),
+            number: format!("No. {id}"),
+            head: "王秀英".into(),
+            village: "石门村".into(),
+            status: PovertyStatus::default(),
+            alert: None,
+            helpers: vec!["helper-1".into()],
+        })
+    }
+
+    fn missing(link: &Arc<Link>, member: &str) -> Missing {
+        Missing { link: link.clone(), member_id: member.into(), member: member.into(), groups: [false; 7] }
+    }
+
+    #[test]
+    fn a_kept_body_writes_each_household_once_and_reads_it_back_shared() {
+        let (a, b) = (link("h-a"), link("h-b"));
+        let t = Tally {
+            households: 2,
+            unsigned: vec![missing(&a, "m1"), missing(&a, "m2"), missing(&b, "m3")],
+            uninsured: vec![missing(&b, "m3"), missing(&a, "m1")],
+            ..Default::default()
+        };
+        let kept = body::encode(&t).unwrap();
+        let plain = postcard::to_allocvec(&t).unwrap();
+        assert!(kept.len() < plain.len(), "{} bytes kept, {} plain", kept.len(), plain.len());
+        let back: Tally = body::decode(&kept).unwrap();
+        assert_eq!(back.unsigned, t.unsigned);
+        assert_eq!(back.uninsured, t.uninsured);
+        assert!(Arc::ptr_eq(&back.unsigned[0].link, &back.unsigned[1].link));
+        assert!(Arc::ptr_eq(&back.unsigned[2].link, &back.uninsured[0].link));
+        assert!(!Arc::ptr_eq(&back.unsigned[0].link, &back.unsigned[2].link));
+        // Outside a kept body every link is written in full, and a body's later link numbers mean nothing.
+        let alone: Tally = postcard::from_bytes(&plain).unwrap();
+        assert_eq!(alone.uninsured, t.uninsured);
+        assert!(postcard::from_bytes::<Tally>(&kept).is_err());
     }
 }

@@ -44,10 +44,14 @@ impl ReportSource for PostgresReportSource {
         })
     }
 
-    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>> {
+    fn kept_tallies(&self, frame: &str, township: Option<&str>) -> Result<Vec<KeptTally>> {
         off_runtime(|| {
             let mut conn = self.pool.get().map_err(|e| StorageError::Unavailable(e.to_string()))?;
-            let rows = conn.query(&sql::to_pg(sql::KEPT_TALLIES), &[&frame]).pg()?;
+            let rows = match township {
+                None => conn.query(&sql::to_pg(sql::KEPT_TALLIES), &[&frame]),
+                Some(t) => conn.query(&sql::to_pg(sql::KEPT_TALLIES_IN), &[&frame, &t]),
+            }
+            .pg()?;
             Ok(rows
                 .iter()
                 .map(|r| KeptTally {

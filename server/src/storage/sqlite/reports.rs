@@ -65,15 +65,18 @@ impl ReportSource for SqliteReportSource {
         out
     }
 
-    fn kept_tallies(&self, frame: &str) -> Result<Vec<KeptTally>> {
+    fn kept_tallies(&self, frame: &str, township: Option<&str>) -> Result<Vec<KeptTally>> {
         let conn = self.take()?;
         let out = (|| -> Result<Vec<KeptTally>> {
-            let mut stmt = conn.prepare_cached(sql::KEPT_TALLIES)?;
-            let rows = stmt.query_map([frame], |r| {
+            let row = |r: &rusqlite::Row| {
                 let seq = r.get::<_, i64>(2)? as u64;
                 Ok(KeptTally { township: r.get(0)?, village: r.get(1)?, seq, body: r.get(3)? })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            };
+            let rows: rusqlite::Result<Vec<KeptTally>> = match township {
+                None => conn.prepare_cached(sql::KEPT_TALLIES)?.query_map([frame], row)?.collect(),
+                Some(t) => conn.prepare_cached(sql::KEPT_TALLIES_IN)?.query_map([frame, t], row)?.collect(),
+            };
+            Ok(rows?)
         })();
         self.give(conn);
         out
