@@ -199,11 +199,14 @@ pub const HEAD_AT: &str = "SELECT seq FROM changes WHERE received_ms <= ?1 ORDER
 /// The bytes of a document's (`?1`) changes received by a time (`?2`), in sequence order.
 pub const CHANGES_UNTIL: &str = "SELECT bytes FROM changes WHERE doc_id = ?1 AND received_ms <= ?2 ORDER BY seq";
 
-/// Every document a report reads: those in scope and the schedule rules (`{in_scope_or_rules}`, written by each
-/// store; other queries say `{in_scope}`, which may leave the rules out).
+/// Every document a report reads: those in scope (`{in_scope}`, written by each store) and the schedule rules
+/// (`{rules}`, the id's parameter). A `UNION`, not an `OR`: an `OR` on the primary key made both engines collect
+/// row ids from two indexes and read every document's row, where the township index alone answers.
 pub const DOC_METAS: &str =
     "SELECT d.id, d.kind, d.last_seq, d.created_ms, d.updated_ms, d.household_id, d.village, d.township FROM docs d
-     WHERE {in_scope_or_rules}";
+     WHERE {in_scope}
+     UNION SELECT d.id, d.kind, d.last_seq, d.created_ms, d.updated_ms, d.household_id, d.village, d.township
+     FROM docs d WHERE d.id = {rules}";
 
 /// The kept tallies of a frame (`?1`).
 pub const KEPT_TALLIES: &str = "SELECT township, village, seq, body FROM tallies WHERE frame = ?1";

@@ -30,7 +30,9 @@ impl ReportSource for PostgresReportSource {
             // A report reads a few thousand rows through indexes, mostly cached: at the default random page cost
             // (4, for spinning disks) PostgreSQL hashed every assignment to join a township's thousand households
             // (25 ms instead of 2.5 ms, a hundred times per "as of" view). The setting ends with the transaction.
-            tx.batch_execute("SET LOCAL random_page_cost = 1.1").pg()?;
+            // Nor does a report's query gain from parallel workers: its rows are few, and the reports read
+            // townships on every core themselves (a worker's start cost more than the visits query it shared).
+            tx.batch_execute("SET LOCAL random_page_cost = 1.1; SET LOCAL max_parallel_workers_per_gather = 0").pg()?;
             let mut bound = Bound::of(scope);
             // A helper's households are listed first and given as an array: PostgreSQL reads an array through the
             // index on `household_id`, but a subquery inside the scope's OR only by reading every document.
@@ -84,7 +86,7 @@ impl ReportSource for PostgresReportSource {
 /// created. Only the parts the scope has are written, each a plain condition on an indexed column with a parameter
 /// of its own, so PostgreSQL plans each shape for what it asks (a generic `($6 = '' OR d.village = $6)` over every
 /// part, and the rules document `OR`ed into every query, made it read documents' rows where an index answered).
-/// The rules document is added only where a query asks for it with `{in_scope_or_rules}`.
+/// The rules document is read apart where a query asks for it (`{rules}`).
 struct Bound {
     all: bool,
     lists: [Vec<String>; 3],
@@ -113,7 +115,7 @@ impl Bound {
     }
 
     /// The scope's condition with its parameters numbered from `$first`, and their values in order.
-    fn render(&self, first: usize, with_rules: bool) -> (String, Vec<&(dyn ToSql + Sync)>) {
+    fn render(&self, first: usize, with_rules: bool) -> (String, String, Vec<&(dyn ToSql + Sync)>) {
         static RULES: &str = doorstep_core::model::SCHEDULE_RULES_ID;
         let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
         // `sql` with its `$?` numbered as the next parameter, whose value is `value`.
@@ -155,8 +157,8 @@ impl Bound {
             all.push(term("d.created_ms <= $?", r));
         }
         let sql = format!("({})", all.join(" AND "));
-        let sql = if with_rules { format!("({} OR {sql})", term("d.id = $?", &RULES)) } else { sql };
-        (sql, values)
+        let rules = if with_rules { term("$?", &RULES) } else { String::new() };
+        (sql, rules, values)
     }
 }
 
@@ -166,12 +168,12 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Rows of a query limited by the scope (written where the query says `{in_scope}` or `{in_scope_or_rules}`),
-    /// whose own parameters `extra` are `$1`, `$2`…
+    /// Rows of a query limited by the scope (written where the query says `{in_scope}`; the rules document's id where
+    /// it says `{rules}`), whose own parameters `extra` are `$1`, `$2`…
     fn rows(&mut self, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<Vec<pg::Row>> {
-        let with_rules = sql.contains("{in_scope_or_rules}");
-        let (scope, values) = self.scope.render(extra.len() + 1, with_rules);
-        let sql = sql.replace("{in_scope_or_rules}", &scope).replace("{in_scope}", &scope);
+        let with_rules = sql.contains("{rules}");
+        let (scope, rules, values) = self.scope.render(extra.len() + 1, with_rules);
+        let sql = sql.replace("{rules}", &rules).replace("{in_scope}", &scope);
         let mut all: Vec<&(dyn ToSql + Sync)> = extra.to_vec();
         all.extend(values);
         self.tx.query(&sql, &all).pg()
@@ -238,8 +240,10 @@ impl ReportRead for Reader<'_> {
 
     fn problems(&mut self) -> Result<Vec<ProblemRow>> {
         self.json_rows(
-            "SELECT row_to_json(p)::text FROM ix_problems p JOIN ix_visits v ON v.doc_id = p.visit_id AND v.deleted = 0
-             JOIN docs d ON d.id = p.visit_id WHERE {in_scope}
+            // Each visit's problems looked up by its id (`OFFSET 0` keeps PostgreSQL from flattening the lateral
+            // read into a hash join that reads every problem of the database, 50,000 in the province).
+            "SELECT row_to_json(p)::text FROM docs d JOIN ix_visits v ON v.doc_id = d.id AND v.deleted = 0
+             CROSS JOIN LATERAL (SELECT * FROM ix_problems p WHERE p.visit_id = d.id OFFSET 0) p WHERE {in_scope}
              ORDER BY p.date COLLATE \"C\", p.visit_id COLLATE \"C\", p.problem_id COLLATE \"C\"",
         )
     }

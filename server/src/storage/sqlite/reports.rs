@@ -105,9 +105,8 @@ impl ReportSource for SqliteReportSource {
 }
 
 /// A report scope as SQL over `docs d` and the values of its named parameters: the visibility rule of pulls, then
-/// the page's township or village (the rules document is added only where a query asks for it with
-/// `{in_scope_or_rules}`: an `OR` on another index makes SQLite read each document's row instead of answering from
-/// the township index). Only the parts the scope has are written, each
+/// the page's township or village (the rules document is read apart, `{rules}`). Only the parts the scope has are
+/// written, each
 /// a plain condition on an indexed column, so SQLite reads a village or a few townships through its indexes instead
 /// of scanning every document (SQLite does not simplify conditions on parameter values).
 struct Bound {
@@ -204,8 +203,7 @@ impl Reader<'_> {
             (":one_helper", &b.helper),
             (":received_by", &b.received_by),
         ];
-        let sql =
-            sql.replace("{in_scope_or_rules}", &format!("(d.id = :rules OR {})", b.sql)).replace("{in_scope}", &b.sql);
+        let sql = sql.replace("{rules}", ":rules").replace("{in_scope}", &b.sql);
         values.retain(|(name, _)| sql.contains(name));
         values.extend_from_slice(extra);
         let mut stmt = self.conn.prepare_cached(&sql)?;
