@@ -231,7 +231,9 @@ impl<S: ReportSource> Snapshots<S> {
         self.source.read(&then, &mut |r| {
             let mut metas = Vec::new();
             let live = live(r, &then, cache, false, Some(&mut metas))?;
-            out = Some(Arc::new(past(r, &live, as_of, metas)?));
+            // Not kept, so it is ours: its rows move into the past snapshot instead of being copied.
+            let live = Arc::try_unwrap(live).unwrap_or_else(|shared| (*shared).clone());
+            out = Some(Arc::new(past(r, live, as_of, metas)?));
             Ok(())
         })?;
         let past = out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))?;
@@ -423,7 +425,7 @@ fn live(
 
 /// The snapshot of what the server held at the end of a past day, from `live` (the documents received by then, as
 /// they are now): documents changed after the day are rebuilt from the changes received by its end.
-fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, metas: Vec<DocMeta>) -> Result<Snapshot, StorageError> {
+fn past(r: &mut dyn ReportRead, live: Snapshot, as_of: &AsOf, metas: Vec<DocMeta>) -> Result<Snapshot, StorageError> {
     let cutoff = as_of.cutoff_ms;
     let metas: HashMap<String, DocMeta> = metas.into_iter().map(|d| (d.id.clone(), d)).collect();
     let changed: HashSet<&str> =
@@ -434,7 +436,7 @@ fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, metas: Vec<DocMet
     let mut derived = index::IndexRows::default();
     let mut households_then = HashMap::new();
     let mut screenings_then = HashMap::new();
-    let mut rules = if keep(SCHEDULE_RULES_ID) { live.rules.clone() } else { Default::default() };
+    let mut rules = if keep(SCHEDULE_RULES_ID) { live.rules } else { Default::default() };
     let mut ids: Vec<&str> = changed.iter().copied().collect();
     ids.sort();
     for id in ids {
@@ -458,18 +460,14 @@ fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, metas: Vec<DocMet
         }
     }
 
-    let mut placements: HashMap<String, (Arc<Household>, Placement)> = live
-        .households
-        .iter()
-        .filter(|(id, _)| keep(id))
-        .map(|(id, e)| (id.clone(), (e.record.clone(), e.placement.clone())))
-        .collect();
+    let mut placements: HashMap<String, (Arc<Household>, Placement)> =
+        live.households.into_iter().filter(|(id, _)| keep(id)).map(|(id, e)| (id, (e.record, e.placement))).collect();
     placements.extend(households_then);
     let assignments = by_household(r.assignments(Some(cutoff))?);
-    let mut visits: Vec<VisitRow> = live.visits.iter().filter(|v| keep(&v.id)).cloned().collect();
+    let mut visits: Vec<VisitRow> = live.visits.into_iter().filter(|v| keep(&v.id)).collect();
     visits.extend(derived.visits.into_iter().map(VisitRow::from));
     visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
-    let mut problems: Vec<ProblemRow> = live.problems.iter().filter(|p| keep(&p.visit_id)).cloned().collect();
+    let mut problems: Vec<ProblemRow> = live.problems.into_iter().filter(|p| keep(&p.visit_id)).collect();
     derived.problems.sort_by(|a, b| {
         (a.date.as_str(), a.visit_id.as_str(), a.problem_id.as_str()).cmp(&(
             b.date.as_str(),
@@ -478,7 +476,7 @@ fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, metas: Vec<DocMet
         ))
     });
     problems.extend(derived.problems.into_iter().map(ProblemRow::from));
-    let mut screenings: Vec<ScreeningEntry> = live.screenings.iter().filter(|s| keep(&s.record.id)).cloned().collect();
+    let mut screenings: Vec<ScreeningEntry> = live.screenings.into_iter().filter(|s| keep(&s.record.id)).collect();
     screenings.extend(
         derived
             .screenings
@@ -486,8 +484,7 @@ fn past(r: &mut dyn ReportRead, live: &Snapshot, as_of: &AsOf, metas: Vec<DocMet
             .filter_map(|row| screenings_then.get(&row.doc_id).map(|s| ScreeningEntry::of(row, s.clone()))),
     );
     screenings.sort_by(|a, b| a.record.date.cmp(&b.record.date).then_with(|| a.record.id.cmp(&b.record.id)));
-    let mut conflicts: HashMap<String, u32> =
-        live.conflicts.iter().filter(|(id, _)| keep(id)).map(|(k, v)| (k.clone(), *v)).collect();
+    let mut conflicts: HashMap<String, u32> = live.conflicts.into_iter().filter(|(id, _)| keep(id)).collect();
     conflicts.extend(derived.conflicts.into_iter().map(|c| (c.doc_id, c.fields as u32)));
     Ok(Snapshot {
         households: households(placements, &assignments),
