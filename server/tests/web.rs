@@ -1410,6 +1410,39 @@ fn an_ended_days_overview_is_kept_as_its_as_of_view() {
     assert_eq!(Tallies::default().keep_ended_day(reports, *day).expect("keep"), 0);
 }
 
+/// An "as of" view of a day that has not ended yet (today) is counted but not kept in the database: changes may
+/// still arrive before the day's end. Once the day has ended the view is counted afresh, kept, and shows what a
+/// fresh count shows.
+#[test]
+fn an_as_of_view_of_a_day_not_yet_ended_is_kept_only_once_it_has() {
+    use doorstep_server::reports::AsOf;
+    use doorstep_server::scope::Scope;
+    use doorstep_server::storage::{ReportScope, ScopeFacts};
+    use doorstep_server::web::i18n::Lang;
+    use doorstep_server::web::tallies::{FrameKey, Looker, Tallies};
+
+    let CountyReports { reports, people, today, day, .. } = &county_reports();
+    let reports = reports.as_ref();
+    let admin = Scope::new("admin", doorstep_core::model::Role::Admin, ScopeFacts::default(), today);
+    let look = Looker { scope: &admin, lang: Lang::Zh, people };
+    let area = ReportScope { visible: admin.visible.clone(), ..Default::default() };
+    // A day whose end is two seconds away.
+    let end = doorstep_server::storage::now_ms() + 2_000;
+    let frame = FrameKey { as_of: Some(AsOf { day: today.clone(), cutoff_ms: end }), ..FrameKey::of_day(*day) };
+    let tallies = Tallies::default();
+    let places = tallies.places(reports, &admin.visible).expect("places");
+    let before = tallies.area(reports, &look, &area, &places, &frame).expect("as of a day not ended");
+    assert!(before.households > 50);
+    assert!(reports.kept_tallies(&frame.name(), None).expect("rows").is_empty(), "nothing kept before the end");
+    while doorstep_server::storage::now_ms() <= end {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let after = tallies.area(reports, &look, &area, &places, &frame).expect("as of, ended");
+    let fresh = Tallies::default().area(reports, &look, &area, &places, &frame).expect("as of, counted afresh");
+    assert_eq!(serde_json::to_value(&after).unwrap(), serde_json::to_value(&fresh).unwrap());
+    assert_eq!(reports.kept_tallies(&frame.name(), None).expect("rows").len(), places.len(), "kept once ended");
+}
+
 /// The pages read only the account's scope (and a village page only its village) in SQL. For every account of the
 /// demo county, now and as of a past day, the overview and every village page show the same figures as the whole
 /// county's snapshot filtered by the same scope in Rust, as the pages did before.

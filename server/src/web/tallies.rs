@@ -106,6 +106,10 @@ struct Frame {
     all_read: bool,
     /// Townships whose merged tally the database holds as it is now.
     written: HashSet<String>,
+    /// An "as of" frame met after its day ended: its tallies are final, never forgotten, and kept in the database.
+    /// One met before (a view "as of" today) is kept current like a live frame and only in memory, and is read
+    /// afresh once its day has ended, so a change received in its last moments is never missed.
+    fixed: bool,
 }
 
 /// A whole township's tally: its villages' merged.
@@ -117,6 +121,11 @@ struct Folded {
 }
 
 impl Frame {
+    /// Whether its tallies are kept in the database: a live frame's, and a fixed "as of" frame's.
+    fn persists(&self, frame: &FrameKey) -> bool {
+        frame.as_of.is_none() || self.fixed
+    }
+
     fn is_empty(&self) -> bool {
         self.villages.is_empty() && self.townships.is_empty()
     }
@@ -238,7 +247,7 @@ impl Tallies {
                 let f = frame_of(&mut inner, reports, &frame)?;
                 let keys: Vec<Key> = parts.iter().map(|(p, _)| (p.clone(), None)).collect();
                 f.villages.extend(parts.into_iter().map(|(p, k)| ((p, None), k)));
-                save(reports, &frame, head, &f.villages, &keys);
+                save(reports, &frame, head, f, &keys);
                 counted += keys.len();
             }
             let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -282,7 +291,7 @@ impl Tallies {
         for (key, k) in current {
             kept.entry(key).or_insert(k);
         }
-        save(reports, &as_of, head, kept, &keys);
+        save(reports, &as_of, head, f, &keys);
         fold(reports, &as_of, f, &by_township(&places), head);
         inner.ended_kept = Some(day);
         Ok(keys.len())
@@ -364,7 +373,7 @@ fn ensure(
     let counted = count_places(reports, look, area, &missing, frame, head)?;
     let keys: Vec<Key> = counted.iter().map(|(p, _)| key_of(p)).collect();
     f.villages.extend(counted.into_iter().map(|(p, k)| (key_of(&p), k)));
-    save(reports, frame, head, &f.villages, &keys);
+    save(reports, frame, head, f, &keys);
     parts.extend(rest.iter().filter_map(|p| f.villages.get(&key_of(p)).map(|k| k.tally.clone())));
     Ok(parts)
 }
@@ -381,6 +390,9 @@ fn by_township(places: &[Place]) -> BTreeMap<&str, Vec<&Place>> {
 /// The kept tallies of `frame`, made the most recently used: the whole townships' loaded from the database the
 /// first time (the least recently used frame is then forgotten).
 fn frame_of<'a>(inner: &'a mut Inner, reports: &dyn Reports, frame: &FrameKey) -> Result<&'a mut Frame, StorageError> {
+    let ended = frame.ended(crate::storage::now_ms());
+    // An "as of" frame met before its day ended is read afresh once it has.
+    inner.frames.retain(|(k, f)| k != frame || f.fixed || !ended);
     let at = match inner.frames.iter().position(|(k, _)| k == frame) {
         Some(at) => at,
         None => {
@@ -433,6 +445,9 @@ fn read_all(f: &mut Frame, reports: &dyn Reports, frame: &FrameKey, head: u64) -
 /// tallies are current at `head` (the caller has just refreshed them), and so is their merge. A failure is logged:
 /// the villages' tallies are kept already.
 fn fold(reports: &dyn Reports, frame: &FrameKey, f: &mut Frame, by_township: &BTreeMap<&str, Vec<&Place>>, head: u64) {
+    if !f.persists(frame) {
+        return;
+    }
     let mut rows = Vec::new();
     for (township, villages) in by_township {
         if f.written.contains(*township) || f.folded(township, villages).is_some() {
@@ -447,13 +462,13 @@ fn fold(reports: &dyn Reports, frame: &FrameKey, f: &mut Frame, by_township: &BT
         let names: BTreeSet<&String> = villages.iter().map(|p| &p.1).collect();
         let Ok(body) = tally::body::encode(&(&tally, &households, &names)) else { continue };
         rows.push(KeptTally { township: township.to_string(), village: String::new(), seq: head, body });
-        f.written.insert(township.to_string());
     }
     if rows.is_empty() {
         return;
     }
-    if let Err(e) = reports.keep_tallies(&townships_of(frame), &rows, crate::storage::now_ms()) {
-        tracing::warn!("keeping the overview's township figures: {e}");
+    match reports.keep_tallies(&townships_of(frame), &rows, crate::storage::now_ms()) {
+        Ok(()) => f.written.extend(rows.into_iter().map(|r| r.township)),
+        Err(e) => tracing::warn!("keeping the overview's township figures: {e}"),
     }
 }
 
@@ -588,7 +603,7 @@ impl Stale {
 /// villages' tallies are read at once.
 fn load(reports: &dyn Reports, frame: &FrameKey, head: u64) -> Result<Frame, StorageError> {
     let rows = reports.kept_tallies(&townships_of(frame), None)?;
-    let mut f = Frame::default();
+    let mut f = Frame { fixed: frame.ended(crate::storage::now_ms()), ..Default::default() };
     if rows.is_empty() {
         read_all(&mut f, reports, frame, head)?;
         return Ok(f);
@@ -663,7 +678,11 @@ fn decode_all<T: serde::de::DeserializeOwned + Send + Clone>(rows: &[KeptTally])
 
 /// Keeps the whole villages' tallies just counted in the database, current at `head`. A failure is logged, not
 /// returned: the page has its figures, and the next view counts again.
-fn save(reports: &dyn Reports, frame: &FrameKey, head: u64, kept: &HashMap<Key, Kept>, counted: &[Key]) {
+fn save(reports: &dyn Reports, frame: &FrameKey, head: u64, f: &Frame, counted: &[Key]) {
+    if !f.persists(frame) {
+        return;
+    }
+    let kept = &f.villages;
     let rows: Vec<KeptTally> = counted
         .iter()
         .filter(|(_, visibility)| visibility.is_none())
@@ -723,16 +742,16 @@ fn refresh(inner: &mut Inner, reports: &dyn Reports) -> Result<(), StorageError>
     let nothing_kept = inner.frames.iter().all(|(_, f)| f.is_empty());
     let (head, changed) = reports.changed_since(if nothing_kept { None } else { Some(inner.head) })?;
     if head != inner.head {
-        let now = crate::storage::now_ms();
         let stale = Stale::of(changed);
-        for (key, f) in inner.frames.iter_mut() {
+        for (_, f) in inner.frames.iter_mut().filter(|(_, f)| !f.fixed) {
             if stale.all {
                 f.villages.clear();
                 f.townships.clear();
                 f.written.clear();
-            } else if !key.ended(now) {
-                // A township with a tally forgotten is merged and kept again once its villages are counted.
-                let mut forgotten: HashSet<String> = HashSet::new();
+            } else {
+                // A township with a tally forgotten, or a change in it (a new village, a household without one), is
+                // merged and kept again once its villages are counted.
+                let mut forgotten: HashSet<String> = stale.touched.iter().map(|(t, _)| t.clone()).collect();
                 f.villages.retain(|(place, _), k| {
                     let gone = stale.judges_stale(place, k);
                     if gone {
