@@ -204,23 +204,33 @@ fn copy_to_postgres(dir: &std::path::Path, url: &str) -> Res<()> {
     doorstep_e2e::sqlite_json::copy_to_postgres(&dir.join("doorstep.db"), url)
 }
 
-/// Waits until the server keeps an overview tally for each of `villages` (the background count has finished).
-async fn wait_counted(db: &Db, villages: usize, limit: Duration) -> Res<()> {
+/// Waits until the server keeps an overview tally for each of `villages` and each of `townships` merged (the
+/// background count has finished).
+async fn wait_counted(db: &Db, villages: usize, townships: usize, limit: Duration) -> Res<()> {
     let start = Instant::now();
-    let count = |db: &Db| -> Res<i64> {
-        let sql = "SELECT count(*) FROM tallies";
+    let count = |db: &Db| -> Res<(i64, i64)> {
+        // A township's merged tally is kept with an empty village, once all its villages are counted.
+        let sql = "SELECT count(*) FILTER (WHERE village <> ''), count(*) FILTER (WHERE village = '') FROM tallies";
         Ok(match db {
-            Db::Sqlite(dir) => rusqlite::Connection::open(dir.join("doorstep.db"))?.query_row(sql, [], |r| r.get(0))?,
-            Db::Postgres(url) => pg::Client::connect(url, pg::NoTls)?.query_one(sql, &[])?.get(0),
+            Db::Sqlite(dir) => rusqlite::Connection::open(dir.join("doorstep.db"))?
+                .query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?,
+            Db::Postgres(url) => {
+                let row = pg::Client::connect(url, pg::NoTls)?.query_one(sql, &[])?;
+                (row.get(0), row.get(1))
+            }
         })
     };
     loop {
         let db2 = db.clone();
-        if crate::fixture::off_runtime(move || count(&db2))? >= villages as i64 {
+        let (v, t) = crate::fixture::off_runtime(move || count(&db2))?;
+        if v >= villages as i64 && t >= townships as i64 {
             return Ok(());
         }
         if start.elapsed() > limit {
-            return Err(format!("the server had not counted {villages} villages after {limit:?}").into());
+            return Err(format!(
+                "the server had counted {v} of {villages} villages and {t} of {townships} townships after {limit:?}"
+            )
+            .into());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -243,7 +253,7 @@ async fn pages(
     let villages = households.div_ceil(PER_HELPER);
     let mut counting = ServerProc::start(&ctx.server_bin, db)?;
     let t = Instant::now();
-    wait_counted(db, villages, Duration::from_secs(3600)).await?;
+    wait_counted(db, villages, townships.len(), Duration::from_secs(3600)).await?;
     let counted = t.elapsed();
     let counting_rss = counting.peak_rss_kb().unwrap_or(0) as f64 / 1024.0;
     counting.stop();
