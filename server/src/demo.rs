@@ -692,6 +692,8 @@ fn backdate(data: &Path, today: NaiveDate) -> Result<(), DemoError> {
         .map_err(e)?;
     tx.execute("UPDATE assignments SET created_ms = ?1", [start_ms]).map_err(e)?;
     tx.execute(crate::storage::sql::DOC_TIMES_FROM_CHANGES, []).map_err(e)?;
+    // Figures kept while the county was being built counted the history before it was dated.
+    tx.execute("DELETE FROM tallies", []).map_err(e)?;
     tx.commit().map_err(e)
 }
 
