@@ -379,7 +379,7 @@ fn ensure(
 }
 
 /// `places` by township, in order.
-fn by_township(places: &[Place]) -> BTreeMap<&str, Vec<&Place>> {
+fn by_township<'a>(places: impl IntoIterator<Item = &'a Place>) -> BTreeMap<&'a str, Vec<&'a Place>> {
     let mut out: BTreeMap<&str, Vec<&Place>> = BTreeMap::new();
     for place in places {
         out.entry(place.0.as_str()).or_default().push(place);
@@ -517,11 +517,7 @@ fn count_places(
         }
         return Ok(counted);
     }
-    let mut by_township: BTreeMap<&str, Vec<&Place>> = BTreeMap::new();
-    for place in places {
-        by_township.entry(place.0.as_str()).or_default().push(place);
-    }
-    let townships: Vec<(&str, Vec<&Place>)> = by_township.into_iter().collect();
+    let townships: Vec<(&str, Vec<&Place>)> = by_township(places.iter().copied()).into_iter().collect();
     // One township per read, on every core: each worker takes the next township until none is left.
     let next = AtomicUsize::new(0);
     let work = || -> Result<Vec<(Place, Kept)>, StorageError> {
