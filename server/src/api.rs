@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use doorstep_core::sync::protocol::{self, MessageType, SyncRequest, SyncResponse};
+use doorstep_core::sync::protocol::{self, SyncRequest, SyncResponse};
 use serde::{Deserialize, Serialize};
 
 /// The API's routes, mounted by `app::router`.
@@ -54,7 +54,11 @@ async fn openapi() -> Response {
 }
 
 async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "protocol_version": protocol::PROTOCOL_VERSION }))
+    Json(serde_json::json!({
+        "status": "ok",
+        "protocol_version": protocol::CURRENT,
+        "protocol_versions": protocol::VERSIONS,
+    }))
 }
 
 async fn login(
@@ -111,6 +115,20 @@ async fn login(
     Ok(Json(LoginResponse { token, user: user.name, role: user.role.code().into(), device_id: device.id }))
 }
 
+/// Whether sync messages of `version` are served: version 2 always, version 1 until the configured last day.
+fn served(st: &AppState, version: u16) -> Result<(), ApiError> {
+    match version {
+        protocol::V2 => Ok(()),
+        protocol::V1 => match st.config.protocol_v1_until {
+            Some(last) if scope::today() > last.format("%Y-%m-%d").to_string() => {
+                Err(ApiError::UpdateRequired { found: version, ended: Some(last.format("%Y-%m-%d").to_string()) })
+            }
+            _ => Ok(()),
+        },
+        _ => Err(ApiError::UpdateRequired { found: version, ended: None }),
+    }
+}
+
 async fn sync_handler(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -118,12 +136,9 @@ async fn sync_handler(
 ) -> Result<Response, ApiError> {
     let body = body?;
     let version = protocol::peek_version(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if version != protocol::PROTOCOL_VERSION {
-        return Err(ApiError::UpdateRequired { found: version });
-    }
+    served(&st, version)?;
     let (device, user) = authenticate(&st, &headers).await?;
-    let req: SyncRequest =
-        protocol::decode(MessageType::SyncRequest, &body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (version, req) = protocol::decode_request(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     drop(body);
     let SyncRequest { cursor, max_bytes, changes } = req;
     if user.role == doorstep_core::model::Role::Inspector {
@@ -172,14 +187,14 @@ async fn sync_handler(
     .await?;
     // "Last seen" to the minute is enough, and saves a disk flush on most syncs.
     let now = now_ms();
-    let version = app_version(&headers);
-    if device.last_seen_ms.is_none_or(|seen| now - seen > 60_000) || device.app_version != version {
+    let app = app_version(&headers);
+    if device.last_seen_ms.is_none_or(|seen| now - seen > 60_000) || device.app_version != app {
         let device_id = device.id.clone();
-        if let Err(e) = storage::run(&st.storage, move |s| s.touch_device(&device_id, now, &version)).await {
+        if let Err(e) = storage::run(&st.storage, move |s| s.touch_device(&device_id, now, &app)).await {
             tracing::warn!("could not record last sync of a device: {e}");
         }
     }
     let response = SyncResponse { acked, docs: page.docs, cursor: page.cursor, more: page.more, removed: page.removed };
-    let bytes = protocol::encode(MessageType::SyncResponse, &response);
+    let bytes = protocol::encode_response(version, &response);
     Ok(([(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE))], bytes).into_response())
 }

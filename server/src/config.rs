@@ -28,6 +28,9 @@ pub struct Config {
     pub max_blob: u64,
     /// The longest inspector grant (互查) the grants page accepts, in days (`--max-grant-days`).
     pub max_grant_days: u32,
+    /// The last day sync protocol version 1 is served (`serve --protocol-v1-until`); `None`: no end. After it, a
+    /// device that has not been updated is answered `426 update_required` with the date in the message.
+    pub protocol_v1_until: Option<chrono::NaiveDate>,
 }
 
 impl Config {
@@ -35,6 +38,15 @@ impl Config {
     pub fn default_blobs_dir(data_dir: &std::path::Path) -> PathBuf {
         data_dir.join("blobs")
     }
+}
+
+/// The last day sync protocol version 1 is served unless `serve --protocol-v1-until` says otherwise: time for
+/// every phone in a county to be updated after version 2 reached the app stores.
+pub const DEFAULT_PROTOCOL_V1_UNTIL: &str = "2027-06-30";
+
+/// [`DEFAULT_PROTOCOL_V1_UNTIL`] as a date.
+pub fn default_protocol_v1_until() -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(DEFAULT_PROTOCOL_V1_UNTIL, "%Y-%m-%d").ok()
 }
 
 /// The largest blob a server accepts unless `serve --max-blob` says otherwise.

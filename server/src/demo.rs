@@ -269,6 +269,7 @@ pub fn run(opts: Options) -> Result<(), DemoError> {
             max_blob: crate::config::default_max_blob(),
             session_max_age: crate::config::DEFAULT_SESSION_MAX_AGE,
             max_grant_days: accounts::DEFAULT_MAX_GRANT_DAYS,
+            protocol_v1_until: crate::config::default_protocol_v1_until(),
         };
         let app = app::router(AppState::new(storage.clone(), config), None);
         let server = tokio::spawn(async move {

@@ -64,8 +64,10 @@ pub enum ApiError {
     HouseholdUnknown { doc: String, household: String },
     #[error("request too large")]
     TooLarge,
-    #[error("protocol version {found} is not {}", protocol::PROTOCOL_VERSION)]
-    UpdateRequired { found: u16 },
+    /// A sync message in a protocol version the server does not speak, or no longer: `ended` is the last day
+    /// version 1 was served, when that is why.
+    #[error("protocol version {found} is not served")]
+    UpdateRequired { found: u16, ended: Option<String> },
     #[error("too many attempts")]
     TooManyAttempts { retry_after: Duration },
     #[error("not found")]
@@ -161,7 +163,20 @@ impl ApiError {
                 format!("记录 {doc} 所属的农户 {household} 尚未同步到服务器；记录保留在本机，下次同步时自动重发。"),
             ),
             ApiError::TooLarge => ("The request is too large.".into(), "请求数据过大。".into()),
-            ApiError::UpdateRequired { .. } => ("Please update the app.".into(), "请更新应用。".into()),
+            ApiError::UpdateRequired { found, ended: Some(day) } => (
+                format!(
+                    "This app syncs with protocol version {found}, which the server served until {day}. Please \
+                     update the app to sync again; nothing on this device is lost."
+                ),
+                format!("本应用使用的同步协议版本 {found} 已于 {day} 停止服务。请更新应用后再同步，本机数据不会丢失。"),
+            ),
+            ApiError::UpdateRequired { found, ended: None } => (
+                format!(
+                    "This app syncs with protocol version {found}; the server speaks versions {}. Please update the app.",
+                    versions()
+                ),
+                format!("本应用的同步协议版本 {found} 与服务器（支持版本 {}）不符，请更新应用。", versions()),
+            ),
             ApiError::TooManyAttempts { retry_after } => (
                 format!("Too many attempts; try again in {} seconds.", retry_after.as_secs().max(1)),
                 format!("尝试次数过多，请 {} 秒后再试。", retry_after.as_secs().max(1)),
@@ -340,4 +355,9 @@ pub async fn scope_of(st: &AppState, user: &User) -> Result<Scope, ApiError> {
     let name = user.name.clone();
     let facts = storage::run(&st.storage, move |s| s.scope_facts(&name)).await?;
     Ok(Scope::new(&user.name, user.role, facts, &scope::today()))
+}
+
+/// The protocol versions the server speaks, for messages: "1, 2".
+fn versions() -> String {
+    protocol::VERSIONS.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
 }

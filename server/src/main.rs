@@ -112,6 +112,11 @@ enum Command {
         /// The private key of `--tls-cert` (PEM, PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The last day sync protocol version 1 (apps before version 2 of the protocol) is served, `YYYY-MM-DD`,
+        /// or `never` for no end; afterwards such apps are asked to update.
+        #[arg(long, value_name = "DATE", default_value = doorstep_server::config::DEFAULT_PROTOCOL_V1_UNTIL,
+              value_parser = parse_v1_until)]
+        protocol_v1_until: V1Until,
     },
 }
 
@@ -362,6 +367,19 @@ enum CommandError {
     Demo(#[from] doorstep_server::demo::DemoError),
 }
 
+/// `serve --protocol-v1-until`: a day, or no end.
+#[derive(Clone, Debug)]
+struct V1Until(Option<chrono::NaiveDate>);
+
+fn parse_v1_until(s: &str) -> Result<V1Until, String> {
+    if s == "never" {
+        return Ok(V1Until(None));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| V1Until(Some(d)))
+        .map_err(|_| format!("{s:?} is not a date YYYY-MM-DD or `never`"))
+}
+
 fn open(data: &std::path::Path, database: Option<&str>) -> Result<SharedStorage, CommandError> {
     Ok(match database {
         Some(url) => Arc::new(PostgresStorage::open(url)?),
@@ -378,12 +396,29 @@ fn run(cli: Cli) -> Result<(), CommandError> {
             doorstep_server::demo::run(doorstep_server::demo::Options { data, listen, size })
                 .map_err(CommandError::Demo)
         }
-        Command::Serve { listen, max_body, session_hours, session_seconds, max_blob, tls_cert, tls_key } => {
+        Command::Serve {
+            listen,
+            max_body,
+            session_hours,
+            session_seconds,
+            max_blob,
+            tls_cert,
+            tls_key,
+            protocol_v1_until: V1Until(protocol_v1_until),
+        } => {
             let session_max_age = std::time::Duration::from_secs(session_seconds.unwrap_or(session_hours * 3600));
             let blobs_dir = cli.blobs.unwrap_or_else(|| Config::default_blobs_dir(&cli.data));
             let max_grant_days = cli.max_grant_days;
-            let config =
-                Config { data_dir: cli.data, listen, max_body, session_max_age, blobs_dir, max_blob, max_grant_days };
+            let config = Config {
+                data_dir: cli.data,
+                listen,
+                max_body,
+                session_max_age,
+                blobs_dir,
+                max_blob,
+                max_grant_days,
+                protocol_v1_until,
+            };
             serve(config, cli.database, tls_cert.zip(tls_key))
         }
         Command::Blobs { op: BlobsOp::Gc { dry_run } } => {

@@ -111,6 +111,128 @@ async fn push_then_pull_round_trip_and_a_second_push_is_harmless() {
 }
 
 #[tokio::test]
+async fn a_version_1_phone_and_a_version_2_phone_sync_the_same_households() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut old = Phone::login(&server.url, "helper1").await;
+    old.version = protocol::V1;
+    let mut new = Phone::login(&server.url, "doctor1").await;
+    assert_eq!(new.version, protocol::V2);
+
+    // The app not yet updated records a household and a visit; its answer lists their hashes (version 1).
+    let h = old.new_household("石门村", &["helper1"]);
+    let v = old.new_visit(&h.id);
+    let up = old.sync_once(&server.url).await.ok();
+    assert_eq!(up.acked.len(), 2);
+    assert_eq!(old.store.pending_count().unwrap(), 0);
+
+    // The updated app receives both in version 2, edits the household and pushes the edit as a whole.
+    let mut got = new.sync_all(&server.url).await;
+    got.sort();
+    let mut want = vec![h.id.clone(), v.id.clone()];
+    want.sort();
+    assert_eq!(got, want);
+    let mut edited: doorstep_core::model::Household = new.store.get(&h.id).unwrap();
+    edited.phone = "13911112222".into();
+    new.store.put(&edited, TODAY).unwrap();
+    let body = protocol::encode_request(
+        new.version,
+        &SyncRequest { cursor: new.cursor, max_bytes: 0, changes: new.pending() },
+    );
+    assert_eq!(&body[4..6], &[0, 2], "the updated app speaks version 2");
+    assert_eq!(new.sync_once(&server.url).await.ok().acked.len(), 1);
+    assert_eq!(new.store.pending_count().unwrap(), 0);
+
+    // The old app gets the edit in version 1, and both hold the same household.
+    let resp = old.sync_once(&server.url).await.ok();
+    assert_eq!(resp.docs.len(), 1);
+    let on_old: doorstep_core::model::Household = old.store.get(&h.id).unwrap();
+    assert_eq!(on_old.phone, "13911112222");
+    assert_eq!(on_old, new.store.get::<doorstep_core::model::Household>(&h.id).unwrap());
+}
+
+#[tokio::test]
+async fn after_its_last_day_version_1_is_asked_to_update_and_version_2_goes_on() {
+    let dir = county();
+    let server = Server::start_with(dir.path(), &["--protocol-v1-until", "2020-01-31"]);
+    let health: serde_json::Value =
+        http().get(format!("{}/api/v1/health", server.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (health["protocol_version"].as_u64(), &health["protocol_versions"]),
+        (Some(2), &serde_json::json!([1, 2]))
+    );
+    let mut old = Phone::login(&server.url, "helper1").await;
+    old.version = protocol::V1;
+    old.new_household("石门村", &["helper1"]);
+    let req = SyncRequest { cursor: 0, max_bytes: 0, changes: old.pending() };
+    let res = http()
+        .post(format!("{}/api/v1/sync", server.url))
+        .bearer_auth(&old.token)
+        .header("content-type", protocol::CONTENT_TYPE)
+        .body(protocol::encode_request(protocol::V1, &req))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 426);
+    let body: protocol::ErrorBody = res.json().await.unwrap();
+    assert_eq!(body.code, ErrorCode::UpdateRequired);
+    assert!(body.message_en.contains("until 2020-01-31") && body.message_en.contains("update the app"), "{body:?}");
+    assert!(body.message_zh.contains("2020-01-31") && body.message_zh.contains("更新应用"), "{body:?}");
+    assert_eq!(old.store.pending_count().unwrap(), 1, "the device keeps its data");
+
+    // The same changes in version 2 are taken.
+    old.version = protocol::V2;
+    assert_eq!(old.sync_once(&server.url).await.ok().acked.len(), 1);
+
+    // A version nobody speaks names the versions served.
+    let mut odd = protocol::encode_request(protocol::V2, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
+    odd[4..6].copy_from_slice(&3u16.to_be_bytes());
+    let res =
+        http().post(format!("{}/api/v1/sync", server.url)).bearer_auth(&old.token).body(odd).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 426);
+    let body: protocol::ErrorBody = res.json().await.unwrap();
+    assert!(body.message_en.contains("version 3") && body.message_en.contains("versions 1, 2"), "{body:?}");
+}
+
+#[tokio::test]
+async fn a_version_2_message_that_is_not_canonical_is_refused_with_what_is_wrong() {
+    let dir = county();
+    let server = Server::start(dir.path());
+    let mut phone = Phone::login(&server.url, "helper1").await;
+    phone.new_household("石门村", &["helper1"]);
+    let req = SyncRequest { cursor: 0, max_bytes: 0, changes: phone.pending() };
+    let mut trailing = protocol::encode_request(protocol::V2, &req);
+    trailing.push(0);
+    let res = http()
+        .post(format!("{}/api/v1/sync", server.url))
+        .bearer_auth(&phone.token)
+        .body(trailing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let body: protocol::ErrorBody = res.json().await.unwrap();
+    assert!(body.message_en.contains("follow the zstd frame"), "{body:?}");
+    // A label where a code belongs: version 1 took it, version 2 names the field.
+    let label = SyncRequest {
+        changes: req.changes.iter().map(|c| WireChange { kind: "Household".into(), ..c.clone() }).collect(),
+        ..req.clone()
+    };
+    let res = http()
+        .post(format!("{}/api/v1/sync", server.url))
+        .bearer_auth(&phone.token)
+        .body(protocol::encode_request(protocol::V2, &label))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let body: protocol::ErrorBody = res.json().await.unwrap();
+    assert!(body.message_en.contains("changes[0].kind"), "{body:?}");
+    assert_eq!(phone.store.pending_count().unwrap(), 1);
+    assert_eq!(phone.sync_once(&server.url).await.ok().acked.len(), 1);
+}
+
+#[tokio::test]
 async fn out_of_scope_push_is_refused_and_nothing_is_stored() {
     let dir = county();
     let server = Server::start(dir.path());

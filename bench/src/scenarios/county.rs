@@ -5,7 +5,7 @@
 //! the whole county (10,000 households, 120,000 visits). The ingest runs on SQLite and, when a PostgreSQL server
 //! is given, on PostgreSQL too.
 //!
-//! The simulated devices speak the real protocol (`protocol::encode` of a `SyncRequest`, a bearer token from the
+//! The simulated devices speak the real protocol (`protocol::encode_request` of a `SyncRequest`, a bearer token from the
 //! real login) and push what the core's sync client would: their unacknowledged changes in batches of the client's
 //! `push_max_bytes`, carrying the cursor of their last answer. Their changes are made beforehand by the core's
 //! `Document::create` with one Automerge actor per device, so the timed part is the server's alone.
@@ -16,7 +16,7 @@ use crate::report::{bytes, ms, Row};
 use crate::{Ctx, Res};
 use doorstep_core::doc::Author;
 use doorstep_core::model::Role;
-use doorstep_core::sync::protocol::{self, MessageType, SyncRequest, SyncResponse, WireChange};
+use doorstep_core::sync::protocol::{self, SyncRequest, SyncResponse, WireChange};
 use doorstep_core::sync::SyncConfig;
 use doorstep_server::accounts::{self, CONSOLE};
 use doorstep_server::scope::{self, Scope};
@@ -154,7 +154,7 @@ async fn push(
     changes: Vec<WireChange>,
 ) -> Res<SyncResponse> {
     let n = changes.len();
-    let body = protocol::encode(MessageType::SyncRequest, &SyncRequest { cursor, max_bytes: 0, changes });
+    let body = protocol::encode_request(protocol::CURRENT, &SyncRequest { cursor, max_bytes: 0, changes });
     for attempt in 0..=MAX_RETRIES {
         let resp = http
             .post(format!("{url}/api/v1/sync"))
@@ -179,10 +179,8 @@ async fn push(
         if !status.is_success() {
             return Err(format!("push refused: {status} {}", String::from_utf8_lossy(&bytes)).into());
         }
-        let answer: SyncResponse = protocol::decode(MessageType::SyncResponse, &bytes)?;
-        if answer.acked.len() != n {
-            return Err(format!("the server acknowledged {} of {n} changes", answer.acked.len()).into());
-        }
+        // A version 2 answer states how many changes it accepted: decoding checks that it is all `n` of them.
+        let (_, answer) = protocol::decode_response(&bytes, &vec![[0; 32]; n])?;
         return Ok(answer);
     }
     Err("push refused as unavailable too many times".into())
@@ -258,12 +256,12 @@ async fn floor(ctx: &Ctx, county: &County, db: &Db) -> Res<Duration> {
             let scope = Scope::new(&d.user, Role::Helper, storage.scope_facts(&d.user)?, &today);
             for b in batches(&d.visits) {
                 let request = SyncRequest { cursor: *cursor, max_bytes: 0, changes: b };
-                work.push((device.clone(), scope.clone(), protocol::encode(MessageType::SyncRequest, &request)));
+                work.push((device.clone(), scope.clone(), protocol::encode_request(protocol::CURRENT, &request)));
             }
         }
         let t = Instant::now();
         for (device, scope, body) in &work {
-            let req: SyncRequest = protocol::decode(MessageType::SyncRequest, body)?;
+            let (_, req) = protocol::decode_request(body)?;
             doorstep_server::sync::push(&*storage, device, scope, &req.changes)?;
         }
         let took = t.elapsed();

@@ -10,7 +10,7 @@
 //! (kept for hand-over, out of the sync queue) so that the next sync carries the rest (see `store::scope_exit`).
 
 use super::error::SyncError;
-use super::protocol::{self, DecodeError, ErrorCode, MessageType, SyncRequest, SyncResponse, WireChange};
+use super::protocol::{self, DecodeError, ErrorCode, SyncRequest, SyncResponse, WireChange};
 use super::trust::{self, LoginOptions, ServerTrust};
 use crate::error::{Error, Result};
 use crate::model::DocKind;
@@ -18,7 +18,7 @@ use crate::store::scope_exit::reason;
 use crate::store::{now_ms, Incoming, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -61,6 +61,9 @@ pub struct SyncConfig {
     pub blob_chunk_limit: Option<u32>,
     /// Fetch the attachments of the device's own households after each sync, instead of when they are opened.
     pub prefetch_own_households: bool,
+    /// The sync protocol version tried first (`protocol::CURRENT`); a server that does not speak it yet answers
+    /// `update_required`, and the client then speaks version 1 to it. Tests pin version 1 to play an old app.
+    pub protocol_version: u16,
 }
 
 impl Default for SyncConfig {
@@ -73,6 +76,7 @@ impl Default for SyncConfig {
             blob_chunk_bytes: 256 * 1024,
             blob_chunk_limit: None,
             prefetch_own_households: false,
+            protocol_version: protocol::CURRENT,
         }
     }
 }
@@ -198,6 +202,9 @@ pub struct Client {
     /// The document named by the last refusal that names one (`out_of_scope`, `household_unknown`), for
     /// `sync_once` to set aside or hold back.
     last_refused_doc: Arc<Mutex<Option<String>>>,
+    /// The protocol version this server is spoken to in: `config.protocol_version` until the server shows it
+    /// speaks only version 1.
+    version: Arc<AtomicU16>,
     /// The client made for a deployment's CA or pin, with the trust it was made for.
     trusted: Arc<Mutex<Option<(ServerTrust, reqwest::Client)>>>,
 }
@@ -233,7 +240,8 @@ impl Client {
         let http = trust::http_client(http_builder(&config), &ServerTrust::Platform)?;
         let push_budget = Arc::new(AtomicUsize::new(config.push_max_bytes));
         let trusted = Arc::new(Mutex::new(None));
-        Ok(Self { http, trusted, config, push_budget, last_refused_doc: Arc::new(Mutex::new(None)) })
+        let version = Arc::new(AtomicU16::new(config.protocol_version));
+        Ok(Self { http, trusted, config, push_budget, last_refused_doc: Arc::new(Mutex::new(None)), version })
     }
 
     pub fn config(&self) -> &SyncConfig {
@@ -361,19 +369,20 @@ impl Client {
                 result.incomplete = true;
                 break;
             }
-            let (request, pushed, pushed_bytes) = {
+            let (request, pushed, pushed_bytes, hashes) = {
                 let store = lock(store)?;
                 let cursor = cursor(&store)?;
                 let pending = store.pending_changes_except(push_budget, &held_back)?;
                 let pushed = pending.len();
                 let pushed_bytes: usize = pending.iter().map(|p| p.change.bytes.len()).sum();
+                let hashes = pending.iter().map(|p| hash_bytes(&p.change.hash)).collect::<Result<Vec<_>>>()?;
                 let changes = pending
                     .into_iter()
                     .map(|p| WireChange { doc_id: p.doc_id, kind: p.kind.code().to_string(), bytes: p.change.bytes })
                     .collect();
-                (SyncRequest { cursor, max_bytes: self.config.pull_max_bytes, changes }, pushed, pushed_bytes)
+                (SyncRequest { cursor, max_bytes: self.config.pull_max_bytes, changes }, pushed, pushed_bytes, hashes)
             };
-            let response = match self.round_trip(&session, &request).await {
+            let response = match self.round_trip(&session, &request, &hashes).await {
                 // A server with a smaller body limit than this push: send the backlog in halves instead.
                 Err(Error::Sync(e)) if e.code() == Some(ErrorCode::TooLarge) && pushed > 1 => {
                     result.round_trips += 1;
@@ -478,9 +487,27 @@ impl Client {
         Ok(result)
     }
 
-    /// One `POST /api/v1/sync`: the encoded request out, the decoded response or a typed error back.
-    async fn round_trip(&self, session: &Session, request: &SyncRequest) -> Result<SyncResponse> {
-        let body = protocol::encode(MessageType::SyncRequest, request);
+    /// One `POST /api/v1/sync` in the protocol version this server speaks: a server that refuses version 2 as
+    /// `update_required` is older than this app, and gets the same request in version 1 (and every later one).
+    async fn round_trip(&self, session: &Session, request: &SyncRequest, pushed: &[[u8; 32]]) -> Result<SyncResponse> {
+        let version = self.version.load(Ordering::Relaxed);
+        match self.round_trip_in(version, session, request, pushed).await {
+            Err(Error::Sync(SyncError::UpdateRequired { .. })) if version > protocol::V1 => {
+                self.version.store(protocol::V1, Ordering::Relaxed);
+                self.round_trip_in(protocol::V1, session, request, pushed).await
+            }
+            other => other,
+        }
+    }
+
+    async fn round_trip_in(
+        &self,
+        version: u16,
+        session: &Session,
+        request: &SyncRequest,
+        pushed: &[[u8; 32]],
+    ) -> Result<SyncResponse> {
+        let body = protocol::encode_request(version, request);
         let resp = self
             .http_for(session)?
             .post(format!("{}/api/v1/sync", session.server))
@@ -502,14 +529,15 @@ impl Client {
             }
             return Err(SyncError::from_response(status, &bytes).into());
         }
-        protocol::decode::<SyncResponse>(MessageType::SyncResponse, &bytes).map_err(|e| match e {
-            DecodeError::Version(v) => SyncError::UpdateRequired {
-                message_en: format!("the server answered in protocol version {v}: update the app"),
+        match protocol::decode_response(&bytes, pushed) {
+            Ok((answered, response)) if answered == version => Ok(response),
+            Ok((answered, _)) | Err(DecodeError::Version(answered)) => Err(SyncError::UpdateRequired {
+                message_en: format!("the server answered in protocol version {answered}: update the app"),
                 message_zh: "服务器协议版本不同，请更新应用".into(),
             }
-            .into(),
-            other => SyncError::Protocol(other.to_string()).into(),
-        })
+            .into()),
+            Err(other) => Err(SyncError::Protocol(other.to_string()).into()),
+        }
     }
 }
 
@@ -520,6 +548,14 @@ pub fn cursor(store: &Store) -> Result<u64> {
 
 fn hex(bytes: &[u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A change hash as the store keeps it (64 hex digits) in its 32 bytes.
+fn hash_bytes(text: &str) -> Result<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out)
+        .map_err(|e| Error::Document(format!("a pending change's hash {text:?} is not 64 hex digits: {e}")))?;
+    Ok(out)
 }
 
 #[cfg(test)]

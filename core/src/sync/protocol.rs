@@ -9,17 +9,32 @@
 //!
 //! postcard is a stable, documented encoding (varints, length-prefixed bytes and strings); zstd makes the many
 //! similar changes of a page cost little on a metered connection.
+//!
+//! Two versions exist. Version 2 ([`v2`]) is what this build speaks: ids as 16 bytes, a push acknowledged as a
+//! whole, strict decoding. Version 1 (ids as text, acknowledgements as 32-byte hashes, lenient decoding) is still
+//! served to devices not yet updated, for a deprecation window the server is given. The messages below are the same
+//! in both; only their wire form differs, so nothing outside this module sees a version.
 
 use serde::{Deserialize, Serialize};
 
-/// The protocol version this build speaks; a server answers any other with `ErrorCode::UpdateRequired`.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub mod v2;
+
+/// Version 1: text ids, acknowledgements as hashes, lenient decoding. Served only for a deprecation window.
+pub const V1: u16 = 1;
+/// Version 2: ids as bytes, a push acknowledged as a whole, strict decoding.
+pub const V2: u16 = 2;
+/// The version this build speaks; it falls back to [`V1`] only for a server that does not speak it yet.
+pub const CURRENT: u16 = V2;
+/// The versions this build reads and writes, oldest first.
+pub const VERSIONS: [u16; 2] = [V1, V2];
+/// Version 1's number: the envelope [`encode`] and [`decode`] write and read.
+pub const PROTOCOL_VERSION: u16 = V1;
 /// First bytes of every message.
 pub const MAGIC: [u8; 4] = *b"DSTP";
 /// Media type of sync messages over HTTP.
 pub const CONTENT_TYPE: &str = "application/x-doorstep-sync";
 /// zstd level: a good ratio at phone speed.
-const ZSTD_LEVEL: i32 = 9;
+pub(crate) const ZSTD_LEVEL: i32 = 9;
 /// Largest decoded body accepted, so a small compressed message cannot expand without bound.
 pub const MAX_DECODED: usize = 64 * 1024 * 1024;
 
@@ -127,7 +142,7 @@ pub struct ErrorBody {
 pub enum DecodeError {
     #[error("not a Doorstep sync message")]
     BadMagic,
-    #[error("protocol version {0} is not supported (this side speaks {PROTOCOL_VERSION})")]
+    #[error("protocol version {0} is not supported (this side speaks {V1} and {V2})")]
     Version(u16),
     #[error("unexpected message type {0}")]
     MessageType(u8),
@@ -135,14 +150,73 @@ pub enum DecodeError {
     Body(String),
 }
 
-/// Encodes a message body into an envelope.
+/// The 7 header bytes of an envelope.
+fn header(version: u16, kind: MessageType, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(7 + capacity);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&version.to_be_bytes());
+    out.push(kind as u8);
+    out
+}
+
+/// The frame of an envelope of `version` and `kind`, after its header.
+fn frame(bytes: &[u8], version: u16, kind: MessageType) -> Result<&[u8], DecodeError> {
+    let found = peek_version(bytes)?;
+    if found != version {
+        return Err(DecodeError::Version(found));
+    }
+    if bytes[6] != kind as u8 {
+        return Err(DecodeError::MessageType(bytes[6]));
+    }
+    Ok(&bytes[7..])
+}
+
+/// A request in the envelope of `version` ([`V1`] or [`V2`]; any other is written as version 2).
+pub fn encode_request(version: u16, request: &SyncRequest) -> Vec<u8> {
+    if version == V1 {
+        return encode(MessageType::SyncRequest, request);
+    }
+    let body = v2::encode_request(request);
+    let mut out = header(V2, MessageType::SyncRequest, body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// A request of either version, with the version it came in (the answer goes out in the same one).
+pub fn decode_request(bytes: &[u8]) -> Result<(u16, SyncRequest), DecodeError> {
+    match peek_version(bytes)? {
+        V1 => Ok((V1, decode(MessageType::SyncRequest, bytes)?)),
+        V2 => Ok((V2, v2::decode_request(frame(bytes, V2, MessageType::SyncRequest)?)?)),
+        other => Err(DecodeError::Version(other)),
+    }
+}
+
+/// A response in the envelope of `version`: version 2 states how many changes were accepted instead of their hashes.
+pub fn encode_response(version: u16, response: &SyncResponse) -> Vec<u8> {
+    if version == V1 {
+        return encode(MessageType::SyncResponse, response);
+    }
+    let body = v2::encode_response(response);
+    let mut out = header(V2, MessageType::SyncResponse, body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// A response of either version. `pushed` are the hashes of the changes the request pushed: a version 2 answer
+/// acknowledges them all at once, and `acked` lists them as version 1 would.
+pub fn decode_response(bytes: &[u8], pushed: &[[u8; 32]]) -> Result<(u16, SyncResponse), DecodeError> {
+    match peek_version(bytes)? {
+        V1 => Ok((V1, decode(MessageType::SyncResponse, bytes)?)),
+        V2 => Ok((V2, v2::decode_response(frame(bytes, V2, MessageType::SyncResponse)?, pushed)?)),
+        other => Err(DecodeError::Version(other)),
+    }
+}
+
+/// Encodes a message body into a version 1 envelope.
 pub fn encode<T: Serialize>(kind: MessageType, body: &T) -> Vec<u8> {
     let raw = postcard::to_stdvec(body).unwrap_or_default();
     let compressed = zstd::bulk::compress(&raw, ZSTD_LEVEL).unwrap_or_default();
-    let mut out = Vec::with_capacity(7 + compressed.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-    out.push(kind as u8);
+    let mut out = header(V1, kind, compressed.len());
     out.extend_from_slice(&compressed);
     out
 }
@@ -155,16 +229,10 @@ pub fn peek_version(bytes: &[u8]) -> Result<u16, DecodeError> {
     Ok(u16::from_be_bytes([bytes[4], bytes[5]]))
 }
 
-/// Decodes an envelope of the expected type.
+/// Decodes a version 1 envelope of the expected type (as leniently as version 1 always did).
 pub fn decode<T: for<'de> Deserialize<'de>>(kind: MessageType, bytes: &[u8]) -> Result<T, DecodeError> {
-    let version = peek_version(bytes)?;
-    if version != PROTOCOL_VERSION {
-        return Err(DecodeError::Version(version));
-    }
-    if bytes[6] != kind as u8 {
-        return Err(DecodeError::MessageType(bytes[6]));
-    }
-    let raw = zstd::bulk::decompress(&bytes[7..], MAX_DECODED).map_err(|e| DecodeError::Body(e.to_string()))?;
+    let frame = frame(bytes, V1, kind)?;
+    let raw = zstd::bulk::decompress(frame, MAX_DECODED).map_err(|e| DecodeError::Body(e.to_string()))?;
     postcard::from_bytes(&raw).map_err(|e| DecodeError::Body(e.to_string()))
 }
 

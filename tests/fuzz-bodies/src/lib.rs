@@ -12,14 +12,39 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, OnceLock};
 
 /// The wire decoder on a request: the bytes as a whole envelope, then as the body inside a valid envelope (past
-/// the magic and compression, so the postcard decoder sees them). Whatever decodes must re-encode to the same.
+/// the magic and compression, so the postcard decoder sees them), in both protocol versions. Whatever decodes must
+/// re-encode to the same.
 pub fn decode_sync_request(data: &[u8]) {
     decode_both::<SyncRequest>(MessageType::SyncRequest, data);
+    for bytes in [data.to_vec(), envelope_v2(MessageType::SyncRequest, data)] {
+        if let Ok((version, msg)) = protocol::decode_request(&bytes) {
+            let again = protocol::decode_request(&protocol::encode_request(version, &msg)).expect("re-encodes");
+            assert_eq!(again, (version, msg), "decode(encode(m)) == m");
+        }
+    }
 }
 
 /// The same on a response (what a device decodes from a server, or from anything pretending to be one).
 pub fn decode_sync_response(data: &[u8]) {
     decode_both::<SyncResponse>(MessageType::SyncResponse, data);
+    for bytes in [data.to_vec(), envelope_v2(MessageType::SyncResponse, data)] {
+        for pushed in [&[][..], &[[1u8; 32]][..]] {
+            if let Ok((version, msg)) = protocol::decode_response(&bytes, pushed) {
+                let again =
+                    protocol::decode_response(&protocol::encode_response(version, &msg), pushed).expect("re-encodes");
+                assert_eq!(again, (version, msg), "decode(encode(m)) == m");
+            }
+        }
+    }
+}
+
+/// A version 2 envelope around `body`: one zstd frame stating its size, as version 2 requires.
+pub fn envelope_v2(kind: MessageType, body: &[u8]) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&protocol::V2.to_be_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(&zstd::bulk::compress(body, 1).unwrap_or_default());
+    out
 }
 
 fn decode_both<T>(kind: MessageType, data: &[u8])

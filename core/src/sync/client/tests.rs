@@ -26,6 +26,10 @@ struct FakeState {
     max_body: Option<usize>,
     /// How many requests were refused for their size.
     too_large: u32,
+    /// Speaks only protocol version 1, as a server not yet updated does.
+    v1_only: bool,
+    /// The protocol version of each sync request, in order.
+    versions: Vec<u16>,
 }
 
 type Fake = Arc<Mutex<FakeState>>;
@@ -60,7 +64,13 @@ async fn sync(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Resp
         return (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
     }
     assert_eq!(headers["authorization"], "Bearer t0k3n");
-    let req: SyncRequest = protocol::decode(MessageType::SyncRequest, &body).unwrap();
+    let version = protocol::peek_version(&body).unwrap();
+    s.versions.push(version);
+    if s.v1_only && version != protocol::V1 {
+        let (status, body) = error(426, ErrorCode::UpdateRequired);
+        return (StatusCode::from_u16(status).unwrap(), Json(body)).into_response();
+    }
+    let (version, req) = protocol::decode_request(&body).unwrap();
     let mut acked = Vec::new();
     for c in req.changes {
         let change = automerge::Change::from_bytes(c.bytes.clone()).unwrap();
@@ -90,8 +100,7 @@ async fn sync(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Resp
         }
     }
     let more = (cursor as usize) < s.log.len();
-    protocol::encode(MessageType::SyncResponse, &SyncResponse { acked, docs, cursor, more, removed: vec![] })
-        .into_response()
+    protocol::encode_response(version, &SyncResponse { acked, docs, cursor, more, removed: vec![] }).into_response()
 }
 
 async fn serve() -> (String, Fake) {
@@ -177,6 +186,34 @@ async fn a_thousand_offline_visits_go_up_in_one_round_trip_and_reach_another_dev
     let again = client().sync_once(&a, &mut |_| {}).await.unwrap();
     assert_eq!((again.sent, again.received, again.round_trips), (0, 0, 1));
     assert!(a.lock().unwrap().meta(meta::LAST_SYNC_MS).unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_server_that_speaks_only_version_1_is_spoken_to_in_version_1() {
+    let (url, fake) = serve().await;
+    fake.lock().unwrap().v1_only = true;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (device(&dir, "a"), device(&dir, "b"));
+    for d in [&a, &b] {
+        client().login(d, &url, "helper1", "secret").await.unwrap();
+    }
+    record_visits(&a, 3);
+    let old = client();
+    assert_eq!(old.sync_once(&a, &mut |_| {}).await.unwrap().sent, 3);
+    assert_eq!(old.sync_once(&a, &mut |_| {}).await.unwrap().sent, 0);
+    // Version 2 once, refused; version 1 since, by the same client.
+    assert_eq!(fake.lock().unwrap().versions, vec![protocol::V2, protocol::V1, protocol::V1]);
+    assert_eq!(client().sync_once(&b, &mut |_| {}).await.unwrap().received, 3);
+    assert_eq!(count(&b, "visit"), 3);
+
+    // An up-to-date server is spoken to in version 2 only.
+    let (url, fake) = serve().await;
+    let c = device(&dir, "c");
+    client().login(&c, &url, "helper1", "secret").await.unwrap();
+    record_visits(&c, 2);
+    assert_eq!(client().sync_once(&c, &mut |_| {}).await.unwrap().sent, 2);
+    assert_eq!(fake.lock().unwrap().versions, vec![protocol::V2]);
+    assert_eq!(c.lock().unwrap().pending_count().unwrap(), 0, "a version 2 answer acknowledges the whole push");
 }
 
 #[tokio::test]
