@@ -388,18 +388,20 @@ pub(super) fn refresh_refs(tx: &Transaction, id: &str, kind: DocKind, doc: &mut 
     if !matches!(kind, DocKind::Visit | DocKind::Screening) {
         return Ok(());
     }
-    tx.execute("DELETE FROM attachment_refs WHERE doc_id = ?1", [id])?;
+    // Cached statements: this runs for every received visit and screening (a whole county on a first sync).
+    tx.prepare_cached("DELETE FROM attachment_refs WHERE doc_id = ?1")?.execute([id])?;
     let now = now_ms();
     for r in live_refs(kind, doc)? {
         if !attachment::is_valid_hash(&r.hash) {
             continue;
         }
-        tx.execute("INSERT OR IGNORE INTO attachment_refs (doc_id, hash) VALUES (?1, ?2)", params![id, r.hash])?;
-        tx.execute(
+        tx.prepare_cached("INSERT OR IGNORE INTO attachment_refs (doc_id, hash) VALUES (?1, ?2)")?
+            .execute(params![id, r.hash])?;
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO attachments (hash, media_type, size, kind, local, upload, confirmed, added_ms)
              VALUES (?1, ?2, ?3, ?4, 0, 'none', 0, ?5)",
-            params![r.hash, r.media_type, r.size as i64, r.kind.code(), now],
-        )?;
+        )?
+        .execute(params![r.hash, r.media_type, r.size as i64, r.kind.code(), now])?;
     }
     Ok(())
 }

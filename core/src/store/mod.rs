@@ -357,7 +357,14 @@ impl Store {
         let tx = self.write_tx()?;
         let mut loaded = Vec::with_capacity(items.len());
         for item in items {
-            let mut doc = match (self.load_doc(&item.doc_id)?, &item.snapshot) {
+            let existing = self.load_doc(&item.doc_id)?;
+            // A document new here that arrives as a snapshot alone is kept as those bytes: saving it again would
+            // only spend the time a supervisor's first sync of a whole county cannot spare.
+            let as_received = match (&existing, &item.snapshot, item.changes.is_empty()) {
+                (None, Some(snapshot), true) => Some(snapshot.as_slice()),
+                _ => None,
+            };
+            let mut doc = match (existing, &item.snapshot) {
                 (Some((_, mut doc)), Some(snapshot)) => {
                     let mut remote = Document::load(snapshot, &self.actor)?;
                     doc.merge(&mut remote)?;
@@ -365,18 +372,23 @@ impl Store {
                 }
                 (Some((_, doc)), None) => doc,
                 // A document new here is its snapshot as it is (merging it into an empty one only costs time: a
-                // supervisor's first sync brings a whole county of them).
+                // supervisor's first sync brings a whole county of them). Loading checks it whole.
                 (None, Some(snapshot)) => Document::load(snapshot, &self.actor)?,
                 (None, None) => Document::empty(&self.actor),
             };
             if !item.changes.is_empty() {
                 doc.apply(&item.changes)?;
             }
-            loaded.push((item, doc));
+            loaded.push((item, doc, as_received));
         }
-        for (item, doc) in &mut loaded {
-            save_doc(&tx, &item.doc_id, item.kind, doc, now)?;
-            for change in doc.changes() {
+        for (item, doc, as_received) in &mut loaded {
+            match as_received {
+                Some(bytes) => save_doc_bytes(&tx, &item.doc_id, item.kind, bytes, &doc.heads(), now)?,
+                None => save_doc(&tx, &item.doc_id, item.kind, doc, now)?,
+            }
+            // Received changes live in the document; the change log keeps only their heads (what the document was
+            // received up to), not a row per change of its whole history.
+            for change in doc.head_changes() {
                 insert_change_ref(&tx, &item.doc_id, &change, now)?;
             }
             index::reindex(&tx, &item.doc_id, item.kind, doc)?;
@@ -410,12 +422,17 @@ impl Store {
 }
 
 fn save_doc(tx: &Transaction, id: &str, kind: DocKind, doc: &mut Document, now: i64) -> Result<()> {
-    let heads = doc.heads().join(",");
-    tx.execute(
+    let heads = doc.heads();
+    save_doc_bytes(tx, id, kind, &doc.save(), &heads, now)
+}
+
+/// Keeps a document's saved bytes and heads.
+fn save_doc_bytes(tx: &Transaction, id: &str, kind: DocKind, bytes: &[u8], heads: &[String], now: i64) -> Result<()> {
+    tx.prepare_cached(
         "INSERT INTO docs (id, kind, bytes, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, updated_ms = excluded.updated_ms",
-        params![id, kind.code(), doc.save(), heads, now],
-    )?;
+    )?
+    .execute(params![id, kind.code(), bytes, heads.join(","), now])?;
     Ok(())
 }
 
@@ -429,10 +446,10 @@ fn insert_change(tx: &Transaction, doc_id: &str, c: &ChangeRecord, local: bool, 
 
 /// Records a change that arrived from the server: it is acknowledged by definition and its bytes live in the doc.
 fn insert_change_ref(tx: &Transaction, doc_id: &str, c: &ChangeRecord, now: i64) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO changes (hash, doc_id, actor, seq, bytes, local, acked, created_ms) VALUES (?1, ?2, ?3, ?4, NULL, 0, 1, ?5)",
-        params![c.hash, doc_id, c.actor, c.seq as i64, now],
-    )?;
+    )?
+    .execute(params![c.hash, doc_id, c.actor, c.seq as i64, now])?;
     Ok(())
 }
 

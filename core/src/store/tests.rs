@@ -220,6 +220,63 @@ fn incoming_pages_merge_with_local_edits_and_move_the_cursor() {
 }
 
 #[test]
+fn a_received_snapshot_is_kept_as_it_came_and_received_history_leaves_only_its_heads_in_the_log() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = open(&dir_a);
+    let mut b = Store::open(&dir_b.path().join("b.db"), &[5; KEY_LEN], "phone-b").unwrap();
+    let mut h = samples::household();
+    a.put(&h, TODAY).unwrap();
+    let mut history = Vec::new();
+    for phone in ["1", "2", "3"] {
+        h.phone = phone.into();
+        history.push(a.put(&h, TODAY).unwrap().unwrap().bytes);
+    }
+    let (_, mut doc) = a.load_doc(&h.id).unwrap().unwrap();
+    let snapshot = doc.save();
+    let heads = doc.heads();
+    b.apply_incoming(
+        &[Incoming {
+            doc_id: h.id.clone(),
+            kind: DocKind::Household,
+            snapshot: Some(snapshot.clone()),
+            changes: vec![],
+        }],
+        "cursor",
+        "4",
+    )
+    .unwrap();
+    let kept: Vec<u8> = b.conn().query_row("SELECT bytes FROM docs WHERE id = ?1", [&h.id], |r| r.get(0)).unwrap();
+    assert_eq!(kept, snapshot, "the snapshot's own bytes, not saved again");
+    let logged = |s: &Store| -> Vec<String> {
+        let mut stmt = s.conn().prepare("SELECT hash FROM changes WHERE doc_id = ?1 ORDER BY hash").unwrap();
+        stmt.query_map([&h.id], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    };
+    assert_eq!(logged(&b), heads, "four changes received, one row: the head");
+    assert_eq!(b.get::<Household>(&h.id).unwrap(), h);
+
+    // The same history as changes into a store that has none of it: again only the head is logged.
+    let dir_c = tempfile::tempdir().unwrap();
+    let mut c = Store::open(&dir_c.path().join("c.db"), &[6; KEY_LEN], "phone-c").unwrap();
+    let mut all = vec![doc.changes()[0].bytes.clone()];
+    all.extend(history);
+    c.apply_incoming(
+        &[Incoming { doc_id: h.id.clone(), kind: DocKind::Household, snapshot: None, changes: all }],
+        "cursor",
+        "4",
+    )
+    .unwrap();
+    assert_eq!(logged(&c), heads);
+    assert_eq!(c.get::<Household>(&h.id).unwrap(), h);
+    // A later local edit still logs its own change with its bytes, for the push.
+    h.phone = "4".into();
+    let mine = c.put(&h, TODAY).unwrap().unwrap();
+    assert_eq!(
+        c.pending_changes(10).unwrap().iter().map(|p| p.change.hash.clone()).collect::<Vec<_>>(),
+        vec![mine.hash]
+    );
+}
+
+#[test]
 fn conflicts_are_indexed_and_resolution_clears_them() {
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
