@@ -165,16 +165,9 @@ async fn after_its_last_day_version_1_is_asked_to_update_and_version_2_goes_on()
     old.version = protocol::V1;
     old.new_household("石门村", &["helper1"]);
     let req = SyncRequest { cursor: 0, max_bytes: 0, changes: old.pending() };
-    let res = http()
-        .post(format!("{}/api/v1/sync", server.url))
-        .bearer_auth(&old.token)
-        .header("content-type", protocol::CONTENT_TYPE)
-        .body(protocol::encode_request(protocol::V1, &req))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 426);
-    let body: protocol::ErrorBody = res.json().await.unwrap();
+    let (status, body) =
+        post_sync_bytes(&server.url, &old.token, protocol::encode_request(protocol::V1, &req)).await.refusal();
+    assert_eq!(status, 426);
     assert_eq!(body.code, ErrorCode::UpdateRequired);
     assert!(body.message_en.contains("until 2020-01-31") && body.message_en.contains("update the app"), "{body:?}");
     assert!(body.message_zh.contains("2020-01-31") && body.message_zh.contains("更新应用"), "{body:?}");
@@ -187,10 +180,8 @@ async fn after_its_last_day_version_1_is_asked_to_update_and_version_2_goes_on()
     // A version nobody speaks names the versions served.
     let mut odd = protocol::encode_request(protocol::V2, &SyncRequest { cursor: 0, max_bytes: 0, changes: vec![] });
     odd[4..6].copy_from_slice(&3u16.to_be_bytes());
-    let res =
-        http().post(format!("{}/api/v1/sync", server.url)).bearer_auth(&old.token).body(odd).send().await.unwrap();
-    assert_eq!(res.status().as_u16(), 426);
-    let body: protocol::ErrorBody = res.json().await.unwrap();
+    let (status, body) = post_sync_bytes(&server.url, &old.token, odd).await.refusal();
+    assert_eq!(status, 426);
     assert!(body.message_en.contains("version 3") && body.message_en.contains("versions 1, 2"), "{body:?}");
 }
 
@@ -203,30 +194,17 @@ async fn a_version_2_message_that_is_not_canonical_is_refused_with_what_is_wrong
     let req = SyncRequest { cursor: 0, max_bytes: 0, changes: phone.pending() };
     let mut trailing = protocol::encode_request(protocol::V2, &req);
     trailing.push(0);
-    let res = http()
-        .post(format!("{}/api/v1/sync", server.url))
-        .bearer_auth(&phone.token)
-        .body(trailing)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 400);
-    let body: protocol::ErrorBody = res.json().await.unwrap();
+    let (status, body) = post_sync_bytes(&server.url, &phone.token, trailing).await.refusal();
+    assert_eq!(status, 400);
     assert!(body.message_en.contains("follow the zstd frame"), "{body:?}");
     // A label where a code belongs: version 1 took it, version 2 names the field.
     let label = SyncRequest {
         changes: req.changes.iter().map(|c| WireChange { kind: "Household".into(), ..c.clone() }).collect(),
         ..req.clone()
     };
-    let res = http()
-        .post(format!("{}/api/v1/sync", server.url))
-        .bearer_auth(&phone.token)
-        .body(protocol::encode_request(protocol::V2, &label))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 400);
-    let body: protocol::ErrorBody = res.json().await.unwrap();
+    let (status, body) =
+        post_sync_bytes(&server.url, &phone.token, protocol::encode_request(protocol::V2, &label)).await.refusal();
+    assert_eq!(status, 400);
     assert!(body.message_en.contains("changes[0].kind"), "{body:?}");
     assert_eq!(phone.store.pending_count().unwrap(), 1);
     assert_eq!(phone.sync_once(&server.url).await.ok().acked.len(), 1);

@@ -171,15 +171,19 @@ fn frame(bytes: &[u8], version: u16, kind: MessageType) -> Result<&[u8], DecodeE
     Ok(&bytes[7..])
 }
 
+/// A version 2 envelope around a compressed body.
+fn sealed(kind: MessageType, frame: &[u8]) -> Vec<u8> {
+    let mut out = header(V2, kind, frame.len());
+    out.extend_from_slice(frame);
+    out
+}
+
 /// A request in the envelope of `version` ([`V1`] or [`V2`]; any other is written as version 2).
 pub fn encode_request(version: u16, request: &SyncRequest) -> Vec<u8> {
     if version == V1 {
         return encode(MessageType::SyncRequest, request);
     }
-    let body = v2::encode_request(request);
-    let mut out = header(V2, MessageType::SyncRequest, body.len());
-    out.extend_from_slice(&body);
-    out
+    sealed(MessageType::SyncRequest, &v2::encode_request(request))
 }
 
 /// A request of either version, with the version it came in (the answer goes out in the same one).
@@ -196,10 +200,7 @@ pub fn encode_response(version: u16, response: &SyncResponse) -> Vec<u8> {
     if version == V1 {
         return encode(MessageType::SyncResponse, response);
     }
-    let body = v2::encode_response(response);
-    let mut out = header(V2, MessageType::SyncResponse, body.len());
-    out.extend_from_slice(&body);
-    out
+    sealed(MessageType::SyncResponse, &v2::encode_response(response))
 }
 
 /// A response of either version. `pushed` are the hashes of the changes the request pushed: a version 2 answer

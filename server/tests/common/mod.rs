@@ -139,6 +139,14 @@ impl Answer {
         }
     }
 
+    /// The status and the whole error body (its messages included).
+    pub fn refusal(self) -> (u16, ErrorBody) {
+        match self {
+            Answer::Err(s, b) => (s, b),
+            Answer::Ok(r) => panic!("expected an error, got {} docs", r.docs.len()),
+        }
+    }
+
     pub fn err(self) -> (u16, ErrorCode) {
         match self {
             Answer::Err(s, b) => (s, b.code),
