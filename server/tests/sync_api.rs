@@ -514,6 +514,8 @@ async fn cli_errors_are_clear() {
     assert!(cli_fails(d, &["user", "add", "h9", "--role", "helper"]).contains("--password"));
     assert!(cli_fails(d, &["assign", "helper", "doctor1", "some-household"]).contains("not a helper"));
     assert!(cli_fails(d, &["grant", "inspector", "helper1", "石门村", "--until", "tomorrow"]).contains("YYYY-MM-DD"));
+    let bad = cli_fails(d, &["serve", "--listen", "127.0.0.1:0", "--protocol-v1-until", "2027-13-45"]);
+    assert!(bad.contains("--protocol-v1-until") && bad.contains("YYYY-MM-DD or `never`"), "{bad}");
     let users = cli(d, &["user", "list"]);
     assert!(users.contains("doctor1\tdoctor\tT1\tactive"), "{users}");
 }

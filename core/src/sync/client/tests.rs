@@ -30,6 +30,8 @@ struct FakeState {
     v1_only: bool,
     /// The protocol version of each sync request, in order.
     versions: Vec<u16>,
+    /// Answers every request in version 1, whatever version it came in.
+    answer_v1: bool,
 }
 
 type Fake = Arc<Mutex<FakeState>>;
@@ -100,6 +102,7 @@ async fn sync(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Resp
         }
     }
     let more = (cursor as usize) < s.log.len();
+    let version = if s.answer_v1 { protocol::V1 } else { version };
     protocol::encode_response(version, &SyncResponse { acked, docs, cursor, more, removed: vec![] }).into_response()
 }
 
@@ -205,6 +208,18 @@ async fn a_server_that_speaks_only_version_1_is_spoken_to_in_version_1() {
     assert_eq!(fake.lock().unwrap().versions, vec![protocol::V2, protocol::V1, protocol::V1]);
     assert_eq!(client().sync_once(&b, &mut |_| {}).await.unwrap().received, 3);
     assert_eq!(count(&b, "visit"), 3);
+
+    // A server that answers version 2 in version 1 is spoken to in version 1 from then on; what it stored twice is
+    // acknowledged again, not duplicated.
+    let (url, fake) = serve().await;
+    fake.lock().unwrap().answer_v1 = true;
+    let d = device(&dir, "d");
+    client().login(&d, &url, "helper1", "secret").await.unwrap();
+    record_visits(&d, 2);
+    assert_eq!(client().sync_once(&d, &mut |_| {}).await.unwrap().sent, 2);
+    assert_eq!(fake.lock().unwrap().versions, vec![protocol::V2, protocol::V1]);
+    assert_eq!(fake.lock().unwrap().log.len(), 2);
+    assert_eq!(d.lock().unwrap().pending_count().unwrap(), 0);
 
     // An up-to-date server is spoken to in version 2 only.
     let (url, fake) = serve().await;

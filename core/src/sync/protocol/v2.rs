@@ -318,6 +318,11 @@ mod tests {
         assert!(message(decode_request(&envelope(1, &streamed))).contains("does not state its content size"));
         // A frame cut short.
         assert!(matches!(decode_request(&good[..good.len() - 2]), Err(DecodeError::Body(_))));
+        // A frame header that claims more than 64 MiB is refused before anything is decompressed: magic, a
+        // descriptor with an 8-byte content size, a window byte, then the size (64 MiB + 1, little-endian).
+        let mut huge = vec![0x28, 0xb5, 0x2f, 0xfd, 0xc0, 0x58];
+        huge.extend_from_slice(&(MAX_DECODED as u64 + 1).to_le_bytes());
+        assert!(message(decode_request(&envelope(1, &huge))).contains(&format!("more than {MAX_DECODED}")));
         // Not zstd at all.
         assert!(message(decode_request(&envelope(1, b"hello"))).contains("not a zstd frame"));
         // A byte after the body, inside the frame.
