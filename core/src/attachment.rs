@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// What an attachment evidences; decides its size limit and whether it waits for Wi-Fi.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, uniffi::Enum)]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentKind {
     /// A photo of the house, the water supply, a medicine box (JPEG or WebP, after the app's own downscaling).
@@ -64,6 +64,23 @@ impl AttachmentKind {
     }
 }
 
+impl crate::model::form::Coded for AttachmentKind {
+    fn all() -> &'static [Self] {
+        &Self::ALL
+    }
+    fn code(self) -> &'static str {
+        AttachmentKind::code(self)
+    }
+    fn legacy_name(self) -> &'static str {
+        match self {
+            AttachmentKind::Photo => "Photo",
+            AttachmentKind::Signature => "Signature",
+            AttachmentKind::Document => "Document",
+        }
+    }
+}
+crate::coded_in_documents!(AttachmentKind);
+
 pub const JPEG: &str = "image/jpeg";
 pub const WEBP: &str = "image/webp";
 pub const PNG: &str = "image/png";
@@ -77,6 +94,7 @@ pub struct AttachmentRef {
     pub hash: String,
     pub media_type: String,
     /// Size of the bytes; the server refuses an upload of another size.
+    #[autosurgeon(with = "crate::model::form::count")]
     pub size: u64,
     pub kind: AttachmentKind,
     #[serde(default)]

@@ -2,11 +2,13 @@
 //!
 //! autosurgeon's `reconcile` writes only the fields that differ from the document, so an edit of one field makes a
 //! change that touches that field alone and concurrent edits of different fields merge. Every change carries the
-//! author's user and device in its message and the device time (milliseconds) as its timestamp, so history can say
-//! who changed what, where and when, without any side table.
+//! author's user and device in its message and the device time as its timestamp (seconds, Automerge's convention;
+//! changes written before format 2 hold milliseconds, see `model::form`), so history can say who changed what, where
+//! and when, without any side table. What each document holds is a contract with other clients (`model::schema`,
+//! `docs/documents.md`).
 
 use crate::error::{Error, Result};
-use crate::model::{DocKind, Record};
+use crate::model::{form, schema, DocKind, Record};
 use automerge::{
     transaction::{CommitOptions, Transactable},
     ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, ROOT,
@@ -91,6 +93,9 @@ impl Document {
     ) -> Result<(Self, ChangeRecord)> {
         let mut doc = AutoCommit::new().with_actor(actor.clone());
         autosurgeon::reconcile(&mut doc, record).map_err(|e| Error::Document(e.to_string()))?;
+        if form::writing() >= form::CURRENT {
+            doc.put(ROOT, form::FIELD, form::writing()).map_err(doc_err)?;
+        }
         let mut this = Self::wrap(doc);
         let change = this.commit(author, time_ms).ok_or_else(|| Error::Document("empty record".into()))?;
         Ok((this, change))
@@ -128,11 +133,59 @@ impl Document {
         if let Some(r) = self.read_cache.lock().ok().and_then(|c| c.as_ref()?.downcast_ref::<R>().cloned()) {
             return Ok(r);
         }
-        let r: R = autosurgeon::hydrate(&self.doc).map_err(|e| Error::Document(e.to_string()))?;
+        let r: R = autosurgeon::hydrate(&self.doc).map_err(|e| self.unreadable::<R>(e))?;
         if let Ok(mut cache) = self.read_cache.lock() {
             *cache = Some(Box::new(r.clone()));
         }
         Ok(r)
+    }
+
+    /// Why the document does not read as an `R`, naming the first field that is wrong when the schema finds it.
+    fn unreadable<R: Record>(&self, e: autosurgeon::HydrateError) -> Error {
+        match schema::check(&self.doc, R::KIND).into_iter().next() {
+            Some(m) => Error::Document(format!("field {m}")),
+            None => Error::Document(e.to_string()),
+        }
+    }
+
+    /// The document format it is written in (`model::form`): 1 for documents without a `format` field.
+    pub fn format(&self) -> i64 {
+        match self.doc.get(ROOT, form::FIELD) {
+            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                ScalarValue::Int(i) => *i,
+                ScalarValue::Uint(u) => i64::try_from(*u).unwrap_or(i64::MAX),
+                _ => form::LEGACY,
+            },
+            _ => form::LEGACY,
+        }
+    }
+
+    /// The Automerge document, for readers that walk it field by field (`model::schema`).
+    pub fn raw(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    #[cfg(test)]
+    pub(crate) fn raw_mut(&mut self) -> &mut AutoCommit {
+        self.changing()
+    }
+
+    /// Moves a format 1 document to the current format: one change, written with this document's actor, that puts
+    /// every enumeration as its code and every whole number as an `int`, and records the format. Fields holding
+    /// concurrent values keep them (the users settle those). `None` when the document is already current.
+    pub fn normalize(&mut self, kind: DocKind, author: &Author, time_ms: i64) -> Result<Option<ChangeRecord>> {
+        let rewrites = schema::normalize(&self.doc, kind);
+        if rewrites.is_empty() && self.format() >= form::CURRENT {
+            return Ok(None);
+        }
+        let doc = self.changing();
+        for r in rewrites {
+            doc.put(&r.obj, r.prop, r.value).map_err(doc_err)?;
+        }
+        if self.format() < form::CURRENT {
+            self.changing().put(ROOT, form::FIELD, form::CURRENT).map_err(doc_err)?;
+        }
+        Ok(self.commit(author, time_ms))
     }
 
     /// One top-level field of the record, `None` when absent, without reading the rest (for checks that run on
@@ -158,14 +211,17 @@ impl Document {
     }
 
     /// Writes the fields of `record` that differ from the document; `None` when nothing changed.
+    /// Values are written in the document's own format, so an edit never rewrites a field it did not change.
     pub fn update<R: Record>(&mut self, record: &R, author: &Author, time_ms: i64) -> Result<Option<ChangeRecord>> {
-        autosurgeon::reconcile(self.changing(), record).map_err(|e| Error::Document(e.to_string()))?;
+        let format = self.format();
+        let doc = self.changing();
+        form::writing_in(format, || autosurgeon::reconcile(doc, record)).map_err(|e| Error::Document(e.to_string()))?;
         Ok(self.commit(author, time_ms))
     }
 
     fn commit(&mut self, author: &Author, time_ms: i64) -> Option<ChangeRecord> {
         let message = serde_json::to_string(author).unwrap_or_default();
-        self.changing().commit_with(CommitOptions::default().with_message(message).with_time(time_ms))?;
+        self.changing().commit_with(CommitOptions::default().with_message(message).with_time(form::change_time(time_ms)))?;
         self.doc.get_last_local_change().map(|c| ChangeRecord::from_change(&c))
     }
 
@@ -470,7 +526,7 @@ impl Document {
                 actor: c.actor_id().to_hex_string(),
                 start: c.start_op().get(),
                 end: c.max_op(),
-                time: c.timestamp(),
+                time: form::change_time_ms(c.timestamp()),
                 author: c
                     .message()
                     .and_then(|m| serde_json::from_str(m).ok())
@@ -767,21 +823,22 @@ mod tests {
 
     #[test]
     fn field_history_names_device_and_time() {
+        // Changes carry whole seconds (Automerge's convention); history reads them as milliseconds.
         let (mut h, mut a, _) = two_copies();
         h.phone = "1".into();
-        a.update(&h, &author("a"), 20).unwrap();
+        a.update(&h, &author("a"), 1_780_000_020_123).unwrap();
         let mut b = Document::load(&a.save(), &ActorId::random()).unwrap();
         h.phone = "2".into();
-        b.update(&h, &author("b"), 30).unwrap();
+        b.update(&h, &author("b"), 1_780_000_030_999).unwrap();
         let history = b.field_history("phone").unwrap();
         let seen: Vec<(String, String, i64)> =
             history.iter().map(|v| (v.value_json.clone(), v.device.clone(), v.device_time_ms)).collect();
         assert_eq!(
             seen,
             vec![
-                ("\"13800001234\"".into(), "a".into(), 1),
-                ("\"1\"".into(), "a".into(), 20),
-                ("\"2\"".into(), "b".into(), 30)
+                ("\"13800001234\"".into(), "a".into(), 0),
+                ("\"1\"".into(), "a".into(), 1_780_000_020_000),
+                ("\"2\"".into(), "b".into(), 1_780_000_030_000)
             ]
         );
     }
@@ -811,5 +868,109 @@ mod tests {
         a.update(&h, &author("a"), 2).unwrap();
         let old: Household = a.at(&before).unwrap().read().unwrap();
         assert_eq!(old.phone, "13800001234");
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+    use crate::model::{samples, Household, RulesDoc, Sex};
+
+    fn author(d: &str) -> Author {
+        Author { user: format!("user-{d}"), device: d.to_string() }
+    }
+
+    fn scalar(doc: &Document, obj: &ObjId, key: &str) -> ScalarValue {
+        match doc.raw().get(obj, key).unwrap() {
+            Some((Value::Scalar(s), _)) => s.into_owned(),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+
+    fn member_obj(doc: &Document, id: &str) -> ObjId {
+        let (_, members) = doc.raw().get(ROOT, "members").unwrap().unwrap();
+        doc.raw().get(&members, id).unwrap().unwrap().1
+    }
+
+    fn legacy(h: &Household) -> Document {
+        form::writing_in(form::LEGACY, || Document::create(h, &ActorId::random(), &author("old"), 1)).unwrap().0
+    }
+
+    #[test]
+    fn a_new_document_holds_codes_whole_numbers_as_int_and_its_format() {
+        let h = samples::full_household();
+        let (doc, _) = Document::create(&h, &ActorId::random(), &author("a"), 1_780_000_000_000).unwrap();
+        assert_eq!(doc.format(), form::CURRENT);
+        assert_eq!(scalar(&doc, &ROOT, "poverty_status"), ScalarValue::Str("registered_poor".into()));
+        let (id, m) = h.members.iter().next().unwrap();
+        let (_, disability) = doc.raw().get(&member_obj(&doc, id), "disability").unwrap().unwrap();
+        assert_eq!(scalar(&doc, &disability, "grade"), ScalarValue::Int(2));
+        assert_eq!(m.disability.as_ref().unwrap().grade, 2);
+        assert_eq!(doc.read::<Household>().unwrap(), h);
+        let (mut rules, _) =
+            Document::create(&RulesDoc::default(), &ActorId::random(), &author("a"), 1_780_000_000_000).unwrap();
+        let (_, r) = rules.raw().get(ROOT, "rules").unwrap().unwrap();
+        assert_eq!(scalar(&rules, &r, "monthly_visits"), ScalarValue::Int(1));
+        // Automerge's convention: a change's time is in seconds.
+        let change = rules.raw_mut().get_changes(&[]).pop().unwrap();
+        assert_eq!(change.timestamp(), 1_780_000_000);
+    }
+
+    #[test]
+    fn a_format_1_document_reads_and_is_edited_in_its_own_form() {
+        let h = samples::full_household();
+        let mut doc = legacy(&h);
+        assert_eq!(doc.format(), form::LEGACY);
+        assert_eq!(scalar(&doc, &ROOT, "poverty_status"), ScalarValue::Str("RegisteredPoor".into()));
+        assert_eq!(doc.read::<Household>().unwrap(), h);
+        let mut edited = h.clone();
+        edited.phone = "13900000000".into();
+        let change = doc.update(&edited, &author("b"), 2_000).unwrap().unwrap();
+        // The edit wrote the phone alone: nothing else was rewritten into the new form.
+        assert_eq!(Change::from_bytes(change.bytes).unwrap().len(), 1);
+        assert_eq!(scalar(&doc, &ROOT, "poverty_status"), ScalarValue::Str("RegisteredPoor".into()));
+        assert_eq!(doc.read::<Household>().unwrap(), edited);
+    }
+
+    #[test]
+    fn normalizing_moves_every_old_value_once_and_keeps_conflicts_and_history() {
+        let h = samples::full_household();
+        let member = h.members.keys().next().unwrap().clone();
+        let mut a = legacy(&h);
+        let mut b = Document::load(&a.save(), &ActorId::random()).unwrap();
+        // Two devices set the same member's sex concurrently: a conflict between two format 1 values.
+        let mut ha = h.clone();
+        ha.members.get_mut(&member).unwrap().sex = Sex::Female;
+        a.update(&ha, &author("a"), 2_000).unwrap();
+        let mut hb = h.clone();
+        hb.members.get_mut(&member).unwrap().sex = Sex::Unknown;
+        b.update(&hb, &author("b"), 3_000).unwrap();
+        a.merge(&mut b).unwrap();
+        let before = a.read::<Household>().unwrap();
+        let history_before = a.field_history("poverty_status").unwrap().len();
+
+        let change = a.normalize(DocKind::Household, &author("server"), 4_000).unwrap().expect("a change");
+        assert!(Change::from_bytes(change.bytes).unwrap().len() > 10);
+        assert_eq!(a.format(), form::CURRENT);
+        assert_eq!(a.read::<Household>().unwrap(), before);
+        assert_eq!(scalar(&a, &ROOT, "poverty_status"), ScalarValue::Str("registered_poor".into()));
+        let conflicts = a.conflicts(&h.id);
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(conflicts[0].field, format!("members.{member}.sex"));
+        assert_eq!(a.field_history("poverty_status").unwrap().len(), history_before + 1);
+        assert!(schema::normalize(a.raw(), DocKind::Household).is_empty());
+        assert!(schema::check(a.raw(), DocKind::Household).is_empty());
+        // Once is enough.
+        assert!(a.normalize(DocKind::Household, &author("server"), 5_000).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_record_that_does_not_read_names_the_field() {
+        let h = samples::household();
+        let (mut doc, _) = Document::create(&h, &ActorId::random(), &author("a"), 1).unwrap();
+        doc.raw_mut().put(ROOT, "poverty_status", 3).unwrap();
+        let err = doc.read::<Household>().unwrap_err().to_string();
+        assert!(err.contains("poverty_status: expected str, a PovertyStatus code (ordinary,"), "{err}");
+        assert!(err.contains("found int 3"), "{err}");
     }
 }

@@ -1,15 +1,15 @@
 //! Every enumeration of the domain, each variant with its stable code and its Chinese and English labels.
 //!
 //! The code is what JSON, CSV and the CLI use; the labels are what pages and ledgers show. One macro defines all of
-//! them so that adding a variant updates parsing, labels and listing together.
+//! them so that adding a variant updates parsing, labels and listing together. Documents store the code too (format
+//! 2, `form`), so renaming a variant changes nothing stored.
 
-use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
 macro_rules! labelled_enum {
     ($(#[$meta:meta])* $name:ident default $default:ident { $($variant:ident => ($code:literal, $zh:literal, $en:literal)),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Reconcile, Hydrate, uniffi::Enum)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, uniffi::Enum)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -35,6 +35,13 @@ macro_rules! labelled_enum {
                 Self::ALL.iter().copied().find(|v| v.code() == s || v.label_zh() == s || v.label_en().eq_ignore_ascii_case(s))
             }
         }
+
+        impl super::form::Coded for $name {
+            fn all() -> &'static [Self] { Self::ALL }
+            fn code(self) -> &'static str { <$name>::code(self) }
+            fn legacy_name(self) -> &'static str { match self { $(Self::$variant => stringify!($variant)),+ } }
+        }
+        $crate::coded_in_documents!($name);
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.code()) }

@@ -6,7 +6,9 @@
 
 mod classify;
 mod enums;
+pub mod form;
 mod national_id;
+pub mod schema;
 pub mod samples;
 mod validate;
 
@@ -25,7 +27,9 @@ pub type IsoDate = String;
 /// A point where a record was made; optional everywhere because many phones have no fix in the mountains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate, uniffi::Record)]
 pub struct Gps {
+    #[autosurgeon(with = "form::number")]
     pub lat: f64,
+    #[autosurgeon(with = "form::number")]
     pub lon: f64,
 }
 
@@ -99,6 +103,7 @@ pub struct Relocation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate, uniffi::Record)]
 pub struct Disability {
     pub kind: DisabilityKind,
+    #[autosurgeon(with = "form::count")]
     pub grade: u8,
 }
 
@@ -177,6 +182,7 @@ pub struct Household {
     #[serde(default)]
     pub relocation: Option<Relocation>,
     #[serde(default)]
+    #[autosurgeon(with = "form::optional_number")]
     pub income_per_person: Option<f64>,
     #[serde(default)]
     pub income_year: Option<i32>,
@@ -276,20 +282,27 @@ pub struct Screening {
     #[serde(default)]
     pub campaign: Option<String>,
     #[serde(default)]
+    #[autosurgeon(with = "form::optional_number")]
     pub systolic: Option<f64>,
     #[serde(default)]
+    #[autosurgeon(with = "form::optional_number")]
     pub diastolic: Option<f64>,
     #[serde(default)]
+    #[autosurgeon(with = "form::optional_number")]
     pub heart_rate: Option<f64>,
     #[serde(default)]
+    #[autosurgeon(with = "form::optional_number")]
     pub glucose: Option<f64>,
     #[serde(default)]
     pub glucose_kind: GlucoseKind,
     #[serde(default)]
+    #[autosurgeon(with = "form::optional_number")]
     pub height_cm: Option<f64>,
     #[serde(default)]
+    #[autosurgeon(with = "form::optional_number")]
     pub weight_kg: Option<f64>,
     #[serde(default)]
+    #[autosurgeon(with = "form::optional_number")]
     pub waist_cm: Option<f64>,
     #[serde(default)]
     pub findings: String,
@@ -308,10 +321,13 @@ pub struct Screening {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate, uniffi::Record)]
 pub struct ScheduleRules {
     /// Helper visits each calendar month for every household whose status needs them ("每月走访…" — at least 1).
+    #[autosurgeon(with = "form::count")]
     pub monthly_visits: u32,
     /// Helper visits a month for monitored (脱贫监测户) households.
+    #[autosurgeon(with = "form::count")]
     pub monitored_monthly_visits: u32,
     /// Helper visits a month for edge (边缘易致贫户) households.
+    #[autosurgeon(with = "form::count")]
     pub edge_monthly_visits: u32,
     /// Which poverty statuses need monthly helper visits at all; other households are never due. Rules written
     /// before this existed load with the default (registered poor, lifted, monitored, edge — not ordinary 一般农户).
@@ -321,12 +337,16 @@ pub struct ScheduleRules {
     #[uniffi(default)]
     pub monthly_visit_statuses: Vec<PovertyStatus>,
     /// Days between doctor follow-ups of hypertensive patients under contract.
+    #[autosurgeon(with = "form::count")]
     pub hypertension_followup_days: u32,
     /// Days between doctor follow-ups of type 2 diabetes patients under contract.
+    #[autosurgeon(with = "form::count")]
     pub diabetes_followup_days: u32,
     /// Days between doctor follow-ups of severe mental disorder patients under contract.
+    #[autosurgeon(with = "form::count")]
     pub mental_followup_days: u32,
     /// How many days ahead a follow-up shows as due before it is overdue.
+    #[autosurgeon(with = "form::count")]
     pub lookahead_days: u32,
 }
 

@@ -124,3 +124,73 @@ pub fn screening() -> Screening {
         deleted: false,
     }
 }
+
+/// `household()` with every optional field and every list and map filled: the schema test's witness that each field
+/// the model writes is documented.
+pub fn full_household() -> Household {
+    let mut h = household();
+    h.gps = Some(Gps { lat: 27.1, lon: 111.5 });
+    h.alert_level = Some(AlertLevel::Red);
+    h.alert_history = vec![AlertChange { date: "2026-02-01".into(), level: Some(AlertLevel::Red), reason: "病".into() }];
+    h.relocation =
+        Some(Relocation { kind: RelocationKind::InPlace, date: "2019-01-01".into(), from_village: "老村".into() });
+    h.measures.insert(
+        new_id(),
+        Measure { kind: MeasureKind::Health, start_date: "2026-01-01".into(), status: MeasureStatus::Planned, note: "".into() },
+    );
+    h.senior_helper = "helper2".into();
+    h.helper_ids.push("helper2".into());
+    for m in h.members.values_mut() {
+        m.events = vec![MemberEvent { kind: MemberEventKind::MovedIn, date: "2020-01-01".into() }];
+        m.disability = Some(Disability { kind: DisabilityKind::Physical, grade: 2 });
+        m.conditions = vec![Condition::Diabetes];
+        m.contract = Some(DoctorContract {
+            team: "石门村家医团队".into(),
+            signed_date: "2026-01-10".into(),
+            renewal_date: Some("2027-01-10".into()),
+        });
+    }
+    h
+}
+
+/// `visit()` with every optional field, a problem, a measure and an attachment.
+pub fn full_visit() -> Visit {
+    let mut v = visit();
+    v.member_id = Some(new_id());
+    v.problems.insert(
+        new_id(),
+        Problem {
+            description: "屋顶漏雨".into(),
+            assurance: Some(AssuranceKind::Housing),
+            status: ProblemStatus::Resolved,
+            resolved_date: Some("2026-11-21".into()),
+            action: "修缮".into(),
+        },
+    );
+    v.measures_delivered = vec![new_id()];
+    v.gps = Some(Gps { lat: 27.1, lon: 111.5 });
+    let hash = "a1".repeat(32);
+    v.attachments.insert(hash.clone(), sample_attachment(hash));
+    v
+}
+
+/// `screening()` with every optional field and an attachment.
+pub fn full_screening() -> Screening {
+    let mut s = screening();
+    s.visit_id = Some(new_id());
+    s.campaign = Some("2026秋季筛查".into());
+    s.waist_cm = Some(80.0);
+    let hash = "b2".repeat(32);
+    s.attachments.insert(hash.clone(), sample_attachment(hash));
+    s
+}
+
+fn sample_attachment(hash: String) -> crate::attachment::AttachmentRef {
+    crate::attachment::AttachmentRef {
+        hash,
+        media_type: crate::attachment::JPEG.into(),
+        size: 1234,
+        kind: crate::attachment::AttachmentKind::Photo,
+        caption: "".into(),
+    }
+}
