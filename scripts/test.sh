@@ -84,6 +84,8 @@ prerequisites() {
         return 1
     fi
     ensure_debian_packages build-essential pkg-config python3 python3-pip
+    # Node.js and npm: a Rust test drives the JavaScript Automerge as a third-party client (tests/js).
+    command -v npm >/dev/null || ensure_debian_packages nodejs npm
 }
 
 # Runs the workspace's tests and counts each test suite that passed (one `test result: ok` line each).

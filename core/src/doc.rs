@@ -221,7 +221,9 @@ impl Document {
 
     fn commit(&mut self, author: &Author, time_ms: i64) -> Option<ChangeRecord> {
         let message = serde_json::to_string(author).unwrap_or_default();
-        self.changing().commit_with(CommitOptions::default().with_message(message).with_time(form::change_time(time_ms)))?;
+        // Format 2 keeps Automerge's convention (seconds); a format 1 document keeps the milliseconds it always had.
+        let time = if self.format() >= form::CURRENT { form::change_time(time_ms) } else { time_ms };
+        self.changing().commit_with(CommitOptions::default().with_message(message).with_time(time))?;
         self.doc.get_last_local_change().map(|c| ChangeRecord::from_change(&c))
     }
 
@@ -903,7 +905,7 @@ mod format_tests {
         assert_eq!(doc.format(), form::CURRENT);
         assert_eq!(scalar(&doc, &ROOT, "poverty_status"), ScalarValue::Str("registered_poor".into()));
         let (id, m) = h.members.iter().next().unwrap();
-        let (_, disability) = doc.raw().get(&member_obj(&doc, id), "disability").unwrap().unwrap();
+        let (_, disability) = doc.raw().get(member_obj(&doc, id), "disability").unwrap().unwrap();
         assert_eq!(scalar(&doc, &disability, "grade"), ScalarValue::Int(2));
         assert_eq!(m.disability.as_ref().unwrap().grade, 2);
         assert_eq!(doc.read::<Household>().unwrap(), h);
@@ -940,10 +942,11 @@ mod format_tests {
         let mut b = Document::load(&a.save(), &ActorId::random()).unwrap();
         // Two devices set the same member's sex concurrently: a conflict between two format 1 values.
         let mut ha = h.clone();
-        ha.members.get_mut(&member).unwrap().sex = Sex::Female;
+        let original = h.members[&member].sex;
+        ha.members.get_mut(&member).unwrap().sex = Sex::Unknown;
         a.update(&ha, &author("a"), 2_000).unwrap();
         let mut hb = h.clone();
-        hb.members.get_mut(&member).unwrap().sex = Sex::Unknown;
+        hb.members.get_mut(&member).unwrap().sex = if original == Sex::Male { Sex::Female } else { Sex::Male };
         b.update(&hb, &author("b"), 3_000).unwrap();
         a.merge(&mut b).unwrap();
         let before = a.read::<Household>().unwrap();

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -194,7 +194,12 @@ async fn sync_handler(
             tracing::warn!("could not record last sync of a device: {e}");
         }
     }
+    let format = storage::run(&st.storage, crate::documents::format).await?;
     let response = SyncResponse { acked, docs: page.docs, cursor: page.cursor, more: page.more, removed: page.removed };
     let bytes = protocol::encode_response(version, &response);
-    Ok(([(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE))], bytes).into_response())
+    let headers = [
+        (CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE)),
+        (HeaderName::from_static(crate::documents::HEADER), HeaderValue::from(format)),
+    ];
+    Ok((headers, bytes).into_response())
 }

@@ -33,6 +33,7 @@ pub mod blob_api;
 pub mod blobs;
 pub mod config;
 pub mod demo;
+pub mod documents;
 pub mod http;
 pub mod lookup;
 pub mod message;

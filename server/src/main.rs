@@ -84,6 +84,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "full")]
         size: doorstep_server::demo::Size,
     },
+    /// Moves every document to the current document format (enumerations as codes, whole numbers as int; see
+    /// docs/documents.md). `serve` does it by itself once sync protocol version 1 is no longer served; run it
+    /// sooner only when no app older than protocol version 2 is in use: those apps cannot read moved documents.
+    MigrateDocuments,
     /// Attachment bytes on the server.
     Blobs {
         #[command(subcommand)]
@@ -421,6 +425,12 @@ fn run(cli: Cli) -> Result<(), CommandError> {
             };
             serve(config, cli.database, tls_cert.zip(tls_key))
         }
+        Command::MigrateDocuments => {
+            let s = open(&cli.data, cli.database.as_deref())?;
+            let moved = doorstep_server::documents::migrate(&*s)?;
+            println!("{moved} documents moved to document format {}", doorstep_core::model::form::CURRENT);
+            Ok(())
+        }
         Command::Blobs { op: BlobsOp::Gc { dry_run } } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -640,6 +650,11 @@ fn serve(config: Config, database: Option<String>, tls: Option<(PathBuf, PathBuf
         }
         None => (open(&config.data_dir, None)?, None),
     };
+    if doorstep_server::documents::due(&*storage, config.protocol_v1_until)? {
+        tracing::info!("protocol version 1 is no longer served: moving every document to the current format");
+        let moved = doorstep_server::documents::migrate(&*storage)?;
+        tracing::info!("{moved} documents moved");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

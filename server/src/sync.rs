@@ -17,6 +17,7 @@
 //! A push from a device whose cursor is still before such a loss was written while the document was its own, so
 //! it is accepted ([`Grace`]): the device uploads first, then wipes.
 
+use crate::accounts::SERVER_DEVICE;
 use crate::scope::Scope;
 use crate::storage::{
     assign, now_ms, BlobRef, Candidate, CandidateKind, Link, NewChange, Placement, PullQuery, Refusal, Result,
@@ -25,7 +26,7 @@ use crate::storage::{
 use automerge::{ActorId, Change};
 use doorstep_core::attachment;
 use doorstep_core::doc::Document;
-use doorstep_core::model::{DocKind, Household, RulesDoc, Screening, Visit};
+use doorstep_core::model::{form, DocKind, Household, RulesDoc, Screening, Visit};
 use doorstep_core::sync::protocol::{WireChange, WireDoc};
 use std::collections::{HashMap, HashSet};
 
@@ -116,6 +117,7 @@ pub fn push_within(
         return Ok(vec![]);
     }
     let groups = parse(changes)?;
+    let format = crate::documents::format(storage)?;
     let mut acked = Vec::new();
     storage.write(&mut |tx| {
         acked.clear();
@@ -126,13 +128,14 @@ pub fn push_within(
         let mut scope = scope.clone();
         let mut own_actors = HashSet::new();
         for group in &groups {
-            ingest(tx, device_id, &mut scope, floor.as_ref(), &mut own_actors, group, &mut acked)?;
+            ingest(tx, device_id, &mut scope, floor.as_ref(), &mut own_actors, group, format, &mut acked)?;
         }
         Ok(())
     })?;
     Ok(acked)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn ingest(
     tx: &mut dyn WriteTx,
     device_id: &str,
@@ -140,6 +143,7 @@ fn ingest(
     grace: Option<&Grace>,
     own_actors: &mut HashSet<String>,
     group: &Group,
+    format: i64,
     acked: &mut Vec<[u8; 32]>,
 ) -> Result<()> {
     let id = &group.doc_id;
@@ -199,20 +203,33 @@ fn ingest(
     {
         return Err(Refusal::OutOfScope(id.clone()).into());
     }
+    let mut stored_changes: Vec<(&str, String, String, Vec<u8>)> =
+        fresh.iter().map(|c| (device_id, c.hash_hex.clone(), c.actor.clone(), c.bytes.clone())).collect();
+    if format >= form::CURRENT {
+        // Format 1 values in a deployment at format 2 (a phone that had not pulled the move yet): the server moves
+        // them at once, so every reader sees codes (see `crate::documents`).
+        let moved = document
+            .normalize(group.kind, &crate::documents::author(), now)
+            .map_err(|e| Refusal::BadChange(format!("document {id}: {e}")))?;
+        if let Some(change) = moved {
+            tx.bind_actor(&change.actor, SERVER_DEVICE, now)?;
+            stored_changes.push((SERVER_DEVICE, change.hash, change.actor, change.bytes));
+        }
+    }
     let mut first = 0;
     let mut last = 0;
-    for c in &fresh {
+    for (writer, hash, actor, bytes) in stored_changes {
         let seq = tx.next_seq()?;
         first = if first == 0 { seq } else { first };
         last = seq;
         tx.insert_change(&NewChange {
             seq,
-            hash: c.hash_hex.clone(),
+            hash,
             doc_id: id.clone(),
-            actor: c.actor.clone(),
-            device_id: device_id.to_string(),
+            actor,
+            device_id: writer.to_string(),
             received_ms: now,
-            bytes: c.bytes.clone(),
+            bytes,
         })?;
     }
     let stored = StoredDoc {

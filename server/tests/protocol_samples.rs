@@ -4,7 +4,7 @@
 
 use automerge::{ActorId, Change};
 use doorstep_core::doc::{Author, Document};
-use doorstep_core::model::samples;
+use doorstep_core::model::{form, samples};
 use doorstep_core::sync::protocol::{
     self, MessageType, SyncRequest, SyncResponse, WireChange, WireDoc, MAGIC, PROTOCOL_VERSION,
 };
@@ -18,18 +18,19 @@ fn data(name: &str) -> PathBuf {
 }
 
 /// The visit document the samples carry: fixed ids, actor and time, so its bytes are reproducible.
-fn sample_doc() -> (Document, Vec<u8>) {
+fn sample_doc(format: i64) -> (Document, Vec<u8>) {
     let mut v = samples::visit();
     v.id = DOC_ID.into();
     v.household_id = HOUSEHOLD_ID.into();
     let actor = ActorId::from([0x11u8; 16]);
     let author = Author { user: "helper1".into(), device: "phone-a".into() };
-    let (doc, change) = Document::create(&v, &actor, &author, 1_764_400_000_000).unwrap();
+    let (doc, change) = form::writing_in(format, || Document::create(&v, &actor, &author, 1_764_400_000_000)).unwrap();
     (doc, change.bytes)
 }
 
-fn sample_request() -> SyncRequest {
-    let (_, change) = sample_doc();
+/// Version 1 samples carry a format 1 document (what an app of that time wrote), version 2 samples a format 2 one.
+fn sample_request(format: i64) -> SyncRequest {
+    let (_, change) = sample_doc(format);
     SyncRequest {
         cursor: 0,
         max_bytes: 4 * 1024 * 1024,
@@ -37,8 +38,8 @@ fn sample_request() -> SyncRequest {
     }
 }
 
-fn sample_response() -> SyncResponse {
-    let (mut doc, change) = sample_doc();
+fn sample_response(format: i64) -> SyncResponse {
+    let (mut doc, change) = sample_doc(format);
     let hash = Change::from_bytes(change).unwrap().hash().0;
     SyncResponse {
         acked: vec![hash],
@@ -58,13 +59,26 @@ fn sample_response() -> SyncResponse {
 fn committed_samples_decode() {
     if std::env::var_os("DOORSTEP_WRITE_SAMPLES").is_some() {
         std::fs::create_dir_all(data("")).unwrap();
-        std::fs::write(data("sync_request_v1.bin"), protocol::encode(MessageType::SyncRequest, &sample_request()))
-            .unwrap();
-        std::fs::write(data("sync_response_v1.bin"), protocol::encode(MessageType::SyncResponse, &sample_response()))
-            .unwrap();
-        std::fs::write(data("sync_request_v2.bin"), protocol::encode_request(protocol::V2, &sample_request())).unwrap();
-        std::fs::write(data("sync_response_v2.bin"), protocol::encode_response(protocol::V2, &sample_response()))
-            .unwrap();
+        std::fs::write(
+            data("sync_request_v1.bin"),
+            protocol::encode(MessageType::SyncRequest, &sample_request(form::LEGACY)),
+        )
+        .unwrap();
+        std::fs::write(
+            data("sync_response_v1.bin"),
+            protocol::encode(MessageType::SyncResponse, &sample_response(form::LEGACY)),
+        )
+        .unwrap();
+        std::fs::write(
+            data("sync_request_v2.bin"),
+            protocol::encode_request(protocol::V2, &sample_request(form::CURRENT)),
+        )
+        .unwrap();
+        std::fs::write(
+            data("sync_response_v2.bin"),
+            protocol::encode_response(protocol::V2, &sample_response(form::CURRENT)),
+        )
+        .unwrap();
     }
     let request = std::fs::read(data("sync_request_v1.bin")).expect("committed sample request");
     assert_eq!(&request[..4], &MAGIC);
@@ -72,7 +86,7 @@ fn committed_samples_decode() {
     assert_eq!(request[6], MessageType::SyncRequest as u8);
     assert_eq!(&request[7..11], &[0x28, 0xb5, 0x2f, 0xfd], "a zstd frame follows the header");
     let decoded: SyncRequest = protocol::decode(MessageType::SyncRequest, &request).unwrap();
-    assert_eq!(decoded, sample_request());
+    assert_eq!(decoded, sample_request(form::LEGACY));
     let change = Change::from_bytes(decoded.changes[0].bytes.clone()).unwrap();
     assert_eq!(change.actor_id().to_hex_string(), "11".repeat(16));
 
@@ -105,12 +119,12 @@ fn request_body_layout_is_as_documented() {
 fn committed_version_2_samples_decode_to_the_same_messages() {
     let request = std::fs::read(data("sync_request_v2.bin")).expect("committed sample request");
     assert_eq!(&request[..7], &[0x44, 0x53, 0x54, 0x50, 0x00, 0x02, 0x01]);
-    assert_eq!(protocol::decode_request(&request).unwrap(), (protocol::V2, sample_request()));
-    let change = Change::from_bytes(sample_request().changes[0].bytes.clone()).unwrap();
+    assert_eq!(protocol::decode_request(&request).unwrap(), (protocol::V2, sample_request(form::CURRENT)));
+    let change = Change::from_bytes(sample_request(form::CURRENT).changes[0].bytes.clone()).unwrap();
     let response = std::fs::read(data("sync_response_v2.bin")).expect("committed sample response");
     assert_eq!(&response[..7], &[0x44, 0x53, 0x54, 0x50, 0x00, 0x02, 0x02]);
     let (version, decoded) = protocol::decode_response(&response, &[change.hash().0]).unwrap();
-    assert_eq!((version, decoded), (protocol::V2, sample_response()));
+    assert_eq!((version, decoded), (protocol::V2, sample_response(form::CURRENT)));
     // Acknowledged as a whole: the answer holds a count, so it does not decode as an answer to another push size.
     assert!(protocol::decode_response(&response, &[]).is_err());
 }

@@ -8,8 +8,8 @@ mod classify;
 mod enums;
 pub mod form;
 mod national_id;
-pub mod schema;
 pub mod samples;
+pub mod schema;
 mod validate;
 
 pub use classify::*;

@@ -131,12 +131,18 @@ pub fn full_household() -> Household {
     let mut h = household();
     h.gps = Some(Gps { lat: 27.1, lon: 111.5 });
     h.alert_level = Some(AlertLevel::Red);
-    h.alert_history = vec![AlertChange { date: "2026-02-01".into(), level: Some(AlertLevel::Red), reason: "病".into() }];
+    h.alert_history =
+        vec![AlertChange { date: "2026-02-01".into(), level: Some(AlertLevel::Red), reason: "病".into() }];
     h.relocation =
         Some(Relocation { kind: RelocationKind::InPlace, date: "2019-01-01".into(), from_village: "老村".into() });
     h.measures.insert(
         new_id(),
-        Measure { kind: MeasureKind::Health, start_date: "2026-01-01".into(), status: MeasureStatus::Planned, note: "".into() },
+        Measure {
+            kind: MeasureKind::Health,
+            start_date: "2026-01-01".into(),
+            status: MeasureStatus::Planned,
+            note: "".into(),
+        },
     );
     h.senior_helper = "helper2".into();
     h.helper_ids.push("helper2".into());

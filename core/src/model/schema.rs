@@ -65,10 +65,7 @@ macro_rules! code {
 }
 
 const GPS: Type = Type::Record("Gps", &[f("lat", Type::F64), f("lon", Type::F64)]);
-const CHECK: Type = Type::Record(
-    "AssuranceCheck",
-    &[f("status", code!(AssuranceStatus)), f("note", Type::Str)],
-);
+const CHECK: Type = Type::Record("AssuranceCheck", &[f("status", code!(AssuranceStatus)), f("note", Type::Str)]);
 const ASSURANCES: Type = Type::Record(
     "Assurances",
     &[
@@ -115,11 +112,7 @@ const MEMBER: Type = Type::Record(
             "contract",
             Type::Optional(&Type::Record(
                 "DoctorContract",
-                &[
-                    f("team", Type::Str),
-                    f("signed_date", Type::Date),
-                    f("renewal_date", Type::Optional(&Type::Date)),
-                ],
+                &[f("team", Type::Str), f("signed_date", Type::Date), f("renewal_date", Type::Optional(&Type::Date))],
             )),
         ),
         f("employment", code!(Employment)),
@@ -443,6 +436,44 @@ pub fn describe(ty: &Type) -> String {
     }
 }
 
+/// The field tables of `docs/documents.md`: every kind, every field (nested records after their parent), its
+/// Automerge type and its codes.
+pub fn markdown() -> String {
+    let mut out = String::new();
+    for kind in DocKind::ALL {
+        out.push_str(&format!("### `{}`\n\n| field | type | since |\n| --- | --- | --- |\n", kind.code()));
+        let mut nested: Vec<(&str, &[Field])> = Vec::new();
+        rows(fields(*kind), &mut out, &mut nested);
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some((name, fields)) = (!nested.is_empty()).then(|| nested.remove(0)) {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            out.push_str(&format!("\n`{name}`:\n\n| field | type | since |\n| --- | --- | --- |\n"));
+            rows(fields, &mut out, &mut nested);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn rows<'a>(fields: &'a [Field], out: &mut String, nested: &mut Vec<(&'a str, &'a [Field])>) {
+    for field in fields {
+        let since = if field.may_be_absent { "later (may be absent)" } else { "first" };
+        out.push_str(&format!("| `{}` | {} | {since} |\n", field.name, describe(&field.ty)));
+        collect_records(&field.ty, nested);
+    }
+}
+
+fn collect_records<'a>(ty: &'a Type, nested: &mut Vec<(&'a str, &'a [Field])>) {
+    match ty {
+        Type::Optional(inner) | Type::List(inner) | Type::MapOf(_, inner) => collect_records(inner, nested),
+        Type::Record(name, fields) => nested.push((name, fields)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,6 +549,22 @@ mod tests {
         rules.set(ScheduleRules::default(), "2026-01-01").unwrap();
         rules.set(ScheduleRules::default(), "2026-06-01").unwrap();
         agree(&rules);
+    }
+
+    /// `docs/documents.md` holds the tables `markdown` makes; `DOORSTEP_WRITE_DOCS=1` rewrites them.
+    #[test]
+    fn the_documents_doc_lists_every_field() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/documents.md");
+        let text = std::fs::read_to_string(&path).expect("docs/documents.md");
+        let (begin, end) = ("<!-- fields: generated from core/src/model/schema.rs -->\n", "<!-- end of fields -->");
+        let start = text.find(begin).expect("the begin marker") + begin.len();
+        let stop = text.find(end).expect("the end marker");
+        let tables = markdown();
+        if std::env::var_os("DOORSTEP_WRITE_DOCS").is_some() {
+            std::fs::write(&path, format!("{}{tables}{}", &text[..start], &text[stop..])).unwrap();
+            return;
+        }
+        assert!(text[start..stop] == tables, "docs/documents.md is out of date: run DOORSTEP_WRITE_DOCS=1 cargo test");
     }
 
     #[test]

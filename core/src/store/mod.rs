@@ -14,7 +14,7 @@ pub use index::effective_referral;
 
 use crate::doc::{Author, ChangeRecord, Document};
 use crate::error::{Error, Result};
-use crate::model::{DocKind, Record};
+use crate::model::{form, DocKind, Record};
 use automerge::ActorId;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashSet;
@@ -126,6 +126,17 @@ impl Store {
     }
 
     /// Reads a value of the device's metadata (sync cursor, server URL, token, …).
+    /// The document format new documents are created in: the one the server's deployment writes, as its last sync
+    /// answer said. A store that has synced before that was said keeps format 1 (its server may read nothing else);
+    /// a new store writes the current format.
+    pub fn creating_format(&self) -> Result<i64> {
+        if let Some(format) = self.meta(crate::sync::client::meta::DOCUMENT_FORMAT)?.and_then(|f| f.parse().ok()) {
+            return Ok(format);
+        }
+        let synced = self.meta(crate::sync::client::meta::CURSOR)?.is_some_and(|c| c != "0");
+        Ok(if synced { form::LEGACY } else { form::CURRENT })
+    }
+
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         meta_get(&self.conn, key)
     }
@@ -188,7 +199,9 @@ impl Store {
                 (doc, change)
             }
             None => {
-                let (doc, change) = Document::create(record, &self.actor, &self.author, now)?;
+                let format = self.creating_format()?;
+                let (doc, change) =
+                    form::writing_in(format, || Document::create(record, &self.actor, &self.author, now))?;
                 (doc, Some(change))
             }
         };

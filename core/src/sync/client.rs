@@ -18,7 +18,7 @@ use crate::store::scope_exit::reason;
 use crate::store::{now_ms, Incoming, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -39,7 +39,13 @@ pub mod meta {
     pub const TLS_PIN_SHA256: &str = "sync.tls_pin_sha256";
     /// "1" when the developer option allowed a plain `http://` server off this machine at sign-in.
     pub const ALLOW_INSECURE_HTTP: &str = "sync.allow_insecure_http";
+    /// The document format the server's deployment writes, as its last sync answer said (`model::form`); new
+    /// documents are created in it (`Store::creating_format`).
+    pub const DOCUMENT_FORMAT: &str = "documents.format";
 }
+
+/// The sync answer's header naming the deployment's document format.
+pub const DOCUMENT_FORMAT_HEADER: &str = "doorstep-document-format";
 
 /// Sizes and limits of a sync. The defaults carry about 6,000 visit changes up in one request (a few hundred KB
 /// once compressed) and keep a pulled page small enough for a cheap phone's memory.
@@ -205,6 +211,9 @@ pub struct Client {
     /// The protocol version this server is spoken to in: `config.protocol_version` until the server shows it
     /// speaks only version 1.
     version: Arc<AtomicU16>,
+    /// The document format the server's last answer named (0 before any): a server speaking only protocol
+    /// version 1 reads format 1 alone, and so does a deployment that still serves apps that do.
+    document_format: Arc<AtomicI64>,
     /// The client made for a deployment's CA or pin, with the trust it was made for.
     trusted: Arc<Mutex<Option<(ServerTrust, reqwest::Client)>>>,
 }
@@ -241,7 +250,15 @@ impl Client {
         let push_budget = Arc::new(AtomicUsize::new(config.push_max_bytes));
         let trusted = Arc::new(Mutex::new(None));
         let version = Arc::new(AtomicU16::new(config.protocol_version));
-        Ok(Self { http, trusted, config, push_budget, last_refused_doc: Arc::new(Mutex::new(None)), version })
+        Ok(Self {
+            http,
+            trusted,
+            config,
+            push_budget,
+            last_refused_doc: Arc::new(Mutex::new(None)),
+            version,
+            document_format: Arc::new(AtomicI64::new(0)),
+        })
     }
 
     pub fn config(&self) -> &SyncConfig {
@@ -496,7 +513,14 @@ impl Client {
             }
         }
         result.retried = retried.difference(&held_back).count() as u64;
-        lock(store)?.set_meta(meta::LAST_SYNC_MS, &now_ms().to_string())?;
+        {
+            let store = lock(store)?;
+            let format = self.document_format.load(Ordering::Relaxed);
+            if format > 0 {
+                store.set_meta(meta::DOCUMENT_FORMAT, &format.to_string())?;
+            }
+            store.set_meta(meta::LAST_SYNC_MS, &now_ms().to_string())?;
+        }
         Ok(result)
     }
 
@@ -541,6 +565,14 @@ impl Client {
             .await
             .map_err(|e| SyncError::from_transport(&e))?;
         let status = resp.status().as_u16();
+        let format = match version {
+            protocol::V1 => crate::model::form::LEGACY,
+            _ => resp
+                .headers()
+                .get(DOCUMENT_FORMAT_HEADER)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(crate::model::form::LEGACY),
+        };
         let bytes = resp.bytes().await.map_err(|e| SyncError::from_transport(&e))?;
         if status != 200 {
             if let Ok(body) = serde_json::from_slice::<protocol::ErrorBody>(&bytes) {
@@ -553,7 +585,10 @@ impl Client {
             return Err(SyncError::from_response(status, &bytes).into());
         }
         match protocol::decode_response(&bytes, pushed) {
-            Ok((answered, response)) if answered == version => Ok(response),
+            Ok((answered, response)) if answered == version => {
+                self.document_format.store(format, Ordering::Relaxed);
+                Ok(response)
+            }
             Ok((answered, _)) | Err(DecodeError::Version(answered)) => Err(SyncError::UpdateRequired {
                 message_en: format!("the server answered in protocol version {answered}: update the app"),
                 message_zh: "服务器协议版本不同，请更新应用".into(),

@@ -39,8 +39,8 @@ impl UnderTest {
     }
 }
 
-/// Undoes schemas 11 (kept tallies), 10 (document indexes), 9 (records) and 8 (profiles), the same statements in both dialects.
-const V8_UNDO: &str = "DROP TABLE tallies; DROP INDEX assignments_household; DROP INDEX docs_last_seq; DROP INDEX docs_kind_place; DROP INDEX docs_township; ALTER TABLE docs DROP COLUMN created_ms; CREATE INDEX docs_township ON docs (township); ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
+/// Undoes schemas 14 (document format), 11 (kept tallies), 10 (document indexes), 9 (records) and 8 (profiles), the same statements in both dialects.
+const V8_UNDO: &str = "DELETE FROM meta WHERE key = 'document_format'; DROP TABLE tallies; DROP INDEX assignments_household; DROP INDEX docs_last_seq; DROP INDEX docs_kind_place; DROP INDEX docs_township; ALTER TABLE docs DROP COLUMN created_ms; CREATE INDEX docs_township ON docs (township); ALTER TABLE docs DROP COLUMN record; ALTER TABLE users DROP COLUMN display_name; ALTER TABLE users DROP COLUMN unit; \
                        ALTER TABLE users DROP COLUMN must_change_password; ALTER TABLE devices DROP COLUMN app_version;";
 
 pub fn sqlite() -> UnderTest {

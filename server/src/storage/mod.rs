@@ -641,6 +641,11 @@ pub trait Storage: Send + Sync + 'static {
     fn unreferenced_blob_records(&self) -> Result<Vec<String>>;
     /// Forgets a blob's record if no live document refers to it; true when it did (its bytes may then go).
     fn forget_blob(&self, hash: &str) -> Result<bool>;
+    /// Ids of stored documents after `after` in id order, at most `limit`: a walk over every document in pages.
+    fn doc_ids_after(&self, after: &str, limit: u32) -> Result<Vec<String>>;
+    /// A value the server keeps about itself (`sql::DOCUMENT_FORMAT`).
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    fn set_meta(&self, key: &str, value: &str) -> Result<()>;
 }
 
 /// Storage shared by every request handler.

@@ -178,6 +178,14 @@ pub const V13_ASSIGNMENTS_INDEX: [&str; 2] = [
     "CREATE INDEX assignments_household ON assignments (household_id, created_ms, helper)",
 ];
 
+/// The `meta` key holding the document format the deployment writes (`doorstep_core::model::form`).
+pub const DOCUMENT_FORMAT: &str = "document_format";
+
+/// Schema 14: the document format. A database that already holds documents was written in format 1 and stays
+/// there until its documents are moved (`crate::documents::migrate`); an empty one starts at format 2.
+pub const V14_DOCUMENT_FORMAT: [&str; 1] = ["INSERT INTO meta (key, value) SELECT 'document_format', \
+     CASE WHEN EXISTS (SELECT 1 FROM docs) THEN '1' ELSE '2' END"];
+
 /// The township index both stores end with: every column a report's scope check and document list read, so a
 /// township's report reads no document row (SQLite since schema 12, PostgreSQL since 13).
 pub const DOCS_TOWNSHIP_INDEX: &str =

@@ -748,4 +748,27 @@ impl Storage for PostgresStorage {
             Ok(true)
         })
     }
+
+    fn doc_ids_after(&self, after: &str, limit: u32) -> Result<Vec<String>> {
+        self.read(|c| {
+            let rows =
+                c.query("SELECT id FROM docs WHERE id > $1 ORDER BY id LIMIT $2", &[&after, &(limit as i64)]).pg()?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| Ok(c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key]).pg()?.map(|r| r.get(0))))
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &value],
+            )
+            .pg()?;
+            Ok(())
+        })
+    }
 }

@@ -13,7 +13,7 @@ use doorstep_core::store::migrate::{self, Database, Step};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 13;
+pub const VERSION: i64 = 14;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -229,6 +229,7 @@ const STEPS: &[Step] = &[
             crate::storage::sql::DOCS_TOWNSHIP_INDEX,
         ],
     },
+    Step { version: 14, sql: &crate::storage::sql::V14_DOCUMENT_FORMAT },
 ];
 
 /// The migration transaction as the core's runner sees it: the version lives in the `schema_version` table, and

@@ -627,6 +627,31 @@ impl Storage for SqliteStorage {
             Ok(true)
         })
     }
+
+    fn doc_ids_after(&self, after: &str, limit: u32) -> Result<Vec<String>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare("SELECT id FROM docs WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+            let ids =
+                stmt.query_map(rusqlite::params![after, limit], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(ids)
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.with_reader(|c| {
+            Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        })
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
