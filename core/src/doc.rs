@@ -170,11 +170,37 @@ impl Document {
         self.changing()
     }
 
-    /// Moves a format 1 document to the current format: one change, written with this document's actor, that puts
-    /// every enumeration as its code and every whole number as an `int`, and records the format. Fields holding
-    /// concurrent values keep them (the users settle those). `None` when the document is already current.
+    /// Who a format move is attributed to in field history: the server's `system` account.
+    pub fn format_mover() -> Author {
+        Author { user: "system".into(), device: "server".into() }
+    }
+
+    /// Moves a format 1 document to the current format: one change, written with this document's actor and
+    /// attributed to `author` (`format_mover` on the server), that puts every enumeration as its code and every whole
+    /// number as an `int`, and records the format. A field holding concurrent values keeps them, except where one of
+    /// them was written by a format move and one other by somebody: that person's edit (made on a copy that had not
+    /// seen the move) is the value, in the current form. `None` when nothing is to move.
     pub fn normalize(&mut self, kind: DocKind, author: &Author, time_ms: i64) -> Result<Option<ChangeRecord>> {
-        let rewrites = schema::normalize(&self.doc, kind);
+        let (mut rewrites, concurrent) = schema::normalize(&self.doc, kind);
+        if !concurrent.is_empty() {
+            let authors = self.change_index();
+            let mover = Self::format_mover();
+            for c in concurrent {
+                let (moved, others): (Vec<_>, Vec<_>) = c.values.iter().partition(|(_, id)| {
+                    let (user, device, ..) = authors.author_of(id);
+                    user == mover.user && device == mover.device
+                });
+                if moved.is_empty() || others.len() > 1 {
+                    continue;
+                }
+                let (value, _) = others.first().copied().unwrap_or(moved[0]);
+                rewrites.push(schema::Rewrite {
+                    obj: c.obj.clone(),
+                    prop: c.prop.clone(),
+                    value: c.current_form(value),
+                });
+            }
+        }
         if rewrites.is_empty() && self.format() >= form::CURRENT {
             return Ok(None);
         }
@@ -876,7 +902,7 @@ mod tests {
 #[cfg(test)]
 mod format_tests {
     use super::*;
-    use crate::model::{samples, Household, RulesDoc, Sex};
+    use crate::model::{samples, Household, PovertyStatus, RulesDoc, Sex};
 
     fn author(d: &str) -> Author {
         Author { user: format!("user-{d}"), device: d.to_string() }
@@ -961,10 +987,48 @@ mod format_tests {
         assert_eq!(conflicts.len(), 1, "{conflicts:?}");
         assert_eq!(conflicts[0].field, format!("members.{member}.sex"));
         assert_eq!(a.field_history("poverty_status").unwrap().len(), history_before + 1);
-        assert!(schema::normalize(a.raw(), DocKind::Household).is_empty());
+        assert!(schema::normalize(a.raw(), DocKind::Household).0.is_empty());
         assert!(schema::check(a.raw(), DocKind::Household).is_empty());
         // Once is enough.
         assert!(a.normalize(DocKind::Household, &author("server"), 5_000).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_edit_made_before_the_move_was_seen_wins_over_the_move() {
+        let h = samples::household();
+        let mut server = legacy(&h);
+        let mut phone = Document::load(&server.save(), &ActorId::random()).unwrap();
+        server.normalize(DocKind::Household, &Document::format_mover(), 2_000).unwrap().unwrap();
+        // The phone, not yet synced, changes the status in its document's form (format 1).
+        let mut edited = h.clone();
+        edited.poverty_status = PovertyStatus::Lifted;
+        edited.status_history.push(crate::model::StatusTransition {
+            date: "2026-11-01".into(),
+            event: crate::model::TransitionEvent::Exited,
+            to_status: PovertyStatus::Lifted,
+            reason: String::new(),
+        });
+        phone.update(&edited, &author("phone"), 3_000).unwrap().unwrap();
+        assert_eq!(scalar(&phone, &ROOT, "poverty_status"), ScalarValue::Str("Lifted".into()));
+        server.merge(&mut phone).unwrap();
+        assert_eq!(server.conflicts(&h.id).len(), 1, "the move and the edit are concurrent");
+        // Moving what arrived settles it for the person's edit, in the current form.
+        server.normalize(DocKind::Household, &Document::format_mover(), 4_000).unwrap().unwrap();
+        assert!(server.conflicts(&h.id).is_empty());
+        assert_eq!(scalar(&server, &ROOT, "poverty_status"), ScalarValue::Str("lifted".into()));
+        assert_eq!(server.read::<Household>().unwrap(), edited);
+        // Two people's concurrent values stay a conflict: they are the users' to settle.
+        let mut a = Document::load(&server.save(), &ActorId::random()).unwrap();
+        let mut b = Document::load(&server.save(), &ActorId::random()).unwrap();
+        let mut ea = edited.clone();
+        ea.poverty_status = PovertyStatus::Monitored;
+        a.update(&ea, &author("a"), 5_000).unwrap();
+        let mut eb = edited.clone();
+        eb.poverty_status = PovertyStatus::Edge;
+        b.update(&eb, &author("b"), 5_000).unwrap();
+        a.merge(&mut b).unwrap();
+        assert!(a.normalize(DocKind::Household, &Document::format_mover(), 6_000).unwrap().is_none());
+        assert_eq!(a.conflicts(&h.id).len(), 1);
     }
 
     #[test]

@@ -20,9 +20,9 @@ use doorstep_core::sync::protocol::WireChange;
 /// The HTTP header of a sync answer that tells the device which format to create documents in.
 pub const HEADER: &str = "doorstep-document-format";
 
-/// Who the server's format changes are attributed to in field history.
+/// Who the server's format changes are attributed to in field history (`system` on the device `server`).
 pub fn author() -> Author {
-    Author { user: "system".into(), device: SERVER_DEVICE.into() }
+    Document::format_mover()
 }
 
 /// The format this deployment writes: format 2 unless its database still holds format 1 documents.

@@ -301,26 +301,61 @@ pub struct Rewrite {
     pub value: ScalarValue,
 }
 
+/// A field of a type whose form changed between formats that holds concurrent values: each value with the id of
+/// the operation that wrote it.
+pub struct Concurrent {
+    pub obj: ObjId,
+    pub prop: Prop,
+    pub values: Vec<(ScalarValue, ObjId)>,
+    ty: Type,
+}
+
+impl Concurrent {
+    /// A value in its current form (a code, an `int`).
+    pub fn current_form(&self, value: &ScalarValue) -> ScalarValue {
+        current_form(&self.ty, value)
+    }
+}
+
+fn current_form(ty: &Type, value: &ScalarValue) -> ScalarValue {
+    match (ty, value) {
+        (Type::Optional(inner), v) => current_form(inner, v),
+        (Type::Int, ScalarValue::Uint(u)) => ScalarValue::Int(i64::try_from(*u).unwrap_or(i64::MAX)),
+        (Type::Code(_, codes), ScalarValue::Str(s)) => {
+            match codes().iter().find(|(code, legacy)| *code == s.as_str() || *legacy == s.as_str()) {
+                Some((code, _)) => ScalarValue::Str((*code).into()),
+                None => value.clone(),
+            }
+        }
+        _ => value.clone(),
+    }
+}
+
 /// Every value of a document of `kind` that is not what the schema says (each value of a conflicted field is
 /// checked). Fields the schema does not name are not checked: readers ignore them.
 pub fn check<D: ReadDoc>(doc: &D, kind: DocKind) -> Vec<Mismatch> {
-    let mut walk = Walk { doc, mismatches: Vec::new(), rewrites: Vec::new() };
-    walk.record(&automerge::ROOT, "", fields(kind));
-    walk.mismatches
+    walk(doc, kind).mismatches
 }
 
 /// The format 1 values of a document of `kind` (variant names, `uint` numbers) with their format 2 form. Fields
-/// holding concurrent values are left alone: rewriting one would settle a conflict that is the users' to settle.
-pub fn normalize<D: ReadDoc>(doc: &D, kind: DocKind) -> Vec<Rewrite> {
-    let mut walk = Walk { doc, mismatches: Vec::new(), rewrites: Vec::new() };
+/// holding concurrent values are listed apart (`Concurrent`): whether one may be settled depends on who wrote
+/// the values (`Document::normalize`).
+pub fn normalize<D: ReadDoc>(doc: &D, kind: DocKind) -> (Vec<Rewrite>, Vec<Concurrent>) {
+    let w = walk(doc, kind);
+    (w.rewrites, w.concurrent)
+}
+
+fn walk<D: ReadDoc>(doc: &D, kind: DocKind) -> Walk<'_, D> {
+    let mut walk = Walk { doc, mismatches: Vec::new(), rewrites: Vec::new(), concurrent: Vec::new() };
     walk.record(&automerge::ROOT, "", fields(kind));
-    walk.rewrites
+    walk
 }
 
 struct Walk<'a, D> {
     doc: &'a D,
     mismatches: Vec<Mismatch>,
     rewrites: Vec<Rewrite>,
+    concurrent: Vec<Concurrent>,
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -343,6 +378,7 @@ impl<D: ReadDoc> Walk<'_, D> {
                 continue;
             }
             let single = values.len() == 1;
+            self.note_concurrent(obj, Prop::Map(field.name.into()), &field.ty, &values);
             for (value, id) in values {
                 self.value(obj, Prop::Map(field.name.into()), &at, &field.ty, value, id, single);
             }
@@ -382,6 +418,7 @@ impl<D: ReadDoc> Walk<'_, D> {
                     let at = join(path, &i.to_string());
                     let values = self.doc.get_all(&id, i).unwrap_or_default();
                     let single = values.len() == 1;
+                    self.note_concurrent(&id, Prop::Seq(i), inner, &values);
                     for (v, vid) in values {
                         self.value(&id, Prop::Seq(i), &at, inner, v, vid, single);
                     }
@@ -393,6 +430,7 @@ impl<D: ReadDoc> Walk<'_, D> {
                     let at = join(path, &key);
                     let values = self.doc.get_all(&id, key.as_str()).unwrap_or_default();
                     let single = values.len() == 1;
+                    self.note_concurrent(&id, Prop::Map(key.clone()), inner, &values);
                     for (v, vid) in values {
                         self.value(&id, Prop::Map(key.clone()), &at, inner, v, vid, single);
                     }
@@ -401,6 +439,28 @@ impl<D: ReadDoc> Walk<'_, D> {
             (Type::Record(_, fields), Value::Object(ObjType::Map)) => self.record(&id, path, fields),
             (_, Value::Scalar(s)) => self.mismatch(path, ty, form::describe(s.as_ref())),
             (_, Value::Object(t)) => self.mismatch(path, ty, object_name(t).into()),
+        }
+    }
+
+    /// Keeps a field of a code or whole-number type that holds several scalar values.
+    fn note_concurrent(&mut self, obj: &ObjId, prop: Prop, ty: &Type, values: &[(Value, ObjId)]) {
+        let changed_form = |t: &Type| matches!(t, Type::Code(..) | Type::Int);
+        let of_interest = match ty {
+            Type::Optional(inner) => changed_form(inner),
+            t => changed_form(t),
+        };
+        if values.len() < 2 || !of_interest {
+            return;
+        }
+        let scalars: Vec<(ScalarValue, ObjId)> = values
+            .iter()
+            .filter_map(|(v, id)| match v {
+                Value::Scalar(s) => Some((s.clone().into_owned(), id.clone())),
+                Value::Object(_) => None,
+            })
+            .collect();
+        if scalars.len() == values.len() {
+            self.concurrent.push(Concurrent { obj: obj.clone(), prop, values: scalars, ty: *ty });
         }
     }
 
