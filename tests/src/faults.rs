@@ -127,6 +127,13 @@ impl ServerDb {
         rows.collect::<Result<_, _>>().expect("changes")
     }
 
+    /// Every document the server holds: id, kind code and saved bytes.
+    pub fn docs(&self) -> Vec<(String, String, Vec<u8>)> {
+        let mut stmt = self.store.conn().prepare("SELECT id, kind, bytes FROM srv.docs ORDER BY id").expect("prepare");
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("query");
+        rows.collect::<Result<_, _>>().expect("docs")
+    }
+
     /// Rows of the server's `changes` table (a hash stored twice would show here: more rows than hashes).
     pub fn change_rows(&self) -> i64 {
         self.count("SELECT count(*) FROM srv.changes")

@@ -32,6 +32,8 @@ struct FakeState {
     versions: Vec<u16>,
     /// Answers every request in version 1, whatever version it came in.
     answer_v1: bool,
+    /// The document format named in the answers' header (none: no header, as a server before format 2).
+    document_format: Option<i64>,
 }
 
 type Fake = Arc<Mutex<FakeState>>;
@@ -103,7 +105,12 @@ async fn sync(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Resp
     }
     let more = (cursor as usize) < s.log.len();
     let version = if s.answer_v1 { protocol::V1 } else { version };
-    protocol::encode_response(version, &SyncResponse { acked, docs, cursor, more, removed: vec![] }).into_response()
+    let mut response = protocol::encode_response(version, &SyncResponse { acked, docs, cursor, more, removed: vec![] })
+        .into_response();
+    if let Some(format) = s.document_format {
+        response.headers_mut().insert(DOCUMENT_FORMAT_HEADER, format.into());
+    }
+    response
 }
 
 async fn serve() -> (String, Fake) {
@@ -204,6 +211,8 @@ async fn a_server_that_speaks_only_version_1_is_spoken_to_in_version_1() {
     let old = client();
     assert_eq!(old.sync_once(&a, &mut |_| {}).await.unwrap().sent, 3);
     assert_eq!(old.sync_once(&a, &mut |_| {}).await.unwrap().sent, 0);
+    // Such a server reads document format 1 alone: new documents are created in it.
+    assert_eq!(a.lock().unwrap().creating_format().unwrap(), crate::model::form::LEGACY);
     // Version 2 once, refused; version 1 since, by the same client.
     assert_eq!(fake.lock().unwrap().versions, vec![protocol::V2, protocol::V1, protocol::V1]);
     assert_eq!(client().sync_once(&b, &mut |_| {}).await.unwrap().received, 3);
@@ -221,14 +230,22 @@ async fn a_server_that_speaks_only_version_1_is_spoken_to_in_version_1() {
     assert_eq!(fake.lock().unwrap().log.len(), 2);
     assert_eq!(d.lock().unwrap().pending_count().unwrap(), 0);
 
-    // An up-to-date server is spoken to in version 2 only.
+    // An up-to-date server is spoken to in version 2 only, and names the document format of the deployment.
     let (url, fake) = serve().await;
+    fake.lock().unwrap().document_format = Some(2);
     let c = device(&dir, "c");
+    assert_eq!(c.lock().unwrap().creating_format().unwrap(), crate::model::form::CURRENT, "a new store");
     client().login(&c, &url, "helper1", "secret").await.unwrap();
+    fake.lock().unwrap().document_format = Some(1);
+    assert_eq!(client().sync_once(&c, &mut |_| {}).await.unwrap().sent, 0);
+    assert_eq!(c.lock().unwrap().creating_format().unwrap(), crate::model::form::LEGACY, "as the server said");
+    fake.lock().unwrap().document_format = Some(2);
+    fake.lock().unwrap().versions.clear();
     record_visits(&c, 2);
     assert_eq!(client().sync_once(&c, &mut |_| {}).await.unwrap().sent, 2);
     assert_eq!(fake.lock().unwrap().versions, vec![protocol::V2]);
     assert_eq!(c.lock().unwrap().pending_count().unwrap(), 0, "a version 2 answer acknowledges the whole push");
+    assert_eq!(c.lock().unwrap().creating_format().unwrap(), crate::model::form::CURRENT);
 }
 
 #[tokio::test]
