@@ -329,22 +329,6 @@ impl Document {
         self.doc.get_changes(&[]).iter().map(ChangeRecord::from_change).collect()
     }
 
-    /// The changes at the document's heads (its latest, on every branch), without their bytes: what the device's
-    /// change log keeps of received history.
-    pub fn head_changes(&mut self) -> Vec<ChangeRecord> {
-        let heads = self.doc.get_heads();
-        heads
-            .iter()
-            .filter_map(|h| self.doc.get_change_by_hash(h))
-            .map(|c| ChangeRecord {
-                hash: c.hash().to_string(),
-                actor: c.actor_id().to_hex_string(),
-                seq: c.seq(),
-                bytes: Vec::new(),
-            })
-            .collect()
-    }
-
     /// Whether the document already holds a change.
     pub fn has_change(&mut self, hash: &str) -> bool {
         hash.parse::<ChangeHash>().is_ok_and(|h| self.doc.get_change_by_hash(&h).is_some())

@@ -399,11 +399,7 @@ impl Store {
                 Some(bytes) => save_doc_bytes(&tx, &item.doc_id, item.kind, bytes, &doc.heads(), now)?,
                 None => save_doc(&tx, &item.doc_id, item.kind, doc, now)?,
             }
-            // Received changes live in the document; the change log keeps only their heads (what the document was
-            // received up to), not a row per change of its whole history.
-            for change in doc.head_changes() {
-                insert_change_ref(&tx, &item.doc_id, &change, now)?;
-            }
+            // Received changes live in the document alone: the change log is this device's own work (schema 3).
             index::reindex(&tx, &item.doc_id, item.kind, doc)?;
             blobs::refresh_refs(&tx, &item.doc_id, item.kind, doc)?;
         }
@@ -454,15 +450,6 @@ fn insert_change(tx: &Transaction, doc_id: &str, c: &ChangeRecord, local: bool, 
         "INSERT OR IGNORE INTO changes (hash, doc_id, actor, seq, bytes, local, acked, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
         params![c.hash, doc_id, c.actor, c.seq as i64, c.bytes, local, now],
     )?;
-    Ok(())
-}
-
-/// Records a change that arrived from the server: it is acknowledged by definition and its bytes live in the doc.
-fn insert_change_ref(tx: &Transaction, doc_id: &str, c: &ChangeRecord, now: i64) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO changes (hash, doc_id, actor, seq, bytes, local, acked, created_ms) VALUES (?1, ?2, ?3, ?4, NULL, 0, 1, ?5)",
-    )?
-    .execute(params![c.hash, doc_id, c.actor, c.seq as i64, now])?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Version 1: documents, the change log and device metadata (the derived index tables follow in `INDEX_DDL`).
 const V1: &str = r#"
@@ -18,8 +18,9 @@ CREATE TABLE docs (
     heads TEXT NOT NULL,
     updated_ms INTEGER NOT NULL
 );
--- Every change of every document, content-addressed. Bytes are kept until the server acknowledges the change;
--- after that the saved document holds it and the row keeps only what identifies it.
+-- The changes this device made, content-addressed. Bytes are kept until the server acknowledges the change; after
+-- that the saved document holds it and the row keeps only what identifies it (which device wrote what). Received
+-- changes live in their documents alone (since version 3).
 CREATE TABLE changes (
     hash TEXT PRIMARY KEY,
     doc_id TEXT NOT NULL,
@@ -125,8 +126,16 @@ CREATE INDEX ix_problems_household ON ix_problems (household_id, status);
 CREATE TABLE ix_conflicts (doc_id TEXT PRIMARY KEY, fields INTEGER NOT NULL);
 "#;
 
+/// Version 3: received changes are no longer logged (their documents hold them, and nothing read the rows): the
+/// store of a supervisor's phone shrinks by a row and two index entries per document.
+const V3_OWN_CHANGES: &str = "DELETE FROM changes WHERE local = 0";
+
 /// The steps from an empty store to `VERSION`.
-const STEPS: &[Step] = &[Step { version: 1, sql: &[V1, INDEX_DDL] }, Step { version: 2, sql: &[V2_ATTACHMENTS] }];
+const STEPS: &[Step] = &[
+    Step { version: 1, sql: &[V1, INDEX_DDL] },
+    Step { version: 2, sql: &[V2_ATTACHMENTS] },
+    Step { version: 3, sql: &[V3_OWN_CHANGES] },
+];
 
 /// Brings a connection's schema to `VERSION`, refusing a store written by a newer app.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
