@@ -15,6 +15,8 @@ use automerge::{
 };
 use serde::{Deserialize, Serialize};
 
+mod keep;
+
 /// Who makes a change: written into every change so that its history is attributable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
@@ -237,11 +239,13 @@ impl Document {
     }
 
     /// Writes the fields of `record` that differ from the document; `None` when nothing changed.
-    /// Values are written in the document's own format, so an edit never rewrites a field it did not change.
+    /// Values are written in the document's own format, so an edit never rewrites a field it did not change, and a
+    /// field holding concurrent values keeps them unless the record changes it (`keep`).
     pub fn update<R: Record>(&mut self, record: &R, author: &Author, time_ms: i64) -> Result<Option<ChangeRecord>> {
         let format = self.format();
         let doc = self.changing();
-        form::writing_in(format, || autosurgeon::reconcile(doc, record)).map_err(|e| Error::Document(e.to_string()))?;
+        form::writing_in(format, || autosurgeon::reconcile(&mut keep::KeepConflicts(doc), record))
+            .map_err(|e| Error::Document(e.to_string()))?;
         Ok(self.commit(author, time_ms))
     }
 
@@ -1023,5 +1027,38 @@ mod format_tests {
         let err = doc.read::<Household>().unwrap_err().to_string();
         assert!(err.contains("poverty_status: expected str, a PovertyStatus code (ordinary,"), "{err}");
         assert!(err.contains("found int 3"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod conflicts_kept {
+    use super::*;
+    use crate::model::{samples, Household};
+
+    #[test]
+    fn an_edit_of_another_field_keeps_a_conflict_and_an_edit_of_the_field_settles_it() {
+        let h = samples::household();
+        let au = Author { user: "u".into(), device: "d".into() };
+        let (mut a, _) = Document::create(&h, &ActorId::random(), &au, 1).unwrap();
+        let mut b = Document::load(&a.save(), &ActorId::random()).unwrap();
+        let mut ha = h.clone();
+        ha.phone = "1".into();
+        a.update(&ha, &au, 2).unwrap();
+        let mut hb = h.clone();
+        hb.phone = "2".into();
+        b.update(&hb, &au, 3).unwrap();
+        a.merge(&mut b).unwrap();
+        assert_eq!(a.conflicts("x").len(), 1);
+        let mut r: Household = a.read().unwrap();
+        r.address = "elsewhere".into();
+        a.update(&r, &au, 4).unwrap();
+        assert_eq!(a.conflicts("x").len(), 1, "an edit of another field settled the conflict");
+        assert_eq!(a.read::<Household>().unwrap().address, "elsewhere");
+        // Writing the field itself (the user chose a value in the form) is a decision: it settles the conflict.
+        let mut r: Household = a.read().unwrap();
+        r.phone = "3".into();
+        a.update(&r, &au, 5).unwrap();
+        assert!(a.conflicts("x").is_empty());
+        assert_eq!(a.read::<Household>().unwrap().phone, "3");
     }
 }

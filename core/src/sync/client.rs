@@ -470,6 +470,12 @@ impl Client {
             let unsynced_leaving = {
                 let mut store = lock(store)?;
                 store.mark_acked(&acked)?;
+                // Kept at once: a sync cut after this answer must not leave the store creating documents in a
+                // format the server would have to move.
+                let format = self.document_format.load(Ordering::Relaxed);
+                if format > 0 && store.meta(meta::DOCUMENT_FORMAT)?.as_deref() != Some(&format.to_string()) {
+                    store.set_meta(meta::DOCUMENT_FORMAT, &format.to_string())?;
+                }
                 store.unsynced_count(&response.removed)?
             };
             if unsynced_leaving > 0 && pushed > 0 {
@@ -513,14 +519,7 @@ impl Client {
             }
         }
         result.retried = retried.difference(&held_back).count() as u64;
-        {
-            let store = lock(store)?;
-            let format = self.document_format.load(Ordering::Relaxed);
-            if format > 0 {
-                store.set_meta(meta::DOCUMENT_FORMAT, &format.to_string())?;
-            }
-            store.set_meta(meta::LAST_SYNC_MS, &now_ms().to_string())?;
-        }
+        lock(store)?.set_meta(meta::LAST_SYNC_MS, &now_ms().to_string())?;
         Ok(result)
     }
 

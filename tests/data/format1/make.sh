@@ -55,6 +55,10 @@ dev phone household edit "$h" --status lifted --event exited --on 2026-10-01 --r
 
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
+# Fold SQLite's write-ahead log into the file, which alone is kept.
+python3 -c "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('PRAGMA wal_checkpoint(TRUNCATE)')" \
+    "$work/server/doorstep.db"
+test ! -s "$work/server/doorstep.db-wal"
 rm -rf "$here/server" "$here/phone"
 mkdir -p "$here/server"
 cp "$work/server/doorstep.db" "$here/server/"
