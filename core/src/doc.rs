@@ -100,6 +100,7 @@ impl Document {
         }
         let mut this = Self::wrap(doc);
         let change = this.commit(author, time_ms).ok_or_else(|| Error::Document("empty record".into()))?;
+        this.remember(record);
         Ok((this, change))
     }
 
@@ -246,7 +247,18 @@ impl Document {
         let doc = self.changing();
         form::writing_in(format, || autosurgeon::reconcile(&mut keep::KeepConflicts(doc), record))
             .map_err(|e| Error::Document(e.to_string()))?;
-        Ok(self.commit(author, time_ms))
+        let change = self.commit(author, time_ms);
+        self.remember(record);
+        Ok(change)
+    }
+
+    /// Takes the record just written as the one the document holds now (reading it back gives the same record:
+    /// every field was written, and a conflicted field shows the value written), so the index rows and checks that
+    /// follow a write do not hydrate it again.
+    fn remember<R: Record>(&mut self, record: &R) {
+        if let Ok(cache) = self.read_cache.get_mut() {
+            *cache = Some(Box::new(record.clone()));
+        }
     }
 
     fn commit(&mut self, author: &Author, time_ms: i64) -> Option<ChangeRecord> {
@@ -1060,5 +1072,34 @@ mod conflicts_kept {
         a.update(&r, &au, 5).unwrap();
         assert!(a.conflicts("x").is_empty());
         assert_eq!(a.read::<Household>().unwrap().phone, "3");
+    }
+}
+
+#[cfg(test)]
+mod remembered {
+    use super::*;
+    use crate::model::{samples, Household, Visit};
+
+    /// What a write remembers is what reading the document gives.
+    #[test]
+    fn the_record_remembered_after_a_write_is_the_one_read_back() {
+        let au = Author { user: "u".into(), device: "d".into() };
+        let h = samples::full_household();
+        let (mut doc, _) = Document::create(&h, &ActorId::random(), &au, 1).unwrap();
+        let fresh = Document::load(&doc.save(), &ActorId::random()).unwrap();
+        assert_eq!(doc.read::<Household>().unwrap(), fresh.read::<Household>().unwrap());
+        let mut edited = h.clone();
+        edited.members.clear();
+        edited.risk_causes.clear();
+        edited.gps = None;
+        doc.update(&edited, &au, 2).unwrap();
+        let fresh = Document::load(&doc.save(), &ActorId::random()).unwrap();
+        assert_eq!(doc.read::<Household>().unwrap(), fresh.read::<Household>().unwrap());
+        let v = samples::full_visit();
+        let (doc, _) = Document::create(&v, &ActorId::random(), &au, 1).unwrap();
+        assert_eq!(
+            doc.read::<Visit>().unwrap(),
+            Document::load(&doc.raw().clone().save(), &ActorId::random()).unwrap().read::<Visit>().unwrap()
+        );
     }
 }
