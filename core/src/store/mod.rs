@@ -396,7 +396,7 @@ impl Store {
         }
         for (item, doc, as_received) in &mut loaded {
             match as_received {
-                Some(bytes) => save_doc_bytes(&tx, &item.doc_id, item.kind, bytes, &doc.heads(), now)?,
+                Some(bytes) => save_doc_bytes(&tx, &item.doc_id, item.kind, bytes, now)?,
                 None => save_doc(&tx, &item.doc_id, item.kind, doc, now)?,
             }
             // Received changes live in the document alone: the change log is this device's own work (schema 3).
@@ -431,17 +431,16 @@ impl Store {
 }
 
 fn save_doc(tx: &Transaction, id: &str, kind: DocKind, doc: &mut Document, now: i64) -> Result<()> {
-    let heads = doc.heads();
-    save_doc_bytes(tx, id, kind, &doc.save(), &heads, now)
+    save_doc_bytes(tx, id, kind, &doc.save(), now)
 }
 
-/// Keeps a document's saved bytes and heads.
-fn save_doc_bytes(tx: &Transaction, id: &str, kind: DocKind, bytes: &[u8], heads: &[String], now: i64) -> Result<()> {
+/// Keeps a document's saved bytes.
+fn save_doc_bytes(tx: &Transaction, id: &str, kind: DocKind, bytes: &[u8], now: i64) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO docs (id, kind, bytes, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, updated_ms = excluded.updated_ms",
+        "INSERT INTO docs (id, kind, bytes, updated_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, updated_ms = excluded.updated_ms",
     )?
-    .execute(params![id, kind.code(), bytes, heads.join(","), now])?;
+    .execute(params![id, kind.code(), bytes, now])?;
     Ok(())
 }
 
