@@ -183,6 +183,7 @@ impl Store {
         // The document is read inside the write transaction: another handle on this file (a sync worker) cannot
         // write it between this read and the save below.
         let tx = self.write_tx()?;
+        let mut created = false;
         let (mut doc, change) = match self.load_doc(&id)? {
             Some((kind, _)) if kind != R::KIND => {
                 return Err(Error::invalid("id", &format!("{id} is a {kind}, not a {}", R::KIND)));
@@ -202,6 +203,7 @@ impl Store {
                 let format = self.creating_format()?;
                 let (doc, change) =
                     form::writing_in(format, || Document::create(record, &self.actor, &self.author, now))?;
+                created = true;
                 (doc, Some(change))
             }
         };
@@ -211,7 +213,13 @@ impl Store {
             tx.commit()?;
             return Ok(None);
         };
-        save_doc(&tx, &id, R::KIND, &mut doc, now)?;
+        if created {
+            // A document made by one change is that change: Automerge loads it as it loads a saved document, so
+            // the bytes already made are kept instead of encoding the document a second time.
+            save_doc_bytes(&tx, &id, R::KIND, &change.bytes, now)?;
+        } else {
+            save_doc(&tx, &id, R::KIND, &mut doc, now)?;
+        }
         insert_change(&tx, &id, &change, true, now)?;
         index::reindex(&tx, &id, R::KIND, &mut doc)?;
         blobs::refresh_refs(&tx, &id, R::KIND, &mut doc)?;
@@ -445,10 +453,10 @@ fn save_doc_bytes(tx: &Transaction, id: &str, kind: DocKind, bytes: &[u8], now: 
 }
 
 fn insert_change(tx: &Transaction, doc_id: &str, c: &ChangeRecord, local: bool, now: i64) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO changes (hash, doc_id, actor, seq, bytes, local, acked, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
-        params![c.hash, doc_id, c.actor, c.seq as i64, c.bytes, local, now],
-    )?;
+    )?
+    .execute(params![c.hash, doc_id, c.actor, c.seq as i64, c.bytes, local, now])?;
     Ok(())
 }
 

@@ -448,3 +448,22 @@ fn a_household_written_before_the_senior_helper_and_alert_history_still_loads() 
     assert_eq!((read.senior_helper.as_str(), read.alert_history.len()), ("", 0));
     assert_eq!(read.id, h.id);
 }
+
+#[test]
+fn a_new_record_is_kept_as_its_one_change_and_an_edit_saves_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir);
+    let mut v = samples::visit();
+    let created = s.put(&v, TODAY).unwrap().unwrap();
+    let stored = |s: &Store| -> Vec<u8> {
+        s.conn().query_row("SELECT bytes FROM docs WHERE id = ?1", [&v.id], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(stored(&s), created.bytes, "the creating change is the document");
+    assert_eq!(s.get::<Visit>(&v.id).unwrap(), v);
+    v.note = "复查".into();
+    s.put(&v, TODAY).unwrap().unwrap();
+    let (_, mut doc) = s.load_doc(&v.id).unwrap().unwrap();
+    assert_eq!(stored(&s), doc.save(), "after an edit, the saved document");
+    assert_eq!(s.get::<Visit>(&v.id).unwrap(), v);
+    assert_eq!(doc.changes().len(), 2);
+}
