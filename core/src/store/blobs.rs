@@ -388,10 +388,19 @@ pub(super) fn refresh_refs(tx: &Transaction, id: &str, kind: DocKind, doc: &mut 
     if !matches!(kind, DocKind::Visit | DocKind::Screening) {
         return Ok(());
     }
+    let refs = live_refs(kind, doc)?;
+    write_refs(tx, id, kind, &refs)
+}
+
+/// `refresh_refs` with the references already read from the document (`live_refs`).
+pub(super) fn write_refs(tx: &Transaction, id: &str, kind: DocKind, refs: &[AttachmentRef]) -> Result<()> {
+    if !matches!(kind, DocKind::Visit | DocKind::Screening) {
+        return Ok(());
+    }
     // Cached statements: this runs for every received visit and screening (a whole county on a first sync).
     tx.prepare_cached("DELETE FROM attachment_refs WHERE doc_id = ?1")?.execute([id])?;
     let now = now_ms();
-    for r in live_refs(kind, doc)? {
+    for r in refs {
         if !attachment::is_valid_hash(&r.hash) {
             continue;
         }

@@ -373,43 +373,54 @@ impl Store {
 
     /// Applies one pulled page — snapshots and changes of many documents — together with the new sync cursor, in
     /// one transaction: a cut connection or a killed app resumes from the last whole page.
+    ///
+    /// The Automerge work (loading, merging, saving, reading the record for its index rows) is done for several
+    /// documents at once on the phone's cores (`prepare`); the rows are then written in one transaction here.
     pub fn apply_incoming(&mut self, items: &[Incoming], cursor_key: &str, cursor: &str) -> Result<()> {
         let now = now_ms();
         let tx = self.write_tx()?;
-        let mut loaded = Vec::with_capacity(items.len());
-        for item in items {
-            let existing = self.load_doc(&item.doc_id)?;
-            // A document new here that arrives as a snapshot alone is kept as those bytes: saving it again would
-            // only spend the time a supervisor's first sync of a whole county cannot spare.
-            let as_received = match (&existing, &item.snapshot, item.changes.is_empty()) {
-                (None, Some(snapshot), true) => Some(snapshot.as_slice()),
-                _ => None,
-            };
-            let mut doc = match (existing, &item.snapshot) {
-                (Some((_, mut doc)), Some(snapshot)) => {
-                    let mut remote = Document::load(snapshot, &self.actor)?;
-                    doc.merge(&mut remote)?;
-                    doc
-                }
-                (Some((_, doc)), None) => doc,
-                // A document new here is its snapshot as it is (merging it into an empty one only costs time: a
-                // supervisor's first sync brings a whole county of them). Loading checks it whole.
-                (None, Some(snapshot)) => Document::load(snapshot, &self.actor)?,
-                (None, None) => Document::empty(&self.actor),
-            };
-            if !item.changes.is_empty() {
-                doc.apply(&item.changes)?;
+        let mut existing = Vec::with_capacity(items.len());
+        {
+            let mut stmt = tx.prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?;
+            for item in items {
+                existing.push(stmt.query_row([&item.doc_id], |r| r.get::<_, Vec<u8>>(0)).optional()?);
             }
-            loaded.push((item, doc, as_received));
         }
-        for (item, doc, as_received) in &mut loaded {
-            match as_received {
-                Some(bytes) => save_doc_bytes(&tx, &item.doc_id, item.kind, bytes, now)?,
-                None => save_doc(&tx, &item.doc_id, item.kind, doc, now)?,
+        let work: Vec<(&Incoming, Option<Vec<u8>>)> = items.iter().zip(existing).collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let chunk = work.len().div_ceil(threads).max(1);
+        let actor = &self.actor;
+        let prepared: Vec<Result<Prepared>> = if threads == 1 || work.len() < 16 {
+            work.into_iter().map(|(item, old)| prepare(item, old, actor)).collect()
+        } else {
+            let mut work = work;
+            let mut parts = Vec::new();
+            while !work.is_empty() {
+                let rest = work.split_off(chunk.min(work.len()));
+                parts.push(std::mem::replace(&mut work, rest));
             }
-            // Received changes live in the document alone: the change log is this device's own work (schema 3).
-            index::reindex(&tx, &item.doc_id, item.kind, doc)?;
-            blobs::refresh_refs(&tx, &item.doc_id, item.kind, doc)?;
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = parts
+                    .into_iter()
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.into_iter().map(|(item, old)| prepare(item, old, actor)).collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| vec![Err(Error::Document("applying a page failed".into()))])
+                    })
+                    .collect()
+            })
+        };
+        for (item, p) in items.iter().zip(prepared) {
+            let p = p?;
+            save_doc_bytes(&tx, &item.doc_id, item.kind, &p.bytes, now)?;
+            index::replace(&tx, &item.doc_id, &p.rows)?;
+            blobs::write_refs(&tx, &item.doc_id, item.kind, &p.refs)?;
         }
         tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![cursor_key, cursor])?;
         tx.commit()?;
@@ -436,6 +447,41 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// A pulled document made ready to store: its bytes, index rows and attachment references.
+struct Prepared {
+    bytes: Vec<u8>,
+    rows: index::IndexRows,
+    refs: Vec<crate::attachment::AttachmentRef>,
+}
+
+/// The Automerge work of storing one pulled document, apart from the database so that several run at once.
+fn prepare(item: &Incoming, existing: Option<Vec<u8>>, actor: &ActorId) -> Result<Prepared> {
+    let mut doc = match (&existing, &item.snapshot) {
+        (Some(old), Some(snapshot)) => {
+            let mut doc = Document::load(old, actor)?;
+            doc.merge(&mut Document::load(snapshot, actor)?)?;
+            doc
+        }
+        (Some(old), None) => Document::load(old, actor)?,
+        // A document new here is its snapshot as it is (merging it into an empty one only costs time: a
+        // supervisor's first sync brings a whole county of them). Loading checks it whole.
+        (None, Some(snapshot)) => Document::load(snapshot, actor)?,
+        (None, None) => Document::empty(actor),
+    };
+    if !item.changes.is_empty() {
+        doc.apply(&item.changes)?;
+    }
+    // A document new here that arrives as a snapshot alone is kept as those bytes: saving it again would only spend
+    // the time a supervisor's first sync of a whole county cannot spare.
+    let bytes = match (&existing, &item.snapshot, item.changes.is_empty()) {
+        (None, Some(snapshot), true) => snapshot.clone(),
+        _ => doc.save(),
+    };
+    let rows = index::derive(&item.doc_id, item.kind, &mut doc)?;
+    let refs = blobs::live_refs(item.kind, &mut doc)?;
+    Ok(Prepared { bytes, rows, refs })
 }
 
 fn save_doc(tx: &Transaction, id: &str, kind: DocKind, doc: &mut Document, now: i64) -> Result<()> {

@@ -467,3 +467,43 @@ fn a_new_record_is_kept_as_its_one_change_and_an_edit_saves_the_document() {
     assert_eq!(s.get::<Visit>(&v.id).unwrap(), v);
     assert_eq!(doc.changes().len(), 2);
 }
+
+#[test]
+fn a_large_page_is_prepared_on_several_threads_and_stored_whole() {
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let mut a = open(&dir_a);
+    let mut b = Store::open(&dir_b.path().join("b.db"), &[5; KEY_LEN], "phone-b").unwrap();
+    let mut items = Vec::new();
+    let mut visits = Vec::new();
+    for i in 0..60 {
+        let mut v = samples::visit();
+        v.note = format!("visit {i}");
+        let change = a.put(&v, TODAY).unwrap().unwrap();
+        let (_, mut doc) = a.load_doc(&v.id).unwrap().unwrap();
+        // Half arrive as snapshots, half as their change.
+        items.push(if i % 2 == 0 {
+            Incoming { doc_id: v.id.clone(), kind: DocKind::Visit, snapshot: Some(doc.save()), changes: vec![] }
+        } else {
+            Incoming { doc_id: v.id.clone(), kind: DocKind::Visit, snapshot: None, changes: vec![change.bytes] }
+        });
+        visits.push(v);
+    }
+    b.apply_incoming(&items, "cursor", "60").unwrap();
+    for v in &visits {
+        assert_eq!(&b.get::<Visit>(&v.id).unwrap(), v);
+    }
+    let rows: i64 = b.conn().query_row("SELECT count(*) FROM ix_visits", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 60);
+    assert_eq!(b.meta("cursor").unwrap().as_deref(), Some("60"));
+    // A bad document anywhere in the page stores nothing of it.
+    let mut bad = items.clone();
+    bad[37].snapshot = Some(vec![1, 2, 3]);
+    bad[37].changes.clear();
+    let dir_c = tempfile::tempdir().unwrap();
+    let mut c = Store::open(&dir_c.path().join("c.db"), &[6; KEY_LEN], "phone-c").unwrap();
+    assert!(c.apply_incoming(&bad, "cursor", "60").is_err());
+    let docs: i64 = c.conn().query_row("SELECT count(*) FROM docs", [], |r| r.get(0)).unwrap();
+    assert_eq!(docs, 0);
+    assert_eq!(c.meta("cursor").unwrap(), None);
+}
