@@ -34,6 +34,7 @@ fn a_javascript_automerge_client_reads_writes_and_is_refused_by_field() {
     phone.add_member(&id, "张建国", "male", "1962-03-15", "head");
     phone.add_member(&id, "李秀英", "female", "1965-08-02", "spouse");
     assert!(!phone.sync().incomplete);
+    f.server.admin(&["rules", "set", "--monthly-visits", "2", "--effective-from", "2026-01-01"]);
 
     let out = Command::new("node")
         .arg(js_dir().join("client.mjs"))
@@ -56,6 +57,8 @@ fn a_javascript_automerge_client_reads_writes_and_is_refused_by_field() {
     let mut sexes: Vec<&str> = seen["member_sexes"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     sexes.sort();
     assert_eq!(sexes, ["female", "male"]);
+    // Whole numbers are Automerge ints: JavaScript reads a number, not a BigInt.
+    assert_eq!(seen["rules_number_types"], serde_json::json!(["number"]), "{seen}");
     // The edit went up through protocol version 2.
     assert_eq!(seen["push_status"], 200, "{seen}");
     assert_eq!(seen["push_accepted"], 1, "{seen}");
