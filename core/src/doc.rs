@@ -1032,6 +1032,26 @@ mod format_tests {
     }
 
     #[test]
+    fn numbers_read_from_either_integer_type_and_out_of_range_is_refused() {
+        let h = samples::full_household();
+        let (id, _) = h.members.iter().next().unwrap();
+        let (mut doc, _) = Document::create(&h, &ActorId::random(), &author("a"), 1).unwrap();
+        let (_, disability) = doc.raw().get(member_obj(&doc, id), "disability").unwrap().unwrap();
+        // A decimal field written as an int (as JavaScript writes 6200) reads as that number.
+        doc.raw_mut().put(ROOT, "income_per_person", 6200).unwrap();
+        assert_eq!(doc.read::<Household>().unwrap().income_per_person, Some(6200.0));
+        // A count written as a uint (format 1) reads; a negative one names its field; one too large is refused.
+        doc.raw_mut().put(&disability, "grade", ScalarValue::Uint(3)).unwrap();
+        assert_eq!(doc.read::<Household>().unwrap().members[id].disability.as_ref().unwrap().grade, 3);
+        doc.raw_mut().put(&disability, "grade", -1).unwrap();
+        let err = doc.read::<Household>().unwrap_err().to_string();
+        assert!(err.contains(&format!("members.{id}.disability.grade: expected int (≥ 0), found int -1")), "{err}");
+        doc.raw_mut().put(&disability, "grade", ScalarValue::Uint(300)).unwrap();
+        let err = doc.read::<Household>().unwrap_err().to_string();
+        assert!(err.contains("a whole number in range (int)") && err.contains("uint 300"), "{err}");
+    }
+
+    #[test]
     fn a_record_that_does_not_read_names_the_field() {
         let h = samples::household();
         let (mut doc, _) = Document::create(&h, &ActorId::random(), &author("a"), 1).unwrap();

@@ -169,7 +169,7 @@ async fn sync_handler(
     };
     let max_bytes = sync::page_bytes(max_bytes);
     let (name, role) = (user.name.clone(), user.role);
-    let page = storage::run(&st.storage, move |s| {
+    let (page, format) = storage::run(&st.storage, move |s| {
         // The scope must hold every assignment committed before the page's snapshot: one committed in between (a
         // household created by the same helper on another phone, pushed meanwhile) would hide that household while
         // the cursor moves past it; a loss committed in between (a reassignment) would keep a document off the
@@ -178,7 +178,7 @@ async fn sync_handler(
             let page = sync::pull(s, query.clone(), max_bytes)?;
             let visible = Scope::new(&name, role, s.scope_facts(&name)?, &scope::today()).visible;
             if visible == query.visible {
-                return Ok(page);
+                return Ok((page, crate::documents::format(s)?));
             }
             query.visible = visible;
         }
@@ -194,7 +194,6 @@ async fn sync_handler(
             tracing::warn!("could not record last sync of a device: {e}");
         }
     }
-    let format = storage::run(&st.storage, crate::documents::format).await?;
     let response = SyncResponse { acked, docs: page.docs, cursor: page.cursor, more: page.more, removed: page.removed };
     let bytes = protocol::encode_response(version, &response);
     let headers = [

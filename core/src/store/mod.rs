@@ -125,7 +125,6 @@ impl Store {
         &self.conn
     }
 
-    /// Reads a value of the device's metadata (sync cursor, server URL, token, …).
     /// The document format new documents are created in: the one the server's deployment writes, as its last sync
     /// answer said. A store that has synced before that was said keeps format 1 (its server may read nothing else);
     /// a new store writes the current format.
@@ -137,6 +136,7 @@ impl Store {
         Ok(if synced { form::LEGACY } else { form::CURRENT })
     }
 
+    /// Reads a value of the device's metadata (sync cursor, server URL, token, …).
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         meta_get(&self.conn, key)
     }
@@ -388,26 +388,17 @@ impl Store {
         }
         let work: Vec<(&Incoming, Option<Vec<u8>>)> = items.iter().zip(existing).collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-        let chunk = work.len().div_ceil(threads).max(1);
+        // Small pages (a helper's daily sync) are not worth a thread.
+        let chunk = if work.len() < 16 { work.len().max(1) } else { work.len().div_ceil(threads) };
         let actor = &self.actor;
-        let prepared: Vec<Result<Prepared>> = if threads == 1 || work.len() < 16 {
-            work.into_iter().map(|(item, old)| prepare(item, old, actor)).collect()
+        let run = |part: &[(&Incoming, Option<Vec<u8>>)]| -> Vec<Result<Prepared>> {
+            part.iter().map(|(item, old)| prepare(item, old.as_deref(), actor)).collect()
+        };
+        let prepared: Vec<Result<Prepared>> = if chunk >= work.len() {
+            run(&work)
         } else {
-            let mut work = work;
-            let mut parts = Vec::new();
-            while !work.is_empty() {
-                let rest = work.split_off(chunk.min(work.len()));
-                parts.push(std::mem::replace(&mut work, rest));
-            }
             std::thread::scope(|scope| {
-                let handles: Vec<_> = parts
-                    .into_iter()
-                    .map(|part| {
-                        scope.spawn(move || {
-                            part.into_iter().map(|(item, old)| prepare(item, old, actor)).collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
+                let handles: Vec<_> = work.chunks(chunk).map(|part| scope.spawn(move || run(part))).collect();
                 handles
                     .into_iter()
                     .flat_map(|h| {
@@ -457,8 +448,8 @@ struct Prepared {
 }
 
 /// The Automerge work of storing one pulled document, apart from the database so that several run at once.
-fn prepare(item: &Incoming, existing: Option<Vec<u8>>, actor: &ActorId) -> Result<Prepared> {
-    let mut doc = match (&existing, &item.snapshot) {
+fn prepare(item: &Incoming, existing: Option<&[u8]>, actor: &ActorId) -> Result<Prepared> {
+    let mut doc = match (existing, &item.snapshot) {
         (Some(old), Some(snapshot)) => {
             let mut doc = Document::load(old, actor)?;
             doc.merge(&mut Document::load(snapshot, actor)?)?;
@@ -475,7 +466,7 @@ fn prepare(item: &Incoming, existing: Option<Vec<u8>>, actor: &ActorId) -> Resul
     }
     // A document new here that arrives as a snapshot alone is kept as those bytes: saving it again would only spend
     // the time a supervisor's first sync of a whole county cannot spare.
-    let bytes = match (&existing, &item.snapshot, item.changes.is_empty()) {
+    let bytes = match (existing, &item.snapshot, item.changes.is_empty()) {
         (None, Some(snapshot), true) => snapshot.clone(),
         _ => doc.save(),
     };
