@@ -198,7 +198,7 @@ async fn sync_handler(
     let bytes = protocol::encode_response(version, &response);
     let headers = [
         (CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE)),
-        (HeaderName::from_static(crate::documents::HEADER), HeaderValue::from(format)),
+        (HeaderName::from_static(protocol::DOCUMENT_FORMAT_HEADER), HeaderValue::from(format)),
     ];
     Ok((headers, bytes).into_response())
 }

@@ -17,9 +17,6 @@ use doorstep_core::doc::{Author, Document};
 use doorstep_core::model::{form, Role};
 use doorstep_core::sync::protocol::WireChange;
 
-/// The HTTP header of a sync answer that tells the device which format to create documents in.
-pub const HEADER: &str = "doorstep-document-format";
-
 /// Who the server's format changes are attributed to in field history (`system` on the device `server`).
 pub fn author() -> Author {
     Document::format_mover()

@@ -44,9 +44,6 @@ pub mod meta {
     pub const DOCUMENT_FORMAT: &str = "documents.format";
 }
 
-/// The sync answer's header naming the deployment's document format.
-pub const DOCUMENT_FORMAT_HEADER: &str = "doorstep-document-format";
-
 /// Sizes and limits of a sync. The defaults carry about 6,000 visit changes up in one request (a few hundred KB
 /// once compressed) and keep a pulled page small enough for a cheap phone's memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -568,7 +565,7 @@ impl Client {
             protocol::V1 => crate::model::form::LEGACY,
             _ => resp
                 .headers()
-                .get(DOCUMENT_FORMAT_HEADER)
+                .get(protocol::DOCUMENT_FORMAT_HEADER)
                 .and_then(|v| v.to_str().ok()?.parse().ok())
                 .unwrap_or(crate::model::form::LEGACY),
         };

@@ -33,6 +33,9 @@ pub const PROTOCOL_VERSION: u16 = V1;
 pub const MAGIC: [u8; 4] = *b"DSTP";
 /// Media type of sync messages over HTTP.
 pub const CONTENT_TYPE: &str = "application/x-doorstep-sync";
+/// The header of a sync answer naming the document format the deployment writes (`model::form`): devices create
+/// new documents in it.
+pub const DOCUMENT_FORMAT_HEADER: &str = "doorstep-document-format";
 /// zstd level: a good ratio at phone speed.
 pub(crate) const ZSTD_LEVEL: i32 = 9;
 /// Largest decoded body accepted, so a small compressed message cannot expand without bound.

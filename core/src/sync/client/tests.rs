@@ -108,7 +108,7 @@ async fn sync(State(fake): State<Fake>, headers: HeaderMap, body: Bytes) -> Resp
     let mut response = protocol::encode_response(version, &SyncResponse { acked, docs, cursor, more, removed: vec![] })
         .into_response();
     if let Some(format) = s.document_format {
-        response.headers_mut().insert(DOCUMENT_FORMAT_HEADER, format.into());
+        response.headers_mut().insert(protocol::DOCUMENT_FORMAT_HEADER, format.into());
     }
     response
 }
