@@ -125,6 +125,9 @@ pub fn push_within(
             Some(g) => Some(Grace { cursor: tx.raise_cursor_floor(device_id, g.cursor)?, team: g.team.clone() }),
             None => None,
         };
+        let ids: Vec<&str> = groups.iter().map(|g| g.doc_id.as_str()).collect();
+        let hashes: Vec<&str> = groups.iter().flat_map(|g| &g.changes).map(|c| c.hash_hex.as_str()).collect();
+        tx.prefetch(&ids, &hashes)?;
         let mut scope = scope.clone();
         let mut own_actors = HashSet::new();
         for group in &groups {

@@ -165,6 +165,7 @@ contract!(
     actors_know_their_owner_and_move_to_a_new_device,
     the_migration_creates_every_place_existing_data_names,
     profiles_passwords_and_the_admin_rules,
+    one_unit_of_work_reads_its_own_writes,
 );
 
 // ---- helpers ----
@@ -629,6 +630,84 @@ pub fn pull_candidates_after_a_cursor(s: &UnderTest) {
     // A household moves village: its visit moves with it.
     st.write(&mut |tx| tx.move_dependents("H2", &place("H2", "V3", "T3"))).unwrap();
     assert_eq!(st.doc("X").unwrap().unwrap().placement, place("H2", "V3", "T3"));
+}
+
+/// A push writes many documents in one unit of work, and later steps read what earlier ones wrote (a visit reads
+/// the household pushed with it); a store may hold the writes back until commit (PostgreSQL sends them as one
+/// statement per table), so every read inside the unit must still see them, and the commit must keep them all.
+pub fn one_unit_of_work_reads_its_own_writes(s: &UnderTest) {
+    let st = s.open();
+    let ix = |t: &str| s.ix.as_ref()(t);
+    let (mut hd, hc) = create(&household("H1", "V1", "T1"), "dA");
+    let mut v = samples::visit();
+    v.id = "X1".into();
+    v.household_id = "H1".into();
+    let (mut vd, vc) = create(&v, "dA");
+    let stored = |id: &str, kind, doc: &mut Document, seq: u64, village: &str| StoredDoc {
+        id: id.into(),
+        kind,
+        bytes: doc.save(),
+        heads: doc.heads(),
+        first_seq: seq,
+        last_seq: seq,
+        placement: place("H1", village, "T1"),
+        updated_ms: 7,
+    };
+    let blob = BlobRef { hash: "a".repeat(64), media_type: "image/jpeg".into(), size: 10 };
+    let mut seqs = Vec::new();
+    st.write(&mut |tx| {
+        seqs.clear();
+        tx.prefetch(&["H1", "X1"], &[&hc.hash, &vc.hash])?;
+        assert_eq!(tx.doc("H1")?, None, "{}", s.name);
+        assert!(!tx.change_exists(&hc.hash)?);
+        for (id, kind, doc, c) in [("H1", DocKind::Household, &mut hd, &hc), ("X1", DocKind::Visit, &mut vd, &vc)] {
+            let seq = tx.next_seq()?;
+            seqs.push(seq);
+            let change = NewChange {
+                seq,
+                hash: c.hash.clone(),
+                doc_id: id.into(),
+                actor: c.actor.clone(),
+                device_id: "dA".into(),
+                received_ms: 7,
+                bytes: c.bytes.clone(),
+            };
+            tx.insert_change(&change)?;
+            assert!(tx.change_exists(&c.hash)?, "{}: a change inserted is seen at once", s.name);
+            let d = stored(id, kind, doc, seq, "V1");
+            tx.save_doc(&d, doc)?;
+            assert_eq!(tx.doc(id)?.map(|d| d.last_seq), Some(seq), "{}: a saved document is read back", s.name);
+        }
+        tx.set_blob_refs("X1", &[blob.clone(), blob.clone()])?;
+        // The household moves; its visit, saved just before, moves with it, as a read inside the unit shows.
+        let moved = stored("H1", DocKind::Household, &mut hd, seqs[0], "V2");
+        tx.save_doc(&moved, &mut hd)?;
+        tx.move_dependents("H1", &place("H1", "V2", "T1"))?;
+        assert_eq!(tx.doc("X1")?.map(|d| d.placement.village), Some("V2".to_string()), "{}", s.name);
+        // Sequences go on from the last one handed out, scope events included.
+        let event = tx.scope_event(&ScopeEvent { subject: Subject::Anyone, target: Target::Household("H1".into()) })?;
+        assert_eq!(event, seqs[1] + 1, "{}", s.name);
+        seqs.push(event);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seqs, vec![seqs[0], seqs[0] + 1, seqs[0] + 2], "{}", s.name);
+    let x = st.doc("X1").unwrap().expect("the visit is stored");
+    assert_eq!((x.placement.village.as_str(), x.last_seq), ("V2", seqs[1]), "{}", s.name);
+    assert_eq!(st.doc("H1").unwrap().map(|h| h.placement.village), Some("V2".to_string()));
+    assert_eq!(st.doc_changes("X1").unwrap().len(), 1);
+    assert_eq!(ix("ix_households").len(), 1, "{}: the household's rows once, as last saved", s.name);
+    assert_eq!(ix("ix_visits").len(), 1, "{}", s.name);
+    let referrers = st.blob_referrers(&blob.hash).unwrap();
+    assert_eq!(referrers.iter().map(|r| r.doc_id.as_str()).collect::<Vec<_>>(), vec!["X1"], "{}", s.name);
+    // The next unit of work continues the sequence: the counter was written.
+    let mut next = 0;
+    st.write(&mut |tx| {
+        next = tx.next_seq()?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(next, seqs[2] + 1, "{}", s.name);
 }
 
 pub fn derived_rows_follow_the_document(s: &UnderTest) {

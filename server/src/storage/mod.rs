@@ -482,6 +482,9 @@ pub trait WriteTx {
     /// account lost only while its floor is before the loss, so replaying an old cursor, or signing in a new phone
     /// after the loss, does not reopen the door. Writes nothing when the floor does not rise.
     fn raise_cursor_floor(&mut self, device_id: &str, cursor: u64) -> Result<u64>;
+    /// Reads at once what `doc` and `change_exists` will ask for these ids and hashes, where a round trip per
+    /// question costs (PostgreSQL); a store that reads in-process answers each as it comes and reads nothing here.
+    fn prefetch(&mut self, doc_ids: &[&str], hashes: &[&str]) -> Result<()>;
     /// The merged document with this id.
     fn doc(&mut self, id: &str) -> Result<Option<StoredDoc>>;
     /// Whether a change with this hash is stored already (pushing one twice is harmless).

@@ -6,20 +6,12 @@
 //! `INSERT OR REPLACE`), so a member's old row is replaced wherever it was.
 
 use super::{pg, Pg};
-use crate::storage::{sql, Result, StorageError};
-use doorstep_core::store::index::{IndexRows, CLEAR_SQL};
+use crate::storage::{Result, StorageError};
+use doorstep_core::store::index::IndexRows;
 use serde::Serialize;
 
-/// Replaces the derived rows of one document with `rows` (what the core derived from its current state).
-pub fn replace(tx: &mut pg::Transaction<'_>, id: &str, rows: &IndexRows) -> Result<()> {
-    for statement in CLEAR_SQL {
-        tx.execute(&sql::to_pg(statement), &[&id]).pg()?;
-    }
-    write(tx, rows)
-}
-
-/// Inserts derived rows (the document's old rows already deleted).
-fn write(tx: &mut pg::Transaction<'_>, rows: &IndexRows) -> Result<()> {
+/// Inserts derived rows (the documents' old rows already deleted: `pending` clears them).
+pub(super) fn write(tx: &mut pg::Transaction<'_>, rows: &IndexRows) -> Result<()> {
     insert(tx, "ix_households", &rows.households)?;
     insert(tx, "ix_household_helpers", &rows.helpers)?;
     if !rows.members.is_empty() {

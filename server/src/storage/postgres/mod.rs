@@ -25,6 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 pub(crate) mod index;
+mod pending;
 pub mod reports;
 mod rows;
 pub mod schema;
@@ -571,12 +572,11 @@ impl Storage for PostgresStorage {
     fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().pg()?;
-        lock_writers(&mut tx)?;
-        let mut unit = PgTx { tx };
+        let last_seq = lock_writers(&mut tx)?;
+        let mut unit = PgTx::new(tx, last_seq);
         // On `Err` the transaction is dropped, which rolls it back (and releases the writer lock).
         work(&mut unit)?;
-        unit.tx.commit().pg()?;
-        Ok(())
+        unit.commit()
     }
 
     fn doc(&self, id: &str) -> Result<Option<StoredDoc>> {

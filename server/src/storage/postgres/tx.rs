@@ -1,18 +1,17 @@
 //! The PostgreSQL store's write transaction: the writer lock, then what a push or an admin change does inside it.
 
+use super::pending::Pending;
 use super::*;
 
 /// How long a writer waits for the writer lock before answering "unavailable" (503, the device retries later).
 pub(super) const LOCK_TIMEOUT: &str = "30s";
 
 /// Takes the writer lock: the counter row, held until commit or rollback (a crashed process's connection closes,
-/// which rolls its transaction back and frees the lock).
-pub(super) fn lock_writers(tx: &mut pg::Transaction<'_>) -> Result<()> {
-    tx.batch_execute(&format!(
-        "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT last_seq FROM counter WHERE id = 1 FOR UPDATE"
-    ))
-    .pg()?;
-    Ok(())
+/// which rolls its transaction back and frees the lock). Returns the last sequence handed out.
+pub(super) fn lock_writers(tx: &mut pg::Transaction<'_>) -> Result<u64> {
+    tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")).pg()?;
+    let seq: i64 = tx.query_one("SELECT last_seq FROM counter WHERE id = 1 FOR UPDATE", &[]).pg()?.get(0);
+    Ok(seq as u64)
 }
 
 pub(super) fn next_seq(tx: &mut pg::Transaction<'_>) -> Result<u64> {
@@ -21,8 +20,8 @@ pub(super) fn next_seq(tx: &mut pg::Transaction<'_>) -> Result<u64> {
     Ok(seq as u64)
 }
 
-pub(super) fn insert_event(tx: &mut pg::Transaction<'_>, event: &ScopeEvent) -> Result<u64> {
-    let seq = next_seq(tx)?;
+/// Records a scope event at a sequence number handed out already.
+fn insert_event_at(tx: &mut pg::Transaction<'_>, seq: u64, event: &ScopeEvent) -> Result<u64> {
     let [sk, s, tk, t] = event.columns();
     tx.execute(
         "INSERT INTO scope_events (seq, subject_kind, subject, target_kind, target) VALUES ($1, $2, $3, $4, $5)",
@@ -72,6 +71,18 @@ pub(super) fn insert_loss_of(
     target: &str,
 ) -> Result<u64> {
     let seq = next_seq(tx)?;
+    insert_loss_at(tx, seq, sk, subject, tk, target)
+}
+
+/// `insert_loss_of` at a sequence number handed out already.
+fn insert_loss_at(
+    tx: &mut pg::Transaction<'_>,
+    seq: u64,
+    sk: &str,
+    subject: &str,
+    tk: &str,
+    target: &str,
+) -> Result<u64> {
     tx.execute(
         "INSERT INTO scope_losses (seq, subject_kind, subject, target_kind, target) VALUES ($1, $2, $3, $4, $5)",
         &[&(seq as i64), &sk, &subject, &tk, &target],
@@ -80,17 +91,79 @@ pub(super) fn insert_loss_of(
     Ok(seq)
 }
 
-/// A push's unit of work on PostgreSQL: the writer lock is held for its whole life.
+/// A push's unit of work on PostgreSQL: the writer lock is held for its whole life, and its writes wait in
+/// `pending` until it ends (or until a statement that reads what they change).
 pub(super) struct PgTx<'a> {
     pub(super) tx: pg::Transaction<'a>,
+    pending: Pending,
+    /// Documents read (or known absent) in this unit of work.
+    docs: HashMap<String, Option<StoredDoc>>,
+    /// Change hashes known to be stored, or known not to be (`prefetch`).
+    changes: HashMap<String, bool>,
+}
+
+impl<'a> PgTx<'a> {
+    /// A unit of work in `tx`, whose writer lock read `last_seq`.
+    pub(super) fn new(tx: pg::Transaction<'a>, last_seq: u64) -> Self {
+        Self { tx, pending: Pending::after(last_seq), docs: HashMap::new(), changes: HashMap::new() }
+    }
+
+    /// Sends what is pending and commits.
+    pub(super) fn commit(mut self) -> Result<()> {
+        self.pending.flush(&mut self.tx)?;
+        self.tx.commit().pg()
+    }
+
+    /// Sends what is pending, before a statement that reads it.
+    fn flush(&mut self) -> Result<()> {
+        self.pending.flush(&mut self.tx)
+    }
 }
 
 impl WriteTx for PgTx<'_> {
+    fn prefetch(&mut self, doc_ids: &[&str], hashes: &[&str]) -> Result<()> {
+        let ids: Vec<&str> = doc_ids.iter().copied().filter(|id| !self.docs.contains_key(*id)).collect();
+        if !ids.is_empty() {
+            let rows = self.tx.query(&format!("SELECT {DOC_COLS} FROM docs WHERE id = ANY($1)"), &[&ids]).pg()?;
+            for id in ids {
+                self.docs.insert(id.to_string(), None);
+            }
+            for r in &rows {
+                let d = doc_row(r);
+                self.docs.insert(d.id.clone(), Some(d));
+            }
+        }
+        if !hashes.is_empty() {
+            let rows = self.tx.query("SELECT hash FROM changes WHERE hash = ANY($1)", &[&hashes]).pg()?;
+            for h in hashes {
+                self.changes.insert(h.to_string(), false);
+            }
+            for r in &rows {
+                self.changes.insert(r.get(0), true);
+            }
+        }
+        Ok(())
+    }
+
     fn doc(&mut self, id: &str) -> Result<Option<StoredDoc>> {
-        load_doc(&mut self.tx, id)
+        if let Some(d) = self.pending.doc(id) {
+            return Ok(Some(d.clone()));
+        }
+        if let Some(d) = self.docs.get(id) {
+            return Ok(d.clone());
+        }
+        let d = load_doc(&mut self.tx, id)?;
+        self.docs.insert(id.to_string(), d.clone());
+        Ok(d)
     }
 
     fn change_exists(&mut self, hash: &str) -> Result<bool> {
+        if self.pending.has_change(hash) {
+            return Ok(true);
+        }
+        if let Some(known) = self.changes.get(hash) {
+            return Ok(*known);
+        }
         Ok(self.tx.query_opt("SELECT 1 FROM changes WHERE hash = $1", &[&hash]).pg()?.is_some())
     }
 
@@ -128,10 +201,12 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn next_seq(&mut self) -> Result<u64> {
-        next_seq(&mut self.tx)
+        Ok(self.pending.next_seq())
     }
 
     fn raise_cursor_floor(&mut self, device_id: &str, cursor: u64) -> Result<u64> {
+        // Reads the counter.
+        self.flush()?;
         let cursor = cursor.min(i64::MAX as u64) as i64;
         self.tx
             .execute(
@@ -145,58 +220,27 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn insert_change(&mut self, c: &NewChange) -> Result<()> {
-        self.tx
-            .execute(
-                "INSERT INTO changes (seq, hash, doc_id, actor, device_id, received_ms, bytes)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[&(c.seq as i64), &c.hash, &c.doc_id, &c.actor, &c.device_id, &c.received_ms, &c.bytes],
-            )
-            .pg()?;
+        self.pending.insert_change(c);
         Ok(())
     }
 
     fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
         // The record is saved beside its document, so pages read it without parsing the document.
         let (rows, record) = doorstep_core::store::index::derive_with_record(&d.id, d.kind, document)?;
-        self.tx
-            .execute(
-                &sql::to_pg(sql::SAVE_DOC),
-                &[
-                    &d.id,
-                    &d.kind.code(),
-                    &d.bytes,
-                    &d.heads.join(","),
-                    &(d.first_seq as i64),
-                    &(d.last_seq as i64),
-                    &d.placement.household_id,
-                    &d.placement.village,
-                    &d.placement.township,
-                    &d.updated_ms,
-                    &record,
-                ],
-            )
-            .pg()?;
-        index::replace(&mut self.tx, &d.id, &rows)?;
-        if d.kind == DocKind::Household {
-            // A household in a place nobody added is kept; its place is listed for the admin to confirm or rename.
-            let (p, sql) = (&d.placement, sql::to_pg(sql::DEVICE_PLACE));
-            if !p.village.is_empty() {
-                self.tx.execute(&sql, &[&"village", &p.village, &p.township, &d.updated_ms]).pg()?;
-            }
-            if !p.township.is_empty() {
-                self.tx.execute(&sql, &[&"township", &p.township, &"", &d.updated_ms]).pg()?;
-            }
-        }
+        self.docs.remove(&d.id);
+        self.pending.save_doc(d.clone(), record, rows);
         Ok(())
     }
 
     fn move_dependents(&mut self, household_id: &str, p: &Placement) -> Result<()> {
-        self.tx
-            .execute(
-                "UPDATE docs SET village = $2, township = $3 WHERE household_id = $1",
-                &[&household_id, &p.village, &p.township],
-            )
-            .pg()?;
+        // Documents read before keep their place as the database will hold it.
+        for d in self.docs.values_mut().flatten() {
+            if d.placement.household_id.as_deref() == Some(household_id) {
+                d.placement.village = p.village.clone();
+                d.placement.township = p.township.clone();
+            }
+        }
+        self.pending.move_dependents(household_id, p);
         Ok(())
     }
 
@@ -213,19 +257,22 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn scope_event(&mut self, event: &ScopeEvent) -> Result<u64> {
-        insert_event(&mut self.tx, event)
+        let seq = self.pending.next_seq();
+        insert_event_at(&mut self.tx, seq, event)
     }
 
     fn scope_loss(&mut self, loss: &ScopeEvent) -> Result<u64> {
         let [sk, s, tk, t] = loss.columns();
-        insert_loss_of(&mut self.tx, sk, s, tk, t)
+        let seq = self.pending.next_seq();
+        insert_loss_at(&mut self.tx, seq, sk, s, tk, t)
     }
 
     fn record_move_loss(&mut self, household_id: &str, old: &Placement) -> Result<()> {
         let rows = self.tx.query(MOVE_HOLDERS, &[&old.village, &old.township]).pg()?;
         for r in rows {
             let (kind, subject): (String, String) = (r.get(0), r.get(1));
-            insert_loss_of(&mut self.tx, &kind, &subject, "household", household_id)?;
+            let seq = self.pending.next_seq();
+            insert_loss_at(&mut self.tx, seq, &kind, &subject, "household", household_id)?;
         }
         Ok(())
     }
@@ -240,24 +287,7 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn set_blob_refs(&mut self, doc_id: &str, refs: &[BlobRef]) -> Result<()> {
-        self.tx.execute("DELETE FROM blob_refs WHERE doc_id = $1", &[&doc_id]).pg()?;
-        for r in refs {
-            let size = r.size as i64;
-            self.tx
-                .execute(
-                    "INSERT INTO blob_refs (hash, doc_id, media_type, size) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (hash, doc_id) DO UPDATE SET media_type = excluded.media_type, size = excluded.size",
-                    &[&r.hash, &doc_id, &r.media_type, &size],
-                )
-                .pg()?;
-            self.tx
-                .execute(
-                    "INSERT INTO blobs (hash, media_type, size, complete) VALUES ($1, $2, $3, FALSE)
-                     ON CONFLICT (hash) DO NOTHING",
-                    &[&r.hash, &r.media_type, &size],
-                )
-                .pg()?;
-        }
+        self.pending.set_blob_refs(doc_id, refs);
         Ok(())
     }
 }

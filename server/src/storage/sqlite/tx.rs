@@ -34,6 +34,11 @@ pub(super) struct SqliteTx<'a> {
 }
 
 impl WriteTx for SqliteTx<'_> {
+    fn prefetch(&mut self, _doc_ids: &[&str], _hashes: &[&str]) -> Result<()> {
+        // Each look-up is an in-process B-tree read: nothing to gain from reading ahead.
+        Ok(())
+    }
+
     fn doc(&mut self, id: &str) -> Result<Option<StoredDoc>> {
         load_doc(self.tx, id)
     }
