@@ -135,8 +135,17 @@ impl Checker {
 /// accepted (chrono alone also takes `2026-1-5` or leading spaces), because stored dates are compared and sliced
 /// as text: months in index rows are their first seven characters.
 pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
-    let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    (s.len() == 10 && date.format("%Y-%m-%d").to_string() == s).then_some(date)
+    // Read digit by digit: pages parse every member's birth date for every figure, and a parse with a format
+    // string followed by a format back to compare cost a tenth of an area's count. Four, two and two digits with
+    // dashes between are exactly the texts that format back to themselves.
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    chrono::NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)
 }
 
 /// Why a text is not a date, in English and Chinese, told with the text as written: an impossible day or month
@@ -697,6 +706,37 @@ mod tests {
         for lenient in ["2026-1-5", " 2026-01-05", "2026-01-05 ", "+2026-01-05", "2026-02-30"] {
             assert_eq!(parse_date(lenient), None, "{lenient:?}");
         }
+        // The same answers as parsing with the format and formatting back, on every shape of text around a date.
+        let reference = |s: &str| {
+            let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+            (s.len() == 10 && date.format("%Y-%m-%d").to_string() == s).then_some(date)
+        };
+        let texts = [
+            "2024-02-29",
+            "2023-02-29",
+            "2026-00-10",
+            "2026-13-01",
+            "2026-12-31",
+            "2026-12-32",
+            "0000-01-01",
+            "9999-12-31",
+            "2026a01-05",
+            "2026-01a05",
+            "20260-1-05",
+            "2026-001-5",
+            "-026-01-05",
+            "2026-0-105",
+            "２０２６-01-05",
+            "2026-01-0５",
+            "",
+            "2026-01-05\n",
+            "2026/01/05",
+            "2026-1-005",
+        ];
+        for t in texts {
+            assert_eq!(parse_date(t), reference(t), "{t:?}");
+        }
+        assert_eq!(parse_date("2024-02-29"), chrono::NaiveDate::from_ymd_opt(2024, 2, 29));
     }
 
     #[test]

@@ -229,11 +229,11 @@ impl<S: ReportSource> Snapshots<S> {
         let then = ReportScope { received_by: Some(as_of.cutoff_ms), ..scope.clone() };
         let mut out = None;
         self.source.read(&then, &mut |r| {
-            let mut metas = Vec::new();
-            let live = live(r, &then, cache, false, Some(&mut metas))?;
+            let mut read = Read { cutoff_ms: Some(as_of.cutoff_ms), ..Default::default() };
+            let live = live(r, &then, cache, false, Some(&mut read))?;
             // Not kept, so it is ours: its rows move into the past snapshot instead of being copied.
             let live = Arc::try_unwrap(live).unwrap_or_else(|shared| (*shared).clone());
-            out = Some(Arc::new(past(r, live, as_of, metas)?));
+            out = Some(Arc::new(past(r, live, as_of, read)?));
             Ok(())
         })?;
         let past = out.ok_or_else(|| StorageError::Internal("the report read ended without a snapshot".into()))?;
@@ -326,23 +326,36 @@ fn load(bytes: &[u8]) -> Result<Document, StorageError> {
     Ok(Document::load(bytes, &ActorId::random())?)
 }
 
-/// The snapshot of everything in `scope` the server holds now; the documents' metadata it read go to `metas` when
-/// asked (an "as of" view needs them again).
+/// What an "as of" view reads through the live read and uses again: the documents' metadata, and the assignments
+/// made by its cutoff (the households' helpers then).
+#[derive(Default)]
+struct Read {
+    cutoff_ms: Option<i64>,
+    metas: Vec<DocMeta>,
+    assignments: HashMap<String, Vec<String>>,
+}
+
+/// Above this share of a scope's records to parse afresh, they are read in one pass over the scope instead of one
+/// look-up each (an "as of" view, a first view after a restart).
+const MOST: f64 = 0.5;
+
+/// The snapshot of everything in `scope` the server holds now, with helpers assigned by `read`'s cutoff when it is
+/// given (an "as of" view), what it read going to `read`.
 fn live(
     r: &mut dyn ReportRead,
     scope: &ReportScope,
     cache: &mut Cache,
     keep: bool,
-    metas: Option<&mut Vec<DocMeta>>,
+    read: Option<&mut Read>,
 ) -> Result<Arc<Snapshot>, StorageError> {
     let head = r.head()?;
-    if metas.is_none() {
+    if read.is_none() {
         if let Some(s) = cache.live(scope, head) {
             return Ok(s);
         }
     }
     let docs = r.doc_metas()?;
-    let assignments = by_household(r.assignments(None)?);
+    let assignments = by_household(r.assignments(read.as_ref().and_then(|p| p.cutoff_ms))?);
     // Parse only documents changed since they were cached.
     let stale: Vec<String> = docs
         .iter()
@@ -358,7 +371,16 @@ fn live(
     let mut fresh: HashMap<String, Record> = HashMap::new();
     // The records saved beside the documents first (a JSON parse); the document itself where there is none (saved
     // before records were kept) or it does not parse.
-    for (id, json) in r.doc_records(&stale)? {
+    let with_records = docs.iter().filter(|d| matches!(d.kind, DocKind::Household | DocKind::Screening)).count();
+    let records = if stale.len() as f64 > MOST * with_records as f64 {
+        let wanted: HashSet<&str> = stale.iter().map(String::as_str).collect();
+        let mut all = r.scope_records()?;
+        all.retain(|(id, _)| wanted.contains(id.as_str()));
+        all
+    } else {
+        r.doc_records(&stale)?
+    };
+    for (id, json) in records {
         if let Some(record) = kinds.get(id.as_str()).and_then(|k| Record::from_json(*k, &json)) {
             fresh.insert(id, record);
         }
@@ -413,8 +435,9 @@ fn live(
         .filter_map(|row| screenings.get(&row.doc_id).map(|(_, s)| ScreeningEntry::of(row, s.clone())))
         .collect();
     snapshot.conflicts = r.conflicts()?.into_iter().map(|c| (c.doc_id, c.fields as u32)).collect();
-    if let Some(out) = metas {
-        *out = docs;
+    if let Some(out) = read {
+        out.metas = docs;
+        out.assignments = assignments;
     }
     let snapshot = Arc::new(snapshot);
     if keep {
@@ -425,9 +448,9 @@ fn live(
 
 /// The snapshot of what the server held at the end of a past day, from `live` (the documents received by then, as
 /// they are now): documents changed after the day are rebuilt from the changes received by its end.
-fn past(r: &mut dyn ReportRead, live: Snapshot, as_of: &AsOf, metas: Vec<DocMeta>) -> Result<Snapshot, StorageError> {
+fn past(r: &mut dyn ReportRead, live: Snapshot, as_of: &AsOf, read: Read) -> Result<Snapshot, StorageError> {
     let cutoff = as_of.cutoff_ms;
-    let metas: HashMap<String, DocMeta> = metas.into_iter().map(|d| (d.id.clone(), d)).collect();
+    let metas: HashMap<String, DocMeta> = read.metas.into_iter().map(|d| (d.id.clone(), d)).collect();
     let changed: HashSet<&str> =
         metas.values().filter(|d| d.created_ms <= cutoff && d.updated_ms > cutoff).map(|d| d.id.as_str()).collect();
     let keep = |id: &str| metas.get(id).is_some_and(|d| d.created_ms <= cutoff) && !changed.contains(id);
@@ -463,7 +486,7 @@ fn past(r: &mut dyn ReportRead, live: Snapshot, as_of: &AsOf, metas: Vec<DocMeta
     let mut placements: HashMap<String, (Arc<Household>, Placement)> =
         live.households.into_iter().filter(|(id, _)| keep(id)).map(|(id, e)| (id, (e.record, e.placement))).collect();
     placements.extend(households_then);
-    let assignments = by_household(r.assignments(Some(cutoff))?);
+    let assignments = read.assignments;
     let mut visits: Vec<VisitRow> = live.visits.into_iter().filter(|v| keep(&v.id)).collect();
     visits.extend(derived.visits.into_iter().map(VisitRow::from));
     visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));

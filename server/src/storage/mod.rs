@@ -698,6 +698,8 @@ pub trait ReportRead {
     fn doc_bytes(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>>;
     /// The records saved beside the given documents (`index::derive_with_record`), for those that have one.
     fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>>;
+    /// The records of every household and screening in scope, in one pass (`doc_records` for most of them).
+    fn scope_records(&mut self) -> Result<Vec<(String, String)>>;
     /// Helper assignments recorded by the server, `(household_id, helper)` ordered by helper, optionally only those
     /// made by a cutoff.
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>>;

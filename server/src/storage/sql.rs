@@ -216,6 +216,10 @@ pub const DOC_METAS: &str =
      UNION SELECT d.id, d.kind, d.last_seq, d.created_ms, d.updated_ms, d.household_id, d.village, d.township
      FROM docs d WHERE d.id = {rules}";
 
+/// The records of the households and screenings in a report's scope (`ReportRead::scope_records`).
+pub const SCOPE_RECORDS: &str = "SELECT d.id, d.record FROM docs d
+     WHERE d.kind IN ('household', 'screening') AND d.record IS NOT NULL AND {in_scope}";
+
 /// The kept tallies of a frame (`?1`).
 pub const KEPT_TALLIES: &str = "SELECT township, village, seq, body FROM tallies WHERE frame = ?1";
 

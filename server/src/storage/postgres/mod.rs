@@ -83,6 +83,11 @@ fn snapshot(conn: &mut pg::Client) -> Result<pg::Transaction<'_>> {
 /// The PostgreSQL implementation of [`Storage`].
 pub struct PostgresStorage {
     pool: Pool,
+    /// This process's writers take turns here before they take a connection: only one can hold the database's
+    /// writer lock at a time, and one waiting for it inside the database holds a connection pages and pulls need
+    /// (at month end, every connection of the pool sat waiting and pushes were answered 503 after the pool's
+    /// timeout). Other processes are still ordered by the lock in the database.
+    writer: std::sync::Mutex<()>,
 }
 
 impl PostgresStorage {
@@ -114,7 +119,7 @@ impl PostgresStorage {
             .connection_timeout(CONNECT_TIMEOUT)
             .build(manager)
             .map_err(|e| StorageError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
-        let this = Self { pool: Pool(Some(pool)) };
+        let this = Self { pool: Pool(Some(pool)), writer: std::sync::Mutex::new(()) };
         schema::migrate(&mut *this.conn()?)?;
         Ok(this)
     }
@@ -139,6 +144,7 @@ impl PostgresStorage {
 
     /// Runs `f` in a transaction holding the writer lock (see the module comment), committed only on `Ok`.
     fn writing_tx<T>(&self, f: impl FnOnce(&mut pg::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         self.tx(|tx| {
             lock_writers(tx)?;
             f(tx)
@@ -570,6 +576,7 @@ impl Storage for PostgresStorage {
     }
 
     fn write(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().pg()?;
         let last_seq = lock_writers(&mut tx)?;

@@ -251,6 +251,10 @@ impl ReportRead for Reader<'_> {
         super::rows::records_of(self.conn, ids)
     }
 
+    fn scope_records(&mut self) -> Result<Vec<(String, String)>> {
+        self.rows(sql::SCOPE_RECORDS, &[], |r| Ok((r.get(0)?, r.get(1)?)))
+    }
+
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
         let sql = "SELECT a.household_id, a.helper FROM assignments a JOIN docs d ON d.id = a.household_id
                    WHERE a.created_ms <= :cutoff AND d.kind = 'household' AND {in_scope} ORDER BY a.helper";
