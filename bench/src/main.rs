@@ -196,6 +196,7 @@ fn run(cli: &Cli) -> Res<()> {
                 "helper-bootstrap" => scenarios::bootstrap::run(&ctx).await,
                 "open-store" => scenarios::open::run(&ctx).await,
                 "county" => scenarios::county::run(&ctx).await,
+                "storm" => scenarios::storm::run(&ctx).await,
                 "attachments" => scenarios::attachments::run(&ctx).await,
                 "province" => scenarios::province::run(&ctx).await,
                 other => Err(format!("no scenario {other}").into()),

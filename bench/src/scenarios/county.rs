@@ -144,9 +144,14 @@ const MAX_RETRIES: u32 = 30;
 /// Retryable refusals the simulated devices met in this process (shown with the ingest figure).
 static RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// How many retryable refusals the simulated devices have met so far in this process.
+pub fn retries() -> u64 {
+    RETRIES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// One sync request with these changes; the decoded answer. A retryable refusal is retried after its
 /// `Retry-After` (at most `MAX_RETRIES` times), anything else is an error.
-async fn push(
+pub async fn push(
     http: &reqwest::Client,
     url: &str,
     token: &str,

@@ -6,6 +6,7 @@ pub mod county;
 pub mod open;
 pub mod province;
 pub mod record;
+pub mod storm;
 pub mod sync;
 
 /// Scenario names for `--only`, in the order `all` runs them, with what each measures.
@@ -17,6 +18,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         "county",
         "server ingest from 100 devices (SQLite, and PostgreSQL when given); overview page; supervisor bootstrap",
+    ),
+    (
+        "storm",
+        "month end: 2,000 phones push 30 visits each within one minute (SQLite, and PostgreSQL when given); p99 sync",
     ),
     ("attachments", "documents syncing while a photo backlog is pending"),
     (
