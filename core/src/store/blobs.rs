@@ -385,11 +385,7 @@ pub(super) fn live_refs(kind: DocKind, doc: &mut Document) -> Result<Vec<Attachm
 /// Keeps a document's rows in `attachment_refs` (and the blobs it names in `attachments`) in step with its state;
 /// called in the transaction of every write of a document, local or pulled.
 pub(super) fn refresh_refs(tx: &Transaction, id: &str, kind: DocKind, doc: &mut Document) -> Result<()> {
-    if !matches!(kind, DocKind::Visit | DocKind::Screening) {
-        return Ok(());
-    }
-    let refs = live_refs(kind, doc)?;
-    write_refs(tx, id, kind, &refs)
+    write_refs(tx, id, kind, &live_refs(kind, doc)?)
 }
 
 /// `refresh_refs` with the references already read from the document (`live_refs`).

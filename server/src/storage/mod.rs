@@ -329,6 +329,18 @@ impl StoredDoc {
     pub fn document(&self) -> doorstep_core::Result<Document> {
         Document::load(&self.bytes, &automerge::ActorId::random())
     }
+
+    /// The places a saved household names, `(kind, name, township)` as `sql::DEVICE_PLACE` takes them: a household
+    /// in a place nobody added is kept, and its place is listed for the admin to confirm or rename.
+    pub fn device_places(&self) -> Vec<(&'static str, &str, &str)> {
+        let p = &self.placement;
+        if self.kind != DocKind::Household {
+            return vec![];
+        }
+        let village = (!p.village.is_empty()).then_some(("village", p.village.as_str(), p.township.as_str()));
+        let township = (!p.township.is_empty()).then_some(("township", p.township.as_str(), ""));
+        village.into_iter().chain(township).collect()
+    }
 }
 
 /// Who owns an Automerge actor.

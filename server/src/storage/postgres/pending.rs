@@ -76,15 +76,8 @@ impl Pending {
     }
 
     pub(super) fn save_doc(&mut self, doc: StoredDoc, record: Option<String>, rows: IndexRows) {
-        if doc.kind == doorstep_core::model::DocKind::Household {
-            // A household in a place nobody added is kept; its place is listed for the admin to confirm or rename.
-            let p = &doc.placement;
-            if !p.village.is_empty() {
-                self.places.push(("village", p.village.clone(), p.township.clone(), doc.updated_ms));
-            }
-            if !p.township.is_empty() {
-                self.places.push(("township", p.township.clone(), String::new(), doc.updated_ms));
-            }
+        for (kind, name, township) in doc.device_places() {
+            self.places.push((kind, name.to_string(), township.to_string(), doc.updated_ms));
         }
         let saved = SavedDoc { doc, record, rows };
         match self.at.get(&saved.doc.id) {

@@ -126,25 +126,8 @@ impl WriteTx for SqliteTx<'_> {
             record
         ])?;
         index::replace(self.tx, &d.id, &rows)?;
-        if d.kind == DocKind::Household {
-            // A household in a place nobody added is kept; its place is listed for the admin to confirm or rename.
-            let p = &d.placement;
-            if !p.village.is_empty() {
-                self.tx.prepare_cached(sql::DEVICE_PLACE)?.execute(params![
-                    "village",
-                    p.village,
-                    p.township,
-                    d.updated_ms
-                ])?;
-            }
-            if !p.township.is_empty() {
-                self.tx.prepare_cached(sql::DEVICE_PLACE)?.execute(params![
-                    "township",
-                    p.township,
-                    "",
-                    d.updated_ms
-                ])?;
-            }
+        for (kind, name, township) in d.device_places() {
+            self.tx.prepare_cached(sql::DEVICE_PLACE)?.execute(params![kind, name, township, d.updated_ms])?;
         }
         Ok(())
     }
