@@ -1054,6 +1054,62 @@ fn postgres_unreachable_is_unavailable() {
     }
 }
 
+/// Writers waiting their turn hold no pooled connection: while one unit of work is open and more writers than the
+/// pool has connections queue behind it, reads still get a connection at once. (When waiting writers took
+/// connections first, reads waited the pool's timeout and pushes were answered 503 at month end.)
+#[test]
+fn postgres_waiting_writers_leave_connections_to_readers() {
+    let Some(pg) = postgres() else { return };
+    let st = PostgresStorage::connect(schema_config(&pg)).unwrap();
+    st.add_user(&user("zhao", Role::Helper, None)).unwrap();
+    let (entered_tx, entered) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release) = std::sync::mpsc::channel::<()>();
+    let writers = postgres::POOL_SIZE as usize + 2;
+    std::thread::scope(|s| {
+        let st = &st;
+        // Dropped when this closure ends, failing or not, so the first writer is never left waiting.
+        let release_tx = release_tx;
+        let first = s.spawn(move || {
+            st.write(&mut |tx| {
+                tx.next_seq()?;
+                entered_tx.send(()).expect("the test waits");
+                let _ = release.recv();
+                Ok(())
+            })
+        });
+        entered.recv().unwrap();
+        let waiting: Vec<_> = (0..writers)
+            .map(|_| {
+                s.spawn(move || {
+                    st.write(&mut |tx| {
+                        tx.next_seq()?;
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let t = std::time::Instant::now();
+        for _ in 0..2 * postgres::POOL_SIZE {
+            assert!(st.user("zhao").unwrap().is_some(), "a read while writers wait");
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "reads waited {:?}", t.elapsed());
+        release_tx.send(()).unwrap();
+        first.join().unwrap().unwrap();
+        for w in waiting {
+            w.join().unwrap().unwrap();
+        }
+    });
+    // Every writer got its sequence number, in turn.
+    let mut next = 0;
+    st.write(&mut |tx| {
+        next = tx.next_seq()?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(next >= writers as u64 + 2, "{next}");
+}
+
 /// The directory of PostgreSQL's client programs (`pg_dump`, `pg_restore`): `DOORSTEP_PG_BIN` (set by
 /// `scripts/pg-throwaway.sh`), else the newest Debian install.
 fn pg_bin() -> Option<std::path::PathBuf> {

@@ -35,7 +35,7 @@ use rows::*;
 use tx::*;
 
 /// Connections per server process; more concurrent storage calls wait for a free one.
-const POOL_SIZE: u32 = 8;
+pub(super) const POOL_SIZE: u32 = 8;
 /// How long a call waits for a connection before answering "unavailable" (503, retryable).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
