@@ -358,11 +358,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// glibc's malloc gives each thread that meets contention an arena of its own, up to eight per core, and an arena
+/// The server's Rust memory comes from jemalloc: a thread caches small blocks of its own and arenas return what they
+/// no longer use. With glibc's malloc bounded to one arena per core (below, for the memory it otherwise kept), the
+/// two threads counting a province's "as of" view sometimes shared an arena and waited on its lock: the same view
+/// took 1.2 s or 3.3 s from one run to the next, and half its samples were in the lock. jemalloc gave the same
+/// view steadily (1.3-1.4 s before the reads were trimmed, `docs/server.md`).
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// What still comes from glibc's malloc is SQLite's and the PostgreSQL client's C memory. glibc's malloc gives each thread that meets contention an arena of its own, up to eight per core, and an arena
 /// keeps the memory it once held. Pushes run on the blocking pool's many threads, each with megabytes of documents
 /// in hand, so at month end the server's memory grew with the number of threads that had ever pushed: 100 phones
 /// pushing at once left 330 MiB resident on SQLite and 1,277 MiB on PostgreSQL, against 230 and 473 MiB with one
-/// arena per core (BENCHMARKS.md, county ingest). The arenas are bounded to one per core before any thread starts.
+/// arena per core (BENCHMARKS.md, county ingest), measured before Rust's memory moved to jemalloc. The arenas are
+/// bounded to one per core before any thread starts.
 fn bound_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

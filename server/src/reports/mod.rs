@@ -354,7 +354,10 @@ fn live(
             return Ok(s);
         }
     }
-    let docs = r.doc_metas()?;
+    let mut docs = r.doc_metas()?;
+    // The rules are listed a second time when the scope holds them.
+    let mut rules_seen = false;
+    docs.retain(|d| d.id != SCHEDULE_RULES_ID || !std::mem::replace(&mut rules_seen, true));
     let assignments = by_household(r.assignments(read.as_ref().and_then(|p| p.cutoff_ms))?);
     // Parse only documents changed since they were cached.
     let stale: Vec<String> = docs
@@ -369,20 +372,26 @@ fn live(
         .collect();
     let kinds: HashMap<&str, DocKind> = docs.iter().map(|d| (d.id.as_str(), d.kind)).collect();
     let mut fresh: HashMap<String, Record> = HashMap::new();
+    let mut parse = |id: &str, json: &str| {
+        if let Some(record) = kinds.get(id).and_then(|k| Record::from_json(*k, json)) {
+            fresh.insert(id.to_string(), record);
+        }
+    };
     // The records saved beside the documents first (a JSON parse); the document itself where there is none (saved
     // before records were kept) or it does not parse.
     let with_records = docs.iter().filter(|d| matches!(d.kind, DocKind::Household | DocKind::Screening)).count();
-    let records = if stale.len() as f64 > MOST * with_records as f64 {
-        let wanted: HashSet<&str> = stale.iter().map(String::as_str).collect();
-        let mut all = r.scope_records()?;
-        all.retain(|(id, _)| wanted.contains(id.as_str()));
-        all
+    if stale.len() as f64 > MOST * with_records as f64 {
+        // Parsed where the store holds them, not copied first: an "as of" view reads a province's records.
+        let wanted: Option<HashSet<&str>> =
+            (stale.len() < with_records).then(|| stale.iter().map(String::as_str).collect());
+        r.scope_records(&mut |id, json| {
+            if wanted.as_ref().is_none_or(|w| w.contains(id)) {
+                parse(id, json);
+            }
+        })?;
     } else {
-        r.doc_records(&stale)?
-    };
-    for (id, json) in records {
-        if let Some(record) = kinds.get(id.as_str()).and_then(|k| Record::from_json(*k, &json)) {
-            fresh.insert(id, record);
+        for (id, json) in r.doc_records(&stale)? {
+            parse(&id, &json);
         }
     }
     let rest: Vec<String> = stale.into_iter().filter(|id| !fresh.contains_key(id)).collect();
@@ -426,14 +435,21 @@ fn live(
     cache.households.retain(|id, _| seen_h.contains(id));
     cache.screenings.retain(|id, _| seen_s.contains(id));
     snapshot.households = households(placements, &assignments);
-    snapshot.visits = r.visits()?.into_iter().map(VisitRow::from).collect();
-    snapshot.problems = r.problems()?.into_iter().map(ProblemRow::from).collect();
-    let screenings = &cache.screenings;
-    snapshot.screenings = r
-        .screenings()?
-        .iter()
-        .filter_map(|row| screenings.get(&row.doc_id).map(|(_, s)| ScreeningEntry::of(row, s.clone())))
-        .collect();
+    // The rows of a kind are read only when the scope has documents of it (a village without screenings, a day
+    // before the first visit): each read walks the scope's documents again.
+    let has = |kind: DocKind| docs.iter().any(|d| d.kind == kind);
+    if has(DocKind::Visit) {
+        snapshot.visits = r.visits()?.into_iter().map(VisitRow::from).collect();
+        snapshot.problems = r.problems()?.into_iter().map(ProblemRow::from).collect();
+    }
+    if has(DocKind::Screening) {
+        let screenings = &cache.screenings;
+        snapshot.screenings = r
+            .screenings()?
+            .iter()
+            .filter_map(|row| screenings.get(&row.doc_id).map(|(_, s)| ScreeningEntry::of(row, s.clone())))
+            .collect();
+    }
     snapshot.conflicts = r.conflicts()?.into_iter().map(|c| (c.doc_id, c.fields as u32)).collect();
     if let Some(out) = read {
         out.metas = docs;
@@ -450,10 +466,20 @@ fn live(
 /// they are now): documents changed after the day are rebuilt from the changes received by its end.
 fn past(r: &mut dyn ReportRead, live: Snapshot, as_of: &AsOf, read: Read) -> Result<Snapshot, StorageError> {
     let cutoff = as_of.cutoff_ms;
-    let metas: HashMap<String, DocMeta> = read.metas.into_iter().map(|d| (d.id.clone(), d)).collect();
+    let Read { metas, assignments, .. } = read;
+    let metas: HashMap<&str, &DocMeta> = metas.iter().map(|d| (d.id.as_str(), d)).collect();
     let changed: HashSet<&str> =
         metas.values().filter(|d| d.created_ms <= cutoff && d.updated_ms > cutoff).map(|d| d.id.as_str()).collect();
     let keep = |id: &str| metas.get(id).is_some_and(|d| d.created_ms <= cutoff) && !changed.contains(id);
+    if changed.is_empty() {
+        // Nothing the day held has changed since: the documents received by then are the live read's, as they
+        // are (it read only those, with the assignments made by then), the rules aside (read whatever their age).
+        let mut live = live;
+        if !keep(SCHEDULE_RULES_ID) {
+            live.rules = Default::default();
+        }
+        return Ok(live);
+    }
 
     // Rebuild the changed documents from the changes received by the cutoff; derive their rows with the core.
     let mut derived = index::IndexRows::default();
@@ -486,7 +512,6 @@ fn past(r: &mut dyn ReportRead, live: Snapshot, as_of: &AsOf, read: Read) -> Res
     let mut placements: HashMap<String, (Arc<Household>, Placement)> =
         live.households.into_iter().filter(|(id, _)| keep(id)).map(|(id, e)| (id, (e.record, e.placement))).collect();
     placements.extend(households_then);
-    let assignments = read.assignments;
     let mut visits: Vec<VisitRow> = live.visits.into_iter().filter(|v| keep(&v.id)).collect();
     visits.extend(derived.visits.into_iter().map(VisitRow::from));
     visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));

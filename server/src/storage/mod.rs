@@ -704,14 +704,16 @@ pub trait ReportRead {
     fn head(&mut self) -> Result<u64>;
     /// The sequence of the last change received by `cutoff_ms`, 0 when none was (`sql::HEAD_AT`).
     fn head_at(&mut self, cutoff_ms: i64) -> Result<u64>;
-    /// Every stored document's metadata.
+    /// The metadata of every stored document in scope and of the schedule rules (listed twice when the scope
+    /// holds them too: `sql::DOC_METAS`).
     fn doc_metas(&mut self) -> Result<Vec<DocMeta>>;
     /// The saved bytes of the given documents (those that exist).
     fn doc_bytes(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>>;
     /// The records saved beside the given documents (`index::derive_with_record`), for those that have one.
     fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>>;
-    /// The records of every household and screening in scope, in one pass (`doc_records` for most of them).
-    fn scope_records(&mut self) -> Result<Vec<(String, String)>>;
+    /// The records of every household and screening in scope, in one pass (`doc_records` for most of them), each
+    /// given to `each` as `(id, json)` where the store holds it.
+    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &str)) -> Result<()>;
     /// Helper assignments recorded by the server, `(household_id, helper)` ordered by helper, optionally only those
     /// made by a cutoff.
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>>;

@@ -208,12 +208,14 @@ pub const HEAD_AT: &str = "SELECT seq FROM changes WHERE received_ms <= ?1 ORDER
 pub const CHANGES_UNTIL: &str = "SELECT bytes FROM changes WHERE doc_id = ?1 AND received_ms <= ?2 ORDER BY seq";
 
 /// Every document a report reads: those in scope (`{in_scope}`, written by each store) and the schedule rules
-/// (`{rules}`, the id's parameter). A `UNION`, not an `OR`: an `OR` on the primary key made both engines collect
-/// row ids from two indexes and read every document's row, where the township index alone answers.
+/// (`{rules}`, the id's parameter), which come twice when the scope holds them too. A `UNION ALL`, not an `OR`: an
+/// `OR` on the primary key made both engines collect row ids from two indexes and read every document's row, where
+/// the township index alone answers; and not a `UNION`, whose removal of duplicates sorted every row of a
+/// province's "as of" view for the sake of one.
 pub const DOC_METAS: &str =
     "SELECT d.id, d.kind, d.last_seq, d.created_ms, d.updated_ms, d.household_id, d.village, d.township FROM docs d
      WHERE {in_scope}
-     UNION SELECT d.id, d.kind, d.last_seq, d.created_ms, d.updated_ms, d.household_id, d.village, d.township
+     UNION ALL SELECT d.id, d.kind, d.last_seq, d.created_ms, d.updated_ms, d.household_id, d.village, d.township
      FROM docs d WHERE d.id = {rules}";
 
 /// The records of the households and screenings in a report's scope (`ReportRead::scope_records`).
@@ -227,11 +229,12 @@ pub const KEPT_TALLIES: &str = "SELECT township, village, seq, body FROM tallies
 pub const KEPT_TALLIES_IN: &str = "SELECT township, village, seq, body FROM tallies WHERE frame = ?1 AND township = ?2";
 
 /// Keeps a village's tally (`?1` frame, `?2` township, `?3` village, `?4` seq, `?5` body, `?6` time), replacing
-/// the one kept before.
+/// the one kept before unless that one was counted later (a page view's tallies are written by a thread of their
+/// own and may arrive after the background's newer count).
 pub const KEEP_TALLY: &str = "INSERT INTO tallies (frame, township, village, seq, body, written_ms)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
      ON CONFLICT (frame, township, village) DO UPDATE SET seq = excluded.seq, body = excluded.body,
-        written_ms = excluded.written_ms";
+        written_ms = excluded.written_ms WHERE excluded.seq >= tallies.seq";
 
 /// Forgets the tallies written before a time (`?1`): frames of past days nobody looks at any more.
 pub const PRUNE_TALLIES: &str = "DELETE FROM tallies WHERE written_ms < ?1";

@@ -501,7 +501,7 @@ impl Viewer {
             village: filter.village.clone().filter(|v| !v.is_empty()),
             ..Default::default()
         };
-        Ok(Some(self.web.tallies.area(self.reports()?.as_ref(), &look, &area, &chosen, &frame)?))
+        Ok(Some(self.web.tallies.area(&self.reports()?, &look, &area, &chosen, &frame)?))
     }
 
     pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<Html<String>, PageError> {

@@ -27,7 +27,7 @@ use chrono::NaiveDate;
 use doorstep_core::model::{DocKind, SCHEDULE_RULES_ID};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// How many page frames (month, day, "as of") keep their tallies: today's and tomorrow's and four more.
 const FRAMES: usize = 6;
@@ -141,6 +141,8 @@ impl Frame {
 #[derive(Default)]
 pub struct Tallies {
     inner: Mutex<Inner>,
+    /// How many page views' tallies are still being written to the database ([`Tallies::settle`]).
+    writing: Arc<(Mutex<usize>, Condvar)>,
 }
 
 /// Who is looking and how the page speaks (a tally does not depend on the words, but a selection carries them).
@@ -164,18 +166,56 @@ impl Tallies {
     }
 
     /// The tally of `places` (each a whole village, or the part `look` sees) in `frame`: kept ones merged with
-    /// those counted now.
+    /// those counted now. The villages counted are kept in the database by a thread of their own after the page
+    /// has its figures: writing a province's thousand tallies (and waiting for the disk) took a third of a first
+    /// "as of" view.
     pub fn area(
         &self,
-        reports: &dyn Reports,
+        reports: &Arc<dyn Reports>,
         look: &Looker,
         area: &ReportScope,
         places: &[Place],
         frame: &FrameKey,
     ) -> Result<Tally, StorageError> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let parts = ensure(&mut inner, reports, look, area, places, frame)?;
+        let (parts, unsaved) = ensure(&mut inner, reports.as_ref(), look, area, places, frame)?;
+        drop(inner);
+        if !unsaved.is_empty() {
+            self.write_later(reports.clone(), frame.name(), unsaved);
+        }
         Ok(tally::merge(parts.iter().map(|t| t.as_ref())))
+    }
+
+    /// Writes `rows` to the database on a thread of its own ([`Tallies::settle`] waits for it).
+    fn write_later(&self, reports: Arc<dyn Reports>, frame: String, rows: Vec<Unsaved>) {
+        let writing = self.writing.clone();
+        *writing.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        let done = move || {
+            let mut n = writing.0.lock().unwrap_or_else(|p| p.into_inner());
+            *n -= 1;
+            writing.1.notify_all();
+        };
+        let spawned = std::thread::Builder::new().name("keep-tallies".into()).spawn({
+            let done = done.clone();
+            move || {
+                write(reports.as_ref(), &frame, rows);
+                done();
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("keeping the overview's village figures: no thread: {e}");
+            done();
+        }
+    }
+
+    /// Waits until the tallies page views counted are written to the database (a test reads them next). A stop
+    /// does not wait: a tally not written is counted again by the next view.
+    pub fn settle(&self) {
+        let (lock, cvar) = &*self.writing;
+        let mut n = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while *n > 0 {
+            n = cvar.wait(n).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Counts today's tallies of every village that lacks one (all of them after a bulk import, the changed ones
@@ -345,7 +385,8 @@ fn key_of(visible: &Visibility) -> impl Fn(&Place) -> Key + '_ {
 
 /// The tallies `places` merge from in `frame`: whole townships' kept tallies where a township's villages are all
 /// there, whole, and the villages' (or parts') tallies for the rest, those missing counted now (and the whole
-/// villages' kept in the database). What a page view does: it needs the figures, so it counts under the lock.
+/// villages' to be kept in the database: returned). What a page view does: it needs the figures, so it counts under
+/// the lock.
 fn ensure(
     inner: &mut Inner,
     reports: &dyn Reports,
@@ -353,7 +394,7 @@ fn ensure(
     area: &ReportScope,
     places: &[Place],
     frame: &FrameKey,
-) -> Result<Vec<Arc<Tally>>, StorageError> {
+) -> Result<(Vec<Arc<Tally>>, Vec<Unsaved>), StorageError> {
     refresh(inner, reports)?;
     let head = inner.head;
     let f = frame_of(inner, reports, frame)?;
@@ -373,9 +414,9 @@ fn ensure(
     let counted = count_places(reports, look, area, &missing, frame, head)?;
     let keys: Vec<Key> = counted.iter().map(|(p, _)| key_of(p)).collect();
     f.villages.extend(counted.into_iter().map(|(p, k)| (key_of(&p), k)));
-    save(reports, frame, head, f, &keys);
+    let unsaved = unsaved(frame, head, f, &keys);
     parts.extend(rest.iter().filter_map(|p| f.villages.get(&key_of(p)).map(|k| k.tally.clone())));
-    Ok(parts)
+    Ok((parts, unsaved))
 }
 
 /// `places` by township, in order.
@@ -672,30 +713,48 @@ fn decode_all<T: serde::de::DeserializeOwned + Send + Clone>(rows: &[KeptTally])
     })
 }
 
+/// A whole village's tally to keep in the database, current at `seq`.
+struct Unsaved {
+    place: Place,
+    seq: u64,
+    tally: Arc<Tally>,
+    households: HashSet<String>,
+}
+
 /// Keeps the whole villages' tallies just counted in the database, current at `head`. A failure is logged, not
 /// returned: the page has its figures, and the next view counts again.
 fn save(reports: &dyn Reports, frame: &FrameKey, head: u64, f: &Frame, counted: &[Key]) {
+    write(reports, &frame.name(), unsaved(frame, head, f, counted));
+}
+
+/// What [`save`] writes: the whole villages among `counted` when the frame is kept in the database.
+fn unsaved(frame: &FrameKey, head: u64, f: &Frame, counted: &[Key]) -> Vec<Unsaved> {
     if !f.persists(frame) {
-        return;
+        return Vec::new();
     }
-    let kept = &f.villages;
-    let rows: Vec<KeptTally> = counted
+    counted
         .iter()
         .filter(|(_, visibility)| visibility.is_none())
         .filter_map(|key| {
-            let k = kept.get(key)?;
-            Some(KeptTally {
-                township: key.0 .0.clone(),
-                village: key.0 .1.clone(),
-                seq: head,
-                body: tally::body::encode(&(k.tally.as_ref(), &k.households)).ok()?,
-            })
+            let k = f.villages.get(key)?;
+            Some(Unsaved { place: key.0.clone(), seq: head, tally: k.tally.clone(), households: k.households.clone() })
+        })
+        .collect()
+}
+
+/// Writes tallies under the frame named `frame` (a failure is logged).
+fn write(reports: &dyn Reports, frame: &str, rows: Vec<Unsaved>) {
+    let rows: Vec<KeptTally> = rows
+        .into_iter()
+        .filter_map(|u| {
+            let body = tally::body::encode(&(u.tally.as_ref(), &u.households)).ok()?;
+            Some(KeptTally { township: u.place.0, village: u.place.1, seq: u.seq, body })
         })
         .collect();
     if rows.is_empty() {
         return;
     }
-    if let Err(e) = reports.keep_tallies(&frame.name(), &rows, crate::storage::now_ms()) {
+    if let Err(e) = reports.keep_tallies(frame, &rows, crate::storage::now_ms()) {
         tracing::warn!("keeping the overview's village figures: {e}");
     }
 }

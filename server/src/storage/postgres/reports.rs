@@ -224,8 +224,11 @@ impl ReportRead for Reader<'_> {
         super::rows::records_of(&mut self.tx, ids)
     }
 
-    fn scope_records(&mut self) -> Result<Vec<(String, String)>> {
-        Ok(self.rows(sql::SCOPE_RECORDS, &[])?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &str)) -> Result<()> {
+        for r in self.rows(sql::SCOPE_RECORDS, &[])? {
+            each(r.get(0), r.get(1));
+        }
+        Ok(())
     }
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {

@@ -187,8 +187,23 @@ impl Reader<'_> {
         &self,
         sql: &str,
         extra: &[(&str, &dyn rusqlite::ToSql)],
-        f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.each_row(sql, extra, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Reader::rows`], each row given to `f` where SQLite holds it.
+    fn each_row(
+        &self,
+        sql: &str,
+        extra: &[(&str, &dyn rusqlite::ToSql)],
+        mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<()>,
+    ) -> Result<()> {
         let b = &self.scope;
         let rules = doorstep_core::model::SCHEDULE_RULES_ID;
         let mut values: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
@@ -207,8 +222,11 @@ impl Reader<'_> {
         values.retain(|(name, _)| sql.contains(name));
         values.extend_from_slice(extra);
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(values.as_slice(), f)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows = stmt.query(values.as_slice())?;
+        while let Some(row) = rows.next()? {
+            f(row)?;
+        }
+        Ok(())
     }
 }
 
@@ -251,8 +269,11 @@ impl ReportRead for Reader<'_> {
         super::rows::records_of(self.conn, ids)
     }
 
-    fn scope_records(&mut self) -> Result<Vec<(String, String)>> {
-        self.rows(sql::SCOPE_RECORDS, &[], |r| Ok((r.get(0)?, r.get(1)?)))
+    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &str)) -> Result<()> {
+        self.each_row(sql::SCOPE_RECORDS, &[], |r| {
+            each(r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
+            Ok(())
+        })
     }
 
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>> {
