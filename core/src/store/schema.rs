@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 3;
 
 /// Version 1: documents, the change log and device metadata (the derived index tables follow in `INDEX_DDL`).
 const V1: &str = r#"
@@ -131,93 +131,11 @@ CREATE TABLE ix_conflicts (doc_id TEXT PRIMARY KEY, fields INTEGER NOT NULL);
 /// store of a supervisor's phone shrinks by a change row, two index entries and 65 bytes per document.
 const V3_SMALLER: &str = "DELETE FROM changes WHERE local = 0; ALTER TABLE docs DROP COLUMN heads;";
 
-/// Version 4: the device's derived tables with small rows keep them in their key's B-tree (`WITHOUT ROWID`). A
-/// table with a text key and a rowid stores each key twice, in the row and in the key's own index: 40-odd bytes per
-/// visit, member and screening, about 3% of a helper's store. The server keeps `INDEX_DDL` as it is (PostgreSQL has
-/// no such tables, and its reports read these tables through their other indexes); the rows are the same. Tables
-/// whose rows can be long (a household's search text, a problem's description) stay as they are.
-const V4_WITHOUT_ROWID: &str = r#"
-CREATE TABLE ix_household_helpers_v4 (doc_id TEXT NOT NULL, helper TEXT NOT NULL, PRIMARY KEY (doc_id, helper))
-    WITHOUT ROWID;
-INSERT INTO ix_household_helpers_v4 (doc_id, helper) SELECT doc_id, helper FROM ix_household_helpers;
-DROP TABLE ix_household_helpers;
-ALTER TABLE ix_household_helpers_v4 RENAME TO ix_household_helpers;
-CREATE INDEX ix_household_helpers_helper ON ix_household_helpers (helper);
-
-CREATE TABLE ix_members_v4 (
-    member_id TEXT PRIMARY KEY,
-    household_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    masked_id TEXT NOT NULL,
-    birth_date TEXT NOT NULL,
-    conditions TEXT NOT NULL,
-    contract_team TEXT,
-    contract_signed TEXT
-) WITHOUT ROWID;
-INSERT INTO ix_members_v4 (member_id, household_id, name, masked_id, birth_date, conditions, contract_team,
-    contract_signed)
-    SELECT member_id, household_id, name, masked_id, birth_date, conditions, contract_team, contract_signed
-    FROM ix_members;
-DROP TABLE ix_members;
-ALTER TABLE ix_members_v4 RENAME TO ix_members;
-CREATE INDEX ix_members_household ON ix_members (household_id);
-
-CREATE TABLE ix_visits_v4 (
-    doc_id TEXT PRIMARY KEY,
-    household_id TEXT NOT NULL,
-    member_id TEXT,
-    date TEXT NOT NULL,
-    month TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    visitor TEXT NOT NULL,
-    deleted INTEGER NOT NULL
-) WITHOUT ROWID;
-INSERT INTO ix_visits_v4 (doc_id, household_id, member_id, date, month, kind, visitor, deleted)
-    SELECT doc_id, household_id, member_id, date, month, kind, visitor, deleted FROM ix_visits;
-DROP TABLE ix_visits;
-ALTER TABLE ix_visits_v4 RENAME TO ix_visits;
-CREATE INDEX ix_visits_household ON ix_visits (household_id, date);
-CREATE INDEX ix_visits_month ON ix_visits (month, kind);
-
-CREATE TABLE ix_screenings_v4 (
-    doc_id TEXT PRIMARY KEY,
-    household_id TEXT NOT NULL,
-    member_id TEXT NOT NULL,
-    date TEXT NOT NULL,
-    bp_grade TEXT,
-    glucose_band TEXT,
-    bmi_band TEXT,
-    referral TEXT NOT NULL,
-    abnormal INTEGER NOT NULL,
-    deleted INTEGER NOT NULL
-) WITHOUT ROWID;
-INSERT INTO ix_screenings_v4 (doc_id, household_id, member_id, date, bp_grade, glucose_band, bmi_band, referral,
-    abnormal, deleted)
-    SELECT doc_id, household_id, member_id, date, bp_grade, glucose_band, bmi_band, referral, abnormal, deleted
-    FROM ix_screenings;
-DROP TABLE ix_screenings;
-ALTER TABLE ix_screenings_v4 RENAME TO ix_screenings;
-CREATE INDEX ix_screenings_member ON ix_screenings (member_id, date);
-CREATE INDEX ix_screenings_household ON ix_screenings (household_id, date);
-
-CREATE TABLE ix_conflicts_v4 (doc_id TEXT PRIMARY KEY, fields INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO ix_conflicts_v4 (doc_id, fields) SELECT doc_id, fields FROM ix_conflicts;
-DROP TABLE ix_conflicts;
-ALTER TABLE ix_conflicts_v4 RENAME TO ix_conflicts;
-
-CREATE TABLE attachment_refs_v4 (doc_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (doc_id, hash)) WITHOUT ROWID;
-INSERT INTO attachment_refs_v4 (doc_id, hash) SELECT doc_id, hash FROM attachment_refs;
-DROP TABLE attachment_refs;
-ALTER TABLE attachment_refs_v4 RENAME TO attachment_refs;
-CREATE INDEX attachment_refs_hash ON attachment_refs (hash);
-"#;
-
 /// The steps from an empty store to `VERSION`.
 const STEPS: &[Step] = &[
     Step { version: 1, sql: &[V1, INDEX_DDL] },
     Step { version: 2, sql: &[V2_ATTACHMENTS] },
     Step { version: 3, sql: &[V3_SMALLER] },
-    Step { version: 4, sql: &[V4_WITHOUT_ROWID] },
 ];
 
 /// Brings a connection's schema to `VERSION`, refusing a store written by a newer app.
@@ -269,66 +187,6 @@ mod tests {
         for t in ["attachments", "attachment_refs"] {
             conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0)).unwrap();
         }
-    }
-
-    #[test]
-    fn a_version_3_store_keeps_its_derived_rows_in_tables_without_rowids() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        migrate::run(&mut conn, &STEPS[..3], 3).unwrap();
-        conn.execute_batch(
-            "INSERT INTO ix_household_helpers VALUES ('h1', 'helper1'), ('h1', 'helper2');
-             INSERT INTO ix_members VALUES ('m1', 'h1', '张三', '4306********1234', '1950-01-02', 'hypertension',
-                 't1', '2026-01-05');
-             INSERT INTO ix_visits VALUES ('v1', 'h1', NULL, '2026-03-04', '2026-03', 'routine', 'helper1', 0);
-             INSERT INTO ix_screenings VALUES ('s1', 'h1', 'm1', '2026-03-04', 'grade1', NULL, 'normal', 'none', 1, 0);
-             INSERT INTO ix_conflicts VALUES ('h1', 2);
-             INSERT INTO attachment_refs VALUES ('v1', 'abc');",
-        )
-        .unwrap();
-        let rows = |conn: &Connection| -> Vec<String> {
-            ["ix_household_helpers", "ix_members", "ix_visits", "ix_screenings", "ix_conflicts", "attachment_refs"]
-                .iter()
-                .flat_map(|t| {
-                    let mut stmt = conn.prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2")).unwrap();
-                    let n = stmt.column_count();
-                    stmt.query_map([], |r| {
-                        let cells: Vec<String> = (0..n).map(|i| format!("{:?}", r.get_ref(i).ok())).collect();
-                        Ok(format!("{t}: {}", cells.join(" | ")))
-                    })
-                    .unwrap()
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                    .unwrap()
-                })
-                .collect()
-        };
-        let before = rows(&conn);
-        assert_eq!(before.len(), 7);
-        migrate(&mut conn).unwrap();
-        assert_eq!(rows(&conn), before, "every derived row is kept, value for value");
-        let without_rowid: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert_eq!(
-            without_rowid,
-            ["attachment_refs", "ix_conflicts", "ix_household_helpers", "ix_members", "ix_screenings", "ix_visits"]
-        );
-        let indexes = |conn: &Connection| -> Vec<String> {
-            conn.prepare(
-                "SELECT tbl_name || '.' || name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY 1",
-            )
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
-        };
-        let mut v3 = Connection::open_in_memory().unwrap();
-        migrate::run(&mut v3, &STEPS[..3], 3).unwrap();
-        assert_eq!(indexes(&conn), indexes(&v3), "the same indexes as before");
     }
 
     #[test]
