@@ -366,12 +366,13 @@ fn main() -> ExitCode {
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// What still comes from glibc's malloc is SQLite's and the PostgreSQL client's C memory. glibc's malloc gives each thread that meets contention an arena of its own, up to eight per core, and an arena
-/// keeps the memory it once held. Pushes run on the blocking pool's many threads, each with megabytes of documents
-/// in hand, so at month end the server's memory grew with the number of threads that had ever pushed: 100 phones
-/// pushing at once left 330 MiB resident on SQLite and 1,277 MiB on PostgreSQL, against 230 and 473 MiB with one
-/// arena per core (BENCHMARKS.md, county ingest), measured before Rust's memory moved to jemalloc. The arenas are
-/// bounded to one per core before any thread starts.
+/// What still comes from glibc's malloc is SQLite's and the PostgreSQL client's C memory. glibc's malloc gives each
+/// thread that meets contention an arena of its own, up to eight per core, and an arena keeps the memory it once
+/// held. Pushes run on the blocking pool's many threads, each with megabytes of documents in hand, so at month end
+/// the server's memory grew with the number of threads that had ever pushed: 100 phones pushing at once left
+/// 330 MiB resident on SQLite and 1,277 MiB on PostgreSQL, against 230 and 473 MiB with one arena per core
+/// (BENCHMARKS.md, county ingest), measured before Rust's memory moved to jemalloc. The arenas are bounded to one
+/// per core before any thread starts.
 fn bound_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -1368,6 +1368,37 @@ fn county_reports_in(dir: tempfile::TempDir) -> CountyReports {
     CountyReports { _dir: dir, storage, reports, users, people, today, day, past_day, past }
 }
 
+/// An "as of" view of a day after which the server received nothing is the live read as it is (no document is
+/// rebuilt): the same households with the same records and helpers, visits, problems, screenings, conflicts and
+/// rules. A day before the last changes is rebuilt, and differs.
+#[test]
+fn an_as_of_view_after_the_last_change_is_the_live_view() {
+    use doorstep_server::reports::{AsOf, Snapshot};
+    use doorstep_server::storage::ReportScope;
+
+    let CountyReports { reports, day, past, .. } = &county_reports_in(county_received_days_ago(3));
+    let everything = ReportScope::everything();
+    let live = reports.snapshot_once(&everything, None).expect("live");
+    let yesterday = AsOf::end_of(*day - chrono::Duration::days(1)).expect("a day");
+    let then = reports.snapshot_once(&everything, Some(&yesterday)).expect("as of yesterday");
+    let shape = |s: &Snapshot| {
+        let households: Vec<_> = s
+            .households
+            .iter()
+            .map(|(id, e)| (id.clone(), (*e.record).clone(), e.placement.clone(), e.helpers.clone()))
+            .collect();
+        let screenings: Vec<_> = s.screenings.iter().map(|e| ((*e.record).clone(), e.referral, e.abnormal)).collect();
+        let mut conflicts: Vec<_> = s.conflicts.iter().map(|(id, n)| (id.clone(), *n)).collect();
+        conflicts.sort();
+        (households, s.visits.clone(), s.problems.clone(), screenings, conflicts, s.rules.clone())
+    };
+    assert!(live.households.len() > 50 && !live.visits.is_empty() && !live.screenings.is_empty());
+    assert!(shape(&live) == shape(&then), "nothing was received after yesterday: the same snapshot");
+    // Forty-five days back most of the county had not arrived yet.
+    let earlier = reports.snapshot_once(&everything, Some(past)).expect("as of 45 days ago");
+    assert!(earlier.visits.len() < live.visits.len(), "fewer visits then");
+}
+
 /// Once a day has ended, its own overview (counted in the background while it was today) is kept as that day's
 /// "as of" view: the same figures an "as of" view counts from the records, read instead of counted, and kept in the
 /// database for a restarted server.
