@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One simulated phone.
+#[derive(Clone)]
 struct Phone {
     user: String,
     token: String,
@@ -95,8 +96,7 @@ async fn storm(ctx: &Ctx, db: &Db) -> Res<Vec<Row>> {
         .map(|p| {
             let at = start + window.mul_f64(rng.random_range(0.0..1.0));
             let (http, url) = (http.clone(), url.clone());
-            let phone =
-                Phone { user: p.user.clone(), token: p.token.clone(), cursor: p.cursor, visits: p.visits.clone() };
+            let phone = p.clone();
             tokio::spawn(async move {
                 tokio::time::sleep_until(at).await;
                 sync(&http, &url, &phone).await

@@ -1342,7 +1342,8 @@ fn postgres_reports_match_sqlite_reports() {
         let none = ReportScope { visible: Visibility::default(), ..Default::default() };
         assert!(reports.snapshot(&none, None).unwrap().households.is_empty(), "an empty scope reads nothing");
     }
-    // Kept overview figures: read back per frame, replaced when a village is kept again, pruned by age.
+    // Kept overview figures: read back per frame, replaced when a village is kept again (not by an older count),
+    // pruned by age.
     for reports in [&lite_reports as &dyn Reports, &pg_reports] {
         let row = |village: &str, seq: u64, body: &[u8]| crate::storage::KeptTally {
             township: "T".into(),
@@ -1356,6 +1357,12 @@ fn postgres_reports_match_sqlite_reports() {
         let mut f1 = reports.kept_tallies("f1", None).unwrap();
         f1.sort_by(|a, b| a.village.cmp(&b.village));
         assert_eq!(f1, vec![row("V1", 7, &[7u8; 300]), row("V2", 5, b"")]);
+        // A tally counted earlier and written late (a page view's, written after the page) never replaces it.
+        reports.keep_tallies("f1", &[row("V1", 6, b"late")], 3_500).unwrap();
+        assert_eq!(
+            reports.kept_tallies("f1", Some("T")).unwrap().iter().find(|t| t.village == "V1"),
+            Some(&row("V1", 7, &[7u8; 300]))
+        );
         assert_eq!(reports.kept_tallies("f2", None).unwrap(), vec![row("V1", 6, b"\x01\xff")]);
         let other = crate::storage::KeptTally { township: "U".into(), ..row("V9", 8, b"u") };
         reports.keep_tallies("f2", &[other.clone()], 2_000).unwrap();
