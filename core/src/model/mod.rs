@@ -8,6 +8,7 @@ mod classify;
 mod enums;
 pub mod form;
 mod national_id;
+pub mod packed;
 pub mod samples;
 pub mod schema;
 mod validate;

@@ -138,17 +138,17 @@ pub fn derive(id: &str, kind: DocKind, doc: &mut Document) -> Result<IndexRows> 
     Ok(derive_rows(id, kind, doc, false)?.0)
 }
 
-/// The rows a document yields, with its record as JSON (households, visits and screenings), for a store that keeps
-/// each record beside its document so that pages read records without parsing documents. The record is read from
-/// the document once for both.
-pub fn derive_with_record(id: &str, kind: DocKind, doc: &mut Document) -> Result<(IndexRows, Option<String>)> {
+/// The rows a document yields, with its record packed (`model::packed`: households, visits and screenings), for a
+/// store that keeps each record beside its document so that pages read records without parsing documents. The record
+/// is read from the document once for both.
+pub fn derive_with_record(id: &str, kind: DocKind, doc: &mut Document) -> Result<(IndexRows, Option<Vec<u8>>)> {
     derive_rows(id, kind, doc, true)
 }
 
-fn derive_rows(id: &str, kind: DocKind, doc: &mut Document, with_json: bool) -> Result<(IndexRows, Option<String>)> {
-    fn json<R: serde::Serialize>(with_json: bool, record: &R) -> Result<Option<String>> {
-        with_json
-            .then(|| serde_json::to_string(record).map_err(|e| Error::Document(format!("record as JSON: {e}"))))
+fn derive_rows(id: &str, kind: DocKind, doc: &mut Document, packed: bool) -> Result<(IndexRows, Option<Vec<u8>>)> {
+    fn pack<R: serde::Serialize>(packed: bool, record: &R) -> Result<Option<Vec<u8>>> {
+        packed
+            .then(|| crate::model::packed::pack(record).map_err(|e| Error::Document(format!("record packed: {e}"))))
             .transpose()
     }
     let mut rows = IndexRows::default();
@@ -156,17 +156,17 @@ fn derive_rows(id: &str, kind: DocKind, doc: &mut Document, with_json: bool) -> 
         DocKind::Household => {
             let h = doc.read::<Household>()?;
             household(&mut rows, &h);
-            json(with_json, &h)?
+            pack(packed, &h)?
         }
         DocKind::Visit => {
             let v = doc.read::<Visit>()?;
             visit(&mut rows, &v);
-            json(with_json, &v)?
+            pack(packed, &v)?
         }
         DocKind::Screening => {
             let s = doc.read::<Screening>()?;
             screening(&mut rows, &s);
-            json(with_json, &s)?
+            pack(packed, &s)?
         }
         DocKind::Rules => None,
     };

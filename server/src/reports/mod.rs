@@ -14,8 +14,8 @@ use crate::storage::{Changed, DocMeta, KeptTally, Placement, ReportRead, ReportS
 use automerge::ActorId;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{
-    BmiBand, BpGrade, DocKind, GlucoseBand, Household, ProblemStatus, ReferralLevel, RulesDoc, Screening, VisitKind,
-    SCHEDULE_RULES_ID,
+    packed, BmiBand, BpGrade, DocKind, GlucoseBand, Household, ProblemStatus, ReferralLevel, RulesDoc, Screening,
+    VisitKind, SCHEDULE_RULES_ID,
 };
 use doorstep_core::store::index;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -301,11 +301,12 @@ enum Record {
 }
 
 impl Record {
-    /// From the JSON saved beside the document (`index::derive_with_record`); none when it does not parse.
-    fn from_json(kind: DocKind, json: &str) -> Option<Self> {
+    /// From the record packed beside the document (`index::derive_with_record`); none when it was packed under
+    /// another layout.
+    fn unpack(kind: DocKind, packed: &[u8]) -> Option<Self> {
         match kind {
-            DocKind::Household => serde_json::from_str(json).ok().map(|h| Record::Household(Arc::new(h))),
-            DocKind::Screening => serde_json::from_str(json).ok().map(|s| Record::Screening(Arc::new(s))),
+            DocKind::Household => packed::unpack(packed).map(|h| Record::Household(Arc::new(h))),
+            DocKind::Screening => packed::unpack(packed).map(|s| Record::Screening(Arc::new(s))),
             DocKind::Visit | DocKind::Rules => None,
         }
     }
@@ -372,26 +373,26 @@ fn live(
         .collect();
     let kinds: HashMap<&str, DocKind> = docs.iter().map(|d| (d.id.as_str(), d.kind)).collect();
     let mut fresh: HashMap<String, Record> = HashMap::new();
-    let mut parse = |id: &str, json: &str| {
-        if let Some(record) = kinds.get(id).and_then(|k| Record::from_json(*k, json)) {
+    let mut parse = |id: &str, packed: &[u8]| {
+        if let Some(record) = kinds.get(id).and_then(|k| Record::unpack(*k, packed)) {
             fresh.insert(id.to_string(), record);
         }
     };
-    // The records saved beside the documents first (a JSON parse); the document itself where there is none (saved
-    // before records were kept) or it does not parse.
+    // The records packed beside the documents first; the document itself where there is none or it was packed
+    // under another layout.
     let with_records = docs.iter().filter(|d| matches!(d.kind, DocKind::Household | DocKind::Screening)).count();
     if stale.len() as f64 > MOST * with_records as f64 {
         // Parsed where the store holds them, not copied first: an "as of" view reads a province's records.
         let wanted: Option<HashSet<&str>> =
             (stale.len() < with_records).then(|| stale.iter().map(String::as_str).collect());
-        r.scope_records(&mut |id, json| {
+        r.scope_records(&mut |id, packed| {
             if wanted.as_ref().is_none_or(|w| w.contains(id)) {
-                parse(id, json);
+                parse(id, packed);
             }
         })?;
     } else {
-        for (id, json) in r.doc_records(&stale)? {
-            parse(&id, &json);
+        for (id, packed) in r.doc_records(&stale)? {
+            parse(&id, &packed);
         }
     }
     let rest: Vec<String> = stale.into_iter().filter(|id| !fresh.contains_key(id)).collect();

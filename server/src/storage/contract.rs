@@ -158,6 +158,7 @@ contract!(
     a_unit_of_work_commits_or_rolls_back_whole,
     pull_candidates_after_a_cursor,
     derived_rows_follow_the_document,
+    records_are_packed_again_when_opened_under_another_layout,
     concurrent_writers_get_gap_free_sequences_and_lose_nothing,
     reopening_keeps_everything,
     the_conformance_checks,
@@ -760,6 +761,65 @@ pub fn derived_rows_follow_the_document(s: &UnderTest) {
     commit(st.as_ref(), "X1", DocKind::Visit, &place("H1", "V1", "T1"), "dA", &[c5], &vd.save());
     assert!(ix("ix_problems")[0].contains("resolved"), "{:?}", ix("ix_problems"));
     assert_eq!(ix("ix_households").len(), 1);
+}
+
+/// Records are packed beside their documents; a database whose records were kept as JSON (before schema 15), were
+/// packed under another layout, or are unreadable has them packed again, from the JSON or from the document, the
+/// next time it is opened; a database already packed under this layout is not walked again.
+pub fn records_are_packed_again_when_opened_under_another_layout(s: &UnderTest) {
+    use doorstep_core::model::{packed, Household, Visit};
+    let st = s.open();
+    let h = household("H1", "V1", "T1");
+    let (mut hd, c1) = create(&h, "dA");
+    commit(st.as_ref(), "H1", DocKind::Household, &place("H1", "V1", "T1"), "dA", &[c1], &hd.save());
+    let mut v = samples::visit();
+    v.id = "X1".into();
+    v.household_id = "H1".into();
+    let (mut vd, c2) = create(&v, "dA");
+    commit(st.as_ref(), "X1", DocKind::Visit, &place("H1", "V1", "T1"), "dA", &[c2], &vd.save());
+    let mut w = samples::visit();
+    w.id = "X2".into();
+    w.household_id = "H1".into();
+    let (mut wd, c3) = create(&w, "dA");
+    commit(st.as_ref(), "X2", DocKind::Visit, &place("H1", "V1", "T1"), "dA", &[c3], &wd.save());
+    let ids: Vec<String> = ["H1", "X1", "X2"].map(String::from).to_vec();
+    let bytes = |st: &dyn Storage| {
+        let mut held = st.records(&ids).unwrap();
+        held.sort();
+        held
+    };
+    // Unpacked: a map's entries are packed in no fixed order.
+    let read = |st: &dyn Storage| {
+        let held = bytes(st);
+        assert_eq!(held.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["H1", "X1", "X2"]);
+        (
+            packed::unpack::<Household>(&held[0].1),
+            packed::unpack::<Visit>(&held[1].1),
+            packed::unpack::<Visit>(&held[2].1),
+        )
+    };
+    let packed_now = read(st.as_ref());
+    assert_eq!(packed_now, (Some(h.clone()), Some(v.clone()), Some(w.clone())), "{}", s.name);
+
+    // JSON as schemas before 15 kept it, another layout's bytes, nothing readable.
+    let mut json = serde_json::to_vec(&h).unwrap();
+    let mut other = bytes(st.as_ref())[1].1.clone();
+    other[0] ^= 0xff;
+    st.set_records(&[("H1".into(), json.clone()), ("X1".into(), other), ("X2".into(), b"{".to_vec())]).unwrap();
+    st.set_meta(sql::RECORD_LAYOUT, "0badcafe").unwrap();
+    assert_eq!(read(st.as_ref()), (None, None, None));
+    drop(st);
+    let st = s.open();
+    assert_eq!(read(st.as_ref()), packed_now, "{}: packed again when opened", s.name);
+    assert_eq!(st.meta(sql::RECORD_LAYOUT).unwrap(), Some(hex::encode(packed::layout())));
+    // The JSON is what a household is packed from when it reads (the document is not parsed): a JSON that says
+    // something else than the document shows it.
+    json = serde_json::to_vec(&Household { phone: "from the JSON".into(), ..h.clone() }).unwrap();
+    st.set_records(&[("H1".into(), json)]).unwrap();
+    st.set_meta(sql::RECORD_LAYOUT, "0badcafe").unwrap();
+    assert_eq!(super::records::repack(st.as_ref()).unwrap(), 1, "only the household's record is written");
+    assert_eq!(read(st.as_ref()).0.map(|h| h.phone).as_deref(), Some("from the JSON"));
+    assert_eq!(super::records::repack(st.as_ref()).unwrap(), 0, "nothing more once the layout is recorded");
 }
 
 /// Several writers (threads, spread over several handles where the store allows) push changes to one document at
@@ -1384,26 +1444,43 @@ fn postgres_reports_match_sqlite_reports() {
         lite_conn.query_row("SELECT count(*) FROM docs WHERE record IS NOT NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(kept, 5, "two households, two visits and a screening have records");
     let ids: Vec<String> = ["X1", "X2", "H1", "nobody"].map(String::from).to_vec();
-    // As values: a map's keys are written in no fixed order.
+    // Unpacked: a map's entries are packed in no fixed order.
+    use doorstep_core::model::{packed, Household, Visit};
     let records = |s: &dyn Storage| {
-        let mut out: Vec<(String, serde_json::Value)> =
-            s.records(&ids).unwrap().into_iter().map(|(id, j)| (id, serde_json::from_str(&j).unwrap())).collect();
+        let mut out: Vec<(String, Option<Household>, Option<Visit>)> = s
+            .records(&ids)
+            .unwrap()
+            .into_iter()
+            .map(|(id, p)| (id, packed::unpack::<Household>(&p), packed::unpack::<Visit>(&p)))
+            .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     };
     let (from_lite, from_pg) = (records(&lite), records(&post));
     assert_eq!(from_lite, from_pg, "both stores keep the same records");
-    assert_eq!(from_lite.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["H1", "X1", "X2"]);
-    let x1: doorstep_core::model::Visit = serde_json::from_value(from_lite[1].1.clone()).unwrap();
+    assert_eq!(from_lite.iter().map(|(id, ..)| id.as_str()).collect::<Vec<_>>(), ["H1", "X1", "X2"]);
+    assert!(from_lite[0].1.is_some() && from_lite[0].2.is_none(), "H1 is a household");
+    let x1 = from_lite[1].2.clone().expect("X1 is a visit");
     assert_eq!(x1.problems["p1"].status, ProblemStatus::Resolved, "the record of the merged document");
-    lite_conn.execute("UPDATE docs SET record = NULL", []).unwrap();
+    // A record packed under another layout (here JSON, as schemas before 15 kept them), or none at all, reads the
+    // document and shows the same.
     let mut pg_conn = schema_config(&pg).connect(postgres::pg::NoTls).unwrap();
-    pg_conn.execute("UPDATE docs SET record = NULL", &[]).unwrap();
-    for fresh in [
-        Snapshots::new(SqliteReportSource::open(dir.path()).unwrap()).snapshot(&all, None).unwrap(),
-        Snapshots::new(post.report_source()).snapshot(&all, None).unwrap(),
+    let json = r#"'{"id": "H1", "number": "1"}'"#;
+    for (in_lite, in_pg) in [
+        (
+            format!("UPDATE docs SET record = CAST({json} AS BLOB)"),
+            format!("UPDATE docs SET record = convert_to({json}, 'UTF8')"),
+        ),
+        ("UPDATE docs SET record = NULL".to_string(), "UPDATE docs SET record = NULL".to_string()),
     ] {
-        assert_eq!(summary(&fresh), with_records);
+        lite_conn.execute(&in_lite, []).unwrap();
+        pg_conn.execute(&in_pg, &[]).unwrap();
+        for fresh in [
+            Snapshots::new(SqliteReportSource::open(dir.path()).unwrap()).snapshot(&all, None).unwrap(),
+            Snapshots::new(post.report_source()).snapshot(&all, None).unwrap(),
+        ] {
+            assert_eq!(summary(&fresh), with_records, "{in_lite}");
+        }
     }
     let live = pg_reports.snapshot(&all, None).unwrap();
     assert_eq!(live.visits.len(), 2);

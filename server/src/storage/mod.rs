@@ -18,6 +18,7 @@ pub mod conformance;
 #[cfg(test)]
 mod contract;
 pub mod postgres;
+pub mod records;
 pub mod sql;
 pub mod sqlite;
 
@@ -637,9 +638,11 @@ pub trait Storage: Send + Sync + 'static {
     fn change_bytes(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>>;
     /// Saved documents by id (snapshots).
     fn docs(&self, ids: &[String]) -> Result<Vec<StoredDoc>>;
-    /// The records saved beside the given documents (`index::derive_with_record`), `(id, JSON)`, for those that
-    /// have one: a ledger reads a month of visits without parsing their documents.
-    fn records(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
+    /// The records saved beside the given documents (`index::derive_with_record`), `(id, packed record)`
+    /// (`model::packed`), for those that have one: a ledger reads a month of visits without parsing their documents.
+    fn records(&self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Replaces the records packed beside these documents, `(id, packed record)`, in one transaction (`records`).
+    fn set_records(&self, records: &[(String, Vec<u8>)]) -> Result<()>;
 
     // Blobs (attachments): references are written by `WriteTx::set_blob_refs`, bytes live in `crate::blobs`.
     /// What is recorded of a blob; None when no document ever referred to it.
@@ -710,10 +713,10 @@ pub trait ReportRead {
     /// The saved bytes of the given documents (those that exist).
     fn doc_bytes(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>>;
     /// The records saved beside the given documents (`index::derive_with_record`), for those that have one.
-    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>>;
+    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>>;
     /// The records of every household and screening in scope, in one pass (`doc_records` for most of them), each
-    /// given to `each` as `(id, json)` where the store holds it.
-    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &str)) -> Result<()>;
+    /// given to `each` as `(id, packed record)` where the store holds it.
+    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &[u8])) -> Result<()>;
     /// Helper assignments recorded by the server, `(household_id, helper)` ordered by helper, optionally only those
     /// made by a cutoff.
     fn assignments(&mut self, cutoff_ms: Option<i64>) -> Result<Vec<(String, String)>>;

@@ -181,6 +181,20 @@ pub const V13_ASSIGNMENTS_INDEX: [&str; 2] = [
 /// The `meta` key holding the document format the deployment writes (`doorstep_core::model::form`).
 pub const DOCUMENT_FORMAT: &str = "document_format";
 
+/// The `meta` key holding the layout tag of the records packed beside documents (`model::packed::layout`): a
+/// database whose records were packed under another layout has them packed again when it is opened
+/// (`storage::records::repack`).
+pub const RECORD_LAYOUT: &str = "record_layout";
+
+/// Schema 15: records are packed (`model::packed`), no longer JSON; PostgreSQL's column becomes `BYTEA` (the JSON
+/// kept as its bytes until it is packed again), SQLite keeps the column and stores blobs in it.
+pub const V15_PACKED_RECORDS_PG: [&str; 2] = [
+    "ALTER TABLE docs ALTER COLUMN record TYPE BYTEA USING convert_to(record, 'UTF8')",
+    "DELETE FROM meta WHERE key = 'record_layout'",
+];
+/// See [`V15_PACKED_RECORDS_PG`].
+pub const V15_PACKED_RECORDS_SQLITE: [&str; 1] = ["DELETE FROM meta WHERE key = 'record_layout'"];
+
 /// Schema 14: the document format. A database that already holds documents was written in format 1 and stays
 /// there until its documents are moved (`crate::documents::migrate`); an empty one starts at format 2.
 pub const V14_DOCUMENT_FORMAT: [&str; 1] = ["INSERT INTO meta (key, value) SELECT 'document_format', \

@@ -11,7 +11,9 @@ use super::{PageError, Viewer};
 use crate::storage::{self, ChangeInfo, Storage};
 use axum::extract::Path;
 use axum::response::Html;
-use doorstep_core::model::{AssuranceCheck, AssuranceKind, AssuranceStatus, Assurances, DocKind, Household, Visit};
+use doorstep_core::model::{
+    packed, AssuranceCheck, AssuranceKind, AssuranceStatus, Assurances, DocKind, Household, Visit,
+};
 use minijinja::context;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -95,12 +97,12 @@ pub fn visits_at(s: &dyn Storage, ids: &[String], cutoff_ms: Option<i64>) -> sto
     let mut out = HashMap::new();
     match cutoff_ms {
         None => {
-            // The records saved beside the documents first (a JSON parse each); the documents of the others
-            // (saved before visits' records were kept).
+            // The records packed beside the documents first; the documents of the others (saved before visits'
+            // records were kept, or packed under another layout).
             let mut read = HashSet::new();
             for chunk in ids.chunks(500) {
-                for (id, json) in s.records(chunk)? {
-                    if let Ok(v) = serde_json::from_str::<Visit>(&json) {
+                for (id, packed) in s.records(chunk)? {
+                    if let Some(v) = packed::unpack::<Visit>(&packed) {
                         read.insert(id.clone());
                         if !v.deleted {
                             out.insert(id, v);

@@ -121,6 +121,7 @@ impl PostgresStorage {
             .map_err(|e| StorageError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         let this = Self { pool: Pool(Some(pool)), writer: std::sync::Mutex::new(()) };
         schema::migrate(&mut *this.conn()?)?;
+        crate::storage::records::repack(&this)?;
         Ok(this)
     }
 
@@ -638,8 +639,20 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn records(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+    fn records(&self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
         self.read(|c| records_of(c, ids))
+    }
+
+    fn set_records(&self, records: &[(String, Vec<u8>)]) -> Result<()> {
+        let (ids, packed): (Vec<&str>, Vec<&[u8]>) = records.iter().map(|(i, r)| (i.as_str(), r.as_slice())).unzip();
+        self.tx(|tx| {
+            tx.execute(
+                "UPDATE docs SET record = r.record FROM unnest($1::text[], $2::bytea[]) AS r(id, record) WHERE docs.id = r.id",
+                &[&ids, &packed],
+            )
+            .pg()?;
+            Ok(())
+        })
     }
 
     fn docs(&self, ids: &[String]) -> Result<Vec<StoredDoc>> {

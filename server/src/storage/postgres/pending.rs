@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 /// One saved document with what goes beside it.
 struct SavedDoc {
     doc: StoredDoc,
-    record: Option<String>,
+    record: Option<Vec<u8>>,
     rows: IndexRows,
 }
 
@@ -75,7 +75,7 @@ impl Pending {
         self.at.get(id).map(|&i| &self.docs[i].doc)
     }
 
-    pub(super) fn save_doc(&mut self, doc: StoredDoc, record: Option<String>, rows: IndexRows) {
+    pub(super) fn save_doc(&mut self, doc: StoredDoc, record: Option<Vec<u8>>, rows: IndexRows) {
         for (kind, name, township) in doc.device_places() {
             self.places.push((kind, name.to_string(), township.to_string(), doc.updated_ms));
         }
@@ -162,13 +162,13 @@ impl Pending {
         let villages: Vec<&str> = docs.iter().map(|d| d.placement.village.as_str()).collect();
         let townships: Vec<&str> = docs.iter().map(|d| d.placement.township.as_str()).collect();
         let updated: Vec<i64> = docs.iter().map(|d| d.updated_ms).collect();
-        let records: Vec<Option<&str>> = saved.iter().map(|s| s.record.as_deref()).collect();
+        let records: Vec<Option<&[u8]>> = saved.iter().map(|s| s.record.as_deref()).collect();
         // `sql::SAVE_DOC` for many rows: the same columns, the same update on conflict.
         tx.execute(
             "INSERT INTO docs (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township,
                  updated_ms, record, created_ms)
              SELECT u.*, u.updated_ms FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[],
-                 $6::bigint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])
+                 $6::bigint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bytea[])
                  AS u (id, kind, bytes, heads, first_seq, last_seq, household_id, village, township, updated_ms,
                      record)
              ON CONFLICT (id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads,

@@ -220,11 +220,11 @@ impl ReportRead for Reader<'_> {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
+    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
         super::rows::records_of(&mut self.tx, ids)
     }
 
-    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &str)) -> Result<()> {
+    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
         for r in self.rows(sql::SCOPE_RECORDS, &[])? {
             each(r.get(0), r.get(1));
         }

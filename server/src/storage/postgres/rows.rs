@@ -111,7 +111,7 @@ pub(super) const PLACES: &str = "SELECT p.kind, p.name, p.township, p.origin, p.
      ORDER BY CASE p.kind WHEN 'township' THEN 0 ELSE 1 END, p.township COLLATE \"C\", p.name COLLATE \"C\"";
 
 /// The records saved beside documents (`Storage::records`).
-pub(super) fn records_of(c: &mut impl pg::GenericClient, ids: &[String]) -> Result<Vec<(String, String)>> {
+pub(super) fn records_of(c: &mut impl pg::GenericClient, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
     let sql = "SELECT id, record FROM docs WHERE id = ANY($1) AND record IS NOT NULL";
     Ok(c.query(sql, &[&ids]).pg()?.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

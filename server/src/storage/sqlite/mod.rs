@@ -54,7 +54,9 @@ impl SqliteStorage {
         let mut writer = connect(&path)?;
         migrate(&mut writer)?;
         let readers = (0..READERS).map(|_| connect(&path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
-        Ok(Self { writer: Mutex::new(writer), readers })
+        let this = Self { writer: Mutex::new(writer), readers };
+        crate::storage::records::repack(&this)?;
+        Ok(this)
     }
 
     fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
@@ -527,8 +529,18 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn records(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+    fn records(&self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
         self.with_reader(|c| records_of(c, ids))
+    }
+
+    fn set_records(&self, records: &[(String, Vec<u8>)]) -> Result<()> {
+        self.tx(|tx| {
+            let mut set = tx.prepare_cached("UPDATE docs SET record = ?2 WHERE id = ?1")?;
+            for (id, record) in records {
+                set.execute(params![id, record])?;
+            }
+            Ok(())
+        })
     }
 
     fn blob(&self, hash: &str) -> Result<Option<BlobInfo>> {

@@ -265,13 +265,13 @@ impl ReportRead for Reader<'_> {
         Ok(out)
     }
 
-    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
+    fn doc_records(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
         super::rows::records_of(self.conn, ids)
     }
 
-    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &str)) -> Result<()> {
+    fn scope_records(&mut self, each: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
         self.each_row(sql::SCOPE_RECORDS, &[], |r| {
-            each(r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
+            each(r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_bytes()?);
             Ok(())
         })
     }

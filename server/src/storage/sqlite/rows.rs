@@ -96,11 +96,11 @@ pub(super) fn load_doc(conn: &Connection, id: &str) -> Result<Option<StoredDoc>>
 }
 
 /// The records saved beside documents (`Storage::records`), one indexed look-up each.
-pub(super) fn records_of(c: &Connection, ids: &[String]) -> Result<Vec<(String, String)>> {
+pub(super) fn records_of(c: &Connection, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
     let mut stmt = c.prepare_cached("SELECT record FROM docs WHERE id = ?1 AND record IS NOT NULL")?;
     let mut out = Vec::new();
     for id in ids {
-        if let Some(record) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+        if let Some(record) = stmt.query_row([id], |r| Ok(r.get_ref(0)?.as_bytes()?.to_vec())).optional()? {
             out.push((id.clone(), record));
         }
     }
