@@ -1378,7 +1378,9 @@ fn postgres_reports_match_sqlite_reports() {
     let helper =
         lite_reports.snapshot(&all, None).unwrap().households["H1"].helpers.first().cloned().expect("a helper");
     let of_helper = ReportScope { helper: Some(helper.clone()), ..all.clone() };
-    for scope in [&all, &v1, &only_v2, &only_h1, &of_helper] {
+    let townships = ReportScope { townships: vec!["T1".into(), "T9".into()], ..all.clone() };
+    let elsewhere = ReportScope { townships: vec!["T9".into()], ..v1.clone() };
+    for scope in [&all, &v1, &only_v2, &only_h1, &of_helper, &townships, &elsewhere] {
         for when in [None, Some(&as_of), None] {
             let a = summary(&lite_reports.snapshot(scope, when).unwrap());
             let b = summary(&pg_reports.snapshot(scope, when).unwrap());
@@ -1396,6 +1398,10 @@ fn postgres_reports_match_sqlite_reports() {
         let one = reports.snapshot(&only_h1, None).unwrap();
         assert_eq!(one.households.keys().collect::<Vec<_>>(), ["H1"], "a household's page reads that household");
         assert_eq!(one.visits.len(), 2);
+        let both = reports.snapshot(&townships, Some(&as_of)).unwrap();
+        assert_eq!(both.households.keys().collect::<Vec<_>>(), ["H1", "H2"], "several townships read together");
+        let none = reports.snapshot(&elsewhere, None).unwrap();
+        assert!(none.households.is_empty() && none.visits.is_empty(), "a township the scope does not hold");
         let theirs = reports.snapshot(&of_helper, None).unwrap();
         assert!(theirs.households.values().all(|e| e.helpers.contains(&helper)), "a helper's page reads theirs");
         assert!(theirs.households.contains_key("H1"));

@@ -763,6 +763,9 @@ impl Changed {
 pub struct ReportScope {
     pub visible: Visibility,
     pub township: Option<String>,
+    /// Several whole townships read together (none: no such limit): an area's overview is counted a few townships
+    /// per read, since each read's queries cost PostgreSQL a millisecond of planning whatever their size.
+    pub townships: Vec<String>,
     pub village: Option<String>,
     /// One household alone (its page).
     pub household: Option<String>,

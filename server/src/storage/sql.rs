@@ -201,9 +201,14 @@ pub const V14_DOCUMENT_FORMAT: [&str; 1] = ["INSERT INTO meta (key, value) SELEC
      CASE WHEN EXISTS (SELECT 1 FROM docs) THEN '1' ELSE '2' END"];
 
 /// The township index both stores end with: every column a report's scope check and document list read, so a
-/// township's report reads no document row (SQLite since schema 12, PostgreSQL since 13).
+/// township's report reads no document row (SQLite since schema 12, PostgreSQL since 13). The time a document was
+/// first received comes second (schema 16), so an "as of" view of a year ago seeks the documents received by then
+/// instead of walking past every later visit of the township (a million index entries in the province).
 pub const DOCS_TOWNSHIP_INDEX: &str =
-    "CREATE INDEX docs_township ON docs (township, village, household_id, kind, id, created_ms, updated_ms, last_seq)";
+    "CREATE INDEX docs_township ON docs (township, created_ms, village, household_id, kind, id, updated_ms, last_seq)";
+
+/// Schema 16: the township index with `created_ms` second ([`DOCS_TOWNSHIP_INDEX`]).
+pub const V16_TOWNSHIP_BY_TIME: [&str; 2] = ["DROP INDEX docs_township", DOCS_TOWNSHIP_INDEX];
 
 /// Sets each document's first and last received times from its stored changes (a document without any keeps its
 /// last one for both). Schema 12 runs it once it has added `created_ms`, the time the server received a document's

@@ -92,6 +92,7 @@ struct Bound {
     lists: [Vec<String>; 3],
     village: Option<String>,
     township: Option<String>,
+    townships: Vec<String>,
     household: Option<String>,
     /// The helper's households, read when the reader starts.
     helper: Option<Vec<String>>,
@@ -108,6 +109,7 @@ impl Bound {
             lists: [list(&v.households), list(&v.villages), list(&v.townships)],
             village: given(&s.village),
             township: given(&s.township),
+            townships: s.townships.clone(),
             household: given(&s.household),
             helper: None,
             received_by: s.received_by,
@@ -152,6 +154,9 @@ impl Bound {
         }
         if let Some(t) = &self.township {
             all.push(term("d.township = $?", t));
+        }
+        if !self.townships.is_empty() {
+            all.push(term("d.township = ANY($?)", &self.townships));
         }
         if let Some(r) = &self.received_by {
             all.push(term("d.created_ms <= $?", r));

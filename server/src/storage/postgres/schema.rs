@@ -13,7 +13,7 @@ use doorstep_core::store::migrate::{self, Database, Step};
 use doorstep_core::store::schema::INDEX_DDL;
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 15;
+pub const VERSION: i64 = 16;
 
 /// Advisory lock key serialising migrations ("doorstep" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_6f72_7374_6570;
@@ -231,6 +231,7 @@ const STEPS: &[Step] = &[
     },
     Step { version: 14, sql: &crate::storage::sql::V14_DOCUMENT_FORMAT },
     Step { version: 15, sql: &crate::storage::sql::V15_PACKED_RECORDS_PG },
+    Step { version: 16, sql: &crate::storage::sql::V16_TOWNSHIP_BY_TIME },
 ];
 
 /// The migration transaction as the core's runner sees it: the version lives in the `schema_version` table, and

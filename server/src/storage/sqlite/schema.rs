@@ -4,7 +4,7 @@ use super::*;
 use doorstep_core::store::migrate::Step;
 
 /// The schema version this build writes.
-pub(super) const VERSION: i64 = 15;
+pub(super) const VERSION: i64 = 16;
 
 pub(super) const V1: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -251,6 +251,7 @@ const STEPS: &[Step] = &[
     Step { version: 13, sql: &crate::storage::sql::V13_ASSIGNMENTS_INDEX },
     Step { version: 14, sql: &crate::storage::sql::V14_DOCUMENT_FORMAT },
     Step { version: 15, sql: &crate::storage::sql::V15_PACKED_RECORDS_SQLITE },
+    Step { version: 16, sql: &crate::storage::sql::V16_TOWNSHIP_BY_TIME },
 ];
 
 /// Brings the database to `VERSION` (the core's runner: one transaction per step with its `user_version`),
