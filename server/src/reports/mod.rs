@@ -409,8 +409,12 @@ fn live(
     for d in &docs {
         match (d.kind, fresh.remove(&d.id)) {
             (DocKind::Household, found) => {
-                seen_h.insert(d.id.clone());
+                if keep {
+                    seen_h.insert(d.id.clone());
+                }
                 let record = match found {
+                    // A read not kept has a cache of its own, dropped after it: nothing to keep the record for.
+                    Some(Record::Household(h)) if !keep => h,
                     Some(Record::Household(h)) => {
                         cache.households.insert(d.id.clone(), (d.last_seq, h.clone()));
                         h
@@ -433,7 +437,9 @@ fn live(
         }
     }
     // Keep only the records of this read: memory follows the largest scope read, not everything ever read.
-    cache.households.retain(|id, _| seen_h.contains(id));
+    if keep {
+        cache.households.retain(|id, _| seen_h.contains(id));
+    }
     cache.screenings.retain(|id, _| seen_s.contains(id));
     snapshot.households = households(placements, &assignments);
     // The rows of a kind are read only when the scope has documents of it (a village without screenings, a day

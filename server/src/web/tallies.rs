@@ -784,34 +784,44 @@ fn write(reports: &dyn Reports, frame: &str, rows: Vec<Unsaved>) {
 
 /// A snapshot split by the place of its households (with what belongs to them); each part has the rules.
 fn by_place(snap: Snapshot) -> BTreeMap<Place, Snapshot> {
-    let mut parts: BTreeMap<Place, Snapshot> = BTreeMap::new();
-    let mut place_of: HashMap<String, Place> = HashMap::new();
-    for (id, e) in snap.households {
-        let place = (e.placement.township.clone(), e.placement.village.clone());
-        place_of.insert(id.clone(), place.clone());
-        let part = parts.entry(place).or_insert_with(|| Snapshot {
-            rules: snap.rules.clone(),
-            head: snap.head,
-            ..Default::default()
-        });
-        part.households.insert(id, e);
-    }
-    for v in snap.visits {
-        if let Some(part) = place_of.get(&v.household_id).and_then(|p| parts.get_mut(p)) {
-            part.visits.push(v);
+    let Snapshot { households, visits, problems, screenings, rules, head, .. } = snap;
+    // Each household's part by index, found without copying ids or places (a township's thousand households).
+    let mut slots: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut parts: Vec<Snapshot> = Vec::new();
+    let slot_of: HashMap<&str, usize> = households
+        .iter()
+        .map(|(id, e)| {
+            let at = *slots.entry((&e.placement.township, &e.placement.village)).or_insert_with(|| {
+                parts.push(Snapshot { rules: rules.clone(), head, ..Default::default() });
+                parts.len() - 1
+            });
+            (id.as_str(), at)
+        })
+        .collect();
+    for v in visits {
+        if let Some(&at) = slot_of.get(v.household_id.as_str()) {
+            parts[at].visits.push(v);
         }
     }
-    for p in snap.problems {
-        if let Some(part) = place_of.get(&p.household_id).and_then(|p| parts.get_mut(p)) {
-            part.problems.push(p);
+    for p in problems {
+        if let Some(&at) = slot_of.get(p.household_id.as_str()) {
+            parts[at].problems.push(p);
         }
     }
-    for s in snap.screenings {
-        if let Some(part) = place_of.get(&s.record.household_id).and_then(|p| parts.get_mut(p)) {
-            part.screenings.push(s);
+    for s in screenings {
+        if let Some(&at) = slot_of.get(s.record.household_id.as_str()) {
+            parts[at].screenings.push(s);
         }
     }
-    parts
+    let mut places: Vec<(Place, usize)> =
+        slots.into_iter().map(|((t, v), at)| ((t.to_string(), v.to_string()), at)).collect();
+    places.sort_by_key(|(_, at)| *at);
+    let slot_list: Vec<usize> = households.iter().map(|(id, _)| slot_of[id.as_str()]).collect();
+    drop(slot_of);
+    for ((id, e), at) in households.into_iter().zip(slot_list) {
+        parts[at].households.insert(id, e);
+    }
+    places.into_iter().zip(parts).map(|((place, _), part)| (place, part)).collect()
 }
 
 /// Forgets what the store changed since the tallies were last checked.

@@ -22,6 +22,7 @@ use doorstep_core::model::{
 };
 use doorstep_core::schedule::followup_interval;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -240,8 +241,14 @@ fn add_counts(a: &mut Vec<Count>, b: &[Count]) {
 pub fn tally(sel: &Selection) -> Tally {
     let months = last_months(&sel.month, 12);
     let today = sel.today.format("%Y-%m-%d").to_string();
-    let links: HashMap<&str, Arc<Link>> = sel.households.iter().map(|e| (e.record.id.as_str(), Link::of(e))).collect();
-    let link = |id: &str| links.get(id).cloned();
+    // A household's link is made when a list first names it (most households are in none), then shared.
+    let selected: HashMap<&str, &HouseholdEntry> = sel.households.iter().map(|e| (e.record.id.as_str(), *e)).collect();
+    let made: RefCell<HashMap<&str, Arc<Link>>> = RefCell::default();
+    let link = |id: &str| -> Option<Arc<Link>> {
+        let (key, e) = selected.get_key_value(id)?;
+        Some(made.borrow_mut().entry(key).or_insert_with(|| Link::of(e)).clone())
+    };
+    let linked = |e: &HouseholdEntry| link(&e.record.id).unwrap_or_else(|| Link::of(e));
     let mut t = Tally { households: sel.households.len(), ..Default::default() };
 
     // Coverage: the whole selection, by village and by helper (households of a helper that this helper visited).
@@ -298,7 +305,7 @@ pub fn tally(sel: &Selection) -> Tally {
             t.overdue_total += 1;
             if t.overdue.len() < PAGE_ROWS {
                 t.overdue.push(Overdue {
-                    link: links[e.record.id.as_str()].clone(),
+                    link: linked(e),
                     done,
                     required,
                     last_visit: last_visit.get(e.record.id.as_str()).map(|d| d.to_string()).unwrap_or_default(),
@@ -324,7 +331,7 @@ pub fn tally(sel: &Selection) -> Tally {
             let due = base + Duration::days(i64::from(interval));
             if due < sel.today {
                 t.followups.push(FollowUp {
-                    link: links[e.record.id.as_str()].clone(),
+                    link: linked(e),
                     member_id: m.id.clone(),
                     member: m.name.clone(),
                     last: last.unwrap_or_default(),
@@ -378,12 +385,7 @@ pub fn tally(sel: &Selection) -> Tally {
                     }
                 }
             }
-            let missing = || Missing {
-                link: links[e.record.id.as_str()].clone(),
-                member_id: m.id.clone(),
-                member: m.name.clone(),
-                groups,
-            };
+            let missing = || Missing { link: linked(e), member_id: m.id.clone(), member: m.name.clone(), groups };
             if m.contract.is_none() && groups.iter().any(|f| *f) {
                 t.unsigned.push(missing());
             }
