@@ -59,6 +59,10 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# PostgreSQL's shared buffers: its small default for tests; the province benchmark sets a server's share of memory
+# (DOORSTEP_PG_SHARED_BUFFERS=1GB, BENCHMARKS.md), as a deployment would (a quarter of RAM is PostgreSQL's advice).
+SHARED_BUFFERS="${DOORSTEP_PG_SHARED_BUFFERS:-128MB}"
+
 # Starts a cluster; prints `DIR URL`.
 start() {
     ensure_postgresql
@@ -76,7 +80,7 @@ start() {
     for attempt in 1 2 3 4 5; do
         port=$(free_port)
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" start >/dev/null; then
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100 -c shared_buffers=$SHARED_BUFFERS" start >/dev/null; then
             as_owner "$bin/createdb" -h "$dir" -p "$port" -U "$PG_ROLE" "$PG_DB"
             echo "$port" >"$dir/port"
             echo "$dir postgres://$PG_ROLE@127.0.0.1:$port/$PG_DB"
