@@ -211,8 +211,9 @@ fn ingest(
     if format >= form::CURRENT {
         // Format 1 values in a deployment at format 2 (a phone that had not pulled the move yet): the server moves
         // them at once, so every reader sees codes (see `crate::documents`).
+        let new: Vec<&[u8]> = fresh.iter().map(|c| c.bytes.as_slice()).collect();
         let moved = document
-            .normalize(group.kind, &crate::documents::author(), now)
+            .normalize_after(&new, group.kind, &crate::documents::author(), now)
             .map_err(|e| Refusal::BadChange(format!("document {id}: {e}")))?;
         if let Some(change) = moved {
             tx.bind_actor(&change.actor, SERVER_DEVICE, now)?;

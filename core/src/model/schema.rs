@@ -331,6 +331,45 @@ fn current_form(ty: &Type, value: &ScalarValue) -> ScalarValue {
     }
 }
 
+/// Whether these changes could hold a value in the form of format 1: a `uint`, or a string that is an enumeration's
+/// format 1 name (a Rust variant name, never its code). A pushed change without any leaves a document already at the
+/// current format as it is, so the server need not walk the document (`Document::normalize_after`): that walk was a
+/// fifth of a push. Free text that happens to equal such a name only costs the walk.
+pub fn may_hold_old_forms(changes: &[&[u8]]) -> bool {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut out = std::collections::HashSet::new();
+        for kind in DocKind::ALL {
+            for f in fields(*kind) {
+                legacy_names(&f.ty, &mut out);
+            }
+        }
+        out
+    });
+    changes.iter().any(|bytes| {
+        let Ok(change) = automerge::Change::from_bytes(bytes.to_vec()) else { return true };
+        change.decode().operations.iter().any(|op| match &op.action {
+            automerge::legacy::OpType::Put(ScalarValue::Uint(_)) => true,
+            automerge::legacy::OpType::Put(ScalarValue::Str(s)) => names.contains(s.as_str()),
+            _ => false,
+        })
+    })
+}
+
+/// The format 1 names of the enumerations in `ty` (those that differ from their codes), records inside it included.
+fn legacy_names(ty: &Type, out: &mut std::collections::HashSet<&'static str>) {
+    match ty {
+        Type::Code(_, codes) => out.extend(codes().into_iter().filter(|(c, l)| c != l).map(|(_, l)| l)),
+        Type::Optional(inner) | Type::List(inner) | Type::MapOf(_, inner) => legacy_names(inner, out),
+        Type::Record(_, fields) => {
+            for f in fields.iter() {
+                legacy_names(&f.ty, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Every value of a document of `kind` that is not what the schema says (each value of a conflicted field is
 /// checked). Fields the schema does not name are not checked: readers ignore them.
 pub fn check<D: ReadDoc>(doc: &D, kind: DocKind) -> Vec<Mismatch> {
