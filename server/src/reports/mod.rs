@@ -413,7 +413,8 @@ fn live(
                     seen_h.insert(d.id.clone());
                 }
                 let record = match found {
-                    // A read not kept has a cache of its own, dropped after it: nothing to keep the record for.
+                    // A read not kept (a count's, or an "as of" read) leaves the cache as it is: the live read's
+                    // records stay, and a count's private cache is dropped after it anyway.
                     Some(Record::Household(h)) if !keep => h,
                     Some(Record::Household(h)) => {
                         cache.households.insert(d.id.clone(), (d.last_seq, h.clone()));

@@ -2,8 +2,8 @@
 //! another shape (`model::packed::layout`), or one saved while records were JSON (before schema 15), has every
 //! record packed again once, when it is opened, so the pages never fall back to parsing a province's documents.
 //!
-//! Each record is packed from the JSON it was kept as when that still reads as the document's kind (a hundred times
-//! cheaper than the document), otherwise from the document itself. Both stores run the same walk over `Storage`.
+//! Each record is packed from the JSON it was kept as when that still reads as the document's kind (far cheaper
+//! than the document), otherwise from the document itself. Both stores run the same walk over `Storage`.
 
 use super::{sql, Result, Storage, StoredDoc};
 use doorstep_core::model::{packed, DocKind, Household, Record, Screening, Visit};
