@@ -44,6 +44,8 @@ struct Parsed {
     hash_hex: String,
     actor: String,
     bytes: Vec<u8>,
+    /// The change as parsed on arrival (read again to tell whether it holds format 1 values).
+    change: Change,
 }
 
 /// The changes of one document in a push.
@@ -71,6 +73,7 @@ fn parse(changes: &[WireChange]) -> Result<Vec<Group>> {
             hash_hex: change.hash().to_string(),
             actor: change.actor_id().to_hex_string(),
             bytes: w.bytes.clone(),
+            change,
         };
         match index.get(w.doc_id.as_str()) {
             Some(&g) if groups[g].kind != kind => {
@@ -211,7 +214,7 @@ fn ingest(
     if format >= form::CURRENT {
         // Format 1 values in a deployment at format 2 (a phone that had not pulled the move yet): the server moves
         // them at once, so every reader sees codes (see `crate::documents`).
-        let new: Vec<&[u8]> = fresh.iter().map(|c| c.bytes.as_slice()).collect();
+        let new: Vec<&Change> = fresh.iter().map(|c| &c.change).collect();
         let moved = document
             .normalize_after(&new, group.kind, &crate::documents::author(), now)
             .map_err(|e| Refusal::BadChange(format!("document {id}: {e}")))?;

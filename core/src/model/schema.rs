@@ -335,7 +335,7 @@ fn current_form(ty: &Type, value: &ScalarValue) -> ScalarValue {
 /// format 1 name (a Rust variant name, never its code). A pushed change without any leaves a document already at the
 /// current format as it is, so the server need not walk the document (`Document::normalize_after`): that walk was a
 /// fifth of a push. Free text that happens to equal such a name only costs the walk.
-pub fn may_hold_old_forms(changes: &[&[u8]]) -> bool {
+pub fn may_hold_old_forms<'a>(changes: impl IntoIterator<Item = &'a automerge::Change>) -> bool {
     static NAMES: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
     let names = NAMES.get_or_init(|| {
         let mut out = std::collections::HashSet::new();
@@ -346,8 +346,7 @@ pub fn may_hold_old_forms(changes: &[&[u8]]) -> bool {
         }
         out
     });
-    changes.iter().any(|bytes| {
-        let Ok(change) = automerge::Change::from_bytes(bytes.to_vec()) else { return true };
+    changes.into_iter().any(|change| {
         change.decode().operations.iter().any(|op| match &op.action {
             automerge::legacy::OpType::Put(ScalarValue::Uint(_)) => true,
             automerge::legacy::OpType::Put(ScalarValue::Str(s)) => names.contains(s.as_str()),
