@@ -178,21 +178,18 @@ impl Document {
         Author { user: "system".into(), device: "server".into() }
     }
 
-    /// [`Document::normalize`] after the `new` changes (as parsed when they arrived) were applied to a document the
-    /// server had already moved: the
+    /// [`Document::normalize`] after new changes were applied to a document the server had already moved, told
+    /// whether any of them may hold a value in a format 1 form (`schema::may_hold_old_forms`): the
     /// walk of the whole document is skipped when it is at the current format, holds no concurrent values, and the
-    /// new changes hold no value in a format 1 form (`schema::may_hold_old_forms`), since then nothing can move.
+    /// new changes hold no value in a format 1 form, since then nothing can move.
     pub fn normalize_after(
         &mut self,
-        new: &[&Change],
+        new_old_forms: bool,
         kind: DocKind,
         author: &Author,
         time_ms: i64,
     ) -> Result<Option<ChangeRecord>> {
-        if self.format() >= form::CURRENT
-            && self.conflict_count() == 0
-            && !schema::may_hold_old_forms(new.iter().copied())
-        {
+        if self.format() >= form::CURRENT && self.conflict_count() == 0 && !new_old_forms {
             return Ok(None);
         }
         self.normalize(kind, author, time_ms)
@@ -1026,7 +1023,10 @@ mod format_tests {
         let parsed = Change::from_bytes(new.bytes.clone()).unwrap();
         assert!(!schema::may_hold_old_forms([&parsed]), "a code is no old form");
         server.apply(&[new.bytes.clone()]).unwrap();
-        assert!(server.normalize_after(&[&parsed], DocKind::Household, &author("server"), 4_000).unwrap().is_none());
+        assert!(server
+            .normalize_after(schema::may_hold_old_forms([&parsed]), DocKind::Household, &author("server"), 4_000)
+            .unwrap()
+            .is_none());
         assert_eq!(scalar(&server, &ROOT, "poverty_status"), ScalarValue::Str("monitored".into()));
         // A phone still at format 1 writes a variant name: the document is walked and the value moved.
         let mut old = legacy(&h);
@@ -1037,7 +1037,9 @@ mod format_tests {
         assert!(schema::may_hold_old_forms([&parsed]), "\"Lifted\" is a format 1 name");
         old.normalize(DocKind::Household, &Document::format_mover(), 5_500).unwrap().unwrap();
         old.apply(&[named.bytes.clone()]).unwrap();
-        let moved = old.normalize_after(&[&parsed], DocKind::Household, &author("server"), 6_000).unwrap();
+        let moved = old
+            .normalize_after(schema::may_hold_old_forms([&parsed]), DocKind::Household, &author("server"), 6_000)
+            .unwrap();
         assert!(moved.is_some(), "the old value is moved");
         assert_eq!(scalar(&old, &ROOT, "poverty_status"), ScalarValue::Str("lifted".into()));
     }
