@@ -1654,8 +1654,11 @@ type KeptRow = (String, String, String, u64);
 
 /// Waits until the server keeps today's figures of every village with live households in its database, and of every
 /// township merged (the background count has run); returns a village whose figures the test then changes, and its
-/// township's merged figure.
+/// township's merged figure. Only today's frame is read: in a day's last hours the server keeps tomorrow's too.
 async fn wait_for_kept_tallies(db: &Path) -> (KeptRow, KeptRow) {
+    let today = chrono::NaiveDate::parse_from_str(&doorstep_server::scope::today(), "%Y-%m-%d").expect("today");
+    let frame = doorstep_server::web::tallies::FrameKey::of_day(today).name();
+    let merged_frame = format!("{frame} townships");
     let conn = rusqlite::Connection::open(db).expect("open the database");
     let (places, townships): (i64, i64) = conn
         .query_row(
@@ -1666,22 +1669,23 @@ async fn wait_for_kept_tallies(db: &Path) -> (KeptRow, KeptRow) {
         )
         .expect("places");
     assert!(places > 1, "the demo county has several villages");
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect("tallies") };
+    let count = |sql: &str, frame: &str| -> i64 { conn.query_row(sql, [frame], |r| r.get(0)).expect("tallies") };
     let row = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> KeptRow {
         conn.query_row(sql, params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64)))
             .expect("a kept tally")
     };
     for _ in 0..300 {
-        let villages = count("SELECT count(*) FROM tallies WHERE village <> ''");
-        let merged = count("SELECT count(*) FROM tallies WHERE village = ''");
+        let villages = count("SELECT count(*) FROM tallies WHERE frame = ?1 AND village <> ''", &frame);
+        let merged = count("SELECT count(*) FROM tallies WHERE frame = ?1 AND village = ''", &merged_frame);
         if villages >= places && merged >= townships {
             let village = row(
-                "SELECT frame, township, village, seq FROM tallies WHERE village <> '' ORDER BY village LIMIT 1",
-                &[],
+                "SELECT frame, township, village, seq FROM tallies WHERE frame = ?1 AND village <> ''
+                 ORDER BY village LIMIT 1",
+                &[&frame],
             );
             let township = row(
-                "SELECT frame, township, village, seq FROM tallies WHERE village = '' AND township = ?1",
-                &[&village.1],
+                "SELECT frame, township, village, seq FROM tallies WHERE frame = ?1 AND village = '' AND township = ?2",
+                &[&merged_frame, &village.1],
             );
             return (village, township);
         }
