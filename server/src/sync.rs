@@ -27,6 +27,7 @@ use automerge::{ActorId, Change};
 use doorstep_core::attachment;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{form, DocKind, Household, RulesDoc, Screening, Visit};
+use doorstep_core::store::index::IndexRows;
 use doorstep_core::sync::protocol::{WireChange, WireDoc};
 use std::collections::{HashMap, HashSet};
 
@@ -117,11 +118,27 @@ pub fn push_within(
     grace: Option<&Grace>,
     changes: &[WireChange],
 ) -> Result<Vec<[u8; 32]>> {
+    push_meanwhile(storage, device_id, scope, grace, changes, &mut || {})
+}
+
+/// `push_within` with `meanwhile` run after the documents are worked out and before the writer lock is taken: what
+/// another push may do in between (the tests of a stale worked-out document).
+pub(crate) fn push_meanwhile(
+    storage: &dyn Storage,
+    device_id: &str,
+    scope: &Scope,
+    grace: Option<&Grace>,
+    changes: &[WireChange],
+    meanwhile: &mut dyn FnMut(),
+) -> Result<Vec<[u8; 32]>> {
     if changes.is_empty() {
         return Ok(vec![]);
     }
     let groups = parse(changes)?;
     let format = crate::documents::format(storage)?;
+    let _ahead = AHEAD.enter();
+    let mut worked = work_ahead(storage, &groups, format)?;
+    meanwhile();
     let mut acked = Vec::new();
     storage.write(&mut |tx| {
         acked.clear();
@@ -134,12 +151,184 @@ pub fn push_within(
         tx.prefetch(&ids, &hashes)?;
         let mut scope = scope.clone();
         let mut own_actors = HashSet::new();
-        for group in &groups {
-            ingest(tx, device_id, &mut scope, floor.as_ref(), &mut own_actors, group, format, &mut acked)?;
+        for (group, worked) in groups.iter().zip(worked.iter_mut()) {
+            // A retried transaction works out again what the first attempt took.
+            let ahead = worked.take();
+            ingest(tx, device_id, &mut scope, floor.as_ref(), &mut own_actors, group, ahead, format, &mut acked)?;
         }
         Ok(())
     })?;
     Ok(acked)
+}
+
+/// A document of a push worked out from its stored state and its pushed changes: everything `ingest` writes but
+/// the sequence numbers and the scope's rows. Worked out before the writer lock (`work_ahead`, on every core at
+/// once), it is written as it is when the stored document and its household are still the ones it was worked out
+/// from, and worked out again under the lock otherwise.
+struct Worked {
+    kind: DocKind,
+    /// Heads of the stored document it started from (empty: there was none).
+    base_heads: Vec<String>,
+    /// The pushed changes it applied: those the stored document lacked, in push order.
+    fresh: Vec<[u8; 32]>,
+    placement: Placement,
+    /// A household's helpers.
+    helpers: Vec<String>,
+    /// The change that moved format 1 values of the document (`Document::normalize_after`).
+    moved: Option<doorstep_core::doc::ChangeRecord>,
+    bytes: Vec<u8>,
+    heads: Vec<String>,
+    rows: IndexRows,
+    record: Option<Vec<u8>>,
+    blob_refs: Vec<BlobRef>,
+}
+
+impl Worked {
+    /// Whether it still holds under the writer lock: the stored document is the one it started from, the same
+    /// changes are new to it, and a visit's or screening's household is still where it was.
+    fn holds(&self, tx: &mut dyn WriteTx, existing: Option<&StoredDoc>, fresh: &[&Parsed]) -> Result<bool> {
+        let base: &[String] = existing.map_or(&[], |e| &e.heads);
+        if base != self.base_heads.as_slice() || !fresh.iter().map(|c| c.hash).eq(self.fresh.iter().copied()) {
+            return Ok(false);
+        }
+        let Some(household) = self.placement.household_id.as_deref().filter(|_| self.kind != DocKind::Household) else {
+            return Ok(true);
+        };
+        Ok(tx.doc(household)?.is_some_and(|h| {
+            h.placement.village == self.placement.village && h.placement.township == self.placement.township
+        }))
+    }
+}
+
+/// How many pushes may work out their documents ahead of the writer lock at once: enough to keep every core busy
+/// while one push writes, few enough that the pushes waiting for the lock do not each hold their documents worked
+/// out (a hundred devices pushing a thousand visits each would hold them all).
+static AHEAD: Gate = Gate::new();
+
+/// A counting gate (`AHEAD`): at most twice the cores pass at once.
+struct Gate {
+    inside: std::sync::Mutex<usize>,
+    left: std::sync::Condvar,
+}
+
+impl Gate {
+    const fn new() -> Self {
+        Self { inside: std::sync::Mutex::new(0), left: std::sync::Condvar::new() }
+    }
+
+    fn enter(&self) -> GatePass<'_> {
+        let most = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
+        let mut inside = self.inside.lock().unwrap_or_else(|p| p.into_inner());
+        while *inside >= most {
+            inside = self.left.wait(inside).unwrap_or_else(|p| p.into_inner());
+        }
+        *inside += 1;
+        GatePass(self)
+    }
+}
+
+/// Leaves the gate when dropped.
+struct GatePass<'a>(&'a Gate);
+
+impl Drop for GatePass<'_> {
+    fn drop(&mut self) {
+        *self.0.inside.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.0.left.notify_one();
+    }
+}
+
+/// Works out every document of a push from what is stored now, outside the writer lock. A document that cannot be
+/// worked out here (a change the server lacks the dependencies of, a household not yet stored, a bad record) is
+/// left to `ingest`, which works it out again under the lock and refuses it there in the order it checks.
+fn work_ahead(storage: &dyn Storage, groups: &[Group], format: i64) -> Result<Vec<Option<Worked>>> {
+    let ids: Vec<String> = groups.iter().map(|g| g.doc_id.clone()).collect();
+    let mut stored: HashMap<String, StoredDoc> = storage.docs(&ids)?.into_iter().map(|d| (d.id.clone(), d)).collect();
+    // Households' places as this push leaves them (households come first), else as stored.
+    let mut places: HashMap<String, Option<Placement>> = HashMap::new();
+    let now = now_ms();
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let existing = stored.remove(&group.doc_id).filter(|e| e.kind == group.kind);
+        let mut household = |id: &str| -> Result<Option<Placement>> {
+            if let Some(p) = places.get(id) {
+                return Ok(p.clone());
+            }
+            let p = storage.doc(id)?.map(|h| h.placement);
+            places.insert(id.to_string(), p.clone());
+            Ok(p)
+        };
+        let document = match &existing {
+            Some(e) => e.document().ok(),
+            None => Some(Document::empty(&ActorId::random())),
+        };
+        let worked = document.and_then(|mut document| {
+            let mut seen = HashSet::new();
+            let fresh: Vec<&Parsed> =
+                group.changes.iter().filter(|c| seen.insert(c.hash) && !document.has_change(&c.hash_hex)).collect();
+            let (id, kind) = (&group.doc_id, group.kind);
+            work_out(id, kind, existing.as_ref(), document, &fresh, format, now, &mut household).ok()
+        });
+        if let Some(w) = worked.as_ref().filter(|w| w.kind == DocKind::Household) {
+            places.insert(group.doc_id.clone(), Some(w.placement.clone()));
+        }
+        out.push(worked);
+    }
+    Ok(out)
+}
+
+/// Applies a document's new changes to it and derives everything that is written of it: its placement (a
+/// visit's or screening's from its household, looked up with `household`), the move of format 1 values, its saved
+/// bytes, heads, index rows, packed record and attachment references.
+#[allow(clippy::too_many_arguments)]
+fn work_out(
+    id: &str,
+    kind: DocKind,
+    existing: Option<&StoredDoc>,
+    mut document: Document,
+    fresh: &[&Parsed],
+    format: i64,
+    now: i64,
+    household: &mut dyn FnMut(&str) -> Result<Option<Placement>>,
+) -> Result<Worked> {
+    document.apply(&fresh.iter().map(|c| c.bytes.clone()).collect::<Vec<_>>())?;
+    if let Some(c) = fresh.iter().find(|c| !document.has_change(&c.hash_hex)) {
+        return Err(Refusal::BadChange(format!(
+            "change {} of {id} depends on changes the server does not have; push older changes first",
+            c.hash_hex
+        ))
+        .into());
+    }
+    if document.kind() != Some(kind) {
+        return Err(Refusal::BadChange(format!("document {id} does not hold a {kind} record")).into());
+    }
+    let (placement, helpers) = placement_of(household, id, kind, &document)?;
+    let mut moved = None;
+    if format >= form::CURRENT {
+        // Format 1 values in a deployment at format 2 (a phone that had not pulled the move yet): the server moves
+        // them at once, so every reader sees codes (see `crate::documents`).
+        moved = document
+            .normalize_after(fresh.iter().any(|c| c.old_forms), kind, &crate::documents::author(), now)
+            .map_err(|e| Refusal::BadChange(format!("document {id}: {e}")))?;
+    }
+    let bytes = match fresh {
+        // A document made by one change is that change: Automerge loads it as it loads a saved document.
+        [only] if existing.is_none() && moved.is_none() => only.bytes.clone(),
+        _ => document.save(),
+    };
+    let (rows, record) = doorstep_core::store::index::derive_with_record(id, kind, &mut document)?;
+    Ok(Worked {
+        kind,
+        base_heads: existing.map(|e| e.heads.clone()).unwrap_or_default(),
+        fresh: fresh.iter().map(|c| c.hash).collect(),
+        placement,
+        helpers,
+        moved,
+        bytes,
+        heads: document.heads(),
+        rows,
+        record,
+        blob_refs: blob_refs(id, kind, &document)?,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -150,6 +339,7 @@ fn ingest(
     grace: Option<&Grace>,
     own_actors: &mut HashSet<String>,
     group: &Group,
+    ahead: Option<Worked>,
     format: i64,
     acked: &mut Vec<[u8; 32]>,
 ) -> Result<()> {
@@ -188,22 +378,19 @@ fn ingest(
             Some(_) => return Err(Refusal::ForgedActor(c.actor.clone()).into()),
         }
     }
-    let mut document = match &existing {
-        Some(e) => e.document()?,
-        None => Document::empty(&ActorId::random()),
+    let worked = match ahead {
+        Some(w) if w.holds(tx, existing.as_ref(), &fresh)? => w,
+        _ => {
+            let document = match &existing {
+                Some(e) => e.document()?,
+                None => Document::empty(&ActorId::random()),
+            };
+            let mut household = |h: &str| Ok(tx.doc(h)?.map(|d| d.placement));
+            work_out(id, group.kind, existing.as_ref(), document, &fresh, format, now, &mut household)?
+        }
     };
-    document.apply(&fresh.iter().map(|c| c.bytes.clone()).collect::<Vec<_>>())?;
-    if let Some(c) = fresh.iter().find(|c| !document.has_change(&c.hash_hex)) {
-        return Err(Refusal::BadChange(format!(
-            "change {} of {id} depends on changes the server does not have; push older changes first",
-            c.hash_hex
-        ))
-        .into());
-    }
-    if document.kind() != Some(group.kind) {
-        return Err(Refusal::BadChange(format!("document {id} does not hold a {} record", group.kind)).into());
-    }
-    let (placement, helpers) = placement_of(tx, id, group.kind, &document)?;
+    let placement = worked.placement;
+    let helpers = worked.helpers;
     let before = existing.as_ref().map(|e| &e.placement);
     if !scope.may_write(id, group.kind, before, &placement, &helpers)
         && !written_before_loss(tx, scope, grace, group.kind, before, &placement)?
@@ -212,16 +399,9 @@ fn ingest(
     }
     let mut stored_changes: Vec<(&str, String, String, Vec<u8>)> =
         fresh.iter().map(|c| (device_id, c.hash_hex.clone(), c.actor.clone(), c.bytes.clone())).collect();
-    if format >= form::CURRENT {
-        // Format 1 values in a deployment at format 2 (a phone that had not pulled the move yet): the server moves
-        // them at once, so every reader sees codes (see `crate::documents`).
-        let moved = document
-            .normalize_after(fresh.iter().any(|c| c.old_forms), group.kind, &crate::documents::author(), now)
-            .map_err(|e| Refusal::BadChange(format!("document {id}: {e}")))?;
-        if let Some(change) = moved {
-            tx.bind_actor(&change.actor, SERVER_DEVICE, now)?;
-            stored_changes.push((SERVER_DEVICE, change.hash, change.actor, change.bytes));
-        }
+    if let Some(change) = worked.moved {
+        tx.bind_actor(&change.actor, SERVER_DEVICE, now)?;
+        stored_changes.push((SERVER_DEVICE, change.hash, change.actor, change.bytes));
     }
     let mut first = 0;
     let mut last = 0;
@@ -242,16 +422,16 @@ fn ingest(
     let stored = StoredDoc {
         id: id.clone(),
         kind: group.kind,
-        bytes: document.save(),
-        heads: document.heads(),
+        bytes: worked.bytes,
+        heads: worked.heads,
         first_seq: existing.as_ref().map_or(first, |e| e.first_seq),
         last_seq: last,
         placement: placement.clone(),
         updated_ms: now,
     };
-    tx.save_doc(&stored, &mut document)?;
+    tx.save_derived(&stored, worked.rows, worked.record)?;
     if matches!(group.kind, DocKind::Visit | DocKind::Screening) {
-        tx.set_blob_refs(id, &blob_refs(id, group.kind, &document)?)?;
+        tx.set_blob_refs(id, &worked.blob_refs)?;
     }
     if group.kind == DocKind::Household {
         if helpers.iter().any(|h| h == &scope.user) {
@@ -295,11 +475,16 @@ fn written_before_loss(
 
 /// Where a merged document belongs, read from its record: a household's own village, a visit's or screening's
 /// household's village. Also returns a household's helpers.
-fn placement_of(tx: &mut dyn WriteTx, id: &str, kind: DocKind, doc: &Document) -> Result<(Placement, Vec<String>)> {
+fn placement_of(
+    household: &mut dyn FnMut(&str) -> Result<Option<Placement>>,
+    id: &str,
+    kind: DocKind,
+    doc: &Document,
+) -> Result<(Placement, Vec<String>)> {
     let bad = |e: doorstep_core::Error| Refusal::BadChange(format!("document {id}: {e}"));
-    let of_household = |tx: &mut dyn WriteTx, household_id: String| -> Result<Placement> {
-        match tx.doc(&household_id)? {
-            Some(h) => Ok(Placement { household_id: Some(household_id), ..h.placement }),
+    let mut of_household = |household_id: String| -> Result<Placement> {
+        match household(&household_id)? {
+            Some(p) => Ok(Placement { household_id: Some(household_id), ..p }),
             // Whose it is cannot be judged before the household arrives: refuse this push as "not yet", never as
             // out of scope, so that the device keeps the record in its queue instead of setting it aside.
             None => Err(Refusal::HouseholdUnknown { doc: id.to_string(), household: household_id }.into()),
@@ -314,12 +499,12 @@ fn placement_of(tx: &mut dyn WriteTx, id: &str, kind: DocKind, doc: &Document) -
         DocKind::Visit => {
             let v: Visit = doc.read().map_err(bad)?;
             same_id(id, &v.id)?;
-            Ok((of_household(tx, v.household_id)?, vec![]))
+            Ok((of_household(v.household_id)?, vec![]))
         }
         DocKind::Screening => {
             let s: Screening = doc.read().map_err(bad)?;
             same_id(id, &s.id)?;
-            Ok((of_household(tx, s.household_id)?, vec![]))
+            Ok((of_household(s.household_id)?, vec![]))
         }
         DocKind::Rules => {
             let r: RulesDoc = doc.read().map_err(bad)?;

@@ -23,6 +23,7 @@ pub fn check_all(s: &dyn Storage) {
     blobs(s);
     places(s);
     household_lookups(s);
+    stale_work_ahead(s);
 }
 
 /// Browser sessions: found by digest, expired ones dropped when another starts, ended one by one or per account.
@@ -519,4 +520,57 @@ pub fn household_lookups(s: &dyn Storage) {
     let dates: Vec<&str> = visits.iter().map(|v| v.date.as_str()).collect();
     assert_eq!(dates, ["2026-05-09", "2026-04-01"], "newest first, at most the limit");
     assert!(s.household_visits(&ids[1], 5).unwrap().is_empty());
+}
+
+/// A push works its documents out before it waits for the writer; what another push changed meanwhile is not
+/// lost: a document edited in between is merged again from the stored one, and a visit whose household moved in
+/// between takes the household's new village.
+pub fn stale_work_ahead(s: &dyn Storage) {
+    use doorstep_core::model::Visit;
+    let admin = scope("c-admin", Role::Admin, ScopeFacts::default());
+    let author = Author { user: "c".into(), device: "c".into() };
+    let mut h = samples::household();
+    h.id = "c-stale-h".into();
+    h.village = "cs1".into();
+    let (wire, mut doc) = household_change(&h, &automerge::ActorId::random());
+    sync::push(s, "c-dev-s", &admin, &[wire]).unwrap();
+    let household = |bytes: Vec<u8>| WireChange { doc_id: h.id.clone(), kind: "household".into(), bytes };
+
+    // Two edits of one household from two documents: the second push's worked-out copy misses the first.
+    let mut other = Document::load(&doc.save(), &automerge::ActorId::random()).unwrap();
+    let mut edited = h.clone();
+    edited.phone = "111".into();
+    let first = doc.update(&edited, &author, 2).unwrap().unwrap();
+    let mut edited_b = h.clone();
+    edited_b.head_name = "c-other-head".into();
+    let second = other.update(&edited_b, &author, 3).unwrap().unwrap();
+    let mut meanwhile = || {
+        sync::push(s, "c-dev-s", &admin, &[household(first.bytes.clone())]).unwrap();
+    };
+    sync::push_meanwhile(s, "c-dev-s2", &admin, None, &[household(second.bytes)], &mut meanwhile).unwrap();
+    let stored = s.doc(&h.id).unwrap().expect("stored");
+    assert_eq!(stored.heads.len(), 2, "both edits are heads of the stored document");
+    let merged: Household = stored.document().unwrap().read().unwrap();
+    assert_eq!((merged.phone.as_str(), merged.head_name.as_str()), ("111", "c-other-head"));
+    let (_, record) = &s.records(std::slice::from_ref(&h.id)).unwrap()[0];
+    let kept: Household = doorstep_core::model::packed::unpack(record).expect("the kept record");
+    assert_eq!(kept, merged, "the record kept beside it is the merged one");
+
+    // A visit pushed while its household moves to another village.
+    let mut v: Visit = samples::visit();
+    v.id = "c-stale-v".into();
+    v.household_id = h.id.clone();
+    let (_, visit) = Document::create(&v, &automerge::ActorId::random(), &author, 4).unwrap();
+    let mut moved = merged.clone();
+    moved.village = "cs2".into();
+    let mut merged_doc = stored.document().unwrap();
+    let move_change = merged_doc.update(&moved, &author, 5).unwrap().unwrap();
+    let mut meanwhile = || {
+        sync::push(s, "c-dev-s", &admin, &[household(move_change.bytes.clone())]).unwrap();
+    };
+    let wire = WireChange { doc_id: v.id.clone(), kind: "visit".into(), bytes: visit.bytes };
+    sync::push_meanwhile(s, "c-dev-s2", &admin, None, &[wire], &mut meanwhile).unwrap();
+    let stored = s.doc(&v.id).unwrap().expect("the visit");
+    assert_eq!(stored.placement.village, "cs2", "the visit is placed in the household's new village");
+    assert_eq!(stored.placement.household_id.as_deref(), Some(h.id.as_str()));
 }

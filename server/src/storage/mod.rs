@@ -25,6 +25,7 @@ pub mod sqlite;
 pub use assign::Assign;
 use doorstep_core::doc::Document;
 use doorstep_core::model::{DocKind, Role};
+use doorstep_core::store::index::IndexRows;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -513,7 +514,14 @@ pub trait WriteTx {
     fn next_seq(&mut self) -> Result<u64>;
     fn insert_change(&mut self, change: &NewChange) -> Result<()>;
     /// Writes the merged document and its placement, and rebuilds its derived index rows (`ix_*`).
-    fn save_doc(&mut self, doc: &StoredDoc, document: &mut Document) -> Result<()>;
+    fn save_doc(&mut self, doc: &StoredDoc, document: &mut Document) -> Result<()> {
+        // The record is saved beside its document, so pages read it without parsing the document.
+        let (rows, record) = doorstep_core::store::index::derive_with_record(&doc.id, doc.kind, document)?;
+        self.save_derived(doc, rows, record)
+    }
+    /// `save_doc` with the index rows and packed record already derived from the document (a push derives them
+    /// before it waits for the writer).
+    fn save_derived(&mut self, doc: &StoredDoc, rows: IndexRows, record: Option<Vec<u8>>) -> Result<()>;
     /// Moves a household's visits and screenings with it when its village changes.
     fn move_dependents(&mut self, household_id: &str, placement: &Placement) -> Result<()>;
     /// Fails with `NotFound` unless an account of that name exists.

@@ -16,7 +16,6 @@
 //! REPEATABLE READ snapshot so the head and the candidates agree. `docs/deploy.md` explains the trade-off.
 
 use super::*;
-use doorstep_core::doc::Document;
 use doorstep_core::model::{DocKind, Role};
 pub use r2d2_postgres::postgres as pg;
 use r2d2_postgres::postgres::types::ToSql;

@@ -224,9 +224,7 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
-    fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
-        // The record is saved beside its document, so pages read it without parsing the document.
-        let (rows, record) = doorstep_core::store::index::derive_with_record(&d.id, d.kind, document)?;
+    fn save_derived(&mut self, d: &StoredDoc, rows: IndexRows, record: Option<Vec<u8>>) -> Result<()> {
         self.docs.remove(&d.id);
         self.pending.save_doc(d.clone(), record, rows);
         Ok(())

@@ -109,9 +109,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn save_doc(&mut self, d: &StoredDoc, document: &mut Document) -> Result<()> {
-        // The record is saved beside its document, so pages read it without parsing the document.
-        let (rows, record) = index::derive_with_record(&d.id, d.kind, document)?;
+    fn save_derived(&mut self, d: &StoredDoc, rows: IndexRows, record: Option<Vec<u8>>) -> Result<()> {
         self.tx.prepare_cached(sql::SAVE_DOC)?.execute(params![
             d.id,
             d.kind.code(),
