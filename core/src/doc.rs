@@ -15,6 +15,7 @@ use automerge::{
 };
 use serde::{Deserialize, Serialize};
 
+mod flat;
 mod keep;
 
 /// Who makes a change: written into every change so that its history is attributable.
@@ -136,7 +137,7 @@ impl Document {
         if let Some(r) = self.read_cache.lock().ok().and_then(|c| c.as_ref()?.downcast_ref::<R>().cloned()) {
             return Ok(r);
         }
-        let r: R = autosurgeon::hydrate(&self.doc).map_err(|e| self.unreadable::<R>(e))?;
+        let r: R = autosurgeon::hydrate(&flat::Flat::new(&self.doc)).map_err(|e| self.unreadable::<R>(e))?;
         if let Ok(mut cache) = self.read_cache.lock() {
             *cache = Some(Box::new(r.clone()));
         }
@@ -307,7 +308,7 @@ impl Document {
         let in_batch: std::collections::HashSet<ChangeHash> = parsed.iter().map(Change::hash).collect();
         for change in &parsed {
             for dep in change.deps() {
-                if !in_batch.contains(dep) && self.doc.get_change_by_hash(dep).is_none() {
+                if !in_batch.contains(dep) && !self.holds(dep) {
                     return Err(Error::Document(format!(
                         "change {} depends on {dep}, which is missing",
                         change.hash()
@@ -364,7 +365,13 @@ impl Document {
 
     /// Whether the document already holds a change.
     pub fn has_change(&mut self, hash: &str) -> bool {
-        hash.parse::<ChangeHash>().is_ok_and(|h| self.doc.get_change_by_hash(&h).is_some())
+        hash.parse::<ChangeHash>().is_ok_and(|h| self.holds(&h))
+    }
+
+    /// Whether the change graph holds this change: asked of the graph alone (`get_change_by_hash` would build the
+    /// whole change from the op columns, a sixteenth of a server's ingest).
+    fn holds(&mut self, hash: &ChangeHash) -> bool {
+        self.doc.get_missing_deps(std::slice::from_ref(hash)).is_empty()
     }
 
     /// A read-only copy of the document as it was at the given heads (for "as of" views).
