@@ -45,8 +45,11 @@ struct Parsed {
     hash_hex: String,
     actor: String,
     bytes: Vec<u8>,
-    /// Whether it may hold values in format 1's form (`schema::may_hold_old_forms`), told from the parse on arrival
-    /// (keeping every parsed change of a push instead cost 130 MiB at 100 devices pushing at once).
+    /// The change as Automerge parsed it, applied as it is (parsing is a twentieth of ingest). Only the few pushes
+    /// let through `AHEAD` hold their changes parsed: a hundred devices pushing a thousand changes each at once
+    /// held 130 MiB more when every waiting push kept them.
+    change: Change,
+    /// Whether it may hold values in format 1's form (`schema::may_hold_old_forms`).
     old_forms: bool,
 }
 
@@ -76,6 +79,7 @@ fn parse(changes: &[WireChange]) -> Result<Vec<Group>> {
             actor: change.actor_id().to_hex_string(),
             bytes: w.bytes.clone(),
             old_forms: doorstep_core::model::schema::may_hold_old_forms([&change]),
+            change,
         };
         match index.get(w.doc_id.as_str()) {
             Some(&g) if groups[g].kind != kind => {
@@ -134,9 +138,9 @@ pub(crate) fn push_meanwhile(
     if changes.is_empty() {
         return Ok(vec![]);
     }
+    let _ahead = AHEAD.enter();
     let groups = parse(changes)?;
     let format = crate::documents::format(storage)?;
-    let _ahead = AHEAD.enter();
     let mut worked = work_ahead(storage, &groups, format)?;
     meanwhile();
     let mut acked = Vec::new();
@@ -200,9 +204,9 @@ impl Worked {
     }
 }
 
-/// How many pushes may work out their documents ahead of the writer lock at once: enough to keep every core busy
-/// while one push writes, few enough that the pushes waiting for the lock do not each hold their documents worked
-/// out (a hundred devices pushing a thousand visits each would hold them all).
+/// How many pushes may parse their changes and work out their documents ahead of the writer lock at once: enough
+/// to keep every core busy while one push writes, few enough that the pushes waiting do not each hold their changes
+/// parsed and their documents worked out (a hundred devices pushing a thousand visits each would hold them all).
 static AHEAD: Gate = Gate::new();
 
 /// A counting gate (`AHEAD`): at most twice the cores pass at once.
@@ -290,7 +294,7 @@ fn work_out(
     now: i64,
     household: &mut dyn FnMut(&str) -> Result<Option<Placement>>,
 ) -> Result<Worked> {
-    document.apply(&fresh.iter().map(|c| c.bytes.clone()).collect::<Vec<_>>())?;
+    document.apply_parsed(fresh.iter().map(|c| c.change.clone()).collect())?;
     if let Some(c) = fresh.iter().find(|c| !document.has_change(&c.hash_hex)) {
         return Err(Refusal::BadChange(format!(
             "change {} of {id} depends on changes the server does not have; push older changes first",
@@ -517,17 +521,16 @@ fn placement_of(
 /// The blobs a merged visit or screening refers to (none once it is tombstoned), read with the core's model.
 /// References whose hash is not a well-formed blob name are ignored: they can never be uploaded or served.
 pub fn blob_refs(id: &str, kind: DocKind, doc: &Document) -> Result<Vec<BlobRef>> {
-    if !matches!(kind, DocKind::Visit | DocKind::Screening) {
-        return Ok(vec![]);
-    }
-    // Two fields, not the whole record: this runs on every stored change to a visit or screening (the record itself
-    // was read, and checked, for its placement just before).
     let bad = |e: doorstep_core::Error| Refusal::BadChange(format!("document {id}: {e}"));
-    if doc.read_field::<bool>("deleted").map_err(bad)?.unwrap_or(false) {
+    // The record was read, and checked, for its placement just before: the document keeps it.
+    let (deleted, attachments) = match kind {
+        DocKind::Visit => doc.read::<Visit>().map(|v| (v.deleted, v.attachments)).map_err(bad)?,
+        DocKind::Screening => doc.read::<Screening>().map(|s| (s.deleted, s.attachments)).map_err(bad)?,
+        DocKind::Household | DocKind::Rules => return Ok(vec![]),
+    };
+    if deleted {
         return Ok(vec![]);
     }
-    let attachments: HashMap<String, attachment::AttachmentRef> =
-        doc.read_field("attachments").map_err(bad)?.unwrap_or_default();
     let mut refs: Vec<BlobRef> = attachments
         .into_values()
         .filter(|a| attachment::is_valid_hash(&a.hash))
