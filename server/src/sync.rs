@@ -29,7 +29,7 @@ use doorstep_core::doc::Document;
 use doorstep_core::model::{form, DocKind, Household, RulesDoc, Screening, Visit};
 use doorstep_core::store::index::IndexRows;
 use doorstep_core::sync::protocol::{WireChange, WireDoc};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Longest document id accepted (ids are UUIDv7 strings or well-known names).
 const MAX_ID_LEN: usize = 128;
@@ -150,7 +150,11 @@ pub(crate) fn push_meanwhile(
             Some(g) => Some(Grace { cursor: tx.raise_cursor_floor(device_id, g.cursor)?, team: g.team.clone() }),
             None => None,
         };
-        let ids: Vec<&str> = groups.iter().map(|g| g.doc_id.as_str()).collect();
+        // The documents, and the households whose place the worked-out visits and screenings took.
+        let mut ids: Vec<&str> = groups.iter().map(|g| g.doc_id.as_str()).collect();
+        ids.extend(worked.iter().flatten().filter_map(|w| w.placement.household_id.as_deref()));
+        ids.sort_unstable();
+        ids.dedup();
         let hashes: Vec<&str> = groups.iter().flat_map(|g| &g.changes).map(|c| c.hash_hex.as_str()).collect();
         tx.prefetch(&ids, &hashes)?;
         let mut scope = scope.clone();
@@ -247,53 +251,75 @@ impl Drop for GatePass<'_> {
 fn work_ahead(storage: &dyn Storage, groups: &[Group], format: i64) -> Result<Vec<Option<Worked>>> {
     let ids: Vec<String> = groups.iter().map(|g| g.doc_id.clone()).collect();
     let mut stored: HashMap<String, StoredDoc> = storage.docs(&ids)?.into_iter().map(|d| (d.id.clone(), d)).collect();
+    let now = now_ms();
+    let in_push: HashSet<&str> = ids.iter().map(String::as_str).collect();
     // Households' places as this push leaves them (households come first), else as stored.
     let mut places: HashMap<String, Option<Placement>> = HashMap::new();
-    let now = now_ms();
     let mut out = Vec::with_capacity(groups.len());
-    for group in groups {
-        let existing = stored.remove(&group.doc_id).filter(|e| e.kind == group.kind);
-        let mut household = |id: &str| -> Result<Option<Placement>> {
-            if let Some(p) = places.get(id) {
-                return Ok(p.clone());
-            }
-            let p = storage.doc(id)?.map(|h| h.placement);
-            places.insert(id.to_string(), p.clone());
-            Ok(p)
-        };
-        let document = match &existing {
-            Some(e) => e.document().ok(),
-            None => Some(Document::empty(&ActorId::random())),
-        };
-        let worked = document.and_then(|mut document| {
-            let mut seen = HashSet::new();
-            let fresh: Vec<&Parsed> =
-                group.changes.iter().filter(|c| seen.insert(c.hash) && !document.has_change(&c.hash_hex)).collect();
-            let (id, kind) = (&group.doc_id, group.kind);
-            work_out(id, kind, existing.as_ref(), document, &fresh, format, now, &mut household).ok()
-        });
-        if let Some(w) = worked.as_ref().filter(|w| w.kind == DocKind::Household) {
-            places.insert(group.doc_id.clone(), Some(w.placement.clone()));
+    // A few documents merged at a time, so that the households they name are read from the store together (one
+    // query instead of one each), while only that many merged documents are held at once.
+    for chunk in groups.chunks(MERGE_AT_ONCE) {
+        let merged: Vec<Option<(Option<StoredDoc>, Document, Vec<&Parsed>)>> = chunk
+            .iter()
+            .map(|group| {
+                let existing = stored.remove(&group.doc_id).filter(|e| e.kind == group.kind);
+                let mut document = match &existing {
+                    Some(e) => e.document().ok()?,
+                    None => Document::empty(&ActorId::random()),
+                };
+                let mut seen = HashSet::new();
+                let fresh: Vec<&Parsed> =
+                    group.changes.iter().filter(|c| seen.insert(c.hash) && !document.has_change(&c.hash_hex)).collect();
+                let document = merge(&group.doc_id, group.kind, document, &fresh).ok()?;
+                Some((existing, document, fresh))
+            })
+            .collect();
+        let named: BTreeSet<String> = merged
+            .iter()
+            .zip(chunk)
+            .filter_map(|(m, g)| household_named(g.kind, &m.as_ref()?.1))
+            .filter(|h| !in_push.contains(h.as_str()) && !places.contains_key(h))
+            .collect();
+        places.extend(named.iter().map(|h| (h.clone(), None)));
+        for h in storage.docs(&named.into_iter().collect::<Vec<_>>())? {
+            places.insert(h.id.clone(), Some(h.placement));
         }
-        out.push(worked);
+        for (group, merged) in chunk.iter().zip(merged) {
+            let mut household = |id: &str| -> Result<Option<Placement>> {
+                if let Some(p) = places.get(id) {
+                    return Ok(p.clone());
+                }
+                let p = storage.doc(id)?.map(|h| h.placement);
+                places.insert(id.to_string(), p.clone());
+                Ok(p)
+            };
+            let worked = merged.and_then(|(existing, document, fresh)| {
+                let (id, kind) = (&group.doc_id, group.kind);
+                work_out(id, kind, existing.as_ref(), document, &fresh, format, now, &mut household).ok()
+            });
+            if let Some(w) = worked.as_ref().filter(|w| w.kind == DocKind::Household) {
+                places.insert(group.doc_id.clone(), Some(w.placement.clone()));
+            }
+            out.push(worked);
+        }
     }
     Ok(out)
 }
 
-/// Applies a document's new changes to it and derives everything that is written of it: its placement (a
-/// visit's or screening's from its household, looked up with `household`), the move of format 1 values, its saved
-/// bytes, heads, index rows, packed record and attachment references.
-#[allow(clippy::too_many_arguments)]
-fn work_out(
-    id: &str,
-    kind: DocKind,
-    existing: Option<&StoredDoc>,
-    mut document: Document,
-    fresh: &[&Parsed],
-    format: i64,
-    now: i64,
-    household: &mut dyn FnMut(&str) -> Result<Option<Placement>>,
-) -> Result<Worked> {
+/// Documents of a push merged before the households they name are read (`work_ahead`).
+const MERGE_AT_ONCE: usize = 64;
+
+/// The household a merged visit or screening names (its record is kept by the document for what follows).
+fn household_named(kind: DocKind, document: &Document) -> Option<String> {
+    match kind {
+        DocKind::Visit => document.read::<Visit>().ok().map(|v| v.household_id),
+        DocKind::Screening => document.read::<Screening>().ok().map(|s| s.household_id),
+        DocKind::Household | DocKind::Rules => None,
+    }
+}
+
+/// Applies a document's new changes to it and checks that it then holds every one of them and a record of `kind`.
+fn merge(id: &str, kind: DocKind, mut document: Document, fresh: &[&Parsed]) -> Result<Document> {
     document.apply_parsed(fresh.iter().map(|c| c.change.clone()).collect())?;
     if let Some(c) = fresh.iter().find(|c| !document.has_change(&c.hash_hex)) {
         return Err(Refusal::BadChange(format!(
@@ -305,6 +331,23 @@ fn work_out(
     if document.kind() != Some(kind) {
         return Err(Refusal::BadChange(format!("document {id} does not hold a {kind} record")).into());
     }
+    Ok(document)
+}
+
+/// Derives everything that is written of a merged document (`merge`): its placement (a visit's or screening's from
+/// its household, looked up with `household`), the move of format 1 values, its saved bytes, heads, index rows,
+/// packed record and attachment references.
+#[allow(clippy::too_many_arguments)]
+fn work_out(
+    id: &str,
+    kind: DocKind,
+    existing: Option<&StoredDoc>,
+    mut document: Document,
+    fresh: &[&Parsed],
+    format: i64,
+    now: i64,
+    household: &mut dyn FnMut(&str) -> Result<Option<Placement>>,
+) -> Result<Worked> {
     let (placement, helpers) = placement_of(household, id, kind, &document)?;
     let mut moved = None;
     if format >= form::CURRENT {
@@ -389,6 +432,7 @@ fn ingest(
                 Some(e) => e.document()?,
                 None => Document::empty(&ActorId::random()),
             };
+            let document = merge(id, group.kind, document, &fresh)?;
             let mut household = |h: &str| Ok(tx.doc(h)?.map(|d| d.placement));
             work_out(id, group.kind, existing.as_ref(), document, &fresh, format, now, &mut household)?
         }
