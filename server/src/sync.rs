@@ -158,11 +158,11 @@ pub(crate) fn push_meanwhile(
         let hashes: Vec<&str> = groups.iter().flat_map(|g| &g.changes).map(|c| c.hash_hex.as_str()).collect();
         tx.prefetch(&ids, &hashes)?;
         let mut scope = scope.clone();
-        let mut own_actors = HashSet::new();
+        let mut seen = Seen::default();
         for (group, worked) in groups.iter().zip(worked.iter_mut()) {
             // A retried transaction works out again what the first attempt took.
             let ahead = worked.take();
-            ingest(tx, device_id, &mut scope, floor.as_ref(), &mut own_actors, group, ahead, format, &mut acked)?;
+            ingest(tx, device_id, &mut scope, floor.as_ref(), &mut seen, group, ahead, format, &mut acked)?;
         }
         Ok(())
     })?;
@@ -194,7 +194,13 @@ struct Worked {
 impl Worked {
     /// Whether it still holds under the writer lock: the stored document is the one it started from, the same
     /// changes are new to it, and a visit's or screening's household is still where it was.
-    fn holds(&self, tx: &mut dyn WriteTx, existing: Option<&StoredDoc>, fresh: &[&Parsed]) -> Result<bool> {
+    fn holds(
+        &self,
+        tx: &mut dyn WriteTx,
+        seen: &mut Seen,
+        existing: Option<&StoredDoc>,
+        fresh: &[&Parsed],
+    ) -> Result<bool> {
         let base: &[String] = existing.map_or(&[], |e| &e.heads);
         if base != self.base_heads.as_slice() || !fresh.iter().map(|c| c.hash).eq(self.fresh.iter().copied()) {
             return Ok(false);
@@ -202,9 +208,9 @@ impl Worked {
         let Some(household) = self.placement.household_id.as_deref().filter(|_| self.kind != DocKind::Household) else {
             return Ok(true);
         };
-        Ok(tx.doc(household)?.is_some_and(|h| {
-            h.placement.village == self.placement.village && h.placement.township == self.placement.township
-        }))
+        Ok(seen
+            .place(tx, household)?
+            .is_some_and(|p| p.village == self.placement.village && p.township == self.placement.township))
     }
 }
 
@@ -259,7 +265,7 @@ fn work_ahead(storage: &dyn Storage, groups: &[Group], format: i64) -> Result<Ve
     // A few documents merged at a time, so that the households they name are read from the store together (one
     // query instead of one each), while only that many merged documents are held at once.
     for chunk in groups.chunks(MERGE_AT_ONCE) {
-        let merged: Vec<Option<(Option<StoredDoc>, Document, Vec<&Parsed>)>> = chunk
+        let merged: Vec<Option<Merged>> = chunk
             .iter()
             .map(|group| {
                 let existing = stored.remove(&group.doc_id).filter(|e| e.kind == group.kind);
@@ -305,6 +311,9 @@ fn work_ahead(storage: &dyn Storage, groups: &[Group], format: i64) -> Result<Ve
     }
     Ok(out)
 }
+
+/// A document merged ahead (`work_ahead`): the stored one it started from, the merge and the changes new to it.
+type Merged<'a> = (Option<StoredDoc>, Document, Vec<&'a Parsed>);
 
 /// Documents of a push merged before the households they name are read (`work_ahead`).
 const MERGE_AT_ONCE: usize = 64;
@@ -378,13 +387,34 @@ fn work_out(
     })
 }
 
+/// What a push's unit of work has looked up already: the actors it checked, and the households' places.
+#[derive(Default)]
+struct Seen {
+    actors: HashSet<String>,
+    places: HashMap<String, Option<Placement>>,
+}
+
+impl Seen {
+    /// A household's place as the unit of work holds it, read once per push: a push's visits name few households,
+    /// and each read loaded the whole household document under the writer. A household the push writes is placed
+    /// anew (`ingest`).
+    fn place(&mut self, tx: &mut dyn WriteTx, id: &str) -> Result<Option<Placement>> {
+        if let Some(p) = self.places.get(id) {
+            return Ok(p.clone());
+        }
+        let p = tx.doc(id)?.map(|d| d.placement);
+        self.places.insert(id.to_string(), p.clone());
+        Ok(p)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn ingest(
     tx: &mut dyn WriteTx,
     device_id: &str,
     scope: &mut Scope,
     grace: Option<&Grace>,
-    own_actors: &mut HashSet<String>,
+    looked_up: &mut Seen,
     group: &Group,
     ahead: Option<Worked>,
     format: i64,
@@ -411,7 +441,7 @@ fn ingest(
     let now = now_ms();
     for c in &fresh {
         // A push holds many changes by the same actor: check each actor once per push.
-        if !own_actors.insert(c.actor.clone()) {
+        if !looked_up.actors.insert(c.actor.clone()) {
             continue;
         }
         match tx.actor_owner(&c.actor)? {
@@ -426,14 +456,14 @@ fn ingest(
         }
     }
     let worked = match ahead {
-        Some(w) if w.holds(tx, existing.as_ref(), &fresh)? => w,
+        Some(w) if w.holds(tx, looked_up, existing.as_ref(), &fresh)? => w,
         _ => {
             let document = match &existing {
                 Some(e) => e.document()?,
                 None => Document::empty(&ActorId::random()),
             };
             let document = merge(id, group.kind, document, &fresh)?;
-            let mut household = |h: &str| Ok(tx.doc(h)?.map(|d| d.placement));
+            let mut household = |h: &str| looked_up.place(tx, h);
             work_out(id, group.kind, existing.as_ref(), document, &fresh, format, now, &mut household)?
         }
     };
@@ -489,6 +519,7 @@ fn ingest(
             assign::add(tx, [Link::Helper { helper: helper.clone(), household: id.clone() }])?;
         }
         tx.move_dependents(id, &placement)?;
+        looked_up.places.insert(id.clone(), Some(placement.clone()));
         if let Some(e) = existing.as_ref().filter(|e| e.placement != placement) {
             // Whoever saw it only through its old village or township loses it (see `Storage::lost_docs`).
             tx.record_move_loss(id, &e.placement)?;
